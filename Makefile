@@ -1,0 +1,38 @@
+# Thin wrapper over CMake + Ninja: these targets are what the README documents.
+BUILD      ?= build
+TEST_BUILD ?= build-test
+CC         ?= cc
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps demo test test-gcc test-clang format format-check clean bench
+
+all: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAE_TESTS=OFF >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@bash scripts/install-deps.sh
+
+# Index a real workspace (this project's own sources) and run searches on it.
+demo: all
+	@bash scripts/demo.sh $(BUILD)
+
+# Sanitizer build (ASan + UBSan) and every test.
+test: deps
+	cmake -S . -B $(TEST_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DAE_SANITIZE=ON >/dev/null
+	cmake --build $(TEST_BUILD) -j $(JOBS)
+	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Warning-free with the other compiler too (-Werror is always on).
+test-clang: deps
+	CC=clang cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build build-clang -j $(JOBS)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD) build-clang

@@ -1,0 +1,99 @@
+/* VectorStore: the one interface semantic search and the pipeline use, with two
+ * backends behind it:
+ *   "lancedb" - the native vector table under .aether/vectors/ (our own C
+ *               implementation of the Lance design; not the LanceDB library)
+ *   "sqlite"  - the legacy sir_embeddings table, brute-force JSON scan.
+ *
+ * Scores are cosine similarity everywhere, so both backends return the same ids
+ * in the same order (ties: higher score first, then symbol_id ascending) with
+ * the same scores to float tolerance on the same data.
+ *
+ * Ownership: records passed in are borrowed for the call.  Hits returned by
+ * search are owned by the caller and freed with free().  Records handed to an
+ * iterate callback are borrowed until the callback returns. */
+#ifndef AETHER_VECTOR_STORE_H
+#define AETHER_VECTOR_STORE_H
+
+#include <aether/error.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AE_SYMBOL_ID_MAX 64 /* hex BLAKE3; longer ids are rejected */
+
+typedef struct ae_vs_record {
+    const char *symbol_id; /* non-empty, at most AE_SYMBOL_ID_MAX bytes */
+    const char *sir_hash;
+    const char *provider;
+    const char *model;
+    const float *embedding; /* dim finite floats */
+    uint32_t dim;
+    int64_t updated_at; /* ms since epoch; 0 means "now" on upsert */
+} ae_vs_record;
+
+typedef struct ae_vs_hit {
+    char symbol_id[AE_SYMBOL_ID_MAX + 1];
+    float score; /* cosine similarity */
+} ae_vs_hit;
+
+/* Query-time knobs; 0 means the backend's default.  Backends without an
+ * index ignore them. */
+typedef struct ae_vs_search_opts {
+    int nprobe;
+    int refine_factor;
+    int exact; /* nonzero: bypass any index, exact scan */
+} ae_vs_search_opts;
+
+/* Return nonzero from the callback to stop early (iterate then returns it). */
+typedef int (*ae_vs_row_fn)(const ae_vs_record *rec, void *ctx);
+
+typedef struct ae_vector_store_ops {
+    const char *name; /* "sqlite" or "lancedb" */
+    /* One atomic batch: every record is validated before anything is written;
+     * an existing symbol_id in the same (provider, model, dim) is replaced. */
+    int (*upsert)(void *be, const ae_vs_record *recs, size_t n, ae_error *err);
+    /* Removes these ids from every table; missing ids are not an error. */
+    int (*delete_ids)(void *be, const char *const *ids, size_t n, ae_error *err);
+    /* Top `limit` by cosine among rows of (provider, model, dim).  *hits is
+     * allocated (caller frees); *n_hits <= limit.  AE_ENOTFOUND when no row of
+     * that provider/model/dim exists. */
+    int (*search_nearest)(void *be, const float *query, uint32_t dim, const char *provider,
+                          const char *model, size_t limit, const ae_vs_search_opts *opts,
+                          ae_vs_hit **hits, size_t *n_hits, ae_error *err);
+    /* Builds or refreshes any ANN index; a no-op for backends without one. */
+    int (*rebuild_index)(void *be, ae_error *err);
+    /* Rows for (provider, model); NULL for either means any. */
+    int (*count)(void *be, const char *provider, const char *model, size_t *out, ae_error *err);
+    /* Every live row, in no particular order. */
+    int (*iterate)(void *be, ae_vs_row_fn fn, void *ctx, ae_error *err);
+    void (*close)(void *be);
+} ae_vector_store_ops;
+
+typedef struct ae_vector_store {
+    const ae_vector_store_ops *ops;
+    void *backend;
+} ae_vector_store;
+
+/* Opens the legacy backend on .aether/meta.sqlite (its own connection). */
+int ae_vs_open_sqlite(const char *db_path, ae_vector_store **out, ae_error *err);
+/* Closes either backend; accepts NULL. */
+void ae_vs_close(ae_vector_store *vs);
+
+/* Thin wrappers over ops, so callers read naturally. */
+int ae_vs_upsert(ae_vector_store *vs, const ae_vs_record *recs, size_t n, ae_error *err);
+int ae_vs_delete(ae_vector_store *vs, const char *const *ids, size_t n, ae_error *err);
+int ae_vs_search(ae_vector_store *vs, const float *query, uint32_t dim, const char *provider,
+                 const char *model, size_t limit, const ae_vs_search_opts *opts, ae_vs_hit **hits,
+                 size_t *n_hits, ae_error *err);
+int ae_vs_rebuild_index(ae_vector_store *vs, ae_error *err);
+int ae_vs_count(ae_vector_store *vs, const char *provider, const char *model, size_t *out,
+                ae_error *err);
+int ae_vs_iterate(ae_vector_store *vs, ae_vs_row_fn fn, void *ctx, ae_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

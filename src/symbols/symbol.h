@@ -1,0 +1,24 @@
+/* One extracted symbol: what the store keeps per symbol and what SIR providers read. */
+#ifndef AE_SYMBOLS_SYMBOL_H
+#define AE_SYMBOLS_SYMBOL_H
+
+#include "util/blake3.h"
+
+typedef struct ae_symbol {
+    char id[AE_BLAKE3_HEX_LEN + 1]; /* blake3_hex(language\npath\nkind\nqualified_name\nsig_fp) */
+    char *language;                 /* rust, typescript, tsx, javascript, jsx, python, c, go, ... */
+    char *file_path;                /* workspace-relative, '/' separators */
+    char *kind;                     /* function, method, class, struct, enum, trait, ... */
+    char *name;                     /* the bare name */
+    char *qualified_name;           /* enclosing scopes joined with "::", then the name */
+    char *signature;                /* declaration text from its start up to the body */
+    char *source;                   /* the source span, start_line..end_line inclusive */
+    int start_line, end_line;       /* 1-based, inclusive */
+    char content_hash[AE_BLAKE3_HEX_LEN + 1];          /* blake3_hex(source) */
+    char signature_fingerprint[AE_BLAKE3_HEX_LEN + 1]; /* blake3_hex(signature sans whitespace) */
+} ae_symbol;
+
+/* Frees the strings a symbol owns (not the struct); accepts NULL. */
+void ae_symbol_clear(ae_symbol *s);
+
+#endif

@@ -1,0 +1,139 @@
+#include "util/fs.h"
+
+#include "util/err.h"
+#include "util/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int ae_read_file(const char *path, char **out, size_t *len, ae_error *err)
+{
+    *out = NULL;
+    if (len) *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ae_fail_errno(err, errno, "open %s", path);
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return ae_fail_errno(err, e, "stat %s", path);
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *data = malloc(cap);
+    if (!data) {
+        close(fd);
+        return ae_fail(err, AE_ENOMEM, "%s: cannot allocate %zu bytes", path, cap);
+    }
+    for (;;) {
+        if (n + 1 >= cap) {
+            char *d = realloc(data, cap * 2);
+            if (!d) {
+                free(data);
+                close(fd);
+                return ae_fail(err, AE_ENOMEM, "%s: cannot allocate %zu bytes", path, cap * 2);
+            }
+            data = d;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, data + n, cap - n - 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            free(data);
+            close(fd);
+            return ae_fail_errno(err, e, "read %s", path);
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    data[n] = '\0';
+    *out = data;
+    if (len) *len = n;
+    return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int ae_write_file_atomic(const char *path, const void *data, size_t len, ae_error *err)
+{
+    char *tmp = ae_asprintf("%s.tmp.%ld", path, (long)getpid());
+    if (!tmp) return ae_fail(err, AE_ENOMEM, "out of memory");
+    int rc = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = ae_fail_errno(err, errno, "create %s", tmp);
+        goto cleanup;
+    }
+    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+        rc = ae_fail_errno(err, errno, "write %s", tmp);
+        close(fd);
+        unlink(tmp);
+        goto cleanup;
+    }
+    close(fd);
+    if (rename(tmp, path) < 0) {
+        rc = ae_fail_errno(err, errno, "rename %s", tmp);
+        unlink(tmp);
+        goto cleanup;
+    }
+cleanup:
+    free(tmp);
+    return rc;
+}
+
+int ae_mkdirs(const char *path, ae_error *err)
+{
+    char *p = ae_strdup(path);
+    if (!p) return ae_fail(err, AE_ENOMEM, "out of memory");
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+            int rc = ae_fail_errno(err, errno, "mkdir %s", p);
+            free(p);
+            return rc;
+        }
+        *s = '/';
+    }
+    int rc = 0;
+    if (mkdir(p, 0755) < 0 && errno != EEXIST) rc = ae_fail_errno(err, errno, "mkdir %s", p);
+    free(p);
+    return rc;
+}
+
+bool ae_path_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+bool ae_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+char *ae_path_join(const char *a, const char *b)
+{
+    size_t la = strlen(a);
+    if (la && a[la - 1] == '/') return ae_asprintf("%s%s", a, b);
+    return ae_asprintf("%s/%s", a, b);
+}
