@@ -13,6 +13,7 @@ typedef struct ae_symbol {
     char *qualified_name;           /* enclosing scopes joined with "::", then the name */
     char *signature;                /* declaration text from its start up to the body */
     char *source;                   /* the source span, start_line..end_line inclusive */
+    char *doc;                      /* doc comment above it (or docstring), markers stripped; NULL if none */
     int start_line, end_line;       /* 1-based, inclusive */
     char content_hash[AE_BLAKE3_HEX_LEN + 1];          /* blake3_hex(source) */
     char signature_fingerprint[AE_BLAKE3_HEX_LEN + 1]; /* blake3_hex(signature sans whitespace) */
