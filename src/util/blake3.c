@@ -1,0 +1,255 @@
+/* BLAKE3, default hash mode with a 32-byte output, written from the
+ * specification as plain portable C (no SIMD, one chunk at a time).
+ *
+ * What is unusual: the tree is never stored.  Each finished 1024-byte chunk
+ * pushes its chaining value onto a stack, and the number of trailing zero bits
+ * of the chunk count says how many pairs to merge into parents right away
+ * (the "merge by counter" rule).  Finalising folds whatever is left on the
+ * stack from the right, with the ROOT flag on the last compression only. */
+#include "util/blake3.h"
+
+#include <string.h>
+
+enum {
+    CHUNK_LEN = 1024,
+    BLOCK_LEN = 64,
+    CHUNK_START = 1u << 0,
+    CHUNK_END = 1u << 1,
+    PARENT = 1u << 2,
+    ROOT = 1u << 3,
+};
+
+static const uint32_t IV[8] = {0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A,
+                               0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19};
+
+static const uint8_t MSG_PERMUTATION[16] = {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8};
+
+static uint32_t rotr32(uint32_t w, unsigned c)
+{
+    return (w >> c) | (w << (32 - c));
+}
+
+static uint32_t load32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static void store32(uint8_t *p, uint32_t w)
+{
+    p[0] = (uint8_t)w;
+    p[1] = (uint8_t)(w >> 8);
+    p[2] = (uint8_t)(w >> 16);
+    p[3] = (uint8_t)(w >> 24);
+}
+
+static void g(uint32_t s[16], int a, int b, int c, int d, uint32_t mx, uint32_t my)
+{
+    s[a] = s[a] + s[b] + mx;
+    s[d] = rotr32(s[d] ^ s[a], 16);
+    s[c] = s[c] + s[d];
+    s[b] = rotr32(s[b] ^ s[c], 12);
+    s[a] = s[a] + s[b] + my;
+    s[d] = rotr32(s[d] ^ s[a], 8);
+    s[c] = s[c] + s[d];
+    s[b] = rotr32(s[b] ^ s[c], 7);
+}
+
+static void round_fn(uint32_t s[16], const uint32_t m[16])
+{
+    g(s, 0, 4, 8, 12, m[0], m[1]); /* columns */
+    g(s, 1, 5, 9, 13, m[2], m[3]);
+    g(s, 2, 6, 10, 14, m[4], m[5]);
+    g(s, 3, 7, 11, 15, m[6], m[7]);
+    g(s, 0, 5, 10, 15, m[8], m[9]); /* diagonals */
+    g(s, 1, 6, 11, 12, m[10], m[11]);
+    g(s, 2, 7, 8, 13, m[12], m[13]);
+    g(s, 3, 4, 9, 14, m[14], m[15]);
+}
+
+/* The compression function; writes the 8-word truncated output (all a 32-byte
+ * hash ever needs: state[i] ^ state[i + 8]). */
+static void compress(const uint32_t cv[8], const uint8_t block[BLOCK_LEN], uint64_t counter,
+                     uint32_t block_len, uint32_t flags, uint32_t out[8])
+{
+    uint32_t m[16], s[16], t[16];
+    for (int i = 0; i < 16; i++)
+        m[i] = load32(block + 4 * i);
+    for (int i = 0; i < 8; i++)
+        s[i] = cv[i];
+    for (int i = 0; i < 4; i++)
+        s[8 + i] = IV[i];
+    s[12] = (uint32_t)counter;
+    s[13] = (uint32_t)(counter >> 32);
+    s[14] = block_len;
+    s[15] = flags;
+    for (int r = 0; r < 7; r++) {
+        round_fn(s, m);
+        if (r == 6) break;
+        for (int i = 0; i < 16; i++)
+            t[i] = m[MSG_PERMUTATION[i]];
+        memcpy(m, t, sizeof m);
+    }
+    for (int i = 0; i < 8; i++)
+        out[i] = s[i] ^ s[i + 8];
+}
+
+/* The inputs of a not-yet-performed compression: either the last block of the
+ * current chunk or a parent node.  Kept so the ROOT flag can be added last. */
+typedef struct output {
+    uint32_t cv[8];
+    uint8_t block[BLOCK_LEN];
+    uint64_t counter;
+    uint32_t block_len;
+    uint32_t flags;
+} output;
+
+static void output_cv(const output *o, uint32_t out[8])
+{
+    compress(o->cv, o->block, o->counter, o->block_len, o->flags, out);
+}
+
+static void parent_output(const uint32_t left[8], const uint32_t right[8], const uint32_t key[8],
+                          uint32_t flags, output *o)
+{
+    memcpy(o->cv, key, sizeof o->cv);
+    for (int i = 0; i < 8; i++) {
+        store32(o->block + 4 * i, left[i]);
+        store32(o->block + 32 + 4 * i, right[i]);
+    }
+    o->counter = 0;
+    o->block_len = BLOCK_LEN;
+    o->flags = flags | PARENT;
+}
+
+static uint32_t chunk_start_flag(const ae_blake3 *h)
+{
+    return h->blocks_compressed == 0 ? CHUNK_START : 0;
+}
+
+static size_t chunk_len(const ae_blake3 *h)
+{
+    return (size_t)h->blocks_compressed * BLOCK_LEN + h->block_len;
+}
+
+static void chunk_output(const ae_blake3 *h, output *o)
+{
+    memcpy(o->cv, h->chunk_cv, sizeof o->cv);
+    memset(o->block, 0, sizeof o->block);
+    memcpy(o->block, h->block, h->block_len);
+    o->counter = h->chunk_counter;
+    o->block_len = h->block_len;
+    o->flags = h->flags | chunk_start_flag(h) | CHUNK_END;
+}
+
+static void chunk_reset(ae_blake3 *h, uint64_t counter)
+{
+    memcpy(h->chunk_cv, h->key, sizeof h->chunk_cv);
+    h->chunk_counter = counter;
+    memset(h->block, 0, sizeof h->block);
+    h->block_len = 0;
+    h->blocks_compressed = 0;
+}
+
+static void chunk_update(ae_blake3 *h, const uint8_t *in, size_t len)
+{
+    while (len > 0) {
+        /* A full buffered block is compressed only once more input arrives:
+         * the chunk's last block must wait for the CHUNK_END flag. */
+        if (h->block_len == BLOCK_LEN) {
+            uint32_t cv[8];
+            compress(h->chunk_cv, h->block, h->chunk_counter, BLOCK_LEN,
+                     h->flags | chunk_start_flag(h), cv);
+            memcpy(h->chunk_cv, cv, sizeof cv);
+            h->blocks_compressed++;
+            memset(h->block, 0, sizeof h->block);
+            h->block_len = 0;
+        }
+        size_t take = BLOCK_LEN - (size_t)h->block_len;
+        if (take > len) take = len;
+        memcpy(h->block + h->block_len, in, take);
+        h->block_len = (uint8_t)(h->block_len + take);
+        in += take;
+        len -= take;
+    }
+}
+
+static void push_cv(ae_blake3 *h, const uint32_t cv[8])
+{
+    memcpy(h->cv_stack + 8 * (size_t)h->cv_stack_len, cv, 8 * sizeof(uint32_t));
+    h->cv_stack_len++;
+}
+
+/* Merges completed subtrees: after total_chunks chunks, every trailing zero
+ * bit of the count is one pair of equal-sized subtrees to join. */
+static void add_chunk_cv(ae_blake3 *h, uint32_t cv[8], uint64_t total_chunks)
+{
+    while ((total_chunks & 1) == 0) {
+        output o;
+        h->cv_stack_len--;
+        parent_output(h->cv_stack + 8 * (size_t)h->cv_stack_len, cv, h->key, h->flags, &o);
+        output_cv(&o, cv);
+        total_chunks >>= 1;
+    }
+    push_cv(h, cv);
+}
+
+void ae_blake3_init(ae_blake3 *h)
+{
+    memset(h, 0, sizeof *h);
+    memcpy(h->key, IV, sizeof h->key);
+    h->flags = 0;
+    chunk_reset(h, 0);
+}
+
+void ae_blake3_update(ae_blake3 *h, const void *data, size_t len)
+{
+    const uint8_t *in = data;
+    while (len > 0) {
+        /* Like a block, a full chunk is finished only when more input comes,
+         * since the last chunk may turn out to be the root. */
+        if (chunk_len(h) == CHUNK_LEN) {
+            output o;
+            uint32_t cv[8];
+            chunk_output(h, &o);
+            output_cv(&o, cv);
+            uint64_t total = h->chunk_counter + 1;
+            add_chunk_cv(h, cv, total);
+            chunk_reset(h, total);
+        }
+        size_t take = CHUNK_LEN - chunk_len(h);
+        if (take > len) take = len;
+        chunk_update(h, in, take);
+        in += take;
+        len -= take;
+    }
+}
+
+void ae_blake3_final(const ae_blake3 *h, uint8_t out[AE_BLAKE3_OUT_LEN])
+{
+    output o;
+    uint32_t words[8];
+    chunk_output(h, &o);
+    for (size_t i = h->cv_stack_len; i > 0; i--) {
+        uint32_t right[8];
+        output_cv(&o, right);
+        parent_output(h->cv_stack + 8 * (i - 1), right, h->key, h->flags, &o);
+    }
+    compress(o.cv, o.block, 0, o.block_len, o.flags | ROOT, words);
+    for (int i = 0; i < 8; i++)
+        store32(out + 4 * i, words[i]);
+}
+
+void blake3_hex(const void *data, size_t len, char out[AE_BLAKE3_HEX_LEN + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    ae_blake3 h;
+    uint8_t d[AE_BLAKE3_OUT_LEN];
+    ae_blake3_init(&h);
+    ae_blake3_update(&h, data, len);
+    ae_blake3_final(&h, d);
+    for (int i = 0; i < AE_BLAKE3_OUT_LEN; i++) {
+        out[2 * i] = digits[d[i] >> 4];
+        out[2 * i + 1] = digits[d[i] & 15];
+    }
+    out[AE_BLAKE3_HEX_LEN] = '\0';
+}
