@@ -1,0 +1,89 @@
+/* Data fragments of the native vector table: one Arrow IPC *file* per
+ * fragment, written once, then opened read-only through mmap.
+ *
+ * Columns (one record batch per file, no nulls):
+ *   symbol_id Utf8, sir_hash Utf8, provider Utf8, model Utf8,
+ *   embedding FixedSizeList<Float32, DIM> (child "item"), updated_at Int64,
+ *   _inv_norm Float32 (1/||embedding||, 0 for a zero vector)
+ *
+ * Checksums.  An Arrow file must end with its footer, so nothing can follow
+ * it.  Two digests protect a fragment:
+ *   1. the footer's custom_metadata "aether.body_blake3" holds the BLAKE3 of
+ *      every byte before the footer (known when the footer is written), so
+ *      ae_fragment_verify(f, NULL, ...) checks a fragment on its own;
+ *   2. ae_fragment_write returns the BLAKE3 of the whole file and its size;
+ *      the manifest stores both per fragment and passes the digest back to
+ *      ae_fragment_verify(f, expected, ...), which also covers the footer.
+ * The byte layout is in docs/FORMAT.md, "Data fragments (Arrow IPC file)". */
+#ifndef AE_VECTORS_FRAGMENT_H
+#define AE_VECTORS_FRAGMENT_H
+
+#include <aether/error.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AE_FRAGMENT_FORMAT_VERSION 1
+#define AE_FRAGMENT_CHECKSUM_LEN   32 /* BLAKE3 digest */
+#define AE_FRAGMENT_MAX_DIM        65536
+#define AE_FRAGMENT_MAX_ROWS       ((size_t)1 << 31) /* Utf8 offsets are int32 */
+
+/* Borrowed input of one write.  Strings are NUL-terminated UTF-8; each string
+ * column's total length must stay below 2 GiB. */
+typedef struct ae_fragment_rows {
+    size_t n;
+    uint32_t dim;
+    const char *const *symbol_ids;
+    const char *const *sir_hashes;
+    const char *const *providers;
+    const char *const *models;
+    const float *embeddings;   /* n * dim, row-major */
+    const int64_t *updated_at; /* ms since epoch */
+} ae_fragment_rows;
+
+/* Writes rows to path (created or truncated; the caller picks a fresh name and
+ * publishes it through the manifest), fsyncs the file (not its directory).
+ * Input is validated before anything is created: n >= 1, 1 <= dim <= MAX_DIM,
+ * non-NULL strings, finite values (AE_EINVAL "NaN at dimension 17 of row 4").
+ * On success fills the optional outputs with the file size and the BLAKE3 of
+ * the whole file.  On an I/O failure the partial file is removed. */
+int ae_fragment_write(const char *path, const ae_fragment_rows *rows, uint64_t *file_size,
+                      uint8_t checksum[AE_FRAGMENT_CHECKSUM_LEN], ae_error *err);
+
+typedef struct ae_fragment ae_fragment; /* an mmapped, validated fragment */
+
+/* Maps and validates the structure (magic, footer, schema, batch metadata,
+ * every buffer in bounds, row count) in O(1) work: no column is scanned.
+ * AE_ECORRUPT "PATH: <what>" on anything malformed, AE_EVERSION for a newer
+ * aether.format_version, AE_EIO / AE_ENOTFOUND from the OS. */
+int ae_fragment_open(const char *path, ae_fragment **out, ae_error *err);
+
+/* Full check, O(file size): the embedded body digest, the whole-file digest
+ * against `expected` when not NULL (the manifest's copy), every Utf8 offset,
+ * every value finite.  AE_ECORRUPT naming the file and what differs. */
+int ae_fragment_verify(const ae_fragment *f, const uint8_t expected[AE_FRAGMENT_CHECKSUM_LEN],
+                       ae_error *err);
+
+/* Accepts NULL.  Pointers returned below die with the fragment. */
+void ae_fragment_close(ae_fragment *f);
+
+size_t ae_fragment_nrows(const ae_fragment *f);
+uint32_t ae_fragment_dim(const ae_fragment *f);
+uint64_t ae_fragment_file_size(const ae_fragment *f);
+const char *ae_fragment_path(const ae_fragment *f);
+
+/* n * dim floats, contiguous and 64-byte aligned, zero-copy into the map. */
+const float *ae_fragment_vectors(const ae_fragment *f);
+/* n floats: 1/||v|| (0 for a zero vector), stored at write time. */
+const float *ae_fragment_inv_norms(const ae_fragment *f);
+
+/* Zero-copy string of one row (NOT NUL-terminated).  Offsets are checked per
+ * call, so a corrupt offset gives AE_ECORRUPT rather than a wild read;
+ * AE_EINVAL for row >= nrows. */
+int ae_fragment_symbol_id(const ae_fragment *f, size_t row, const char **s, size_t *len);
+int ae_fragment_sir_hash(const ae_fragment *f, size_t row, const char **s, size_t *len);
+int ae_fragment_provider(const ae_fragment *f, size_t row, const char **s, size_t *len);
+int ae_fragment_model(const ae_fragment *f, size_t row, const char **s, size_t *len);
+/* 0 for row >= nrows. */
+int64_t ae_fragment_updated_at(const ae_fragment *f, size_t row);
+
+#endif
