@@ -1,0 +1,144 @@
+/* IVF-PQ approximate nearest-neighbour index with exact re-ranking (cosine).
+ *
+ * The index is standalone over a vector source: it never owns the vectors, it
+ * reads them through ae_vec_source (rows of the table in global row order) to
+ * train, to encode and, at query time, to re-rank the best candidates exactly.
+ *
+ *   build:  sample -> train coarse k-means (nlist lists) -> train PQ on the
+ *           residuals (m sub-quantisers x 256 centroids, 8-bit codes) ->
+ *           assign + encode every row -> write one checksummed file
+ *           (temp + fsync + rename).
+ *   open:   mmap; checks magic, version, header checksum and section bounds
+ *           only (cheap: a fresh process answers its first query at once).
+ *   search: nprobe nearest lists, one ADC table per query, blocked code scan,
+ *           the best k * refine_factor candidates re-ranked exactly from src;
+ *           rows >= ae_ivfpq_rows_covered() (added since the build) are
+ *           scanned exactly and merged, so results cover all of src.
+ *
+ * Scores are cosine similarity: dot(q, v) / (|q| |v|); zero vectors score 0.
+ * Ownership: sources, queries and callbacks are borrowed for the call; the
+ * handle returned by ae_ivfpq_open is freed with ae_ivfpq_close (accepts NULL).
+ * A handle is read-only after open: concurrent searches on it are safe. */
+#ifndef AE_INDEX_IVFPQ_H
+#define AE_INDEX_IVFPQ_H
+
+#include <aether/error.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parameters: DEFAULT / MIN / MAX.  The defaults were chosen from the
+ * measurements in docs/BENCHMARKS.md ("IVF-PQ vs exact vs LanceDB"). */
+#define AE_IVFPQ_KSUB 256 /* centroids per sub-quantiser: 8-bit codes */
+
+#define AE_IVFPQ_MIN_NLIST 1
+#define AE_IVFPQ_MAX_NLIST 65536
+/* nlist = 0 picks AE_IVFPQ_NLIST_PER_SQRT_N * sqrt(rows), clamped. */
+#define AE_IVFPQ_NLIST_PER_SQRT_N 1.0
+
+#define AE_IVFPQ_MIN_M 1
+#define AE_IVFPQ_MAX_M 256 /* 16-bit accumulators: 256 * 255 < 65536 */
+/* m = 0 picks dim / AE_IVFPQ_DEFAULT_DSUB sub-quantisers (nearest divisor). */
+#define AE_IVFPQ_DEFAULT_DSUB 16
+
+#define AE_IVFPQ_MIN_ROWS 256         /* fewer rows: keep the table exact */
+#define AE_IVFPQ_MAX_ROWS 0xFFFFFFFFu /* row ids are stored as uint32 */
+#define AE_IVFPQ_MIN_DIM  1
+#define AE_IVFPQ_MAX_DIM  65536
+
+/* train_sample = 0 picks max(nlist * 64, 65536) rows, capped at the row count. */
+#define AE_IVFPQ_DEFAULT_TRAIN_PER_LIST 64
+#define AE_IVFPQ_DEFAULT_TRAIN_MIN      65536
+#define AE_IVFPQ_MAX_TRAIN_SAMPLE       1000000
+
+#define AE_IVFPQ_DEFAULT_ITERS 10
+#define AE_IVFPQ_MIN_ITERS     1
+#define AE_IVFPQ_MAX_ITERS     100
+
+#define AE_IVFPQ_DEFAULT_THREADS 2
+#define AE_IVFPQ_MAX_THREADS     64
+
+#define AE_IVFPQ_DEFAULT_NPROBE 32
+#define AE_IVFPQ_MIN_NPROBE     1
+#define AE_IVFPQ_DEFAULT_REFINE 10 /* re-rank k * refine_factor candidates */
+#define AE_IVFPQ_MIN_REFINE     1
+#define AE_IVFPQ_MAX_REFINE     100000
+
+#define AE_IVFPQ_DEFAULT_SEED 0x5eed1f9full
+
+/* Below this many rows the table should stay exact: a flat scan is as fast as
+ * the index there (see docs/BENCHMARKS.md). */
+#define AE_IVFPQ_EXACT_BELOW_ROWS 50000
+
+/* Rows of a table.  row(i) returns dim floats valid at least until the next
+ * call on the same source; inv_norm(i) = 1/|v| (0 for a zero vector) or NULL
+ * to have the index compute it from the row. */
+typedef struct ae_vec_source {
+    size_t n;
+    uint32_t dim;
+    const float *(*row)(void *ctx, size_t i);
+    float (*inv_norm)(void *ctx, size_t i);
+    void *ctx;
+} ae_vec_source;
+
+/* Zero in any field means "the default". */
+typedef struct ae_ivfpq_params {
+    uint32_t nlist;
+    uint32_t m;            /* sub-quantisers; must divide dim */
+    uint32_t train_sample; /* rows used for training */
+    uint32_t iters;        /* k-means iterations */
+    uint64_t seed;         /* same seed + same rows -> identical file bytes */
+    int threads;           /* assign/encode threads */
+} ae_ivfpq_params;
+
+typedef struct ae_ivfpq ae_ivfpq;
+
+/* false: the row is deleted and never appears in results. */
+typedef bool (*ae_row_live_fn)(void *ctx, size_t row);
+
+typedef struct ae_ivfpq_hit {
+    uint64_t row;
+    float score; /* cosine similarity */
+} ae_ivfpq_hit;
+
+/* Builds an index over src->n rows and writes it to path atomically.
+ * AE_EINVAL for bad parameters or fewer than AE_IVFPQ_MIN_ROWS rows, or a
+ * non-finite value ("NaN at dimension 17 of row 4021"). */
+int ae_ivfpq_build(const ae_vec_source *src, const ae_ivfpq_params *p, const char *path,
+                   ae_error *err);
+
+/* mmaps the file.  AE_ENOTOURS (bad magic), AE_EVERSION, AE_ECORRUPT (header
+ * checksum, sizes, section bounds), each message naming the file. */
+int ae_ivfpq_open(const char *path, ae_ivfpq **out, ae_error *err);
+
+/* Full check: every section checksum, list offsets monotone and covering every
+ * row, every row id < rows_covered and appearing exactly once.  AE_ECORRUPT. */
+int ae_ivfpq_verify(const ae_ivfpq *ix, ae_error *err);
+
+/* Top-k rows of src by cosine to query (dim floats), best first (ties: lower
+ * row first).  nprobe = 0 / refine_factor = 0 pick the defaults; nprobe is
+ * clamped to nlist.  live may be NULL (every row live).  out holds k hits;
+ * *n_out <= k.  src must have the index's dim and at least rows_covered rows. */
+int ae_ivfpq_search(const ae_ivfpq *ix, const ae_vec_source *src, const float *query, size_t k,
+                    uint32_t nprobe, uint32_t refine_factor, ae_row_live_fn live, void *live_ctx,
+                    ae_ivfpq_hit *out, size_t *n_out, ae_error *err);
+
+/* Exact scan of rows [begin, end) of src, same contract as ae_ivfpq_search:
+ * the reference the index is measured against, and the tail scan. */
+int ae_ivfpq_search_exact(const ae_vec_source *src, const float *query, size_t k, size_t begin,
+                          size_t end, ae_row_live_fn live, void *live_ctx, ae_ivfpq_hit *out,
+                          size_t *n_out, ae_error *err);
+
+/* Merges two best-first hit lists into out (at most k, best first, ties by
+ * row); out may not alias a or b.  Returns the count written. */
+size_t ae_ivfpq_hits_merge(const ae_ivfpq_hit *a, size_t na, const ae_ivfpq_hit *b, size_t nb,
+                           size_t k, ae_ivfpq_hit *out);
+
+size_t ae_ivfpq_rows_covered(const ae_ivfpq *ix);
+uint32_t ae_ivfpq_dim(const ae_ivfpq *ix);
+uint32_t ae_ivfpq_nlist(const ae_ivfpq *ix);
+uint32_t ae_ivfpq_m(const ae_ivfpq *ix);
+size_t ae_ivfpq_file_bytes(const ae_ivfpq *ix);
+void ae_ivfpq_close(ae_ivfpq *ix);
+
+#endif
