@@ -1,0 +1,154 @@
+/* Every dot-product variant this CPU runs against the scalar reference and a
+ * double-precision sum, on lengths that exercise every tail path. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "index/distance.h"
+
+static const uint32_t dims[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,   10,  11,  12,  13,   14,
+                                15, 16, 17, 18, 19, 20, 21, 22, 23,  24,  25,  26,  27,   28,
+                                29, 30, 31, 32, 33, 63, 64, 65, 127, 128, 384, 768, 1000, 1536};
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static float frand(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (float)((double)(rng >> 11) / (double)(1ull << 53) * 2.0 - 1.0);
+}
+
+/* Reference in double and the scale the float error is relative to. */
+static double ref_dot(const float *a, const float *b, uint32_t dim, double *mag)
+{
+    double s = 0, m = 0;
+    for (uint32_t i = 0; i < dim; i++) {
+        s += (double)a[i] * b[i];
+        m += fabs((double)a[i] * b[i]);
+    }
+    *mag = m;
+    return s;
+}
+
+static void test_scalar_is_always_supported(void **state)
+{
+    (void)state;
+    assert_true(ae_dot_supported(AE_DOT_SCALAR));
+    assert_true(ae_dot_supported(ae_dot_best()));
+    assert_string_equal(ae_dot_name(AE_DOT_SCALAR), "scalar");
+}
+
+static void test_known_values(void **state)
+{
+    (void)state;
+    float a[5] = {1, 2, 3, 4, 5}, b[5] = {5, 4, 3, 2, 1};
+    for (int k = 0; k < AE_DOT_KIND_COUNT; k++) {
+        assert_float_equal(ae_dot_f32_kind((ae_dot_kind)k, a, b, 5), 35.0f, 0.0f);
+        assert_float_equal(ae_dot_f32_kind((ae_dot_kind)k, a, b, 0), 0.0f, 0.0f);
+        assert_float_equal(ae_dot_f32_kind((ae_dot_kind)k, a, a, 3), 14.0f, 0.0f);
+    }
+    assert_float_equal(ae_dot_f32(a, b, 5), 35.0f, 0.0f);
+}
+
+static void test_variants_match_scalar(void **state)
+{
+    (void)state;
+    float *a = malloc(1536 * sizeof *a), *b = malloc(1536 * sizeof *b);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
+        uint32_t dim = dims[d];
+        for (int trial = 0; trial < 20; trial++) {
+            for (uint32_t i = 0; i < dim; i++)
+                a[i] = frand() * 3, b[i] = frand();
+            double mag, want = ref_dot(a, b, dim, &mag);
+            double tol = 1e-5 * mag + 1e-6;
+            float scalar = ae_dot_f32_kind(AE_DOT_SCALAR, a, b, dim);
+            assert_true(fabs(scalar - want) <= tol);
+            for (int k = 0; k < AE_DOT_KIND_COUNT; k++) {
+                if (!ae_dot_supported((ae_dot_kind)k)) continue;
+                float got = ae_dot_f32_kind((ae_dot_kind)k, a, b, dim);
+                if (fabs(got - scalar) > 2 * tol)
+                    fail_msg("%s dim %u: %.9g vs scalar %.9g", ae_dot_name((ae_dot_kind)k), dim,
+                             got, scalar);
+            }
+        }
+    }
+    free(a);
+    free(b);
+}
+
+/* The tails must not read past the row: put the vectors at the very end of
+ * their allocations so ASan catches an over-read. */
+static void test_no_overread(void **state)
+{
+    (void)state;
+    for (uint32_t dim = 1; dim <= 70; dim++) {
+        float *a = malloc(dim * sizeof *a), *b = malloc(dim * sizeof *b);
+        for (uint32_t i = 0; i < dim; i++)
+            a[i] = 1, b[i] = (float)i;
+        float want = (float)dim * (float)(dim - 1) / 2;
+        for (int k = 0; k < AE_DOT_KIND_COUNT; k++) {
+            if (!ae_dot_supported((ae_dot_kind)k)) continue;
+            assert_float_equal(ae_dot_f32_kind((ae_dot_kind)k, a, b, dim), want, 1e-3);
+            float out[1];
+            ae_dot_many_f32_kind((ae_dot_kind)k, a, b, 1, dim, out);
+            assert_float_equal(out[0], want, 1e-3);
+        }
+        free(a);
+        free(b);
+    }
+}
+
+static void test_many_matches_single(void **state)
+{
+    (void)state;
+    const size_t ns[] = {0, 1, 3, 4, 5, 8, 13, 100};
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
+        uint32_t dim = dims[d];
+        for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+            size_t n = ns[t];
+            float *q = malloc(dim * sizeof *q), *rows = malloc((n * dim + 1) * sizeof *rows);
+            float *out = malloc((n + 1) * sizeof *out);
+            for (uint32_t i = 0; i < dim; i++)
+                q[i] = frand();
+            for (size_t i = 0; i < n * dim; i++)
+                rows[i] = frand();
+            for (int k = 0; k < AE_DOT_KIND_COUNT; k++) {
+                if (!ae_dot_supported((ae_dot_kind)k)) continue;
+                out[n] = 12345.0f; /* sentinel: must not be written */
+                ae_dot_many_f32_kind((ae_dot_kind)k, q, rows, n, dim, out);
+                assert_float_equal(out[n], 12345.0f, 0.0f);
+                for (size_t r = 0; r < n; r++) {
+                    double mag, want = ref_dot(q, rows + r * dim, dim, &mag);
+                    if (fabs(out[r] - want) > 2e-5 * mag + 1e-6)
+                        fail_msg("%s n %zu dim %u row %zu: %.9g vs %.9g",
+                                 ae_dot_name((ae_dot_kind)k), n, dim, r, out[r], want);
+                }
+            }
+            if (n) {
+                ae_dot_many_f32(q, rows, n, dim, out);
+                assert_float_equal(out[n - 1], ae_dot_f32(q, rows + (n - 1) * dim, dim),
+                                   1e-4 + 1e-4 * fabsf(out[n - 1]));
+            }
+            free(q);
+            free(rows);
+            free(out);
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scalar_is_always_supported), cmocka_unit_test(test_known_values),
+        cmocka_unit_test(test_variants_match_scalar),      cmocka_unit_test(test_no_overread),
+        cmocka_unit_test(test_many_matches_single),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
