@@ -1,0 +1,429 @@
+/* The legacy VectorStore backend: the reference tool's sir_embeddings table,
+ * searched by brute force.  Kept as the fallback and the baseline the native
+ * vector table is measured against.
+ *
+ * 1. The layout is the reference's, column for column, so a meta.sqlite
+ *    written by either tool is readable by the other; embeddings are JSON text
+ *    ("%.9g" per float, which round-trips float32 exactly).
+ * 2. Search reads every row of (provider, model, dim), parses its JSON with a
+ *    small strtof-based parser (jansson would allocate a tree per row) and
+ *    scores cosine in double.  Malformed rows and rows of the wrong length are
+ *    skipped, never fatal: one bad row must not take search down.
+ * 3. symbol_id is the PRIMARY KEY, so an upsert replaces a symbol's embedding
+ *    whatever its provider/model was; that is the reference's behaviour.
+ * 4. Statements are prepared per call: a query costs ~10 us to prepare against
+ *    a scan of milliseconds, and nothing goes stale if another connection
+ *    changes the schema. */
+#include <aether/vector_store.h>
+
+#include "store/topk.h"
+#include "store/vs_validate.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SQLITE_BUSY_TIMEOUT_MS 5000
+
+typedef struct sqlite_backend {
+    sqlite3 *db;
+    char *path;
+} sqlite_backend;
+
+static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS sir_embeddings ("
+                                 "symbol_id TEXT PRIMARY KEY, "
+                                 "sir_hash TEXT NOT NULL, "
+                                 "provider TEXT NOT NULL, "
+                                 "model TEXT NOT NULL, "
+                                 "embedding_dim INTEGER NOT NULL, "
+                                 "embedding_json TEXT NOT NULL, "
+                                 "updated_at INTEGER NOT NULL)";
+
+static int sqlite_code(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return AE_EBUSY;
+    case SQLITE_FULL:
+        return AE_ENOSPC;
+    case SQLITE_NOMEM:
+        return AE_ENOMEM;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return AE_ECORRUPT;
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+        return AE_EIO;
+    default:
+        return AE_EIO;
+    }
+}
+
+static int fail_sqlite(sqlite_backend *b, ae_error *err, const char *what)
+{
+    int rc = sqlite3_errcode(b->db);
+    const char *msg = sqlite3_errmsg(b->db);
+    if (strstr(msg, "no such table"))
+        return ae_fail(err, AE_ENOTFOUND, "%s: %s: table sir_embeddings does not exist", b->path,
+                       what);
+    return ae_fail(err, sqlite_code(rc), "%s: %s: %s", b->path, what, msg);
+}
+
+static int prepare(sqlite_backend *b, const char *sql, sqlite3_stmt **st, ae_error *err,
+                   const char *what)
+{
+    if (sqlite3_prepare_v2(b->db, sql, -1, st, NULL) != SQLITE_OK) {
+        *st = NULL;
+        return fail_sqlite(b, err, what);
+    }
+    return 0;
+}
+
+static int exec(sqlite_backend *b, const char *sql, ae_error *err, const char *what)
+{
+    if (sqlite3_exec(b->db, sql, NULL, NULL, NULL) != SQLITE_OK) return fail_sqlite(b, err, what);
+    return 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- JSON float arrays ------------------------------------------------- */
+
+static int write_json_floats(ae_buf *buf, const float *v, uint32_t dim)
+{
+    buf->len = 0;
+    /* worst case "-1.23456789e-38," is 16 bytes */
+    if (ae_buf_reserve(buf, (size_t)dim * 16 + 3) < 0) return AE_ENOMEM;
+    char *p = buf->data;
+    *p++ = '[';
+    for (uint32_t j = 0; j < dim; j++) {
+        if (j) *p++ = ',';
+        p += snprintf(p, 17, "%.9g", (double)v[j]);
+    }
+    *p++ = ']';
+    *p = '\0';
+    buf->len = (size_t)(p - buf->data);
+    return 0;
+}
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+/* Parses a JSON array of exactly `dim` finite numbers into out.  Returns 0, or
+ * -1 for anything else (bad syntax, wrong count, overflow to infinity). */
+AE_STATIC int sqlite_parse_floats(const char *s, float *out, uint32_t dim)
+{
+    if (!s) return -1;
+    const char *p = skip_ws(s);
+    if (*p++ != '[') return -1;
+    p = skip_ws(p);
+    uint32_t n = 0;
+    if (*p == ']') {
+        p++;
+    } else {
+        for (;;) {
+            /* JSON numbers start with '-' or a digit; this rejects strtof's
+             * "inf", "nan", hex floats and leading '+' or '.' */
+            if (!(*p == '-' || (*p >= '0' && *p <= '9'))) return -1;
+            if (n == dim) return -1;
+            char *end;
+            float f = strtof(p, &end);
+            if (end == p || !isfinite(f)) return -1;
+            for (const char *c = p; c < end; c++) /* strtof also takes "0x1p4" */
+                if (!((*c >= '0' && *c <= '9') || *c == '.' || *c == 'e' || *c == 'E' ||
+                      *c == '-' || *c == '+'))
+                    return -1;
+            out[n++] = f;
+            p = skip_ws(end);
+            if (*p == ',') {
+                p = skip_ws(p + 1);
+                continue;
+            }
+            if (*p == ']') {
+                p++;
+                break;
+            }
+            return -1;
+        }
+    }
+    if (*skip_ws(p) != '\0') return -1;
+    return n == dim ? 0 : -1;
+}
+
+/* ---- ops ---------------------------------------------------------------- */
+
+static int sqlite_upsert(void *be, const ae_vs_record *recs, size_t n, ae_error *err)
+{
+    sqlite_backend *b = be;
+    AE_TRY(ae_vs_validate_records(recs, n, err));
+    if (n == 0) return 0;
+
+    sqlite3_stmt *st = NULL;
+    ae_buf json = {0};
+    int rc = 0, in_tx = 0;
+    int64_t now = now_ms();
+    AE_CHECK(exec(b, "BEGIN IMMEDIATE", err, "begin upsert"));
+    in_tx = 1;
+    AE_CHECK(prepare(b,
+                     "INSERT OR REPLACE INTO sir_embeddings (symbol_id, sir_hash, provider, model, "
+                     "embedding_dim, embedding_json, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                     "?7)",
+                     &st, err, "prepare upsert"));
+    for (size_t i = 0; i < n; i++) {
+        const ae_vs_record *r = &recs[i];
+        if (write_json_floats(&json, r->embedding, r->dim) < 0)
+            AE_FAIL(err, AE_ENOMEM, "out of memory encoding row %zu (%u dimensions)", i, r->dim);
+        sqlite3_bind_text(st, 1, r->symbol_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, r->sir_hash, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, r->provider, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, r->model, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, r->dim);
+        sqlite3_bind_text(st, 6, json.data, (int)json.len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 7, r->updated_at ? r->updated_at : now);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = fail_sqlite(b, err, "upsert");
+            ae_err_prefix(err, "row %zu (symbol_id %s): ", i, r->symbol_id);
+            goto cleanup;
+        }
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    AE_CHECK(exec(b, "COMMIT", err, "commit upsert"));
+    in_tx = 0;
+cleanup:
+    sqlite3_finalize(st);
+    if (in_tx) sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+    ae_buf_free(&json);
+    return rc;
+}
+
+static int sqlite_delete_ids(void *be, const char *const *ids, size_t n, ae_error *err)
+{
+    sqlite_backend *b = be;
+    if (n == 0) return 0;
+    sqlite3_stmt *st = NULL;
+    int rc = 0, in_tx = 0;
+    AE_CHECK(exec(b, "BEGIN IMMEDIATE", err, "begin delete"));
+    in_tx = 1;
+    AE_CHECK(
+        prepare(b, "DELETE FROM sir_embeddings WHERE symbol_id = ?1", &st, err, "prepare delete"));
+    for (size_t i = 0; i < n; i++) {
+        if (!ids[i]) AE_FAIL(err, AE_EINVAL, "id %zu of %zu is NULL", i, n);
+        sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = fail_sqlite(b, err, "delete");
+            goto cleanup;
+        }
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    AE_CHECK(exec(b, "COMMIT", err, "commit delete"));
+    in_tx = 0;
+cleanup:
+    sqlite3_finalize(st);
+    if (in_tx) sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static double cosine(const float *q, double qnorm, const float *v, uint32_t dim)
+{
+    double dot = 0.0, vv = 0.0;
+    for (uint32_t j = 0; j < dim; j++) {
+        dot += (double)q[j] * v[j];
+        vv += (double)v[j] * v[j];
+    }
+    if (qnorm == 0.0 || vv == 0.0) return 0.0;
+    return dot / (qnorm * sqrt(vv));
+}
+
+static int sqlite_search(void *be, const float *query, uint32_t dim, const char *provider,
+                         const char *model, size_t limit, const ae_vs_search_opts *opts,
+                         ae_vs_hit **hits, size_t *n_hits, ae_error *err)
+{
+    sqlite_backend *b = be;
+    *hits = NULL;
+    *n_hits = 0;
+    AE_TRY(ae_vs_validate_query(query, dim, provider, model, err));
+
+    sqlite3_stmt *st = NULL;
+    float *row = NULL;
+    ae_topk top;
+    ae_topk_init(&top, limit);
+    int rc = 0;
+    size_t seen = 0;
+    row = ae_calloc_array(dim, sizeof *row);
+    if (!row) AE_FAIL(err, AE_ENOMEM, "out of memory for a %u-dimension row", dim);
+    AE_CHECK(prepare(b,
+                     "SELECT symbol_id, embedding_json FROM sir_embeddings "
+                     "WHERE provider = ?1 AND model = ?2 AND embedding_dim = ?3",
+                     &st, err, "prepare search"));
+    sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, dim);
+
+    double qn = 0.0;
+    for (uint32_t j = 0; j < dim; j++)
+        qn += (double)query[j] * query[j];
+    qn = sqrt(qn);
+
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        seen++;
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (!id || !*id || limit == 0) continue;
+        const char *json = (const char *)sqlite3_column_text(st, 1);
+        if (sqlite_parse_floats(json, row, dim) < 0) continue;
+        float score = (float)cosine(query, qn, row, dim);
+        AE_CHECK(ae_topk_push(&top, id, score, err));
+    }
+    if (step != SQLITE_DONE) {
+        rc = fail_sqlite(b, err, "search");
+        goto cleanup;
+    }
+    if (seen == 0)
+        AE_FAIL(err, AE_ENOTFOUND,
+                "%s: no embeddings for provider '%s' model '%s' with %u dimensions", b->path,
+                provider, model, dim);
+    ae_topk_finish(&top, hits, n_hits);
+cleanup:
+    sqlite3_finalize(st);
+    ae_topk_free(&top);
+    free(row);
+    return rc;
+}
+
+static int sqlite_rebuild_index(void *be, ae_error *err)
+{
+    return 0; /* brute force has no index */
+}
+
+static int sqlite_count(void *be, const char *provider, const char *model, size_t *out,
+                        ae_error *err)
+{
+    sqlite_backend *b = be;
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    AE_CHECK(prepare(b,
+                     "SELECT COUNT(*) FROM sir_embeddings WHERE (?1 IS NULL OR provider = ?1) "
+                     "AND (?2 IS NULL OR model = ?2)",
+                     &st, err, "prepare count"));
+    if (provider) sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
+    if (model) sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = fail_sqlite(b, err, "count");
+        goto cleanup;
+    }
+    *out = (size_t)sqlite3_column_int64(st, 0);
+cleanup:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sqlite_iterate(void *be, ae_vs_row_fn fn, void *ctx, ae_error *err)
+{
+    sqlite_backend *b = be;
+    sqlite3_stmt *st = NULL;
+    float *row = NULL;
+    uint32_t row_cap = 0;
+    int rc = 0;
+    AE_CHECK(prepare(b,
+                     "SELECT symbol_id, sir_hash, provider, model, embedding_dim, embedding_json, "
+                     "updated_at FROM sir_embeddings",
+                     &st, err, "prepare iterate"));
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        ae_vs_record r = {0};
+        r.symbol_id = (const char *)sqlite3_column_text(st, 0);
+        r.sir_hash = (const char *)sqlite3_column_text(st, 1);
+        r.provider = (const char *)sqlite3_column_text(st, 2);
+        r.model = (const char *)sqlite3_column_text(st, 3);
+        sqlite3_int64 d = sqlite3_column_int64(st, 4);
+        r.updated_at = sqlite3_column_int64(st, 6);
+        if (!r.symbol_id || !*r.symbol_id || strlen(r.symbol_id) > AE_SYMBOL_ID_MAX ||
+            !r.sir_hash || !r.provider || !r.model || d <= 0 || d > AE_VS_MAX_DIM)
+            continue;
+        r.dim = (uint32_t)d;
+        if (r.dim > row_cap) {
+            float *p = ae_realloc_array(row, r.dim, sizeof *p);
+            if (!p) AE_FAIL(err, AE_ENOMEM, "out of memory for a %u-dimension row", r.dim);
+            row = p;
+            row_cap = r.dim;
+        }
+        if (sqlite_parse_floats((const char *)sqlite3_column_text(st, 5), row, r.dim) < 0) continue;
+        r.embedding = row;
+        rc = fn(&r, ctx);
+        if (rc != 0) goto cleanup;
+    }
+    if (step != SQLITE_DONE) rc = fail_sqlite(b, err, "iterate");
+cleanup:
+    sqlite3_finalize(st);
+    free(row);
+    return rc;
+}
+
+static void sqlite_close(void *be)
+{
+    sqlite_backend *b = be;
+    if (!b) return;
+    sqlite3_close_v2(b->db);
+    free(b->path);
+    free(b);
+}
+
+static const ae_vector_store_ops sqlite_ops = {
+    .name = "sqlite",
+    .upsert = sqlite_upsert,
+    .delete_ids = sqlite_delete_ids,
+    .search_nearest = sqlite_search,
+    .rebuild_index = sqlite_rebuild_index,
+    .count = sqlite_count,
+    .iterate = sqlite_iterate,
+    .close = sqlite_close,
+};
+
+int ae_vs_open_sqlite(const char *db_path, ae_vector_store **out, ae_error *err)
+{
+    AE_RETURN_IF(!db_path || !*db_path || !out, err, AE_EINVAL,
+                 "ae_vs_open_sqlite: a database path and out are required");
+    *out = NULL;
+    int rc = 0;
+    ae_vector_store *vs = calloc(1, sizeof *vs);
+    sqlite_backend *b = calloc(1, sizeof *b);
+    if (!vs || !b || !(b->path = ae_strdup(db_path)))
+        AE_FAIL(err, AE_ENOMEM, "out of memory opening %s", db_path);
+    if (sqlite3_open_v2(db_path, &b->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        rc = b->db ? fail_sqlite(b, err, "open")
+                   : ae_fail(err, AE_ENOMEM, "out of memory opening %s", db_path);
+        goto cleanup;
+    }
+    sqlite3_busy_timeout(b->db, SQLITE_BUSY_TIMEOUT_MS);
+    AE_CHECK(exec(b, "PRAGMA journal_mode=WAL", err, "enable WAL"));
+    AE_CHECK(exec(b, schema_sql, err, "create sir_embeddings"));
+    vs->ops = &sqlite_ops;
+    vs->backend = b;
+    *out = vs;
+    return 0;
+cleanup:
+    sqlite_close(b);
+    free(vs);
+    return rc;
+}

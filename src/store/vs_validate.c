@@ -1,0 +1,71 @@
+/* Record and query validation shared by the VectorStore backends.
+ *
+ * 1. The whole batch is checked before a backend writes anything, which is
+ *    what makes "one atomic batch" cheap to honour.
+ * 2. Messages name the row, the dimension and a prefix of the symbol_id, since
+ *    the caller usually has thousands of rows in flight. */
+#include "store/vs_validate.h"
+
+#include "util/err.h"
+
+#include <math.h>
+#include <string.h>
+
+static int check_vector(const float *v, uint32_t dim, ae_error *err, const char *what, size_t row,
+                        const char *symbol_id)
+{
+    for (uint32_t j = 0; j < dim; j++) {
+        if (isfinite(v[j])) continue;
+        const char *kind = isnan(v[j]) ? "NaN" : "infinity";
+        if (symbol_id)
+            return ae_fail(err, AE_EINVAL, "%s at dimension %u of %s %zu (symbol_id %.12s%s)", kind,
+                           j, what, row, symbol_id, strlen(symbol_id) > 12 ? "..." : "");
+        return ae_fail(err, AE_EINVAL, "%s at dimension %u of the %s", kind, j, what);
+    }
+    return 0;
+}
+
+static int missing(const char *s)
+{
+    return !s || !*s;
+}
+
+int ae_vs_validate_records(const ae_vs_record *recs, size_t n, ae_error *err)
+{
+    AE_RETURN_IF(n && !recs, err, AE_EINVAL, "%zu records passed as NULL", n);
+    for (size_t i = 0; i < n; i++) {
+        const ae_vs_record *r = &recs[i];
+        AE_RETURN_IF(missing(r->symbol_id), err, AE_EINVAL, "empty symbol_id in row %zu", i);
+        size_t idlen = strnlen(r->symbol_id, AE_SYMBOL_ID_MAX + 1);
+        AE_RETURN_IF(idlen > AE_SYMBOL_ID_MAX, err, AE_EINVAL,
+                     "symbol_id of row %zu is longer than %d bytes (%.12s...)", i, AE_SYMBOL_ID_MAX,
+                     r->symbol_id);
+        AE_RETURN_IF(missing(r->sir_hash), err, AE_EINVAL,
+                     "missing sir_hash in row %zu (symbol_id %s)", i, r->symbol_id);
+        AE_RETURN_IF(missing(r->provider), err, AE_EINVAL,
+                     "missing provider in row %zu (symbol_id %s)", i, r->symbol_id);
+        AE_RETURN_IF(missing(r->model), err, AE_EINVAL, "missing model in row %zu (symbol_id %s)",
+                     i, r->symbol_id);
+        AE_RETURN_IF(r->dim == 0 || r->dim > AE_VS_MAX_DIM, err, AE_EINVAL,
+                     "dimension %u of row %zu (symbol_id %s) is outside 1..%d", r->dim, i,
+                     r->symbol_id, AE_VS_MAX_DIM);
+        AE_RETURN_IF(!r->embedding, err, AE_EINVAL, "missing embedding in row %zu (symbol_id %s)",
+                     i, r->symbol_id);
+        AE_RETURN_IF(r->updated_at < 0, err, AE_EINVAL,
+                     "negative updated_at %lld in row %zu (symbol_id %s)", (long long)r->updated_at,
+                     i, r->symbol_id);
+        AE_TRY(check_vector(r->embedding, r->dim, err, "row", i, r->symbol_id));
+    }
+    return 0;
+}
+
+int ae_vs_validate_query(const float *query, uint32_t dim, const char *provider, const char *model,
+                         ae_error *err)
+{
+    AE_RETURN_IF(!query, err, AE_EINVAL, "query vector is NULL");
+    AE_RETURN_IF(dim == 0 || dim > AE_VS_MAX_DIM, err, AE_EINVAL,
+                 "query dimension %u is outside 1..%d", dim, AE_VS_MAX_DIM);
+    AE_RETURN_IF(missing(provider) || missing(model), err, AE_EINVAL,
+                 "search needs a provider and a model");
+    return check_vector(query, dim, err, "query vector", 0, NULL);
+}
