@@ -1,4 +1,13 @@
-/* The workspace configuration, .aether/config.toml. */
+/* The workspace configuration, .aether/config.toml.
+ *
+ * Sections and keys (every key optional; defaults in brackets):
+ *   [inference]  provider auto|mock|static|openai_compat|ollama|qwen3_local ["auto"],
+ *                model, endpoint, api_key_env (strings; unset or "" -> NULL)
+ *   [storage]    mirror_sir_files bool [true]
+ *   [embeddings] enabled bool [true], provider mock|hash|openai_compat|ollama|qwen3_local
+ *                ["hash"], model, endpoint, api_key_env, dim 1..8192 [384] (hash only),
+ *                vector_backend "lancedb"|"sqlite" ["lancedb"], batch_size 1..4096 [64]
+ *   [search]     nprobe >= 0 [0], refine_factor >= 0 [0]  (0: the index default) */
 #ifndef AE_CONFIG_CONFIG_H
 #define AE_CONFIG_CONFIG_H
 
@@ -6,6 +15,13 @@
 
 #include <aether/error.h>
 #include <stdbool.h>
+
+#define AE_CONFIG_DEFAULT_DIM        384
+#define AE_CONFIG_MIN_DIM            1
+#define AE_CONFIG_MAX_DIM            8192
+#define AE_CONFIG_DEFAULT_BATCH_SIZE 64
+#define AE_CONFIG_MIN_BATCH_SIZE     1
+#define AE_CONFIG_MAX_BATCH_SIZE     4096
 
 typedef struct ae_config {
     struct {
@@ -16,13 +32,13 @@ typedef struct ae_config {
         bool mirror_sir_files; /* default true */
     } storage;
     struct {
-        bool enabled;          /* default true */
-        char *provider;        /* mock | hash | openai_compat | ollama | qwen3_local; default hash */
-        char *model;           /* NULL: the provider's default */
+        bool enabled;   /* default true */
+        char *provider; /* mock | hash | openai_compat | ollama | qwen3_local; default hash */
+        char *model;    /* NULL: the provider's default */
         char *endpoint, *api_key_env;
-        int dim;               /* hash provider only; default 384 */
-        char *vector_backend;  /* "lancedb" (default) | "sqlite" */
-        int batch_size;        /* default 64 */
+        int dim;              /* hash provider only; default 384 */
+        char *vector_backend; /* "lancedb" (default) | "sqlite" */
+        int batch_size;       /* default 64 */
     } embeddings;
     struct {
         int nprobe;        /* 0: index default */
@@ -33,12 +49,19 @@ typedef struct ae_config {
 
 /* Defaults without reading anything. */
 void ae_config_init_defaults(ae_config *c);
+/* On failure of load/parse *out is zeroed (ae_config_free on it is harmless). */
 /* Loads path; a missing file gives the defaults.  Syntax errors and bad values
  * for known keys are AE_ECONFIG naming path:line and the accepted values;
  * unknown keys and sections become warnings. */
 int ae_config_load(const char *path, ae_config *out, ae_error *err);
-/* Writes the commented default config if path does not exist. */
+/* Same as ae_config_load for text already in memory; path names it in messages. */
+int ae_config_parse(const char *path, const char *text, size_t len, ae_config *out, ae_error *err);
+/* Writes the commented default config if path does not exist (creating the
+ * parent directory); an existing file is left untouched and is not an error.
+ * Never overwrites: the file appears complete or not at all. */
 int ae_config_write_default(const char *path, ae_error *err);
+/* The text ae_config_write_default writes (static storage). */
+const char *ae_config_default_text(void);
 void ae_config_free(ae_config *c);
 
 #endif

@@ -1,0 +1,388 @@
+/* The config model over the TOML subset: known keys are validated against a
+ * table of specs, unknown ones only warn.
+ *
+ * What is unusual: configs written by the reference tool carry sections we do
+ * not use ([general], [verify], ...), so an unknown key or section is a
+ * warning in c->warnings, never an error; but a known key with a bad value or
+ * type is AE_ECONFIG naming PATH:LINE and the accepted values, because a
+ * silently ignored typo in vector_backend would switch storage engines. */
+#include "config/config.h"
+
+#include "config/toml.h"
+#include "util/err.h"
+#include "util/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef enum kind { K_ENUM, K_STRING, K_BOOL, K_INT } kind;
+
+typedef struct key_spec {
+    const char *section, *key;
+    kind kind;
+    const char *const *choices; /* K_ENUM: NULL-terminated */
+    int64_t min, max;           /* K_INT */
+    const char *accepted;       /* for messages and the default file */
+    size_t offset;              /* of the field in ae_config */
+} key_spec;
+
+static const char *const INFERENCE_PROVIDERS[] = {
+    "auto", "mock", "static", "openai_compat", "ollama", "qwen3_local", NULL};
+static const char *const EMBEDDING_PROVIDERS[] = {"mock",   "hash",        "openai_compat",
+                                                  "ollama", "qwen3_local", NULL};
+static const char *const VECTOR_BACKENDS[] = {"lancedb", "sqlite", NULL};
+
+#define FIELD(f) offsetof(ae_config, f)
+
+static const key_spec KEYS[] = {
+    {"inference", "provider", K_ENUM, INFERENCE_PROVIDERS, 0, 0,
+     "\"auto\", \"mock\", \"static\", \"openai_compat\", \"ollama\", \"qwen3_local\"",
+     FIELD(inference.provider)},
+    {"inference", "model", K_STRING, NULL, 0, 0, "a model name string", FIELD(inference.model)},
+    {"inference", "endpoint", K_STRING, NULL, 0, 0, "a URL string", FIELD(inference.endpoint)},
+    {"inference", "api_key_env", K_STRING, NULL, 0, 0, "an environment variable name string",
+     FIELD(inference.api_key_env)},
+    {"storage", "mirror_sir_files", K_BOOL, NULL, 0, 0, "true, false",
+     FIELD(storage.mirror_sir_files)},
+    {"embeddings", "enabled", K_BOOL, NULL, 0, 0, "true, false", FIELD(embeddings.enabled)},
+    {"embeddings", "provider", K_ENUM, EMBEDDING_PROVIDERS, 0, 0,
+     "\"mock\", \"hash\", \"openai_compat\", \"ollama\", \"qwen3_local\"",
+     FIELD(embeddings.provider)},
+    {"embeddings", "model", K_STRING, NULL, 0, 0, "a model name string", FIELD(embeddings.model)},
+    {"embeddings", "endpoint", K_STRING, NULL, 0, 0, "a URL string", FIELD(embeddings.endpoint)},
+    {"embeddings", "api_key_env", K_STRING, NULL, 0, 0, "an environment variable name string",
+     FIELD(embeddings.api_key_env)},
+    {"embeddings", "dim", K_INT, NULL, AE_CONFIG_MIN_DIM, AE_CONFIG_MAX_DIM, "1..8192",
+     FIELD(embeddings.dim)},
+    {"embeddings", "vector_backend", K_ENUM, VECTOR_BACKENDS, 0, 0, "\"lancedb\", \"sqlite\"",
+     FIELD(embeddings.vector_backend)},
+    {"embeddings", "batch_size", K_INT, NULL, AE_CONFIG_MIN_BATCH_SIZE, AE_CONFIG_MAX_BATCH_SIZE,
+     "1..4096", FIELD(embeddings.batch_size)},
+    {"search", "nprobe", K_INT, NULL, 0, INT_MAX, "0 (index default) or a positive integer",
+     FIELD(search.nprobe)},
+    {"search", "refine_factor", K_INT, NULL, 0, INT_MAX, "0 (index default) or a positive integer",
+     FIELD(search.refine_factor)},
+};
+
+static const char *const SECTIONS[] = {"inference", "storage", "embeddings", "search", NULL};
+
+static const char DEFAULT_TEXT[] =
+    "# aether workspace configuration (.aether/config.toml).\n"
+    "# Every key is optional; the values below are the defaults.  Unknown keys and\n"
+    "# sections are ignored with a warning; a bad value for a known key is an error.\n"
+    "\n"
+    "[inference]\n"
+    "# Who writes the SIR summaries.\n"
+    "# accepted: \"auto\", \"mock\", \"static\", \"openai_compat\", \"ollama\", \"qwen3_local\"\n"
+    "provider = \"auto\"\n"
+    "# Model name; unset: the provider's default.\n"
+    "# model = \"\"\n"
+    "# Endpoint URL (openai_compat, ollama); unset: the provider's default.\n"
+    "# endpoint = \"http://127.0.0.1:11434\"\n"
+    "# Name of the environment variable holding the API key (never the key itself).\n"
+    "# api_key_env = \"OPENAI_API_KEY\"\n"
+    "\n"
+    "[storage]\n"
+    "# Also write every SIR to .aether/sir/<symbol_id>.json.\n"
+    "# accepted: true, false\n"
+    "mirror_sir_files = true\n"
+    "\n"
+    "[embeddings]\n"
+    "# accepted: true, false\n"
+    "enabled = true\n"
+    "# accepted: \"mock\", \"hash\", \"openai_compat\", \"ollama\", \"qwen3_local\"\n"
+    "provider = \"hash\"\n"
+    "# Model name; unset: the provider's default.\n"
+    "# model = \"\"\n"
+    "# Endpoint URL (openai_compat, ollama); unset: the provider's default.\n"
+    "# endpoint = \"http://127.0.0.1:11434\"\n"
+    "# Name of the environment variable holding the API key.\n"
+    "# api_key_env = \"OPENAI_API_KEY\"\n"
+    "# Vector dimension of the hash provider (other providers have their own).\n"
+    "# accepted: 1..8192\n"
+    "dim = 384\n"
+    "# Where vectors are stored: \"lancedb\" is aether's native vector table under\n"
+    "# .aether/vectors/ (the Lance design written in C, not the LanceDB library);\n"
+    "# \"sqlite\" is the legacy brute-force table in .aether/meta.sqlite.\n"
+    "# accepted: \"lancedb\", \"sqlite\"\n"
+    "vector_backend = \"lancedb\"\n"
+    "# Texts per embedding request.\n"
+    "# accepted: 1..4096\n"
+    "batch_size = 64\n"
+    "\n"
+    "[search]\n"
+    "# Inverted lists probed per query.\n"
+    "# accepted: 0 (index default) or a positive integer\n"
+    "nprobe = 0\n"
+    "# Candidates re-ranked exactly, as a multiple of the limit.\n"
+    "# accepted: 0 (index default) or a positive integer\n"
+    "refine_factor = 0\n";
+
+const char *ae_config_default_text(void)
+{
+    return DEFAULT_TEXT;
+}
+
+void ae_config_init_defaults(ae_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->inference.provider = ae_strdup("auto");
+    c->storage.mirror_sir_files = true;
+    c->embeddings.enabled = true;
+    c->embeddings.provider = ae_strdup("hash");
+    c->embeddings.dim = AE_CONFIG_DEFAULT_DIM;
+    c->embeddings.vector_backend = ae_strdup("lancedb");
+    c->embeddings.batch_size = AE_CONFIG_DEFAULT_BATCH_SIZE;
+}
+
+void ae_config_free(ae_config *c)
+{
+    if (!c) return;
+    free(c->inference.provider);
+    free(c->inference.model);
+    free(c->inference.endpoint);
+    free(c->inference.api_key_env);
+    free(c->embeddings.provider);
+    free(c->embeddings.model);
+    free(c->embeddings.endpoint);
+    free(c->embeddings.api_key_env);
+    free(c->embeddings.vector_backend);
+    ae_strlist_free(&c->warnings);
+    memset(c, 0, sizeof *c);
+}
+
+static const char *a_type(ae_toml_type t)
+{
+    switch (t) {
+    case AE_TOML_STRING:
+        return "a string";
+    case AE_TOML_INT:
+        return "an integer";
+    case AE_TOML_FLOAT:
+        return "a float";
+    case AE_TOML_BOOL:
+        return "a boolean";
+    case AE_TOML_ARRAY:
+        return "an array";
+    case AE_TOML_TABLE:
+        return "a table";
+    }
+    return "a value";
+}
+
+static const char *kind_name(kind k)
+{
+    switch (k) {
+    case K_ENUM:
+    case K_STRING:
+        return "a string";
+    case K_BOOL:
+        return "a boolean";
+    case K_INT:
+        return "an integer";
+    }
+    return "a value";
+}
+
+static int warn(ae_config *c, ae_error *err, const char *fmt, ...) AE_PRINTF(3, 4);
+static int warn(ae_config *c, ae_error *err, const char *fmt, ...)
+{
+    char msg[AE_ERROR_MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (ae_strlist_push(&c->warnings, msg) < 0)
+        return ae_fail(err, AE_ENOMEM, "out of memory recording a config warning");
+    return 0;
+}
+
+static int apply(const char *path, const key_spec *k, const ae_toml_value *v, ae_config *c,
+                 ae_error *err)
+{
+    char *field = (char *)c + k->offset;
+    bool type_ok = (k->kind == K_BOOL && v->type == AE_TOML_BOOL) ||
+                   (k->kind == K_INT && v->type == AE_TOML_INT) ||
+                   ((k->kind == K_ENUM || k->kind == K_STRING) && v->type == AE_TOML_STRING);
+    if (!type_ok)
+        return ae_fail(err, AE_ECONFIG, "%s:%d: [%s] %s must be %s, not %s; accepted: %s", path,
+                       v->line, k->section, k->key, kind_name(k->kind), a_type(v->type),
+                       k->accepted);
+    switch (k->kind) {
+    case K_BOOL:
+        *(bool *)(void *)field = v->u.b;
+        return 0;
+    case K_INT:
+        if (v->u.i < k->min || v->u.i > k->max)
+            return ae_fail(err, AE_ECONFIG, "%s:%d: [%s] %s = %lld is out of range; accepted: %s",
+                           path, v->line, k->section, k->key, (long long)v->u.i, k->accepted);
+        *(int *)(void *)field = (int)v->u.i;
+        return 0;
+    case K_ENUM:
+    case K_STRING: {
+        if (k->kind == K_ENUM) {
+            bool found = false;
+            for (const char *const *ch = k->choices; *ch; ch++)
+                if (strcmp(*ch, v->u.str) == 0) found = true;
+            if (!found)
+                return ae_fail(err, AE_ECONFIG,
+                               "%s:%d: [%s] %s = \"%.64s\" is not supported; accepted: %s", path,
+                               v->line, k->section, k->key, v->u.str, k->accepted);
+        }
+        char **slot = (char **)(void *)field;
+        char *s = NULL;
+        if (v->u.str[0] != '\0' || k->kind == K_ENUM) {
+            s = ae_strdup(v->u.str);
+            if (!s) return ae_fail(err, AE_ENOMEM, "%s:%d: out of memory", path, v->line);
+        }
+        free(*slot);
+        *slot = s;
+        return 0;
+    }
+    }
+    return 0;
+}
+
+static bool known_section(const char *name)
+{
+    for (const char *const *s = SECTIONS; *s; s++)
+        if (strcmp(*s, name) == 0) return true;
+    return false;
+}
+
+static int apply_section(const char *path, const char *name, const ae_toml_value *sec, ae_config *c,
+                         ae_error *err)
+{
+    if (sec->type != AE_TOML_TABLE)
+        return ae_fail(err, AE_ECONFIG,
+                       "%s:%d: %s must be a [%s] section, not %s; accepted: a table", path,
+                       sec->line, name, name, a_type(sec->type));
+    const ae_toml_table *t = sec->u.table;
+    for (size_t i = 0; i < t->len; i++) {
+        const key_spec *k = NULL;
+        for (size_t j = 0; j < sizeof KEYS / sizeof KEYS[0]; j++)
+            if (strcmp(KEYS[j].section, name) == 0 && strcmp(KEYS[j].key, t->keys[i]) == 0)
+                k = &KEYS[j];
+        if (k)
+            AE_TRY(apply(path, k, &t->values[i], c, err));
+        else
+            AE_TRY(warn(c, err, "%s:%d: unknown key '%s' in [%s] (ignored)", path,
+                        t->values[i].line, t->keys[i], name));
+    }
+    return 0;
+}
+
+int ae_config_parse(const char *path, const char *text, size_t len, ae_config *out, ae_error *err)
+{
+    ae_config c;
+    ae_toml_table *root = NULL;
+    int rc = 0;
+    if (!path) path = "<config>";
+    ae_config_init_defaults(&c);
+    if (!c.inference.provider || !c.embeddings.provider || !c.embeddings.vector_backend)
+        AE_FAIL(err, AE_ENOMEM, "out of memory");
+    AE_CHECK(ae_toml_parse(text, len, path, &root, err));
+    for (size_t i = 0; i < root->len; i++) {
+        const char *name = root->keys[i];
+        const ae_toml_value *v = &root->values[i];
+        if (known_section(name))
+            AE_CHECK(apply_section(path, name, v, &c, err));
+        else if (v->type == AE_TOML_TABLE)
+            AE_CHECK(warn(&c, err, "%s:%d: unknown section [%s] (ignored)", path, v->line, name));
+        else
+            AE_CHECK(
+                warn(&c, err, "%s:%d: unknown top-level key '%s' (ignored)", path, v->line, name));
+    }
+    ae_toml_free(root);
+    *out = c;
+    return 0;
+cleanup:
+    ae_toml_free(root);
+    ae_config_free(&c);
+    memset(out, 0, sizeof *out);
+    return rc;
+}
+
+int ae_config_load(const char *path, ae_config *out, ae_error *err)
+{
+    struct stat st;
+    char *text = NULL;
+    size_t len = 0;
+    memset(out, 0, sizeof *out);
+    if (stat(path, &st) != 0 && errno == ENOENT) {
+        ae_config_init_defaults(out);
+        if (!out->inference.provider || !out->embeddings.provider ||
+            !out->embeddings.vector_backend) {
+            ae_config_free(out);
+            return ae_fail(err, AE_ENOMEM, "out of memory");
+        }
+        return 0;
+    }
+    AE_TRY(ae_read_file(path, &text, &len, err));
+    int rc = ae_config_parse(path, text, len, out, err);
+    free(text);
+    return rc;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int ae_config_write_default(const char *path, ae_error *err)
+{
+    int rc = 0, fd = -1;
+    char *tmp = NULL, *dir = NULL;
+    if (ae_path_exists(path)) return 0;
+    const char *slash = strrchr(path, '/');
+    if (slash && slash != path) {
+        dir = ae_strndup(path, (size_t)(slash - path));
+        if (!dir) AE_FAIL(err, AE_ENOMEM, "out of memory");
+        AE_CHECK(ae_mkdirs(dir, err));
+    }
+    /* Written to a temp file and hard-linked into place: link() fails with
+     * EEXIST instead of replacing a file someone created meanwhile, and
+     * readers never see a half-written config. */
+    tmp = ae_asprintf("%s.tmp.%ld", path, (long)getpid());
+    if (!tmp) AE_FAIL(err, AE_ENOMEM, "out of memory");
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = ae_fail_errno(err, errno, "create %s", tmp);
+        goto cleanup;
+    }
+    if (write_all(fd, DEFAULT_TEXT, sizeof DEFAULT_TEXT - 1) < 0 || fsync(fd) < 0) {
+        rc = ae_fail_errno(err, errno, "write %s", tmp);
+        goto cleanup;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        rc = ae_fail_errno(err, errno, "close %s", tmp);
+        goto cleanup;
+    }
+    fd = -1;
+    if (link(tmp, path) < 0 && errno != EEXIST) {
+        rc = ae_fail_errno(err, errno, "link %s", path);
+        goto cleanup;
+    }
+cleanup:
+    if (fd >= 0) close(fd);
+    if (tmp) unlink(tmp);
+    free(tmp);
+    free(dir);
+    return rc;
+}
