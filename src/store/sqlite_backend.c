@@ -6,9 +6,10 @@
  *    written by either tool is readable by the other; embeddings are JSON text
  *    ("%.9g" per float, which round-trips float32 exactly).
  * 2. Search reads every row of (provider, model, dim), parses its JSON with a
- *    small strtof-based parser (jansson would allocate a tree per row) and
- *    scores cosine in double.  Malformed rows and rows of the wrong length are
- *    skipped, never fatal: one bad row must not take search down.
+ *    small hand-rolled parser (jansson would allocate a tree per row; a
+ *    one-multiply fast path covers the "%.9g" numbers we write, strtof the
+ *    rest, with identical results) and scores cosine in double.  Malformed rows and rows of the
+ * wrong length are skipped, never fatal: one bad row must not take search down.
  * 3. symbol_id is the PRIMARY KEY, so an upsert replaces a symbol's embedding
  *    whatever its provider/model was; that is the reference's behaviour.
  * 4. Statements are prepared per call: a query costs ~10 us to prepare against
@@ -125,6 +126,58 @@ static const char *skip_ws(const char *p)
     return p;
 }
 
+/* Fast path for one JSON number: up to 15 significant digits and a decimal
+ * exponent within +-22 make m * 10^e (or m / 10^-e) one correctly rounded
+ * double operation; rounding that double to float is then correct unless it
+ * landed exactly on a float midpoint, which is checked.  Returns 1 to ask the
+ * caller for strtof (long mantissas, big exponents, denormals). */
+static int fast_float(const char *p, const char **end, float *out)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *s = p;
+    int neg = *s == '-';
+    s += neg;
+    uint64_t m = 0;
+    int nd = 0, e = 0;
+    if (!(*s >= '0' && *s <= '9')) return 1;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if ((nd || *s != '0') && ++nd > 15) return 1;
+        m = m * 10 + (uint64_t)(*s - '0');
+    }
+    if (*s == '.') {
+        s++;
+        if (!(*s >= '0' && *s <= '9')) return 1;
+        for (; *s >= '0' && *s <= '9'; s++, e--) {
+            if ((nd || *s != '0') && ++nd > 15) return 1;
+            m = m * 10 + (uint64_t)(*s - '0');
+        }
+    }
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        int sign = 1, x = 0;
+        if (*s == '+' || *s == '-') sign = *s++ == '-' ? -1 : 1;
+        if (!(*s >= '0' && *s <= '9')) return 1;
+        for (; *s >= '0' && *s <= '9'; s++)
+            if (x < 10000) x = x * 10 + (*s - '0');
+        e += sign * x;
+    }
+    double v = (double)m; /* exact: m < 10^15 < 2^53 */
+    if (m) {
+        if (e < -22 || e > 22) return 1;
+        v = e < 0 ? v / pow10[-e] : v * pow10[e];
+        if (v < 1.17549435082228750797e-38 || v > 3.40282346638528859812e+38) return 1;
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        if ((bits & 0x1fffffffULL) == 0x10000000ULL) return 1; /* float midpoint */
+    }
+    float f = (float)v;
+    *out = neg ? -f : f;
+    *end = s;
+    return 0;
+}
+
 /* Parses a JSON array of exactly `dim` finite numbers into out.  Returns 0, or
  * -1 for anything else (bad syntax, wrong count, overflow to infinity). */
 AE_STATIC int sqlite_parse_floats(const char *s, float *out, uint32_t dim)
@@ -142,13 +195,18 @@ AE_STATIC int sqlite_parse_floats(const char *s, float *out, uint32_t dim)
              * "inf", "nan", hex floats and leading '+' or '.' */
             if (!(*p == '-' || (*p >= '0' && *p <= '9'))) return -1;
             if (n == dim) return -1;
-            char *end;
-            float f = strtof(p, &end);
-            if (end == p || !isfinite(f)) return -1;
-            for (const char *c = p; c < end; c++) /* strtof also takes "0x1p4" */
-                if (!((*c >= '0' && *c <= '9') || *c == '.' || *c == 'e' || *c == 'E' ||
-                      *c == '-' || *c == '+'))
-                    return -1;
+            const char *end;
+            float f;
+            if (fast_float(p, &end, &f) != 0) {
+                char *send;
+                f = strtof(p, &send);
+                end = send;
+                if (end == p || !isfinite(f)) return -1;
+                for (const char *c = p; c < end; c++) /* strtof also takes "0x1p4" */
+                    if (!((*c >= '0' && *c <= '9') || *c == '.' || *c == 'e' || *c == 'E' ||
+                          *c == '-' || *c == '+'))
+                        return -1;
+            }
             out[n++] = f;
             p = skip_ws(end);
             if (*p == ',') {

@@ -458,6 +458,36 @@ static void test_parse_floats(void **state)
     assert_int_equal(sqlite_parse_floats(NULL, out, 3), -1);
 }
 
+/* The parser's fast path must agree with strtof bit for bit. */
+static void test_parse_floats_agrees_with_strtof(void **state)
+{
+    srand(11);
+    char buf[64];
+    for (int i = 0; i < 200000; i++) {
+        uint32_t bits = ((uint32_t)rand() << 16) ^ (uint32_t)rand();
+        float x;
+        memcpy(&x, &bits, sizeof x);
+        if (!isfinite(x)) continue;
+        const char *fmt = i % 3 == 0 ? "[%.9g]" : i % 3 == 1 ? "[%.6g]" : "[%.12e]";
+        snprintf(buf, sizeof buf, fmt, (double)x);
+        float got, want = strtof(buf + 1, NULL);
+        if (!isfinite(want)) continue;
+        assert_int_equal(sqlite_parse_floats(buf, &got, 1), 0);
+        if (memcmp(&got, &want, sizeof got) != 0) fail_msg("%s: %.9g != %.9g", buf, got, want);
+        /* random short decimals too, the shape most JSON writers produce */
+        snprintf(buf, sizeof buf, "[%s0.%0*d]", rand() % 2 ? "-" : "", 1 + rand() % 14,
+                 rand() % 100000000);
+        want = strtof(buf + 1, NULL);
+        assert_int_equal(sqlite_parse_floats(buf, &got, 1), 0);
+        if (memcmp(&got, &want, sizeof got) != 0) fail_msg("%s: %.9g != %.9g", buf, got, want);
+    }
+    /* a decimal exactly halfway between two floats rounds to even either way */
+    const char *mid = "[16777217]"; /* 2^24 + 1 */
+    float got;
+    assert_int_equal(sqlite_parse_floats(mid, &got, 1), 0);
+    assert_true(got == 16777216.0f);
+}
+
 static void test_topk_matches_full_sort(void **state)
 {
     /* random scores with many ties against qsort of everything */
@@ -509,6 +539,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_rows_are_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iterate_stops_early, setup, teardown),
         cmocka_unit_test(test_parse_floats),
+        cmocka_unit_test(test_parse_floats_agrees_with_strtof),
         cmocka_unit_test(test_topk_matches_full_sort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
