@@ -13,13 +13,14 @@ typedef struct ae_symbol {
     char *qualified_name;           /* enclosing scopes joined with "::", then the name */
     char *signature;                /* declaration text from its start up to the body */
     char *source;                   /* the source span, start_line..end_line inclusive */
-    char *doc;                      /* doc comment above it (or docstring), markers stripped; NULL if none */
+    char *doc;                      /* doc comment or docstring, markers stripped; or NULL */
     int start_line, end_line;       /* 1-based, inclusive */
     char content_hash[AE_BLAKE3_HEX_LEN + 1];          /* blake3_hex(source) */
     char signature_fingerprint[AE_BLAKE3_HEX_LEN + 1]; /* blake3_hex(signature sans whitespace) */
 } ae_symbol;
 
-/* Frees the strings a symbol owns (not the struct); accepts NULL. */
+/* Frees the strings a symbol owns (not the struct) and zeroes it; accepts NULL.
+ * ae_symbol_compute_ids() (symbols/extract.h) fills the three hashes. */
 void ae_symbol_clear(ae_symbol *s);
 
 #endif

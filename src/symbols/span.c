@@ -1,0 +1,561 @@
+/* Reading a symbol's source text: where it ends, its signature, its doc comment.
+ *
+ * 1. One small lexer serves every language: it yields code characters and skips comments
+ *    and string/char literals (a string comes back as one '"' so callers see "something"),
+ *    so braces, colons and semicolons inside strings or comments never count.  Rust's
+ *    lifetimes ('a) are told apart from char literals ('a').
+ * 2. End lines come from ctags when it has them (C, Go, Python); otherwise from brace
+ *    matching (a body `{...}` closes it, or a `;` at depth 0, or the end of a line for
+ *    constants and aliases) or, for Python, from indentation.
+ * 3. A signature stops before the body: the first `{` outside parentheses, a `;`, a Python
+ *    header's `:`, a constant's `=` (so a changed value keeps the id), or the `)` closing a
+ *    C macro's parameters.  It is capped at SPAN_SIGNATURE_MAX bytes. */
+#include "symbols/internal.h"
+
+#include "util/err.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPAN_SIGNATURE_MAX    4096
+#define SPAN_HEADER_MAX_LINES 64 /* a block symbol whose `{` is further away has none */
+
+static bool eq(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+int src_text_init(src_text *s, const char *text, size_t len)
+{
+    memset(s, 0, sizeof *s);
+    size_t n = 1;
+    for (size_t i = 0; i < len; i++)
+        if (text[i] == '\n' && i + 1 < len) n++;
+    s->off = ae_calloc_array(n + 1, sizeof *s->off);
+    if (!s->off) return AE_ENOMEM;
+    s->text = text;
+    s->len = len;
+    size_t k = 0;
+    s->off[k++] = 0;
+    for (size_t i = 0; i < len; i++)
+        if (text[i] == '\n' && i + 1 < len) s->off[k++] = i + 1;
+    s->off[k] = len;
+    s->nlines = (int)n;
+    return 0;
+}
+
+void src_text_free(src_text *s)
+{
+    if (!s) return;
+    free(s->off);
+    memset(s, 0, sizeof *s);
+}
+
+const char *src_line(const src_text *s, int line, size_t *len)
+{
+    if (line < 1 || line > s->nlines) {
+        *len = 0;
+        return "";
+    }
+    size_t a = s->off[line - 1], b = s->off[line];
+    if (b > a && s->text[b - 1] == '\n') b--;
+    if (b > a && s->text[b - 1] == '\r') b--;
+    *len = b - a;
+    return s->text + a;
+}
+
+static int line_of(const src_text *s, size_t pos)
+{
+    int lo = 0, hi = s->nlines - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (s->off[mid] <= pos)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo + 1;
+}
+
+/* ---- the lexer ------------------------------------------------------------------------- */
+
+typedef struct lexer {
+    const char *t;
+    size_t pos, lim; /* next position, end */
+    size_t tok;      /* position of the last returned character or literal */
+    size_t tok_end;  /* one past the end of it */
+    bool hash_comments, slash_comments, triple_quotes, backticks, rust, char_literals;
+} lexer;
+
+static void lex_init(lexer *lx, const src_text *s, const char *lang, size_t from, size_t lim)
+{
+    memset(lx, 0, sizeof *lx);
+    lx->t = s->text;
+    lx->pos = from;
+    lx->lim = lim < s->len ? lim : s->len;
+    bool py = eq(lang, "python");
+    lx->hash_comments = py;
+    lx->slash_comments = !py;
+    lx->triple_quotes = py;
+    lx->backticks = eq(lang, "javascript") || eq(lang, "jsx") || eq(lang, "typescript") ||
+                    eq(lang, "tsx") || eq(lang, "go");
+    lx->rust = eq(lang, "rust");
+    lx->char_literals = eq(lang, "c") || eq(lang, "cpp") || eq(lang, "java") || eq(lang, "go");
+}
+
+/* Skips a quoted literal starting at lx->pos (the opening quote). */
+static void skip_quoted(lexer *lx, char q, bool multiline)
+{
+    size_t p = lx->pos + 1;
+    while (p < lx->lim) {
+        char c = lx->t[p];
+        if (c == '\\' && q != '`') {
+            p += 2;
+            continue;
+        }
+        if (c == q) {
+            p++;
+            break;
+        }
+        if (c == '\n' && !multiline) break;
+        p++;
+    }
+    lx->pos = p < lx->lim ? p : lx->lim;
+}
+
+/* Next code character, or -1 at the end.  Comments read as nothing (a line comment stops
+ * before its newline), literals as '"'. */
+static int lex_next(lexer *lx)
+{
+    const char *t = lx->t;
+    while (lx->pos < lx->lim) {
+        size_t p = lx->pos;
+        char c = t[p];
+        char n1 = p + 1 < lx->lim ? t[p + 1] : '\0';
+        lx->tok = p;
+        if (lx->hash_comments && c == '#') {
+            while (lx->pos < lx->lim && t[lx->pos] != '\n')
+                lx->pos++;
+            continue;
+        }
+        if (lx->slash_comments && c == '/' && n1 == '/') {
+            while (lx->pos < lx->lim && t[lx->pos] != '\n')
+                lx->pos++;
+            continue;
+        }
+        if (lx->slash_comments && c == '/' && n1 == '*') {
+            const char *e = NULL;
+            for (size_t q = p + 2; q + 1 < lx->lim; q++)
+                if (t[q] == '*' && t[q + 1] == '/') {
+                    e = t + q;
+                    break;
+                }
+            lx->pos = e ? (size_t)(e - t) + 2 : lx->lim;
+            continue;
+        }
+        if (lx->triple_quotes && (c == '"' || c == '\'') && n1 == c && p + 2 < lx->lim &&
+            t[p + 2] == c) {
+            size_t q = p + 3;
+            while (q < lx->lim) {
+                if (t[q] == '\\') {
+                    q += 2;
+                    continue;
+                }
+                if (t[q] == c && q + 2 < lx->lim && t[q + 1] == c && t[q + 2] == c) {
+                    q += 3;
+                    break;
+                }
+                q++;
+            }
+            lx->pos = q < lx->lim ? q : lx->lim;
+            lx->tok_end = lx->pos;
+            return '"';
+        }
+        if (c == '"' || (c == '`' && lx->backticks)) {
+            skip_quoted(lx, c, c == '`' || lx->rust);
+            lx->tok_end = lx->pos;
+            return '"';
+        }
+        if (c == '\'') {
+            bool literal = true;
+            if (lx->rust) {
+                /* 'a' or '\n' or a multi-byte char is a literal; 'a alone is a lifetime */
+                unsigned char u = (unsigned char)n1;
+                literal = n1 == '\\' || (p + 2 < lx->lim && t[p + 2] == '\'') || u >= 0x80;
+            }
+            if (literal) {
+                skip_quoted(lx, '\'', !lx->char_literals && !lx->rust);
+                lx->tok_end = lx->pos;
+                return '"';
+            }
+        }
+        lx->pos++;
+        lx->tok_end = lx->pos;
+        return (unsigned char)c;
+    }
+    lx->tok = lx->tok_end = lx->lim;
+    return -1;
+}
+
+/* ---- end lines ------------------------------------------------------------------------- */
+
+static bool block_kind(const char *kind)
+{
+    return !(eq(kind, "constant") || eq(kind, "type_alias") || eq(kind, "variable"));
+}
+
+static bool continues_line(int c)
+{
+    return c == 0 || strchr("=,+-*/|&(<.:?[", c) != NULL;
+}
+
+static int end_by_braces(const src_text *s, const char *lang, const char *kind, int start)
+{
+    lexer lx;
+    lex_init(&lx, s, lang, s->off[start - 1], s->len);
+    bool block = block_kind(kind), seen = false;
+    int paren = 0, brace = 0, last = 0, c;
+    while ((c = lex_next(&lx)) >= 0) {
+        switch (c) {
+        case '(':
+        case '[':
+            paren++;
+            break;
+        case ')':
+        case ']':
+            if (paren > 0) paren--;
+            break;
+        case '{':
+            brace++;
+            if (paren == 0) seen = true;
+            break;
+        case '}':
+            brace--;
+            if (brace < 0) { /* left the enclosing scope: we ended on the line before */
+                int l = line_of(s, lx.tok) - 1;
+                return l < start ? start : l;
+            }
+            if (brace == 0 && paren == 0 && seen) return line_of(s, lx.tok);
+            break;
+        case ';':
+            if (brace == 0 && paren == 0) return line_of(s, lx.tok);
+            break;
+        case '\n': {
+            int l = line_of(s, lx.tok);
+            if (!seen && paren == 0 && brace == 0 && !block && !continues_line(last)) return l;
+            if (!seen && l - start >= SPAN_HEADER_MAX_LINES) return start;
+            last = 0;
+            break;
+        }
+        default:
+            if (!isspace(c)) last = c;
+        }
+    }
+    return seen ? s->nlines : start;
+}
+
+static int indent_of(const char *p, size_t n, bool *blank)
+{
+    int w = 0;
+    size_t i = 0;
+    for (; i < n && (p[i] == ' ' || p[i] == '\t'); i++)
+        w += p[i] == '\t' ? 8 - (w % 8) : 1;
+    *blank = i == n || p[i] == '#' || p[i] == '\r';
+    return w;
+}
+
+static int end_by_indent(const src_text *s, const char *kind, int start)
+{
+    size_t n;
+    bool blank;
+    const char *l0 = src_line(s, start, &n);
+    int indent0 = indent_of(l0, n, &blank);
+    lexer lx;
+    lex_init(&lx, s, "python", s->off[start - 1], s->len);
+    int depth = 0, last_code = start, c;
+    bool header_done = false;
+    while ((c = lex_next(&lx)) >= 0) {
+        if (c == '(' || c == '[' || c == '{')
+            depth++;
+        else if ((c == ')' || c == ']' || c == '}') && depth > 0)
+            depth--;
+        if (c == '\n') {
+            if (depth > 0) continue;
+            if (lx.tok > 0 && lx.t[lx.tok - 1] == '\\') continue;
+            if (!header_done && !block_kind(kind)) return last_code;
+            header_done = true;
+            int next = line_of(s, lx.tok) + 1;
+            if (next > s->nlines || s->off[next - 1] >= s->len) break;
+            const char *ln = src_line(s, next, &n);
+            int ind = indent_of(ln, n, &blank);
+            if (!blank && ind <= indent0) return last_code;
+        } else if (!isspace(c)) {
+            last_code = line_of(s, lx.tok_end > 0 ? lx.tok_end - 1 : 0);
+        }
+    }
+    return last_code;
+}
+
+int span_end_line(const src_text *s, const char *language, const char *kind, int start)
+{
+    if (start < 1) start = 1;
+    if (start > s->nlines) return s->nlines;
+    int end = eq(language, "python") ? end_by_indent(s, kind, start)
+                                     : end_by_braces(s, language, kind, start);
+    if (end < start) end = start;
+    if (end > s->nlines) end = s->nlines;
+    return end;
+}
+
+/* ---- signatures ------------------------------------------------------------------------ */
+
+static bool assignment_at(const char *t, size_t p, size_t lim)
+{
+    char next = p + 1 < lim ? t[p + 1] : '\0';
+    char prev = p > 0 ? t[p - 1] : '\0';
+    return next != '=' && next != '>' && !strchr("<>!=+-*/%&|^:", prev ? prev : ' ');
+}
+
+/* Where the declaration header stops: offset of the stop character (excluded), or of one
+ * past it when `inclusive` (C macro parameters).  *stop_char tells which one, 0 if none. */
+static size_t header_stop(const src_text *s, const char *lang, const char *kind, int start, int end,
+                          int *stop_char)
+{
+    size_t from = s->off[start - 1], lim = s->off[end];
+    lexer lx;
+    lex_init(&lx, s, lang, from, lim);
+    bool py = eq(lang, "python");
+    bool constant = eq(kind, "constant");
+    bool c_macro = eq(kind, "macro") && (eq(lang, "c") || eq(lang, "cpp"));
+    int paren = 0, brace = 0, c;
+    *stop_char = 0;
+    while ((c = lex_next(&lx)) >= 0) {
+        if (lx.tok - from >= SPAN_SIGNATURE_MAX) return lx.tok;
+        if (c == '(' || c == '[') {
+            paren++;
+        } else if (c == ')' || c == ']') {
+            if (paren > 0) paren--;
+            if (c_macro && paren == 0) {
+                *stop_char = c;
+                return lx.tok_end;
+            }
+        } else if (c == '{') {
+            if (!py && paren == 0) {
+                *stop_char = c;
+                return lx.tok;
+            }
+            brace++;
+        } else if (c == '}') {
+            if (brace > 0) brace--;
+        } else if (paren == 0 && brace == 0) {
+            if ((c == ';' && !py) || (c == ':' && py) ||
+                (c == '=' && constant && assignment_at(lx.t, lx.tok, lim))) {
+                *stop_char = c;
+                return lx.tok;
+            }
+        }
+    }
+    return lim;
+}
+
+static char *trimmed_copy(const char *p, size_t n)
+{
+    while (n && isspace((unsigned char)*p))
+        p++, n--;
+    while (n && isspace((unsigned char)p[n - 1]))
+        n--;
+    return ae_strndup(p, n);
+}
+
+char *span_signature(const src_text *s, const char *language, const char *kind, int start, int end)
+{
+    int sc;
+    size_t from = s->off[start - 1];
+    size_t stop = header_stop(s, language, kind, start, end, &sc);
+    char *sig = trimmed_copy(s->text + from, stop - from);
+    if (sig && !sig[0]) {
+        free(sig);
+        size_t n;
+        const char *l = src_line(s, start, &n);
+        sig = trimmed_copy(l, n);
+    }
+    return sig;
+}
+
+char *span_source(const src_text *s, int start, int end)
+{
+    size_t a = s->off[start - 1], b = s->off[end];
+    if (b > a && s->text[b - 1] == '\n') b--;
+    return ae_strndup(s->text + a, b - a);
+}
+
+/* ---- doc comments ---------------------------------------------------------------------- */
+
+/* Appends text with its whitespace runs collapsed to single spaces. */
+static int append_words(ae_buf *b, const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && isspace((unsigned char)p[i]))
+            i++;
+        size_t w = i;
+        while (i < n && !isspace((unsigned char)p[i]))
+            i++;
+        if (i > w) {
+            if (b->len && ae_buf_append(b, " ", 1) < 0) return AE_ENOMEM;
+            if (ae_buf_append(b, p + w, i - w) < 0) return AE_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static const char *skip_ws(const char *p, const char *e)
+{
+    while (p < e && isspace((unsigned char)*p))
+        p++;
+    return p;
+}
+
+static bool starts(const char *p, const char *e, const char *lit)
+{
+    size_t n = strlen(lit);
+    return (size_t)(e - p) >= n && memcmp(p, lit, n) == 0;
+}
+
+static bool attribute_line(const char *lang, const char *p, const char *e)
+{
+    if (eq(lang, "rust")) return starts(p, e, "#[");
+    if (eq(lang, "c") || eq(lang, "go")) return false;
+    return p < e && *p == '@';
+}
+
+static bool line_comment(const char *lang, const char *p, const char *e)
+{
+    if (eq(lang, "python")) return p < e && *p == '#' && !starts(p, e, "#!");
+    return starts(p, e, "//") && !starts(p, e, "//!");
+}
+
+static char *comment_above(const src_text *s, const char *lang, int start)
+{
+    int l = start - 1;
+    size_t n;
+    const char *p, *e;
+    for (; l >= 1; l--) { /* decorators and attributes sit between a doc and its item */
+        p = src_line(s, l, &n);
+        e = p + n;
+        p = skip_ws(p, e);
+        if (!attribute_line(lang, p, e)) break;
+    }
+    if (l < 1) return NULL;
+    p = src_line(s, l, &n);
+    e = p + n;
+    p = skip_ws(p, e);
+    while (e > p && isspace((unsigned char)e[-1]))
+        e--;
+    ae_buf b = {0};
+    int first = l, last = l;
+    bool block = false;
+    if (line_comment(lang, p, e)) {
+        while (first > 1) {
+            const char *q0 = src_line(s, first - 1, &n);
+            if (!line_comment(lang, skip_ws(q0, q0 + n), q0 + n)) break;
+            first--;
+        }
+    } else if (!eq(lang, "python") && e - p >= 2 && e[-2] == '*' && e[-1] == '/') {
+        block = true;
+        while (first >= 1) {
+            const char *q = src_line(s, first, &n);
+            if (memmem(q, n, "/*", 2)) break;
+            first--;
+        }
+        if (first < 1 || last - first > 200) return NULL;
+        const char *q0 = src_line(s, first, &n);
+        const char *o = memmem(q0, n, "/*", 2);
+        if (skip_ws(q0, o) != o) return NULL; /* a trailing comment of code, not a doc */
+    } else {
+        return NULL;
+    }
+    for (int i = first; i <= last; i++) {
+        const char *q = src_line(s, i, &n), *qe = q + n;
+        q = skip_ws(q, qe);
+        if (block) {
+            if (i == first) {
+                const char *o = memmem(q, (size_t)(qe - q), "/*", 2);
+                q = o ? o + 2 : q;
+                while (q < qe && (*q == '*' || *q == '!'))
+                    q++;
+            } else {
+                while (q < qe && *q == '*' && !(q + 1 < qe && q[1] == '/'))
+                    q++;
+            }
+            if (i == last) {
+                const char *c = NULL;
+                for (const char *x = q; x + 1 < qe; x++)
+                    if (x[0] == '*' && x[1] == '/') c = x;
+                if (c) qe = c;
+                while (qe > q && qe[-1] == '*')
+                    qe--;
+            }
+        } else if (eq(lang, "python")) {
+            while (q < qe && *q == '#')
+                q++;
+        } else {
+            while (q < qe && *q == '/')
+                q++;
+        }
+        if (append_words(&b, q, (size_t)(qe - q)) < 0) {
+            ae_buf_free(&b);
+            return NULL;
+        }
+    }
+    return b.data; /* NULL when nothing was appended */
+}
+
+static char *python_docstring(const src_text *s, const char *kind, int start, int end)
+{
+    int sc;
+    size_t stop = header_stop(s, "python", kind, start, end, &sc);
+    if (sc != ':') return NULL;
+    const char *t = s->text, *e = s->text + s->off[end];
+    const char *p = t + stop + 1;
+    for (;;) {
+        p = skip_ws(p, e);
+        if (p < e && *p == '#') {
+            while (p < e && *p != '\n')
+                p++;
+            continue;
+        }
+        break;
+    }
+    if (p < e && strchr("rRuU", *p)) p++;
+    if (p >= e || (*p != '"' && *p != '\'')) return NULL;
+    char q = *p;
+    bool triple = e - p >= 3 && p[1] == q && p[2] == q;
+    const char *body = p + (triple ? 3 : 1), *c = body;
+    while (c < e) {
+        if (*c == '\\') {
+            c += 2;
+            continue;
+        }
+        if (*c == q && (!triple || (e - c >= 3 && c[1] == q && c[2] == q))) break;
+        if (!triple && *c == '\n') return NULL;
+        c++;
+    }
+    if (c > e) c = e;
+    ae_buf b = {0};
+    if (append_words(&b, body, (size_t)(c - body)) < 0) {
+        ae_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+char *span_doc(const src_text *s, const char *language, const char *kind, int start, int end)
+{
+    if (eq(language, "python") && block_kind(kind)) {
+        char *d = python_docstring(s, kind, start, end);
+        if (d) return d;
+    }
+    return comment_above(s, language, start);
+}
