@@ -18,7 +18,9 @@
 #include "store/topk.h"
 #include "store/vs_validate.h"
 
-int sqlite_parse_floats(const char *s, float *out, uint32_t dim); /* AE_STATIC */
+#ifdef AE_TESTING /* the parser is file-static outside test builds */
+int sqlite_parse_floats(const char *s, float *out, uint32_t dim);
+#endif
 
 typedef struct fixture {
     char dir[64];
@@ -439,6 +441,7 @@ static void test_iterate_stops_early(void **state)
     assert_int_equal(c.n, 3);
 }
 
+#ifdef AE_TESTING
 static void test_parse_floats(void **state)
 {
     float out[3];
@@ -487,6 +490,8 @@ static void test_parse_floats_agrees_with_strtof(void **state)
     assert_int_equal(sqlite_parse_floats(mid, &got, 1), 0);
     assert_true(got == 16777216.0f);
 }
+
+#endif
 
 static void test_topk_matches_full_sort(void **state)
 {
@@ -538,8 +543,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_rows_are_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iterate_stops_early, setup, teardown),
+#ifdef AE_TESTING
         cmocka_unit_test(test_parse_floats),
         cmocka_unit_test(test_parse_floats_agrees_with_strtof),
+#endif
         cmocka_unit_test(test_topk_matches_full_sort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
