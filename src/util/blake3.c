@@ -22,7 +22,18 @@ enum {
 static const uint32_t IV[8] = {0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A,
                                0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19};
 
-static const uint8_t MSG_PERMUTATION[16] = {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8};
+/* The message permutation applied before each round, composed ahead of time:
+ * row r is the word order of round r (row r+1 = row r permuted by
+ * 2,6,3,10,7,0,4,13,1,11,12,5,9,14,15,8). */
+static const uint8_t MSG_SCHEDULE[7][16] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+    {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8},
+    {3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1},
+    {10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6},
+    {12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4},
+    {9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7},
+    {11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13},
+};
 
 static uint32_t rotr32(uint32_t w, unsigned c)
 {
@@ -42,7 +53,7 @@ static void store32(uint8_t *p, uint32_t w)
     p[3] = (uint8_t)(w >> 24);
 }
 
-static void g(uint32_t s[16], int a, int b, int c, int d, uint32_t mx, uint32_t my)
+static inline void g(uint32_t s[16], int a, int b, int c, int d, uint32_t mx, uint32_t my)
 {
     s[a] = s[a] + s[b] + mx;
     s[d] = rotr32(s[d] ^ s[a], 16);
@@ -54,16 +65,16 @@ static void g(uint32_t s[16], int a, int b, int c, int d, uint32_t mx, uint32_t 
     s[b] = rotr32(s[b] ^ s[c], 7);
 }
 
-static void round_fn(uint32_t s[16], const uint32_t m[16])
+static inline void round_fn(uint32_t s[16], const uint32_t m[16], const uint8_t *sc)
 {
-    g(s, 0, 4, 8, 12, m[0], m[1]); /* columns */
-    g(s, 1, 5, 9, 13, m[2], m[3]);
-    g(s, 2, 6, 10, 14, m[4], m[5]);
-    g(s, 3, 7, 11, 15, m[6], m[7]);
-    g(s, 0, 5, 10, 15, m[8], m[9]); /* diagonals */
-    g(s, 1, 6, 11, 12, m[10], m[11]);
-    g(s, 2, 7, 8, 13, m[12], m[13]);
-    g(s, 3, 4, 9, 14, m[14], m[15]);
+    g(s, 0, 4, 8, 12, m[sc[0]], m[sc[1]]); /* columns */
+    g(s, 1, 5, 9, 13, m[sc[2]], m[sc[3]]);
+    g(s, 2, 6, 10, 14, m[sc[4]], m[sc[5]]);
+    g(s, 3, 7, 11, 15, m[sc[6]], m[sc[7]]);
+    g(s, 0, 5, 10, 15, m[sc[8]], m[sc[9]]); /* diagonals */
+    g(s, 1, 6, 11, 12, m[sc[10]], m[sc[11]]);
+    g(s, 2, 7, 8, 13, m[sc[12]], m[sc[13]]);
+    g(s, 3, 4, 9, 14, m[sc[14]], m[sc[15]]);
 }
 
 /* The compression function; writes the 8-word truncated output (all a 32-byte
@@ -71,7 +82,7 @@ static void round_fn(uint32_t s[16], const uint32_t m[16])
 static void compress(const uint32_t cv[8], const uint8_t block[BLOCK_LEN], uint64_t counter,
                      uint32_t block_len, uint32_t flags, uint32_t out[8])
 {
-    uint32_t m[16], s[16], t[16];
+    uint32_t m[16], s[16];
     for (int i = 0; i < 16; i++)
         m[i] = load32(block + 4 * i);
     for (int i = 0; i < 8; i++)
@@ -82,13 +93,14 @@ static void compress(const uint32_t cv[8], const uint8_t block[BLOCK_LEN], uint6
     s[13] = (uint32_t)(counter >> 32);
     s[14] = block_len;
     s[15] = flags;
-    for (int r = 0; r < 7; r++) {
-        round_fn(s, m);
-        if (r == 6) break;
-        for (int i = 0; i < 16; i++)
-            t[i] = m[MSG_PERMUTATION[i]];
-        memcpy(m, t, sizeof m);
-    }
+    /* Spelled out so the compiler sees constant schedule indices. */
+    round_fn(s, m, MSG_SCHEDULE[0]);
+    round_fn(s, m, MSG_SCHEDULE[1]);
+    round_fn(s, m, MSG_SCHEDULE[2]);
+    round_fn(s, m, MSG_SCHEDULE[3]);
+    round_fn(s, m, MSG_SCHEDULE[4]);
+    round_fn(s, m, MSG_SCHEDULE[5]);
+    round_fn(s, m, MSG_SCHEDULE[6]);
     for (int i = 0; i < 8; i++)
         out[i] = s[i] ^ s[i + 8];
 }
