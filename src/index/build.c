@@ -1,0 +1,357 @@
+/* Building an IVF-PQ index: the recipe is ae_ivfpq_build at the bottom.
+ *
+ * 1. Vectors are normalised on the way in (cosine): the index lives on the
+ *    unit sphere, whatever the table stores.  Zero vectors stay zero.
+ * 2. Only a bounded, seeded sample is copied into memory for training; the
+ *    full pass reads rows through the source in batches on `threads` threads
+ *    (each owns a contiguous row range, so the output does not depend on
+ *    scheduling) and BLAS runs single-threaded inside each worker.
+ * 3. The training sample is freed as soon as training is done.
+ * 4. The image is assembled in memory (codes are m bytes per row: 48 MB for
+ *    1M x 768 at m = 48) and written once, atomically, by format.c. */
+#include "index/ivfpq_internal.h"
+
+#include "util/err.h"
+#include "util/mem.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct build_plan {
+    size_t n;
+    uint32_t dim, nlist, m, dsub, iters;
+    size_t train;
+    uint64_t seed;
+    int threads;
+} build_plan;
+
+static uint32_t pick_m(uint32_t dim)
+{
+    uint32_t want = dim / AE_IVFPQ_DEFAULT_DSUB;
+    if (want < 1) want = 1;
+    uint32_t best = 1;
+    for (uint32_t m = 1; m <= dim && m <= AE_IVFPQ_MAX_M; m++) {
+        if (dim % m) continue;
+        uint32_t dm = m > want ? m - want : want - m;
+        uint32_t db = best > want ? best - want : want - best;
+        if (dm < db) best = m;
+    }
+    return best;
+}
+
+static int make_plan(const ae_vec_source *src, const ae_ivfpq_params *p, build_plan *pl,
+                     ae_error *err)
+{
+    AE_RETURN_IF(!src || !src->row, err, AE_EINVAL, "no vector source");
+    AE_RETURN_IF(src->dim < AE_IVFPQ_MIN_DIM || src->dim > AE_IVFPQ_MAX_DIM, err, AE_EINVAL,
+                 "dimension %u out of range [%d, %d]", src->dim, AE_IVFPQ_MIN_DIM,
+                 AE_IVFPQ_MAX_DIM);
+    AE_RETURN_IF(src->n < AE_IVFPQ_MIN_ROWS, err, AE_EINVAL,
+                 "an index needs at least %d rows, not %zu (keep the table exact)",
+                 AE_IVFPQ_MIN_ROWS, src->n);
+    AE_RETURN_IF(src->n > AE_IVFPQ_MAX_ROWS, err, AE_EINVAL, "too many rows: %zu (max %u)", src->n,
+                 AE_IVFPQ_MAX_ROWS);
+    ae_ivfpq_params z = {0};
+    if (!p) p = &z;
+    memset(pl, 0, sizeof *pl);
+    pl->n = src->n;
+    pl->dim = src->dim;
+    pl->nlist = p->nlist;
+    if (!pl->nlist) {
+        double v = AE_IVFPQ_NLIST_PER_SQRT_N * sqrt((double)src->n);
+        pl->nlist = v < 1 ? 1 : v > AE_IVFPQ_MAX_NLIST ? AE_IVFPQ_MAX_NLIST : (uint32_t)lrint(v);
+    }
+    AE_RETURN_IF(pl->nlist < AE_IVFPQ_MIN_NLIST || pl->nlist > AE_IVFPQ_MAX_NLIST, err, AE_EINVAL,
+                 "nlist %u out of range [%d, %d]", pl->nlist, AE_IVFPQ_MIN_NLIST,
+                 AE_IVFPQ_MAX_NLIST);
+    AE_RETURN_IF(pl->nlist > src->n, err, AE_EINVAL, "nlist %u exceeds the %zu rows", pl->nlist,
+                 src->n);
+    pl->m = p->m ? p->m : pick_m(src->dim);
+    AE_RETURN_IF(pl->m < AE_IVFPQ_MIN_M || pl->m > AE_IVFPQ_MAX_M, err, AE_EINVAL,
+                 "m %u out of range [%d, %d]", pl->m, AE_IVFPQ_MIN_M, AE_IVFPQ_MAX_M);
+    AE_RETURN_IF(src->dim % pl->m, err, AE_EINVAL, "m = %u does not divide dimension %u", pl->m,
+                 src->dim);
+    pl->dsub = src->dim / pl->m;
+    pl->train = p->train_sample;
+    if (!pl->train) {
+        size_t t = (size_t)pl->nlist * AE_IVFPQ_DEFAULT_TRAIN_PER_LIST;
+        pl->train = t < AE_IVFPQ_DEFAULT_TRAIN_MIN ? AE_IVFPQ_DEFAULT_TRAIN_MIN : t;
+        if (pl->train > AE_IVFPQ_MAX_TRAIN_SAMPLE) pl->train = AE_IVFPQ_MAX_TRAIN_SAMPLE;
+    }
+    if (pl->train > src->n) pl->train = src->n;
+    AE_RETURN_IF(pl->train < pl->nlist || pl->train < AE_IVFPQ_KSUB, err, AE_EINVAL,
+                 "training sample of %zu rows is smaller than nlist %u or %d", pl->train, pl->nlist,
+                 AE_IVFPQ_KSUB);
+    pl->iters = p->iters ? p->iters : AE_IVFPQ_DEFAULT_ITERS;
+    AE_RETURN_IF(pl->iters > AE_IVFPQ_MAX_ITERS, err, AE_EINVAL, "iters %u exceeds %d", pl->iters,
+                 AE_IVFPQ_MAX_ITERS);
+    pl->seed = p->seed ? p->seed : AE_IVFPQ_DEFAULT_SEED;
+    pl->threads = p->threads > 0 ? p->threads : AE_IVFPQ_DEFAULT_THREADS;
+    if (pl->threads > AE_IVFPQ_MAX_THREADS) pl->threads = AE_IVFPQ_MAX_THREADS;
+    return 0;
+}
+
+/* Copies row i of src into dst, normalised; AE_EINVAL on a non-finite value. */
+static int load_row(const ae_vec_source *src, size_t i, float *dst, ae_error *err)
+{
+    const float *r = src->row(src->ctx, i);
+    AE_RETURN_IF(!r, err, AE_EINVAL, "vector source returned no data for row %zu", i);
+    uint32_t d = src->dim;
+    for (uint32_t j = 0; j < d; j++)
+        AE_RETURN_IF(!isfinite(r[j]), err, AE_EINVAL, "%s at dimension %u of row %zu",
+                     isnan(r[j]) ? "NaN" : "infinity", j, i);
+    float inv;
+    if (src->inv_norm) {
+        inv = src->inv_norm(src->ctx, i);
+    } else {
+        double s = 0;
+        for (uint32_t j = 0; j < d; j++)
+            s += (double)r[j] * r[j];
+        inv = s > 0 ? (float)(1.0 / sqrt(s)) : 0.0f;
+    }
+    for (uint32_t j = 0; j < d; j++)
+        dst[j] = r[j] * inv;
+    return 0;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Step 1: a seeded sample of pl->train distinct rows, normalised, in row order. */
+static int sample_rows(const ae_vec_source *src, const build_plan *pl, float **out, ae_error *err)
+{
+    int rc = 0;
+    size_t *idx = NULL;
+    float *x = ae_calloc_array(pl->train * pl->dim, sizeof(float));
+    if (!x)
+        AE_FAIL(err, AE_ENOMEM, "training sample of %zu x %u floats does not fit in memory",
+                pl->train, pl->dim);
+    if (pl->train == pl->n) {
+        for (size_t i = 0; i < pl->n; i++)
+            AE_CHECK(load_row(src, i, x + i * pl->dim, err));
+    } else {
+        idx = ae_calloc_array(pl->n, sizeof *idx);
+        if (!idx) AE_FAIL(err, AE_ENOMEM, "out of memory sampling %zu rows", pl->n);
+        uint64_t rs = pl->seed ^ 0xA5A5A5A5u;
+        for (size_t i = 0; i < pl->n; i++)
+            idx[i] = i;
+        for (size_t i = 0; i < pl->train; i++) {
+            size_t j = i + (size_t)(ivfpq_rand(&rs) % (pl->n - i));
+            size_t t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+        }
+        qsort(idx, pl->train, sizeof *idx, cmp_size);
+        for (size_t i = 0; i < pl->train; i++)
+            AE_CHECK(load_row(src, idx[i], x + i * pl->dim, err));
+    }
+    *out = x;
+    x = NULL;
+cleanup:
+    free(idx);
+    free(x);
+    return rc;
+}
+
+/* x[i] -= c[assign[i]] for n rows. */
+static void subtract_centroids(float *x, size_t n, uint32_t d, const float *c,
+                               const uint32_t *assign)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float *cc = c + (size_t)assign[i] * d;
+        float *r = x + i * d;
+        for (uint32_t j = 0; j < d; j++)
+            r[j] -= cc[j];
+    }
+}
+
+/* Steps 2 + 3: coarse centroids, then PQ codebooks on the sample's residuals. */
+static int train(const ae_vec_source *src, const build_plan *pl, float *centroids, float *cnorms,
+                 float *codebooks, ae_error *err)
+{
+    int rc = 0;
+    float *x = NULL, *work = NULL, *pqx = NULL;
+    uint32_t *assign = NULL;
+    AE_CHECK(sample_rows(src, pl, &x, err));
+    AE_CHECK(ivfpq_kmeans(x, pl->train, pl->dim, pl->dim, pl->nlist, pl->iters, pl->seed, centroids,
+                          err));
+    ivfpq_sqnorms(centroids, pl->nlist, pl->dim, cnorms);
+    assign = ae_calloc_array(pl->train, sizeof *assign);
+    work = ae_calloc_array((size_t)IVFPQ_BATCH * pl->nlist, sizeof *work);
+    size_t npq = pl->train < IVFPQ_PQ_TRAIN_ROWS ? pl->train : IVFPQ_PQ_TRAIN_ROWS;
+    pqx = ae_calloc_array(npq * pl->dim, sizeof *pqx);
+    if (!assign || !work || !pqx) AE_FAIL(err, AE_ENOMEM, "out of memory training the index");
+    ivfpq_assign(x, pl->train, pl->dim, pl->dim, centroids, cnorms, pl->nlist, assign, work);
+    subtract_centroids(x, pl->train, pl->dim, centroids, assign);
+    /* an evenly strided subset of the (row-ordered) sample */
+    for (size_t i = 0; i < npq; i++)
+        memcpy(pqx + i * pl->dim, x + (i * pl->train / npq) * pl->dim, pl->dim * sizeof(float));
+    free(x);
+    x = NULL;
+    AE_CHECK(ivfpq_train_pq(pqx, npq, pl->dim, pl->m, pl->iters, pl->seed + 1, pl->threads,
+                            codebooks, err));
+cleanup:
+    free(x);
+    free(work);
+    free(pqx);
+    free(assign);
+    return rc;
+}
+
+typedef struct encode_job {
+    const ae_vec_source *src;
+    const build_plan *pl;
+    const float *centroids, *cnorms, *codebooks;
+    uint32_t *assign; /* n */
+    uint8_t *codes;   /* n x m */
+} encode_job;
+
+typedef struct encode_part {
+    encode_job *job;
+    size_t lo, hi;
+    int rc;
+    ae_error err;
+} encode_part;
+
+static void *encode_worker(void *arg)
+{
+    encode_part *part = arg;
+    const encode_job *job = part->job;
+    const build_plan *pl = job->pl;
+    size_t wn = (size_t)IVFPQ_BATCH * (pl->nlist > AE_IVFPQ_KSUB ? pl->nlist : AE_IVFPQ_KSUB) +
+                (size_t)pl->m * AE_IVFPQ_KSUB;
+    float *x = ae_calloc_array((size_t)IVFPQ_BATCH * pl->dim, sizeof *x);
+    float *work = ae_calloc_array(wn, sizeof *work);
+    if (!x || !work) {
+        part->rc = ae_fail(&part->err, AE_ENOMEM, "out of memory encoding rows");
+        goto done;
+    }
+    for (size_t b = part->lo; b < part->hi; b += IVFPQ_BATCH) {
+        size_t nb = part->hi - b < IVFPQ_BATCH ? part->hi - b : IVFPQ_BATCH;
+        for (size_t i = 0; i < nb; i++) {
+            part->rc = load_row(job->src, b + i, x + i * pl->dim, &part->err);
+            if (part->rc < 0) goto done;
+        }
+        ivfpq_assign(x, nb, pl->dim, pl->dim, job->centroids, job->cnorms, pl->nlist,
+                     job->assign + b, work);
+        subtract_centroids(x, nb, pl->dim, job->centroids, job->assign + b);
+        ivfpq_encode(x, nb, pl->dim, pl->m, job->codebooks, job->codes + b * pl->m, work);
+    }
+done:
+    free(x);
+    free(work);
+    return NULL;
+}
+
+/* Step 4: assign every row to a list and encode its residual. */
+static int assign_and_encode(encode_job *job, ae_error *err)
+{
+    const build_plan *pl = job->pl;
+    int nt = pl->threads;
+    if ((size_t)nt > pl->n / IVFPQ_BATCH + 1) nt = (int)(pl->n / IVFPQ_BATCH + 1);
+    encode_part parts[AE_IVFPQ_MAX_THREADS];
+    pthread_t tid[AE_IVFPQ_MAX_THREADS];
+    bool started[AE_IVFPQ_MAX_THREADS] = {0};
+    for (int t = 0; t < nt; t++)
+        parts[t] = (encode_part){
+            .job = job, .lo = pl->n * (size_t)t / nt, .hi = pl->n * (size_t)(t + 1) / nt};
+    int blas = openblas_get_num_threads();
+    if (nt > 1) openblas_set_num_threads(1);
+    for (int t = 1; t < nt; t++)
+        started[t] = pthread_create(&tid[t], NULL, encode_worker, &parts[t]) == 0;
+    encode_worker(&parts[0]);
+    for (int t = 1; t < nt; t++)
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            encode_worker(&parts[t]); /* could not start a thread: do it here */
+    if (nt > 1) openblas_set_num_threads(blas);
+    for (int t = 0; t < nt; t++) {
+        if (parts[t].rc < 0) {
+            if (err) *err = parts[t].err;
+            return parts[t].rc;
+        }
+    }
+    return 0;
+}
+
+/* Step 5: counting sort of the rows by list; codes follow their rows. */
+static int group_by_list(const build_plan *pl, const uint32_t *assign, const uint8_t *codes,
+                         uint64_t *list_off, uint32_t *ids, uint8_t *codes_sorted, ae_error *err)
+{
+    uint64_t *fill = ae_calloc_array(pl->nlist, sizeof *fill);
+    AE_RETURN_IF(!fill, err, AE_ENOMEM, "out of memory grouping rows");
+    memset(list_off, 0, ((size_t)pl->nlist + 1) * sizeof *list_off);
+    for (size_t i = 0; i < pl->n; i++)
+        list_off[assign[i] + 1]++;
+    for (uint32_t l = 0; l < pl->nlist; l++)
+        list_off[l + 1] += list_off[l];
+    for (size_t i = 0; i < pl->n; i++) {
+        uint64_t pos = list_off[assign[i]] + fill[assign[i]]++;
+        ids[pos] = (uint32_t)i;
+        memcpy(codes_sorted + pos * pl->m, codes + i * pl->m, pl->m);
+    }
+    free(fill);
+    return 0;
+}
+
+int ae_ivfpq_build(const ae_vec_source *src, const ae_ivfpq_params *p, const char *path,
+                   ae_error *err)
+{
+    build_plan pl;
+    AE_TRY(make_plan(src, p, &pl, err));
+    AE_RETURN_IF(!path, err, AE_EINVAL, "no index path");
+    int rc = 0;
+    float *centroids = ae_calloc_array((size_t)pl.nlist * pl.dim, sizeof(float));
+    float *cnorms = ae_calloc_array(pl.nlist, sizeof(float));
+    float *codebooks = ae_calloc_array((size_t)AE_IVFPQ_KSUB * pl.dim, sizeof(float));
+    uint32_t *assign = ae_calloc_array(pl.n, sizeof(uint32_t));
+    uint8_t *codes = ae_calloc_array(pl.n, pl.m);
+    uint8_t *codes_sorted = ae_calloc_array(pl.n, pl.m);
+    uint64_t *list_off = ae_calloc_array((size_t)pl.nlist + 1, sizeof(uint64_t));
+    uint32_t *ids = ae_calloc_array(pl.n, sizeof(uint32_t));
+    if (!centroids || !cnorms || !codebooks || !assign || !codes || !codes_sorted || !list_off ||
+        !ids)
+        AE_FAIL(err, AE_ENOMEM, "out of memory building an index of %zu rows x %u", pl.n, pl.dim);
+
+    AE_CHECK(train(src, &pl, centroids, cnorms, codebooks, err));
+    encode_job job = {.src = src,
+                      .pl = &pl,
+                      .centroids = centroids,
+                      .cnorms = cnorms,
+                      .codebooks = codebooks,
+                      .assign = assign,
+                      .codes = codes};
+    AE_CHECK(assign_and_encode(&job, err));
+    AE_CHECK(group_by_list(&pl, assign, codes, list_off, ids, codes_sorted, err));
+    free(codes);
+    codes = NULL;
+    ivfpq_image im = {.dim = pl.dim,
+                      .nlist = pl.nlist,
+                      .m = pl.m,
+                      .rows = pl.n,
+                      .seed = pl.seed,
+                      .centroids = centroids,
+                      .cnorms = cnorms,
+                      .codebooks = codebooks,
+                      .list_off = list_off,
+                      .ids = ids,
+                      .codes_rows = codes_sorted};
+    AE_CHECK(ivfpq_write(&im, path, err));
+cleanup:
+    free(centroids);
+    free(cnorms);
+    free(codebooks);
+    free(assign);
+    free(codes);
+    free(codes_sorted);
+    free(list_off);
+    free(ids);
+    return rc;
+}

@@ -1,0 +1,159 @@
+/* IVF-PQ internals shared by the phase files (kmeans, pq, build, format,
+ * search, verify).  Not part of the API: only src/index/ and its tests.
+ *
+ * File layout (format version 1), little-endian, every section 64-byte aligned:
+ *
+ *   OFFSET  SIZE  MEANING
+ *   0       8     magic "AEIVFPQ\0"
+ *   8       4     format version (1)
+ *   12      4     header bytes (512)
+ *   16      4     dim
+ *   20      4     nlist (coarse lists)
+ *   24      4     m (sub-quantisers; dsub = dim / m)
+ *   28      4     ksub (256: 8-bit codes)
+ *   32      8     rows covered (row ids are < this)
+ *   40      8     file bytes (whole file, trailer included)
+ *   48      4     code block (64 vectors per block)
+ *   52      4     reserved (0)
+ *   56      8     seed used by the build
+ *   64      96    6 x {offset u64, size u64}: the sections, in this order:
+ *                   0 centroids      nlist x dim float32 (normalised space)
+ *                   1 centroid norms nlist float32, |c|^2
+ *                   2 codebooks      m x 256 x dsub float32 (residual space)
+ *                   3 list offsets   nlist + 1 uint64, in rows; [0] = 0, [nlist] = rows
+ *                   4 row ids        rows x uint32, grouped by list
+ *                   5 codes          per list, ceil(len / 64) blocks of m x 64 bytes:
+ *                                    byte j * 64 + i of a block = code j of vector i
+ *                                    (transposed, so a SIMD lane reads 64 vectors'
+ *                                    code j in one load; padding vectors are 0)
+ *   160     192   6 x BLAKE3-256 of each section's bytes
+ *   352     32    BLAKE3-256 of header bytes [0, 352)
+ *   384     128   zero
+ *   512     ...   sections
+ *   end-32  32    trailer: the header checksum again (so the file ends with a
+ *                 checksum that, through the section checksums, covers it all)
+ */
+#ifndef AE_INDEX_IVFPQ_INTERNAL_H
+#define AE_INDEX_IVFPQ_INTERNAL_H
+
+#include "index/ivfpq.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IVFPQ_MAGIC        "AEIVFPQ"
+#define IVFPQ_VERSION      1u
+#define IVFPQ_HEADER_BYTES 512u
+#define IVFPQ_BLOCK        64u
+#define IVFPQ_ALIGN        64u
+#define IVFPQ_HASH_BYTES   32u
+#define IVFPQ_NSECTIONS    6
+
+enum {
+    IVFPQ_SEC_CENTROIDS = 0,
+    IVFPQ_SEC_CNORMS,
+    IVFPQ_SEC_CODEBOOKS,
+    IVFPQ_SEC_LISTS,
+    IVFPQ_SEC_IDS,
+    IVFPQ_SEC_CODES,
+};
+
+#define IVFPQ_OFF_SECTIONS       64u
+#define IVFPQ_OFF_SECTION_HASHES 160u
+#define IVFPQ_OFF_HEADER_HASH    352u
+
+/* Rows per batch in the BLAS passes (bounds the distance matrix). */
+#define IVFPQ_BATCH 4096u
+/* Rows used to train each sub-quantiser (128 per centroid). */
+#define IVFPQ_PQ_TRAIN_ROWS 32768u
+
+/* An open index: pointers into the mapping. */
+struct ae_ivfpq {
+    char *path;
+    const uint8_t *map;
+    size_t map_bytes;
+    uint32_t dim, nlist, m, dsub;
+    uint64_t rows;
+    uint64_t seed;
+    const float *centroids;
+    const float *cnorms;
+    const float *codebooks;
+    const uint64_t *list_off;
+    const uint32_t *ids;
+    const uint8_t *codes;
+    uint64_t *block_off; /* nlist + 1, in blocks (computed at open, owned) */
+    uint64_t sec_off[IVFPQ_NSECTIONS], sec_size[IVFPQ_NSECTIONS];
+};
+
+/* Deterministic generator (splitmix64) for sampling and initialisation. */
+static inline uint64_t ivfpq_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* kmeans.c --------------------------------------------------------------- */
+
+/* k-means (Lloyd) on n rows of d floats with row stride ldx; centroids (k x d,
+ * caller-allocated) start at k distinct sampled rows.  Empty clusters are
+ * re-seeded by splitting the largest.  BLAS computes the distances in
+ * batches.  Deterministic for a given seed. AE_EINVAL if n < k. */
+int ivfpq_kmeans(const float *x, size_t n, uint32_t d, size_t ldx, uint32_t k, uint32_t iters,
+                 uint64_t seed, float *centroids, ae_error *err);
+
+/* assign[i] = argmin_c |x_i - c|^2 (ties: lowest c), for n rows (stride ldx);
+ * cnorm[c] = |c|^2; work holds IVFPQ_BATCH * k floats. */
+void ivfpq_assign(const float *x, size_t n, uint32_t d, size_t ldx, const float *c,
+                  const float *cnorm, uint32_t k, uint32_t *assign, float *work);
+
+/* norms[c] = |c_c|^2 for k rows of d. */
+void ivfpq_sqnorms(const float *c, uint32_t k, uint32_t d, float *norms);
+
+/* pq.c ------------------------------------------------------------------- */
+
+/* Trains m sub-quantisers of 256 centroids on n residual rows (n x dim);
+ * codebooks is m x 256 x dsub.  Sub-quantisers are trained on `threads`
+ * threads. */
+int ivfpq_train_pq(const float *resid, size_t n, uint32_t dim, uint32_t m, uint32_t iters,
+                   uint64_t seed, int threads, float *codebooks, ae_error *err);
+
+/* codes[i * m + j] = nearest centroid of sub-vector j of resid row i.
+ * work holds IVFPQ_BATCH * 256 floats + m * 256 floats. */
+void ivfpq_encode(const float *resid, size_t n, uint32_t dim, uint32_t m, const float *codebooks,
+                  uint8_t *codes, float *work);
+
+/* format.c --------------------------------------------------------------- */
+
+/* Everything a writer needs, in memory. codes_rows is rows x m, row-major in
+ * list order (row i of codes_rows belongs to ids[i]). */
+typedef struct ivfpq_image {
+    uint32_t dim, nlist, m;
+    uint64_t rows, seed;
+    const float *centroids, *cnorms, *codebooks;
+    const uint64_t *list_off;
+    const uint32_t *ids;
+    const uint8_t *codes_rows;
+} ivfpq_image;
+
+/* Lays the image out in the file format and writes it atomically. */
+int ivfpq_write(const ivfpq_image *im, const char *path, ae_error *err);
+
+/* Number of 64-vector code blocks of a list of len rows. */
+static inline uint64_t ivfpq_blocks(uint64_t len)
+{
+    return (len + IVFPQ_BLOCK - 1) / IVFPQ_BLOCK;
+}
+
+/* BLAKE3-256 of n bytes. */
+void ivfpq_hash(const void *p, size_t n, uint8_t out[IVFPQ_HASH_BYTES]);
+/* "centroids", "codes", ... for messages. */
+const char *ivfpq_section_name(int s);
+
+/* search.c --------------------------------------------------------------- */
+
+/* Internal switch for tests: 0 = best kernel, 1 = force the scalar scan. */
+extern int ivfpq_force_scalar;
+
+#endif

@@ -1,0 +1,129 @@
+/* Product quantisation: m sub-quantisers x 256 centroids, 8-bit codes.
+ *
+ * 1. PQ encodes the residual x - c(x) of a normalised row from its coarse
+ *    centroid, not the row itself: residuals are smaller and better spread, and
+ *    for inner products the ADC table stays per query, not per list, because
+ *    q.(c + r) = q.c + sum_j q_j.r_j (see search.c).
+ * 2. Each sub-quantiser trains on a strided column slice of the residual
+ *    matrix (no copy), on its own thread: the m problems are independent, so
+ *    the result does not depend on the thread count.
+ * 3. Encoding is one skinny sgemm (batch x dsub) x (dsub x 256) per
+ *    sub-quantiser, then an argmin. */
+#include "index/ivfpq_internal.h"
+
+#include "util/err.h"
+#include "util/mem.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct pq_job {
+    const float *resid;
+    size_t n;
+    uint32_t dim, m, dsub, iters;
+    uint64_t seed;
+    float *codebooks;
+    uint32_t next; /* next sub-quantiser to train, under lock */
+    pthread_mutex_t lock;
+    int rc;
+    ae_error err;
+} pq_job;
+
+static void *train_worker(void *arg)
+{
+    pq_job *job = arg;
+    for (;;) {
+        pthread_mutex_lock(&job->lock);
+        uint32_t j = job->next++;
+        int stop = job->rc < 0;
+        pthread_mutex_unlock(&job->lock);
+        if (stop || j >= job->m) break;
+        ae_error e = {0};
+        int rc = ivfpq_kmeans(job->resid + (size_t)j * job->dsub, job->n, job->dsub, job->dim,
+                              AE_IVFPQ_KSUB, job->iters, job->seed + j,
+                              job->codebooks + (size_t)j * AE_IVFPQ_KSUB * job->dsub, &e);
+        if (rc < 0) {
+            pthread_mutex_lock(&job->lock);
+            if (job->rc == 0) {
+                job->rc = rc;
+                job->err = e;
+            }
+            pthread_mutex_unlock(&job->lock);
+        }
+    }
+    return NULL;
+}
+
+int ivfpq_train_pq(const float *resid, size_t n, uint32_t dim, uint32_t m, uint32_t iters,
+                   uint64_t seed, int threads, float *codebooks, ae_error *err)
+{
+    AE_RETURN_IF(m == 0 || dim % m, err, AE_EINVAL, "m = %u does not divide dim %u", m, dim);
+    AE_RETURN_IF(n < AE_IVFPQ_KSUB, err, AE_EINVAL, "pq training needs at least %u rows, not %zu",
+                 AE_IVFPQ_KSUB, n);
+    pq_job job = {.resid = resid,
+                  .n = n,
+                  .dim = dim,
+                  .m = m,
+                  .dsub = dim / m,
+                  .iters = iters,
+                  .seed = seed,
+                  .codebooks = codebooks};
+    pthread_mutex_init(&job.lock, NULL);
+    if (threads < 1) threads = 1;
+    if ((uint32_t)threads > m) threads = (int)m;
+    pthread_t tid[AE_IVFPQ_MAX_THREADS];
+    int started = 0;
+    int blas = openblas_get_num_threads();
+    if (threads > 1) openblas_set_num_threads(1);
+    for (int t = 1; t < threads; t++) {
+        if (pthread_create(&tid[started], NULL, train_worker, &job) != 0) break;
+        started++;
+    }
+    train_worker(&job);
+    for (int t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    if (threads > 1) openblas_set_num_threads(blas);
+    pthread_mutex_destroy(&job.lock);
+    if (job.rc < 0) {
+        if (err) *err = job.err;
+        return job.rc;
+    }
+    return 0;
+}
+
+void ivfpq_encode(const float *resid, size_t n, uint32_t dim, uint32_t m, const float *codebooks,
+                  uint8_t *codes, float *work)
+{
+    uint32_t dsub = dim / m;
+    float *dist = work;
+    float *cbn = work + (size_t)IVFPQ_BATCH * AE_IVFPQ_KSUB;
+    for (uint32_t j = 0; j < m; j++)
+        ivfpq_sqnorms(codebooks + (size_t)j * AE_IVFPQ_KSUB * dsub, AE_IVFPQ_KSUB, dsub,
+                      cbn + (size_t)j * AE_IVFPQ_KSUB);
+    for (size_t b = 0; b < n; b += IVFPQ_BATCH) {
+        size_t nb = n - b < IVFPQ_BATCH ? n - b : IVFPQ_BATCH;
+        for (uint32_t j = 0; j < m; j++) {
+            const float *cb = codebooks + (size_t)j * AE_IVFPQ_KSUB * dsub;
+            const float *norms = cbn + (size_t)j * AE_IVFPQ_KSUB;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, AE_IVFPQ_KSUB, (int)dsub,
+                        1.0f, resid + b * dim + (size_t)j * dsub, (int)dim, cb, (int)dsub, 0.0f,
+                        dist, AE_IVFPQ_KSUB);
+            for (size_t i = 0; i < nb; i++) {
+                const float *row = dist + i * AE_IVFPQ_KSUB;
+                float best = FLT_MAX;
+                uint32_t arg = 0;
+                for (uint32_t c = 0; c < AE_IVFPQ_KSUB; c++) {
+                    float v = norms[c] - 2.0f * row[c];
+                    if (v < best) {
+                        best = v;
+                        arg = c;
+                    }
+                }
+                codes[(b + i) * m + j] = (uint8_t)arg;
+            }
+        }
+    }
+}

@@ -1,0 +1,396 @@
+/* Searching an IVF-PQ index: one query, one thread.
+ *
+ * 1. Scores are inner products on the unit sphere.  A row v in list l is
+ *    approximated as c_l + r^, r^ its PQ-coded residual, so
+ *        q.v ~ q.c_l + sum_j q_j . C_j[code_j]
+ *    and the lookup table (m x 256) is built once per query, not per list.
+ * 2. The table is quantised to 8 bits (one scale for all sub-quantisers, an
+ *    offset per sub-quantiser) so a 64-vector block is scored with byte
+ *    shuffles: AVX-512 VBMI vpermi2b looks up 64 codes at once in a 128-entry
+ *    half of a table, no gathers (codes are stored transposed per block for
+ *    this).  The scalar kernel computes the same integers, so both kernels
+ *    return identical results; it runs where VBMI is missing.  The rounding
+ *    error is ~1/500 of the table's range per sub-quantiser; the exact re-rank
+ *    makes it harmless.
+ * 3. The best k * refine_factor candidates (a bounded heap; deleted rows are
+ *    dropped before they take a slot) are re-ranked exactly: dot(q, row) *
+ *    inv_norm(row) from the source, so scores equal the exact scan's.
+ * 4. Rows added since the build (>= rows covered) are scanned exactly and
+ *    merged, so a caller always sees every live row of its source. */
+#include "index/ivfpq_internal.h"
+
+#include "index/distance.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define IVFPQ_HAVE_VBMI 1
+#endif
+
+int ivfpq_force_scalar = 0;
+
+typedef struct cand {
+    float score;
+    uint64_t row;
+} cand;
+
+/* a ranks below b: lower score, or equal score and higher row */
+static inline bool worse(const cand *a, const cand *b)
+{
+    return a->score < b->score || (a->score == b->score && a->row > b->row);
+}
+
+/* Bounded min-heap of the best `cap` candidates; h[0] is the worst kept. */
+typedef struct heap {
+    cand *h;
+    size_t n, cap;
+} heap;
+
+static void sift_down(heap *hp, size_t i)
+{
+    cand *h = hp->h;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < hp->n && worse(&h[l], &h[w])) w = l;
+        if (r < hp->n && worse(&h[r], &h[w])) w = r;
+        if (w == i) return;
+        cand t = h[i];
+        h[i] = h[w];
+        h[w] = t;
+        i = w;
+    }
+}
+
+/* Would c enter the heap? */
+static inline bool heap_accepts(const heap *hp, const cand *c)
+{
+    return hp->n < hp->cap || worse(&hp->h[0], c);
+}
+
+static void heap_push(heap *hp, cand c)
+{
+    if (hp->n < hp->cap) {
+        size_t i = hp->n++;
+        hp->h[i] = c;
+        while (i > 0) {
+            size_t p = (i - 1) / 2;
+            if (!worse(&hp->h[i], &hp->h[p])) break;
+            cand t = hp->h[i];
+            hp->h[i] = hp->h[p];
+            hp->h[p] = t;
+            i = p;
+        }
+    } else if (worse(&hp->h[0], &c)) {
+        hp->h[0] = c;
+        sift_down(hp, 0);
+    }
+}
+
+static int cmp_best_first(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (worse(y, x)) return -1;
+    if (worse(x, y)) return 1;
+    return 0;
+}
+
+/* Sorts the heap best-first into out; returns the count. */
+static size_t heap_drain(heap *hp, ae_ivfpq_hit *out)
+{
+    qsort(hp->h, hp->n, sizeof(cand), cmp_best_first);
+    for (size_t i = 0; i < hp->n; i++)
+        out[i] = (ae_ivfpq_hit){hp->h[i].row, hp->h[i].score};
+    return hp->n;
+}
+
+/* cosine of row i against the unit query qn */
+static inline float score_row(const ae_vec_source *src, const float *qn, size_t i)
+{
+    const float *v = src->row(src->ctx, i);
+    if (!v) return 0.0f;
+    float d = ae_dot_f32(qn, v, src->dim);
+    float inv;
+    if (src->inv_norm) {
+        inv = src->inv_norm(src->ctx, i);
+    } else {
+        float s = ae_dot_f32(v, v, src->dim);
+        inv = s > 0 ? 1.0f / sqrtf(s) : 0.0f;
+    }
+    return d * inv;
+}
+
+/* qn = q / |q|; AE_EINVAL for a zero or non-finite query. */
+static int normalise_query(const float *q, uint32_t dim, float *qn, ae_error *err)
+{
+    double s = 0;
+    for (uint32_t j = 0; j < dim; j++) {
+        AE_RETURN_IF(!isfinite(q[j]), err, AE_EINVAL, "query: %s at dimension %u",
+                     isnan(q[j]) ? "NaN" : "infinity", j);
+        s += (double)q[j] * q[j];
+    }
+    AE_RETURN_IF(s <= 0, err, AE_EINVAL, "query vector is zero: cosine is undefined");
+    float inv = (float)(1.0 / sqrt(s));
+    for (uint32_t j = 0; j < dim; j++)
+        qn[j] = q[j] * inv;
+    return 0;
+}
+
+static void exact_scan(const ae_vec_source *src, const float *qn, size_t begin, size_t end,
+                       ae_row_live_fn live, void *live_ctx, heap *hp)
+{
+    for (size_t i = begin; i < end; i++) {
+        if (live && !live(live_ctx, i)) continue;
+        heap_push(hp, (cand){score_row(src, qn, i), i});
+    }
+}
+
+static int check_source(const ae_vec_source *src, uint32_t dim, ae_error *err)
+{
+    AE_RETURN_IF(!src || !src->row, err, AE_EINVAL, "no vector source");
+    AE_RETURN_IF(src->dim != dim, err, AE_EINVAL, "expected %u dimensions, not %u", dim, src->dim);
+    return 0;
+}
+
+int ae_ivfpq_search_exact(const ae_vec_source *src, const float *query, size_t k, size_t begin,
+                          size_t end, ae_row_live_fn live, void *live_ctx, ae_ivfpq_hit *out,
+                          size_t *n_out, ae_error *err)
+{
+    AE_RETURN_IF(!n_out || !query || (k && !out), err, AE_EINVAL, "search: missing argument");
+    *n_out = 0;
+    AE_TRY(check_source(src, src ? src->dim : 0, err));
+    AE_RETURN_IF(begin > end || end > src->n, err, AE_EINVAL,
+                 "row range [%zu, %zu) outside the %zu rows", begin, end, src->n);
+    if (k == 0) return 0;
+    int rc = 0;
+    float *qn = ae_calloc_array(src->dim, sizeof *qn);
+    heap hp = {.h = ae_calloc_array(k, sizeof(cand)), .cap = k};
+    if (!qn || !hp.h) AE_FAIL(err, AE_ENOMEM, "out of memory for k = %zu", k);
+    AE_CHECK(normalise_query(query, src->dim, qn, err));
+    exact_scan(src, qn, begin, end, live, live_ctx, &hp);
+    *n_out = heap_drain(&hp, out);
+cleanup:
+    free(qn);
+    free(hp.h);
+    return rc;
+}
+
+size_t ae_ivfpq_hits_merge(const ae_ivfpq_hit *a, size_t na, const ae_ivfpq_hit *b, size_t nb,
+                           size_t k, ae_ivfpq_hit *out)
+{
+    size_t i = 0, j = 0, n = 0;
+    while (n < k && (i < na || j < nb)) {
+        bool take_a;
+        if (i == na)
+            take_a = false;
+        else if (j == nb)
+            take_a = true;
+        else
+            take_a = a[i].score > b[j].score || (a[i].score == b[j].score && a[i].row <= b[j].row);
+        out[n++] = take_a ? a[i++] : b[j++];
+    }
+    return n;
+}
+
+/* --- code scan kernels: acc[i] = sum_j lut8[j][code_j(i)] for a block ---- */
+
+static void scan_block_scalar(const uint8_t *blk, const uint8_t *lut8, uint32_t m, uint16_t *acc)
+{
+    for (uint32_t i = 0; i < IVFPQ_BLOCK; i++)
+        acc[i] = 0;
+    for (uint32_t j = 0; j < m; j++) {
+        const uint8_t *c = blk + (size_t)j * IVFPQ_BLOCK;
+        const uint8_t *t = lut8 + (size_t)j * AE_IVFPQ_KSUB;
+        for (uint32_t i = 0; i < IVFPQ_BLOCK; i++)
+            acc[i] = (uint16_t)(acc[i] + t[c[i]]);
+    }
+}
+
+#ifdef IVFPQ_HAVE_VBMI
+/* Even lanes accumulate in the low byte of each 16-bit lane, odd lanes in the
+ * high byte (mask and shift: no cross-lane widening on the busy shuffle port). */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void
+scan_block_vbmi(const uint8_t *blk, const uint8_t *lut8, uint32_t m, uint16_t *acc)
+{
+    __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
+    const __m512i low = _mm512_set1_epi16(0x00FF);
+    for (uint32_t j = 0; j < m; j++) {
+        __m512i c = _mm512_loadu_si512((const void *)(blk + (size_t)j * IVFPQ_BLOCK));
+        const uint8_t *t = lut8 + (size_t)j * AE_IVFPQ_KSUB;
+        __m512i t0 = _mm512_loadu_si512((const void *)t);
+        __m512i t1 = _mm512_loadu_si512((const void *)(t + 64));
+        __m512i t2 = _mm512_loadu_si512((const void *)(t + 128));
+        __m512i t3 = _mm512_loadu_si512((const void *)(t + 192));
+        __m512i v0 = _mm512_permutex2var_epi8(t0, c, t1);
+        __m512i v1 = _mm512_permutex2var_epi8(t2, c, t3);
+        __m512i v = _mm512_mask_blend_epi8(_mm512_movepi8_mask(c), v0, v1);
+        even = _mm512_add_epi16(even, _mm512_and_si512(v, low));
+        odd = _mm512_add_epi16(odd, _mm512_srli_epi16(v, 8));
+    }
+    uint16_t e[32], o[32];
+    _mm512_storeu_si512((void *)e, even);
+    _mm512_storeu_si512((void *)o, odd);
+    for (uint32_t i = 0; i < 32; i++) {
+        acc[2 * i] = e[i];
+        acc[2 * i + 1] = o[i];
+    }
+}
+#endif
+
+typedef void (*scan_fn)(const uint8_t *, const uint8_t *, uint32_t, uint16_t *);
+
+static scan_fn pick_scan(void)
+{
+#ifdef IVFPQ_HAVE_VBMI
+    if (!ivfpq_force_scalar && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi"))
+        return scan_block_vbmi;
+#endif
+    return scan_block_scalar;
+}
+
+/* Index of the nprobe lists nearest to qn (closest first). */
+static void pick_lists(const ae_ivfpq *ix, const float *qn, uint32_t nprobe, float *dots,
+                       cand *probe)
+{
+    ae_dot_many_f32(qn, ix->centroids, ix->nlist, ix->dim, dots);
+    /* the heap keeps the nprobe best by -distance = 2 q.c - |c|^2 */
+    heap hp = {.h = probe, .cap = nprobe};
+    for (uint32_t l = 0; l < ix->nlist; l++) {
+        cand c = {2.0f * dots[l] - ix->cnorms[l], l};
+        if (heap_accepts(&hp, &c)) heap_push(&hp, c);
+    }
+    qsort(probe, hp.n, sizeof(cand), cmp_best_first);
+}
+
+/* The quantised ADC table: lut8[j][c] ~ (q_j . C_j[c] - lo_j) / delta. */
+static void build_lut(const ae_ivfpq *ix, const float *qn, float *lut, uint8_t *lut8, float *delta,
+                      float *sum_lo)
+{
+    uint32_t m = ix->m, ds = ix->dsub;
+    float range = 0, lo_sum = 0;
+    for (uint32_t j = 0; j < m; j++) {
+        float *t = lut + (size_t)j * AE_IVFPQ_KSUB;
+        ae_dot_many_f32(qn + (size_t)j * ds, ix->codebooks + (size_t)j * AE_IVFPQ_KSUB * ds,
+                        AE_IVFPQ_KSUB, ds, t);
+        float lo = t[0], hi = t[0];
+        for (uint32_t c = 1; c < AE_IVFPQ_KSUB; c++) {
+            lo = t[c] < lo ? t[c] : lo;
+            hi = t[c] > hi ? t[c] : hi;
+        }
+        if (hi - lo > range) range = hi - lo;
+        lut[(size_t)m * AE_IVFPQ_KSUB + j] = lo;
+        lo_sum += lo;
+    }
+    float d = range > 0 ? range / 255.0f : 1.0f;
+    float inv = 1.0f / d;
+    for (uint32_t j = 0; j < m; j++) {
+        const float *t = lut + (size_t)j * AE_IVFPQ_KSUB;
+        float lo = lut[(size_t)m * AE_IVFPQ_KSUB + j];
+        for (uint32_t c = 0; c < AE_IVFPQ_KSUB; c++) {
+            float v = (t[c] - lo) * inv + 0.5f;
+            lut8[(size_t)j * AE_IVFPQ_KSUB + c] = (uint8_t)(v >= 255.0f ? 255 : v <= 0 ? 0 : v);
+        }
+    }
+    *delta = d;
+    *sum_lo = lo_sum;
+}
+
+int ae_ivfpq_search(const ae_ivfpq *ix, const ae_vec_source *src, const float *query, size_t k,
+                    uint32_t nprobe, uint32_t refine_factor, ae_row_live_fn live, void *live_ctx,
+                    ae_ivfpq_hit *out, size_t *n_out, ae_error *err)
+{
+    AE_RETURN_IF(!ix || !n_out || !query || (k && !out), err, AE_EINVAL,
+                 "search: missing argument");
+    *n_out = 0;
+    AE_TRY(check_source(src, ix->dim, err));
+    AE_RETURN_IF(src->n < ix->rows, err, AE_EINVAL,
+                 "%s: the index covers %llu rows, the source has only %zu", ix->path,
+                 (unsigned long long)ix->rows, src->n);
+    if (k == 0) return 0;
+    if (!nprobe) nprobe = AE_IVFPQ_DEFAULT_NPROBE;
+    if (nprobe > ix->nlist) nprobe = ix->nlist;
+    if (!refine_factor) refine_factor = AE_IVFPQ_DEFAULT_REFINE;
+    AE_RETURN_IF(refine_factor > AE_IVFPQ_MAX_REFINE, err, AE_EINVAL, "refine factor %u exceeds %d",
+                 refine_factor, AE_IVFPQ_MAX_REFINE);
+    size_t ncand;
+    if (__builtin_mul_overflow(k, (size_t)refine_factor, &ncand) || ncand > ix->rows)
+        ncand = ix->rows;
+    if (ncand < k) ncand = k;
+
+    int rc = 0;
+    uint32_t m = ix->m;
+    float *qn = ae_calloc_array(ix->dim, sizeof *qn);
+    float *dots = ae_calloc_array(ix->nlist, sizeof *dots);
+    cand *probe = ae_calloc_array(nprobe, sizeof *probe);
+    float *lut = ae_calloc_array((size_t)m * AE_IVFPQ_KSUB + m, sizeof *lut);
+    uint8_t *lut8 = ae_calloc_array((size_t)m * AE_IVFPQ_KSUB, 1);
+    heap cands = {.h = ae_calloc_array(ncand, sizeof(cand)), .cap = ncand};
+    heap best = {.h = ae_calloc_array(k, sizeof(cand)), .cap = k};
+    if (!qn || !dots || !probe || !lut || !lut8 || !cands.h || !best.h)
+        AE_FAIL(err, AE_ENOMEM, "out of memory for k = %zu, refine %u", k, refine_factor);
+    AE_CHECK(normalise_query(query, ix->dim, qn, err));
+
+    pick_lists(ix, qn, nprobe, dots, probe);
+    float delta, sum_lo;
+    build_lut(ix, qn, lut, lut8, &delta, &sum_lo);
+    scan_fn scan = pick_scan();
+    uint16_t acc[IVFPQ_BLOCK];
+    size_t block_bytes = (size_t)m * IVFPQ_BLOCK;
+    for (uint32_t p = 0; p < nprobe; p++) {
+        uint32_t l = (uint32_t)probe[p].row;
+        uint64_t lo = ix->list_off[l], len = ix->list_off[l + 1] - lo;
+        const uint8_t *blk = ix->codes + ix->block_off[l] * block_bytes;
+        const uint32_t *ids = ix->ids + lo;
+        float base = dots[l] + sum_lo;
+        for (uint64_t b = 0; b < len; b += IVFPQ_BLOCK, blk += block_bytes) {
+            scan(blk, lut8, m, acc);
+            uint32_t cnt = len - b < IVFPQ_BLOCK ? (uint32_t)(len - b) : IVFPQ_BLOCK;
+            /* integer pre-filter: acc must reach the worst kept candidate */
+            uint32_t need = 0;
+            if (cands.n == cands.cap) {
+                float t = (cands.h[0].score - base) / delta;
+                need = t < 1 ? 0 : t >= 65535.0f ? 65535 : (uint32_t)t - 1;
+            }
+            for (uint32_t i = 0; i < cnt; i++) {
+                if (acc[i] < need) continue;
+                cand c = {base + delta * (float)acc[i], ids[b + i]};
+                if (c.row >= ix->rows || !heap_accepts(&cands, &c)) continue;
+                if (live && !live(live_ctx, (size_t)c.row)) continue;
+                heap_push(&cands, c);
+                if (cands.n == cands.cap) {
+                    float t = (cands.h[0].score - base) / delta;
+                    need = t < 1 ? 0 : t >= 65535.0f ? 65535 : (uint32_t)t - 1;
+                }
+            }
+        }
+    }
+
+    /* exact re-rank of the candidates, then the rows added since the build */
+    for (size_t i = 0; i < cands.n; i++) {
+        if (i + 4 < cands.n) {
+            const float *nx = src->row(src->ctx, (size_t)cands.h[i + 4].row);
+            if (nx) {
+                __builtin_prefetch(nx);
+                __builtin_prefetch(nx + 16);
+            }
+        }
+        size_t row = (size_t)cands.h[i].row;
+        heap_push(&best, (cand){score_row(src, qn, row), row});
+    }
+    exact_scan(src, qn, (size_t)ix->rows, src->n, live, live_ctx, &best);
+    *n_out = heap_drain(&best, out);
+cleanup:
+    free(qn);
+    free(dots);
+    free(probe);
+    free(lut);
+    free(lut8);
+    free(cands.h);
+    free(best.h);
+    return rc;
+}
