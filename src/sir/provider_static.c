@@ -1,0 +1,1467 @@
+/* The static SIR provider: the offline default, a useful record without a model.
+ *
+ * What is unusual here:
+ * 1. It reads code with patterns, not a parser.  Comments are blanked first and string contents
+ *    are blanked for identifier scanning (offsets are kept, so a match in the blanked copy can
+ *    look at the literal text, e.g. the mode string of fopen/open).  It is meant to be honest
+ *    rather than complete: a side effect is listed only when a known call is seen.
+ * 2. Calls are read as "chains": `a.b.c(` and `a::b::c(` normalise to "a.b.c"; rules match a
+ *    chain by whole-segment suffix ("fs.write" matches `std::fs::write(` and `fs.write(`).
+ * 3. Everything is deterministic: lists are sorted, dependencies are capped at
+ *    STATIC_MAX_DEPENDENCIES (the alphabetically first ones), and invalid UTF-8 from the source
+ *    is replaced by '?' so the record always validates. */
+#include "sir/provider.h"
+#include "sir/sir_internal.h"
+
+#include "util/err.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define STATIC_MAX_DEPENDENCIES 32
+#define STATIC_MAX_INTENT       200
+#define STATIC_CHAIN_MAX        256
+#define STATIC_CONFIDENCE_DOC   0.6
+#define STATIC_CONFIDENCE_NAME  0.4
+
+enum family { FAM_OTHER, FAM_C, FAM_RUST, FAM_GO, FAM_PY, FAM_JS, FAM_JAVA };
+
+static enum family family_of(const char *lang)
+{
+    static const struct {
+        const char *name;
+        enum family fam;
+    } map[] = {
+        {"c", FAM_C},           {"cpp", FAM_C},       {"c++", FAM_C},         {"objc", FAM_C},
+        {"cuda", FAM_C},        {"rust", FAM_RUST},   {"go", FAM_GO},         {"python", FAM_PY},
+        {"typescript", FAM_JS}, {"tsx", FAM_JS},      {"javascript", FAM_JS}, {"jsx", FAM_JS},
+        {"java", FAM_JAVA},     {"csharp", FAM_JAVA}, {"c#", FAM_JAVA},       {"kotlin", FAM_JAVA},
+        {"scala", FAM_JAVA},
+    };
+    if (!lang) return FAM_OTHER;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcasecmp(lang, map[i].name) == 0) return map[i].fam;
+    return FAM_OTHER;
+}
+
+static bool is_ident_start(char c)
+{
+    return isalpha((unsigned char)c) || c == '_' || c == '$';
+}
+
+static bool is_ident_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '$';
+}
+
+static bool in_list(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(s, *list) == 0) return true;
+    return false;
+}
+
+/* ---- output lists ------------------------------------------------------------------------- */
+
+/* Copies s[0..n) with whitespace runs collapsed, trimmed, invalid UTF-8 bytes as '?'. */
+static char *clean_text(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+    if (!out) return NULL;
+    size_t o = 0;
+    bool space = false;
+    for (size_t i = 0; i < n; i++) {
+        if (isspace((unsigned char)s[i])) {
+            space = o > 0;
+            continue;
+        }
+        if (space) out[o++] = ' ';
+        space = false;
+        out[o++] = s[i];
+    }
+    out[o] = '\0';
+    for (size_t i = 0; out[i];) {
+        i += sir_utf8_valid_prefix(out + i);
+        if (out[i]) out[i++] = '?';
+    }
+    return out;
+}
+
+/* Appends s (cleaned) unless empty or already present. */
+static int push_unique_n(ae_strlist *l, const char *s, size_t n)
+{
+    char *c = clean_text(s, n);
+    if (!c) return AE_ENOMEM;
+    if (!c[0]) {
+        free(c);
+        return 0;
+    }
+    for (size_t i = 0; i < l->len; i++) {
+        if (strcmp(l->items[i], c) == 0) {
+            free(c);
+            return 0;
+        }
+    }
+    return ae_strlist_push_owned(l, c);
+}
+
+static int push_unique(ae_strlist *l, const char *s)
+{
+    return push_unique_n(l, s, strlen(s));
+}
+
+/* ---- comment and string blanking ---------------------------------------------------------- */
+
+/* Returns a copy of src of the same length where comments are spaces (newlines kept) and, when
+ * blank_strings, the contents of string and character literals are spaces (quotes kept). */
+AE_STATIC char *static_blank_code(const char *src, enum family fam, bool blank_strings)
+{
+    size_t n = strlen(src);
+    char *out = ae_strndup(src, n);
+    if (!out) return NULL;
+    bool hash_comments = fam == FAM_PY;
+    bool slash_comments = fam != FAM_PY;
+    size_t i = 0;
+#define BLANK(k) (out[k] = out[k] == '\n' ? '\n' : ' ')
+    while (i < n) {
+        char c = src[i];
+        if ((hash_comments && c == '#') || (slash_comments && c == '/' && src[i + 1] == '/')) {
+            while (i < n && src[i] != '\n')
+                BLANK(i), i++;
+        } else if (slash_comments && c == '/' && src[i + 1] == '*') {
+            BLANK(i), BLANK(i + 1);
+            i += 2;
+            while (i < n && !(src[i] == '*' && src[i + 1] == '/'))
+                BLANK(i), i++;
+            if (i < n) BLANK(i), BLANK(i + 1), i += 2;
+        } else if (fam == FAM_PY && (c == '"' || c == '\'') && src[i + 1] == c && src[i + 2] == c) {
+            i += 3; /* triple-quoted string */
+            while (i < n && !(src[i] == c && src[i + 1] == c && src[i + 2] == c)) {
+                if (src[i] == '\\' && i + 1 < n) {
+                    if (blank_strings) BLANK(i);
+                    i++;
+                }
+                if (blank_strings) BLANK(i);
+                i++;
+            }
+            i += i < n ? 3 : 0;
+        } else if (fam == FAM_RUST && c == 'r' && (i == 0 || !is_ident_char(src[i - 1])) &&
+                   (src[i + 1] == '"' || src[i + 1] == '#')) {
+            size_t hashes = 0, k = i + 1; /* raw string r#"..."# */
+            while (src[k] == '#')
+                hashes++, k++;
+            if (src[k] != '"') {
+                i++;
+                continue;
+            }
+            i = k + 1;
+            while (i < n) {
+                if (src[i] == '"' && strspn(src + i + 1, "#") >= hashes) break;
+                if (blank_strings) BLANK(i);
+                i++;
+            }
+            i += i < n ? 1 + hashes : 0;
+        } else if (c == '"' || c == '`' || (c == '\'' && fam != FAM_RUST)) {
+            bool escapes = !(c == '`' && fam == FAM_GO);
+            i++;
+            while (i < n && src[i] != c) {
+                if (c != '`' && src[i] == '\n') break; /* unterminated: stop at the line end */
+                if (escapes && src[i] == '\\' && i + 1 < n) {
+                    if (blank_strings) BLANK(i);
+                    i++;
+                }
+                if (blank_strings) BLANK(i);
+                i++;
+            }
+            i += i < n && src[i] == c ? 1 : 0;
+        } else if (c == '\'' && fam == FAM_RUST) {
+            /* a char literal 'x' or '\n'; otherwise a lifetime such as 'a */
+            size_t len = 0;
+            if (src[i + 1] == '\\') {
+                const char *end = strchr(src + i + 2, '\'');
+                if (end && end - (src + i) <= 12) len = (size_t)(end - (src + i));
+            } else if (src[i + 1] && src[i + 1] != '\'') {
+                size_t cl = 1;
+                while (((unsigned char)src[i + 1 + cl] & 0xC0) == 0x80)
+                    cl++;
+                if (src[i + 1 + cl] == '\'') len = cl + 1;
+            }
+            if (len && blank_strings)
+                for (size_t k = i + 1; k < i + len; k++)
+                    BLANK(k);
+            i += len ? len + 1 : 1;
+        } else {
+            i++;
+        }
+    }
+#undef BLANK
+    return out;
+}
+
+/* ---- the intent --------------------------------------------------------------------------- */
+
+static bool abbreviation_before(const char *buf, size_t len)
+{
+    static const char *const abbr[] = {"e.g", "i.e", "etc", "vs", "approx", "cf", NULL};
+    size_t start = len;
+    while (start > 0 && buf[start - 1] != ' ')
+        start--;
+    char word[16];
+    size_t wl = len - start;
+    if (wl == 0 || wl >= sizeof word) return false;
+    for (size_t i = 0; i < wl; i++)
+        word[i] = (char)tolower((unsigned char)buf[start + i]);
+    word[wl] = '\0';
+    return in_list(word, abbr);
+}
+
+/* Cuts an over-long sentence at a word boundary and marks the cut with "...". */
+static void truncate_intent(char *s)
+{
+    size_t len = strlen(s);
+    if (len <= STATIC_MAX_INTENT) return;
+    size_t cut = STATIC_MAX_INTENT - 3;
+    size_t sp = cut;
+    while (sp > 0 && s[sp] != ' ')
+        sp--;
+    if (sp > cut / 2) {
+        cut = sp;
+    } else {
+        while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+            cut--;
+    }
+    while (cut > 0 && (s[cut - 1] == ' ' || s[cut - 1] == ','))
+        cut--;
+    memcpy(s + cut, "...", 4);
+}
+
+/* The first sentence of a doc comment, whitespace collapsed, at most STATIC_MAX_INTENT bytes;
+ * NULL (and 0) when the doc is blank, AE_ENOMEM on failure. */
+AE_STATIC int static_doc_sentence(const char *doc, char **out)
+{
+    *out = NULL;
+    if (!doc) return 0;
+    while (isspace((unsigned char)*doc))
+        doc++;
+    static const char *const brief[] = {"@brief", "\\brief", "@summary", NULL};
+    for (const char *const *b = brief; *b; b++) {
+        size_t bl = strlen(*b);
+        if (strncmp(doc, *b, bl) == 0 && isspace((unsigned char)doc[bl])) doc += bl;
+    }
+    size_t n = strlen(doc);
+    char *buf = malloc(n + 1);
+    if (!buf) return AE_ENOMEM;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = doc[i];
+        if (isspace((unsigned char)c)) {
+            int newlines = 0;
+            while (i < n && isspace((unsigned char)doc[i]))
+                newlines += doc[i++] == '\n';
+            i--;
+            if (newlines >= 2 && o > 0) break; /* paragraph end */
+            if (o > 0) buf[o++] = ' ';
+            continue;
+        }
+        buf[o++] = c;
+        if ((c == '.' || c == '!' || c == '?') &&
+            (i + 1 == n || isspace((unsigned char)doc[i + 1])) &&
+            !(c == '.' && abbreviation_before(buf, o - 1)))
+            break;
+    }
+    while (o > 0 && buf[o - 1] == ' ')
+        o--;
+    buf[o] = '\0';
+    if (o == 0) {
+        free(buf);
+        return 0;
+    }
+    truncate_intent(buf);
+    char *clean = clean_text(buf, strlen(buf));
+    free(buf);
+    if (!clean) return AE_ENOMEM;
+    *out = clean;
+    return 0;
+}
+
+/* Splits an identifier into words: snake_case, kebab-case, camelCase, PascalCase and acronyms
+ * ("parseHTTPRequest" -> parse HTTP request).  Acronyms keep their case unless the whole name is
+ * upper case; other words are lower-cased. */
+AE_STATIC int static_name_words(const char *name, ae_strlist *words)
+{
+    bool any_lower = false;
+    for (const char *p = name; *p; p++)
+        any_lower |= islower((unsigned char)*p) != 0;
+    size_t n = strlen(name);
+    size_t i = 0;
+    while (i < n) {
+        if (!isalnum((unsigned char)name[i])) {
+            i++;
+            continue;
+        }
+        size_t start = i++;
+        while (i < n && isalnum((unsigned char)name[i])) {
+            char p = name[i - 1], c = name[i], nx = i + 1 < n ? name[i + 1] : '\0';
+            bool up = isupper((unsigned char)c);
+            if (up && (islower((unsigned char)p) || isdigit((unsigned char)p))) break;
+            if (up && isupper((unsigned char)p) && islower((unsigned char)nx)) break;
+            i++;
+        }
+        size_t len = i - start;
+        char *w = ae_strndup(name + start, len);
+        if (!w) return AE_ENOMEM;
+        bool acronym = len >= 2 && any_lower;
+        for (size_t k = 0; k < len && acronym; k++)
+            acronym = !islower((unsigned char)w[k]);
+        if (!acronym)
+            for (size_t k = 0; k < len; k++)
+                w[k] = (char)tolower((unsigned char)w[k]);
+        AE_TRY(ae_strlist_push_owned(words, w));
+    }
+    return 0;
+}
+
+/* Third person singular of a verb stem ("parse" -> "parses", "apply" -> "applies"). */
+static void third_person(const char *verb, ae_buf *b, int *rc)
+{
+    static const struct {
+        const char *stem, *form;
+    } irregular[] = {
+        {"do", "does"},           {"go", "goes"},
+        {"init", "initializes"},  {"alloc", "allocates"},
+        {"calc", "calculates"},   {"gen", "generates"},
+        {"del", "deletes"},       {"rm", "removes"},
+        {"exec", "executes"},     {"eval", "evaluates"},
+        {"cmp", "compares"},      {"dup", "duplicates"},
+        {"fmt", "formats"},       {"mk", "makes"},
+        {"setup", "sets up"},     {"teardown", "tears down"},
+        {"cleanup", "cleans up"},
+    };
+    for (size_t i = 0; i < sizeof irregular / sizeof irregular[0]; i++) {
+        if (strcmp(verb, irregular[i].stem) == 0) {
+            if (*rc == 0) *rc = ae_buf_puts(b, irregular[i].form);
+            return;
+        }
+    }
+    size_t n = strlen(verb);
+    char last = verb[n - 1], prev = n > 1 ? verb[n - 2] : '\0';
+    if (*rc) return;
+    if (last == 'y' && !strchr("aeiou", prev)) {
+        *rc = ae_buf_printf(b, "%.*sies", (int)(n - 1), verb);
+    } else if (last == 's' || last == 'x' || last == 'z' ||
+               (last == 'h' && (prev == 's' || prev == 'c'))) {
+        *rc = ae_buf_printf(b, "%ses", verb);
+    } else {
+        *rc = ae_buf_printf(b, "%ss", verb);
+    }
+}
+
+static const char *const verbs[] = {
+    "accept",    "add",       "alloc",     "allocate", "append",      "apply",      "assert",
+    "assign",    "begin",     "bind",      "build",    "calc",        "calculate",  "call",
+    "cancel",    "check",     "clean",     "cleanup",  "clear",       "clone",      "close",
+    "cmp",       "collect",   "commit",    "compact",  "compare",     "compile",    "compute",
+    "configure", "connect",   "convert",   "copy",     "count",       "create",     "debug",
+    "decode",    "del",       "delete",    "dequeue",  "deserialize", "destroy",    "detect",
+    "disable",   "dispatch",  "do",        "drain",    "drop",        "dump",       "dup",
+    "embed",     "emit",      "enable",    "encode",   "enqueue",     "ensure",     "escape",
+    "eval",      "evaluate",  "exec",      "execute",  "expand",      "export",     "extract",
+    "fail",      "fetch",     "fill",      "filter",   "find",        "finish",     "flush",
+    "fmt",       "format",    "free",      "fuse",     "gen",         "generate",   "get",
+    "grow",      "handle",    "hash",      "import",   "init",        "initialize", "insert",
+    "install",   "invoke",    "iterate",   "join",     "kill",        "list",       "listen",
+    "load",      "lock",      "log",       "lookup",   "make",        "map",        "mark",
+    "match",     "measure",   "merge",     "migrate",  "mk",          "move",       "normalize",
+    "notify",    "open",      "parse",     "pick",     "poll",        "pop",        "post",
+    "prepare",   "print",     "process",   "publish",  "push",        "put",        "query",
+    "rank",      "read",      "rebuild",   "receive",  "record",      "refresh",    "register",
+    "reload",    "remove",    "render",    "replace",  "report",      "request",    "reserve",
+    "reset",     "resize",    "resolve",   "restore",  "retry",       "rm",         "rollback",
+    "route",     "run",       "sanitize",  "save",     "scan",        "search",     "select",
+    "send",      "serialize", "serve",     "set",      "setup",       "show",       "shutdown",
+    "skip",      "sort",      "spawn",     "split",    "start",       "stop",       "store",
+    "strip",     "submit",    "subscribe", "sync",     "teardown",    "test",       "tokenize",
+    "track",     "train",     "transform", "trim",     "try",         "unlock",     "unregister",
+    "update",    "upload",    "upsert",    "validate", "verify",      "visit",      "wait",
+    "walk",      "watch",     "wrap",      "write",    NULL,
+};
+
+static const char *const type_kinds[] = {
+    "class", "struct", "enum", "union", "typedef", "type", "alias", "record", "object", NULL,
+};
+static const char *const contract_kinds[] = {"trait", "interface", "protocol", NULL};
+static const char *const callable_kinds[] = {
+    "function", "func",   "fn",     "method",     "member",    "prototype", "constructor",
+    "macro",    "getter", "setter", "subroutine", "procedure", NULL,
+};
+
+static bool is_type_kind(const char *kind)
+{
+    if (!kind) return false;
+    static const char *const others[] = {
+        "module", "namespace", "package",    "variable", "var",   "constant",  "const",
+        "field",  "property",  "enumerator", "static",   "local", "parameter", NULL};
+    return in_list(kind, type_kinds) || in_list(kind, contract_kinds) || in_list(kind, others);
+}
+
+static int put_words(ae_buf *b, const ae_strlist *w, size_t from)
+{
+    for (size_t i = from; i < w->len; i++) {
+        if (i > from) AE_TRY(ae_buf_append(b, " ", 1));
+        AE_TRY(ae_buf_puts(b, w->items[i]));
+    }
+    return 0;
+}
+
+/* The segment of a qualified name before the last "::" or '.', or NULL. */
+static char *parent_scope(const char *qualified)
+{
+    if (!qualified) return NULL;
+    const char *end = NULL;
+    for (const char *p = qualified; *p; p++)
+        if ((p[0] == ':' && p[1] == ':') || p[0] == '.') end = p;
+    if (!end) return NULL;
+    const char *start = end;
+    while (start > qualified && start[-1] != ':' && start[-1] != '.')
+        start--;
+    return start < end ? ae_strndup(start, (size_t)(end - start)) : NULL;
+}
+
+/* "Function that parses config file." built from the name's words and the kind. */
+AE_STATIC int static_name_sentence(const ae_symbol *sym, bool has_output, char **out)
+{
+    *out = NULL;
+    ae_strlist w = {0};
+    ae_buf b = {0};
+    char *parent = parent_scope(sym->qualified_name);
+    const char *kind = sym->kind ? sym->kind : "symbol";
+    const char *name = sym->name ? sym->name : sym->qualified_name;
+    int rc = static_name_words(name ? name : "", &w);
+    if (rc < 0) goto cleanup;
+
+    /* the kind as a capitalised label */
+    const char *label = kind;
+    if (strcmp(kind, "func") == 0 || strcmp(kind, "fn") == 0 || strcmp(kind, "prototype") == 0)
+        label = "function";
+    else if (strcmp(kind, "member") == 0)
+        label = "method";
+    for (const char *p = label; *p && rc == 0; p++) {
+        char c = p == label ? (char)toupper((unsigned char)*p) : (*p == '_' ? ' ' : *p);
+        rc = ae_buf_append(&b, &c, 1);
+    }
+    if (rc < 0) goto cleanup;
+
+    const char *w0 = w.len ? w.items[0] : "";
+    bool rest = w.len > 1;
+    bool callable = in_list(kind, callable_kinds) || !is_type_kind(kind);
+    if (w.len == 0) {
+        /* just the label */
+    } else if (strcmp(kind, "constructor") == 0) {
+        rc = ae_buf_puts(&b, " for ");
+        if (rc == 0) rc = parent ? ae_buf_puts(&b, parent) : put_words(&b, &w, 0);
+    } else if (in_list(kind, type_kinds)) {
+        rc = ae_buf_puts(&b, " representing ");
+        if (rc == 0) rc = put_words(&b, &w, 0);
+    } else if (in_list(kind, contract_kinds)) {
+        rc = ae_buf_puts(&b, " describing ");
+        if (rc == 0) rc = put_words(&b, &w, 0);
+    } else if (!callable) {
+        rc = ae_buf_puts(&b, " for ");
+        if (rc == 0) rc = put_words(&b, &w, 0);
+    } else if (strcmp(w0, "new") == 0) {
+        rc = ae_buf_puts(&b, " that creates a new ");
+        if (rc == 0)
+            rc = rest ? put_words(&b, &w, 1) : ae_buf_puts(&b, parent ? parent : "instance");
+    } else if (strcmp(w0, "is") == 0 || strcmp(w0, "has") == 0 || strcmp(w0, "can") == 0 ||
+               strcmp(w0, "should") == 0) {
+        rc = ae_buf_printf(&b, " that checks whether it %s", w0);
+        if (rc == 0 && rest) rc = ae_buf_append(&b, " ", 1);
+        if (rc == 0) rc = put_words(&b, &w, 1);
+    } else if (rest && (strcmp(w0, "to") == 0 || strcmp(w0, "into") == 0 || strcmp(w0, "as") == 0 ||
+                        strcmp(w0, "from") == 0 || strcmp(w0, "on") == 0)) {
+        const char *phrase = strcmp(w0, "to") == 0     ? " that converts to "
+                             : strcmp(w0, "into") == 0 ? " that converts into "
+                             : strcmp(w0, "as") == 0   ? " that views it as "
+                             : strcmp(w0, "from") == 0 ? " that builds it from "
+                                                       : " that handles ";
+        rc = ae_buf_puts(&b, phrase);
+        if (rc == 0) rc = put_words(&b, &w, 1);
+    } else if (in_list(w0, verbs)) {
+        rc = ae_buf_puts(&b, " that ");
+        third_person(w0, &b, &rc);
+        if (rc == 0 && rest) rc = ae_buf_append(&b, " ", 1);
+        if (rc == 0) rc = put_words(&b, &w, 1);
+    } else {
+        rc = ae_buf_puts(&b, has_output ? " that returns " : " for ");
+        if (rc == 0) rc = put_words(&b, &w, 0);
+    }
+    if (rc == 0) rc = ae_buf_append(&b, ".", 1);
+    if (rc < 0) goto cleanup;
+    *out = clean_text(b.data, b.len);
+    if (!*out) rc = AE_ENOMEM;
+cleanup:
+    ae_buf_free(&b);
+    ae_strlist_free(&w);
+    free(parent);
+    return rc;
+}
+
+/* ---- signature: inputs and outputs -------------------------------------------------------- */
+
+/* Index of the bracket closing the one at s[open], or 0 if it is not closed. */
+static size_t match_close(const char *s, size_t open)
+{
+    int depth = 0;
+    for (size_t i = open; s[i]; i++) {
+        char c = s[i];
+        if (c == '"' || c == '\'' || c == '`') {
+            size_t k = i + 1;
+            while (s[k] && s[k] != c)
+                k += s[k] == '\\' && s[k + 1] ? 2 : 1;
+            if (!s[k]) return 0;
+            i = k;
+        } else if (c == '(' || c == '[' || c == '{' || (c == '<' && s[open] == '<')) {
+            depth++;
+        } else if (c == ')' || c == ']' || c == '}' ||
+                   (c == '>' && s[open] == '<' && s[i - 1] != '-' && s[i - 1] != '=')) {
+            if (--depth == 0) return i;
+        }
+    }
+    return 0;
+}
+
+/* Finds the parameter list: the '(' after the symbol's name (past generics), else the first
+ * '('.  Returns false when there is none. */
+static bool find_params(const char *sig, const char *name, size_t *open, size_t *close)
+{
+    size_t nl = name ? strlen(name) : 0;
+    for (const char *p = nl ? strstr(sig, name) : NULL; p; p = strstr(p + 1, name)) {
+        size_t at = (size_t)(p - sig);
+        if ((at > 0 && is_ident_char(sig[at - 1])) || is_ident_char(sig[at + nl])) continue;
+        size_t k = at + nl;
+        while (isspace((unsigned char)sig[k]))
+            k++;
+        if (sig[k] == '<' || sig[k] == '[') {
+            size_t e = match_close(sig, k);
+            if (!e) continue;
+            k = e + 1;
+            while (isspace((unsigned char)sig[k]))
+                k++;
+        }
+        if (sig[k] == '(') {
+            size_t e = match_close(sig, k);
+            if (!e) return false;
+            *open = k;
+            *close = e;
+            return true;
+        }
+    }
+    const char *paren = strchr(sig, '(');
+    if (!paren) return false;
+    *open = (size_t)(paren - sig);
+    *close = match_close(sig, *open);
+    return *close != 0;
+}
+
+/* Calls fn on each top-level comma-separated piece of s[0..n). */
+static int split_top(const char *s, size_t n, int (*fn)(const char *, size_t, void *), void *ctx)
+{
+    int depth = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        char c = i < n ? s[i] : ',';
+        if (i < n && (c == '"' || c == '\'' || c == '`')) {
+            size_t k = i + 1;
+            while (k < n && s[k] != c)
+                k += s[k] == '\\' ? 2 : 1;
+            i = k < n ? k : n - 1;
+        } else if (c == '(' || c == '[' || c == '{' || c == '<') {
+            depth++;
+        } else if (c == ')' || c == ']' || c == '}' ||
+                   (c == '>' && !(i > 0 && (s[i - 1] == '-' || s[i - 1] == '=')))) {
+            if (depth > 0) depth--;
+        } else if (c == ',' && depth == 0) {
+            AE_TRY(fn(s + start, i - start, ctx));
+            start = i + 1;
+        }
+    }
+    return 0;
+}
+
+static bool is_receiver(const char *p)
+{
+    static const char *const names[] = {"self", "&self", "&mut self", "mut self", "this",
+                                        "cls",  "void",  "*",         "/",        NULL};
+    if (in_list(p, names)) return true;
+    if (p[0] == '&' && strlen(p) > 4 && strcmp(p + strlen(p) - 4, "self") == 0 &&
+        !is_ident_char(p[strlen(p) - 5]) && p[strlen(p) - 5] != '_')
+        return true; /* &'a self, &'a mut self */
+    return strncmp(p, "self:", 5) == 0 || strncmp(p, "self :", 6) == 0 ||
+           strncmp(p, "this:", 5) == 0 || strncmp(p, "this :", 6) == 0;
+}
+
+/* One parameter: whitespace collapsed, default value dropped, receivers skipped. */
+static int add_param(const char *s, size_t n, void *ctx)
+{
+    ae_strlist *l = ctx;
+    char *p = clean_text(s, n);
+    if (!p) return AE_ENOMEM;
+    int depth = 0;
+    for (size_t i = 0; p[i]; i++) {
+        char c = p[i];
+        if (c == '(' || c == '[' || c == '{' || c == '<') depth++;
+        if ((c == ')' || c == ']' || c == '}' || c == '>') && depth > 0) depth--;
+        if (c == '=' && depth == 0 && p[i + 1] != '=' && p[i + 1] != '>' &&
+            !(i > 0 && strchr("=!<>", p[i - 1]))) {
+            while (i > 0 && p[i - 1] == ' ')
+                i--;
+            p[i] = '\0';
+            break;
+        }
+    }
+    int rc = 0;
+    if (p[0] && !is_receiver(p)) {
+        for (size_t i = 0; i < l->len; i++)
+            if (strcmp(l->items[i], p) == 0) goto done;
+        rc = ae_strlist_push_owned(l, p);
+        p = NULL;
+    }
+done:
+    free(p);
+    return rc;
+}
+
+/* Go: "a, b int" names share the type written after the last of them. */
+static int go_spread_types(ae_strlist *l)
+{
+    const char *type = NULL;
+    for (size_t i = l->len; i-- > 0;) {
+        char *p = l->items[i];
+        const char *sp = strchr(p, ' ');
+        if (sp) {
+            type = sp + 1;
+            continue;
+        }
+        bool ident = is_ident_start(p[0]);
+        for (const char *q = p; *q && ident; q++)
+            ident = is_ident_char(*q);
+        if (type && ident) {
+            char *np = ae_asprintf("%s %s", p, type);
+            if (!np) return AE_ENOMEM;
+            free(p);
+            l->items[i] = np;
+        }
+    }
+    return 0;
+}
+
+static bool is_no_value(const char *t)
+{
+    static const char *const none[] = {"void",  "()",   "None",  "none", "undefined",
+                                       "never", "Unit", "-> ()", NULL};
+    return in_list(t, none);
+}
+
+static int add_output(ae_strlist *outs, const char *s, size_t n)
+{
+    char *t = clean_text(s, n);
+    if (!t) return AE_ENOMEM;
+    int rc = 0;
+    if (t[0] && !is_no_value(t)) rc = push_unique(outs, t);
+    free(t);
+    return rc;
+}
+
+/* Length of s up to the first top-level stop character, or up to " where". */
+static size_t until_top(const char *s, const char *stops, bool stop_at_where)
+{
+    int depth = 0;
+    for (size_t i = 0; s[i]; i++) {
+        char c = s[i];
+        if (c == '(' || c == '[' || c == '<') depth++;
+        if ((c == ')' || c == ']' || (c == '>' && i > 0 && s[i - 1] != '-' && s[i - 1] != '=')) &&
+            depth > 0)
+            depth--;
+        if (depth == 0 && strchr(stops, c)) return i;
+        if (depth == 0 && c == '=' && s[i + 1] == '>') return i;
+        if (stop_at_where && depth == 0 && i > 0 && isspace((unsigned char)s[i - 1]) &&
+            strncmp(s + i, "where", 5) == 0 && !is_ident_char(s[i + 5]))
+            return i;
+    }
+    return strlen(s);
+}
+
+/* The words before the name in a C-family or Java signature, without modifiers. */
+static int prefix_return_type(const char *sig, size_t name_at, ae_strlist *outs)
+{
+    static const char *const modifiers[] = {
+        "static",       "inline",    "__inline", "__inline__", "extern", "virtual",
+        "explicit",     "public",    "private",  "protected",  "final",  "abstract",
+        "synchronized", "native",    "override", "constexpr",  "friend", "_Noreturn",
+        "noreturn",     "AE_STATIC", "internal", "sealed",     "async",  "unsafe",
+        "default",      "open",      "suspend",  "fun",        "def",    NULL,
+    };
+    ae_buf b = {0};
+    size_t i = 0;
+    int rc = 0;
+    while (i < name_at && rc == 0) {
+        if (isspace((unsigned char)sig[i])) {
+            i++;
+            continue;
+        }
+        if (sig[i] == '<' && b.len == 0) { /* Java generic method parameters */
+            size_t e = match_close(sig, i);
+            if (!e || e >= name_at) break;
+            i = e + 1;
+            continue;
+        }
+        size_t start = i;
+        if (is_ident_start(sig[i])) {
+            while (i < name_at && is_ident_char(sig[i]))
+                i++;
+        } else {
+            i++;
+        }
+        size_t len = i - start;
+        char word[32];
+        if (len < sizeof word && is_ident_start(sig[start])) {
+            memcpy(word, sig + start, len);
+            word[len] = '\0';
+            if (in_list(word, modifiers)) continue;
+            if (strcmp(word, "__attribute__") == 0 || strcmp(word, "__declspec") == 0) {
+                while (i < name_at && isspace((unsigned char)sig[i]))
+                    i++;
+                if (sig[i] == '(') {
+                    size_t e = match_close(sig, i);
+                    i = e ? e + 1 : name_at;
+                }
+                continue;
+            }
+        }
+        if (b.len && (is_ident_start(sig[start]) || isspace((unsigned char)sig[start - 1])))
+            rc = ae_buf_append(&b, " ", 1);
+        if (rc == 0) rc = ae_buf_append(&b, sig + start, len);
+    }
+    if (rc == 0 && b.len) {
+        /* drop a trailing "Class::" qualifier of the name */
+        while (b.len >= 2 && b.data[b.len - 1] == ':' && b.data[b.len - 2] == ':') {
+            b.len -= 2;
+            while (b.len && is_ident_char(b.data[b.len - 1]))
+                b.len--;
+            while (b.len && b.data[b.len - 1] == ' ')
+                b.len--;
+            b.data[b.len] = '\0';
+        }
+        rc = add_output(outs, b.data, b.len);
+    }
+    ae_buf_free(&b);
+    return rc;
+}
+
+AE_STATIC int static_signature(const ae_symbol *sym, enum family fam, ae_strlist *inputs,
+                               ae_strlist *outputs)
+{
+    const char *sig = sym->signature;
+    if (!sig || !sig[0] || is_type_kind(sym->kind)) return 0;
+    size_t open, close;
+    if (!find_params(sig, sym->name, &open, &close)) return 0;
+    AE_TRY(split_top(sig + open + 1, close - open - 1, add_param, inputs));
+    if (fam == FAM_GO) AE_TRY(go_spread_types(inputs));
+    if (sym->kind && strcmp(sym->kind, "macro") == 0) return 0;
+
+    const char *rest = sig + close + 1;
+    while (isspace((unsigned char)*rest))
+        rest++;
+    switch (fam) {
+    case FAM_GO: {
+        size_t n = until_top(rest, "{", false);
+        while (n > 0 && isspace((unsigned char)rest[n - 1]))
+            n--;
+        if (n >= 2 && rest[0] == '(' && match_close(rest, 0) == n - 1) {
+            ae_strlist results = {0};
+            int rc = split_top(rest + 1, n - 2, add_param, &results);
+            if (rc == 0) rc = go_spread_types(&results);
+            for (size_t i = 0; rc == 0 && i < results.len; i++)
+                rc = push_unique(outputs, results.items[i]);
+            ae_strlist_free(&results);
+            return rc;
+        }
+        return add_output(outputs, rest, n);
+    }
+    case FAM_JS:
+        if (rest[0] == ':') {
+            rest++;
+            return add_output(outputs, rest, until_top(rest, "{;", false));
+        }
+        return 0;
+    case FAM_C:
+    case FAM_JAVA: {
+        if (rest[0] == ':' && fam == FAM_JAVA) { /* Kotlin/Scala "fun f(): T" */
+            rest++;
+            return add_output(outputs, rest, until_top(rest, "{=", false));
+        }
+        size_t name_at = open;
+        while (name_at > 0 && isspace((unsigned char)sig[name_at - 1]))
+            name_at--;
+        while (name_at > 0 && is_ident_char(sig[name_at - 1]))
+            name_at--;
+        return prefix_return_type(sig, name_at, outputs);
+    }
+    default:
+        if (strncmp(rest, "->", 2) == 0) {
+            rest += 2;
+            size_t n = until_top(rest, fam == FAM_PY ? "{:" : "{;", fam == FAM_RUST);
+            return add_output(outputs, rest, n);
+        }
+        return 0;
+    }
+}
+
+/* ---- body: dependencies, error modes, side effects ---------------------------------------- */
+
+typedef struct body_ctx {
+    const ae_symbol *sym;
+    enum family fam;
+    const char *code; /* comments and string contents blanked */
+    const char *raw;  /* comments blanked, strings kept; same offsets as code */
+    ae_sir *out;
+    ae_strlist deps;
+} body_ctx;
+
+static const char *const keywords[] = {
+    "if",
+    "else",
+    "elif",
+    "elseif",
+    "for",
+    "foreach",
+    "while",
+    "do",
+    "switch",
+    "case",
+    "return",
+    "sizeof",
+    "typeof",
+    "alignof",
+    "_Alignof",
+    "catch",
+    "try",
+    "except",
+    "finally",
+    "with",
+    "match",
+    "loop",
+    "yield",
+    "await",
+    "async",
+    "assert",
+    "lambda",
+    "not",
+    "and",
+    "or",
+    "in",
+    "is",
+    "fn",
+    "func",
+    "function",
+    "def",
+    "class",
+    "struct",
+    "enum",
+    "union",
+    "throw",
+    "throws",
+    "raise",
+    "super",
+    "this",
+    "self",
+    "Self",
+    "defined",
+    "__attribute__",
+    "__declspec",
+    "_Generic",
+    "_Static_assert",
+    "static_assert",
+    "decltype",
+    "noexcept",
+    "typeid",
+    "operator",
+    "where",
+    "as",
+    "impl",
+    "dyn",
+    "let",
+    "var",
+    "const",
+    "mut",
+    "ref",
+    "go",
+    "defer",
+    "select",
+    "Ok",
+    "Err",
+    "Some",
+    "None",
+    "unless",
+    "until",
+    "when",
+    "then",
+    "instanceof",
+    "void",
+    "elsif",
+    "goto",
+    NULL,
+};
+
+/* chain == suffix, or chain ends with "." + suffix */
+static bool ends_seg(const char *chain, const char *suffix)
+{
+    size_t cl = strlen(chain), sl = strlen(suffix);
+    if (cl < sl || strcmp(chain + cl - sl, suffix) != 0) return false;
+    return cl == sl || chain[cl - sl - 1] == '.';
+}
+
+/* chain starts with the segment seg and has more segments */
+static bool first_seg(const char *chain, const char *seg)
+{
+    size_t sl = strlen(seg);
+    return strncmp(chain, seg, sl) == 0 && chain[sl] == '.';
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static size_t skip_space(const char *s, size_t i)
+{
+    while (s[i] == ' ' || s[i] == '\t')
+        i++;
+    return i;
+}
+
+/* Reads an identifier chain (a.b::c) at s[i] into buf; returns its end. */
+static size_t read_chain(const char *s, size_t i, char *buf, size_t cap, size_t *last_at)
+{
+    size_t o = 0;
+    *last_at = 0;
+    for (;;) {
+        *last_at = o;
+        while (is_ident_char(s[i])) {
+            if (o + 1 < cap) buf[o++] = s[i];
+            i++;
+        }
+        if (s[i] == '.' && is_ident_start(s[i + 1])) {
+            i += 1;
+        } else if (s[i] == ':' && s[i + 1] == ':' && is_ident_start(s[i + 2])) {
+            i += 2;
+        } else {
+            break;
+        }
+        if (o + 1 < cap) buf[o++] = '.';
+    }
+    buf[o] = '\0';
+    if (*last_at > o) *last_at = o;
+    return i;
+}
+
+/* The raw argument text of the call whose '(' is at open, as [*a, *b). */
+static void call_args(const body_ctx *c, size_t open, size_t *a, size_t *b)
+{
+    size_t e = match_close(c->raw, open);
+    *a = open + 1;
+    if (!e) {
+        const char *nl = strchr(c->raw + open, '\n');
+        e = nl ? (size_t)(nl - c->raw) : strlen(c->raw);
+    }
+    *b = e;
+}
+
+static bool args_contain(const body_ctx *c, size_t open, const char *const *words)
+{
+    size_t a, b;
+    call_args(c, open, &a, &b);
+    for (; *words; words++) {
+        size_t wl = strlen(*words);
+        for (size_t i = a; i + wl <= b; i++)
+            if (strncmp(c->code + i, *words, wl) == 0 && !is_ident_char(c->code[i + wl]) &&
+                (i == 0 || !is_ident_char(c->code[i - 1])))
+                return true;
+    }
+    return false;
+}
+
+/* 1 if the call has a file-mode string literal that writes ("w", "a+", "x"), 0 if it has a
+ * read-only one or none. */
+static int mode_writes(const body_ctx *c, size_t open)
+{
+    size_t a, b;
+    call_args(c, open, &a, &b);
+    for (size_t i = a; i < b; i++) {
+        char q = c->raw[i];
+        if (q != '"' && q != '\'') continue;
+        size_t k = i + 1;
+        while (k < b && c->raw[k] != q)
+            k++;
+        size_t len = k - i - 1;
+        if (len >= 1 && len <= 4 && strspn(c->raw + i + 1, "rwabxtU+") >= len &&
+            strcspn(c->raw + i + 1, "wax+") < len)
+            return 1;
+        i = k;
+    }
+    return 0;
+}
+
+static int effect(body_ctx *c, const char *what)
+{
+    return push_unique(&c->out->side_effects, what);
+}
+
+static int error_mode(body_ctx *c, const char *what)
+{
+    return push_unique(&c->out->error_modes, what);
+}
+
+/* Go: "return ..., err" / "return fmt.Errorf(...)": the last returned value names an error. */
+static bool go_returns_error(const body_ctx *c, size_t i)
+{
+    const char *s = c->code;
+    size_t end = i;
+    int depth = 0;
+    size_t last_comma = i;
+    for (; s[end]; end++) {
+        char ch = s[end];
+        if (ch == '(' || ch == '[' || ch == '{') depth++;
+        if (ch == ')' || ch == ']' || ch == '}') {
+            if (depth == 0) break;
+            depth--;
+        }
+        if (depth == 0 && (ch == '\n' || ch == ';')) break;
+        if (depth == 0 && ch == ',') last_comma = end + 1;
+    }
+    size_t k = skip_space(s, last_comma);
+    if (!is_ident_start(s[k])) return false;
+    char chain[STATIC_CHAIN_MAX];
+    size_t last_at;
+    read_chain(s, k, chain, sizeof chain, &last_at);
+    for (char *p = chain; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return strstr(chain, "err") != NULL;
+}
+
+static int rule_keyword(body_ctx *c, const char *chain, size_t k)
+{
+    const char *s = c->code;
+    enum family fam = c->fam;
+    char buf[STATIC_CHAIN_MAX];
+    size_t last_at;
+    size_t j = skip_space(s, k);
+    if (strcmp(chain, "return") == 0) {
+        if (fam == FAM_GO && go_returns_error(c, k)) return error_mode(c, "returns error");
+        if (fam == FAM_C) {
+            while (s[j] == '(' || s[j] == ' ')
+                j++;
+            if (starts(s + j, "-1") && !isdigit((unsigned char)s[j + 2]))
+                return error_mode(c, "returns -1 on error");
+            if (starts(s + j, "NULL") && !is_ident_char(s[j + 4]))
+                return error_mode(c, "returns NULL on error");
+            if (starts(s + j, "nullptr") && !is_ident_char(s[j + 7]))
+                return error_mode(c, "returns nullptr on error");
+        }
+    } else if (strcmp(chain, "raise") == 0 && fam == FAM_PY) {
+        if (!is_ident_start(s[j])) return error_mode(c, "re-raises exceptions");
+        read_chain(s, j, buf, sizeof buf, &last_at);
+        char *m = ae_asprintf("raises %s", buf);
+        int rc = m ? error_mode(c, m) : AE_ENOMEM;
+        free(m);
+        return rc;
+    } else if (strcmp(chain, "throw") == 0 && (fam == FAM_JS || fam == FAM_JAVA || fam == FAM_C)) {
+        if (starts(s + j, "new") && !is_ident_char(s[j + 3])) j = skip_space(s, j + 3);
+        if (!is_ident_start(s[j])) return error_mode(c, "throws");
+        read_chain(s, j, buf, sizeof buf, &last_at);
+        if (!isupper((unsigned char)buf[last_at])) return error_mode(c, "throws");
+        char *m = ae_asprintf("throws %s", buf);
+        int rc = m ? error_mode(c, m) : AE_ENOMEM;
+        free(m);
+        return rc;
+    } else if (fam == FAM_PY && (strcmp(chain, "global") == 0 || strcmp(chain, "nonlocal") == 0) &&
+               j > k && is_ident_start(s[j])) {
+        return effect(c, "mutates global state");
+    } else if (fam == FAM_PY && strcmp(chain, "assert") == 0 && j > k) {
+        return error_mode(c, "raises AssertionError");
+    } else if (fam == FAM_C && strcmp(chain, "errno") == 0 && s[j] == '=' && s[j + 1] != '=') {
+        return error_mode(c, "sets errno");
+    }
+    return 0;
+}
+
+static bool is_network(const char *chain, const char *last, bool call)
+{
+    static const char *const modules[] = {"reqwest",  "hyper", "urllib",    "urllib2", "urllib3",
+                                          "requests", "httpx", "aiohttp",   "axios",   "socket",
+                                          "grpc",     "net",   "websocket", NULL};
+    static const char *const types[] = {
+        "TcpStream", "TcpListener",  "UdpSocket",     "XMLHttpRequest",    "WebSocket",
+        "Socket",    "ServerSocket", "URLConnection", "HttpURLConnection", NULL};
+    static const char *const calls[] = {"fetch",  "socket",   "getaddrinfo", "gethostbyname",
+                                        "sendto", "recvfrom", "urlopen",     NULL};
+    char seg[STATIC_CHAIN_MAX];
+    size_t n = strcspn(chain, ".");
+    if (n >= sizeof seg) return false;
+    memcpy(seg, chain, n);
+    seg[n] = '\0';
+    bool multi = chain[n] == '.';
+    if (multi && in_list(seg, modules)) return true;
+    if (multi && strncasecmp(seg, "http", 4) == 0) return true;
+    if (call &&
+        (in_list(last, calls) || starts(last, "curl_") || strncasecmp(last, "http", 4) == 0))
+        return true;
+    for (const char *p = chain; *p;) {
+        size_t l = strcspn(p, ".");
+        if (l < sizeof seg) {
+            memcpy(seg, p, l);
+            seg[l] = '\0';
+            if (in_list(seg, types)) return true;
+        }
+        p += l + (p[l] == '.');
+    }
+    return false;
+}
+
+static int rule_call(body_ctx *c, const char *chain, const char *last, size_t k, bool call,
+                     bool macro, bool dot_before)
+{
+    enum family fam = c->fam;
+    bool multi = strchr(chain, '.') != NULL;
+    static const char *const std_streams[] = {"stdout", "stderr", "Stdout", "Stderr", NULL};
+    int rc = 0;
+#define EFFECT(s)                                                                                  \
+    do {                                                                                           \
+        if ((rc = effect(c, s)) < 0) return rc;                                                    \
+    } while (0)
+#define ERRMODE(s)                                                                                 \
+    do {                                                                                           \
+        if ((rc = error_mode(c, s)) < 0) return rc;                                                \
+    } while (0)
+
+    if (is_network(chain, last, call)) EFFECT("network");
+
+    switch (fam) {
+    case FAM_C: {
+        static const char *const prints[] = {"printf",  "puts",   "putchar",
+                                             "vprintf", "perror", NULL};
+        static const char *const fwrites[] = {"fprintf",  "fputs",  "fputc", "putc",
+                                              "vfprintf", "fwrite", NULL};
+        static const char *const writes[] = {"write", "pwrite",   "rename",    "unlink",   "remove",
+                                             "mkdir", "rmdir",    "ftruncate", "truncate", "creat",
+                                             "fsync", "renameat", "unlinkat",  NULL};
+        static const char *const reads[] = {"fread",   "fgets",   "getline", "read", "pread",
+                                            "opendir", "readdir", "stat",    NULL};
+        static const char *const spawns[] = {
+            "fork",  "vfork",  "system", "popen",       "execv",        "execve", "execvp",
+            "execl", "execlp", "execle", "posix_spawn", "posix_spawnp", NULL};
+        static const char *const open_write[] = {"O_WRONLY", "O_RDWR",   "O_CREAT",
+                                                 "O_TRUNC",  "O_APPEND", NULL};
+        if (!call || multi || dot_before) break;
+        if (in_list(last, prints)) EFFECT("prints output");
+        if (in_list(last, fwrites))
+            EFFECT(args_contain(c, k, std_streams) ? "prints output" : "writes files");
+        if (in_list(last, writes)) EFFECT("writes files");
+        if (in_list(last, reads)) EFFECT("reads files");
+        if (strcmp(last, "fopen") == 0 || strcmp(last, "freopen") == 0 ||
+            strcmp(last, "fdopen") == 0)
+            EFFECT(mode_writes(c, k) ? "writes files" : "reads files");
+        if (strcmp(last, "open") == 0 || strcmp(last, "openat") == 0)
+            EFFECT(args_contain(c, k, open_write) ? "writes files" : "reads files");
+        if (in_list(last, spawns)) EFFECT("spawns processes");
+        if (strcmp(last, "exit") == 0 || strcmp(last, "_exit") == 0 || strcmp(last, "_Exit") == 0)
+            EFFECT("exits process");
+        if (strcmp(last, "getenv") == 0 || strcmp(last, "secure_getenv") == 0)
+            EFFECT("reads environment");
+        if (strcmp(last, "setenv") == 0 || strcmp(last, "putenv") == 0)
+            EFFECT("mutates global state");
+        if (strcmp(last, "abort") == 0) ERRMODE("aborts");
+        if (strcmp(last, "assert") == 0) ERRMODE("aborts on failed assertion");
+        break;
+    }
+    case FAM_RUST: {
+        static const char *const prints[] = {"println", "print", "eprintln", "eprint", "dbg", NULL};
+        static const char *const panics[] = {"panic",  "unreachable", "todo",      "unimplemented",
+                                             "assert", "assert_eq",   "assert_ne", NULL};
+        static const char *const fs_writes[] = {"fs.write",
+                                                "File.create",
+                                                "fs.create_dir",
+                                                "fs.create_dir_all",
+                                                "fs.remove_file",
+                                                "fs.remove_dir",
+                                                "fs.remove_dir_all",
+                                                "fs.rename",
+                                                "fs.copy",
+                                                "OpenOptions.new",
+                                                NULL};
+        static const char *const fs_reads[] = {"fs.read",     "fs.read_to_string", "File.open",
+                                               "fs.read_dir", "fs.metadata",       NULL};
+        if (macro && in_list(last, prints)) EFFECT("prints output");
+        if (macro && in_list(last, panics)) ERRMODE("panics");
+        if (macro && strcmp(last, "bail") == 0) ERRMODE("returns Err");
+        if (call && strcmp(chain, "Err") == 0) ERRMODE("returns Err");
+        if (call && dot_before && (strcmp(last, "unwrap") == 0 || strcmp(last, "expect") == 0))
+            ERRMODE("panics");
+        if (!call) break;
+        for (const char *const *p = fs_writes; *p; p++)
+            if (ends_seg(chain, *p)) EFFECT("writes files");
+        for (const char *const *p = fs_reads; *p; p++)
+            if (ends_seg(chain, *p)) EFFECT("reads files");
+        if (dot_before && (strcmp(last, "write_all") == 0 || strcmp(last, "sync_all") == 0))
+            EFFECT("writes files");
+        if (ends_seg(chain, "Command.new")) EFFECT("spawns processes");
+        if (ends_seg(chain, "process.exit")) EFFECT("exits process");
+        if (ends_seg(chain, "env.var") || ends_seg(chain, "env.var_os") ||
+            ends_seg(chain, "env.vars"))
+            EFFECT("reads environment");
+        if (ends_seg(chain, "env.set_var")) EFFECT("mutates global state");
+        break;
+    }
+    case FAM_GO: {
+        static const char *const writes[] = {
+            "os.Create",    "os.WriteFile", "ioutil.WriteFile", "os.OpenFile", "os.Remove",
+            "os.RemoveAll", "os.Rename",    "os.Mkdir",         "os.MkdirAll", NULL};
+        static const char *const reads[] = {"os.Open",    "os.ReadFile",    "ioutil.ReadFile",
+                                            "os.ReadDir", "ioutil.ReadDir", NULL};
+        if (!call) break;
+        if (strcmp(chain, "errors.New") == 0 || strcmp(chain, "fmt.Errorf") == 0)
+            ERRMODE("returns error");
+        if (strcmp(chain, "panic") == 0) ERRMODE("panics");
+        if (first_seg(chain, "fmt") && starts(last, "Print")) EFFECT("prints output");
+        if (first_seg(chain, "fmt") && starts(last, "Fprint") && args_contain(c, k, std_streams))
+            EFFECT("prints output");
+        if (first_seg(chain, "log") && starts(last, "Print")) EFFECT("prints output");
+        if (strcmp(chain, "println") == 0 || strcmp(chain, "print") == 0) EFFECT("prints output");
+        if (first_seg(chain, "log") && starts(last, "Fatal")) EFFECT("exits process");
+        if (strcmp(chain, "os.Exit") == 0) EFFECT("exits process");
+        if (in_list(chain, writes)) EFFECT("writes files");
+        if (in_list(chain, reads)) EFFECT("reads files");
+        if (strcmp(chain, "exec.Command") == 0 || strcmp(chain, "exec.CommandContext") == 0 ||
+            strcmp(chain, "os.StartProcess") == 0)
+            EFFECT("spawns processes");
+        if (strcmp(chain, "os.Getenv") == 0 || strcmp(chain, "os.LookupEnv") == 0)
+            EFFECT("reads environment");
+        if (strcmp(chain, "os.Setenv") == 0) EFFECT("mutates global state");
+        break;
+    }
+    case FAM_PY: {
+        static const char *const writes[] = {"os.remove",   "os.unlink", "os.rename", "os.replace",
+                                             "os.makedirs", "os.mkdir",  "os.rmdir",  "json.dump",
+                                             "pickle.dump", NULL};
+        if (!call) break;
+        if (strcmp(chain, "print") == 0 || strcmp(chain, "sys.stdout.write") == 0 ||
+            strcmp(chain, "sys.stderr.write") == 0 || strcmp(chain, "pprint") == 0)
+            EFFECT("prints output");
+        if ((strcmp(chain, "open") == 0 || strcmp(chain, "io.open") == 0 ||
+             (dot_before && strcmp(last, "open") == 0)))
+            EFFECT(mode_writes(c, k) ? "writes files" : "reads files");
+        if (dot_before && (strcmp(last, "write_text") == 0 || strcmp(last, "write_bytes") == 0))
+            EFFECT("writes files");
+        if (dot_before && (strcmp(last, "read_text") == 0 || strcmp(last, "read_bytes") == 0))
+            EFFECT("reads files");
+        if (in_list(chain, writes) || first_seg(chain, "shutil")) EFFECT("writes files");
+        if (first_seg(chain, "subprocess") || strcmp(chain, "os.system") == 0 ||
+            strcmp(chain, "os.popen") == 0 || starts(chain, "os.exec") || starts(chain, "os.spawn"))
+            EFFECT("spawns processes");
+        if (strcmp(chain, "sys.exit") == 0 || strcmp(chain, "os._exit") == 0 ||
+            strcmp(chain, "exit") == 0 || strcmp(chain, "quit") == 0)
+            EFFECT("exits process");
+        if (strcmp(chain, "os.getenv") == 0 || strcmp(chain, "os.environ.get") == 0)
+            EFFECT("reads environment");
+        break;
+    }
+    case FAM_JS: {
+        static const char *const fs_writes[] = {
+            "writeFile", "writeFileSync", "appendFile", "appendFileSync", "createWriteStream",
+            "mkdir",     "mkdirSync",     "unlink",     "unlinkSync",     "rm",
+            "rmSync",    "rename",        "renameSync", "write",          "writeSync",
+            "copyFile",  "copyFileSync",  NULL};
+        static const char *const fs_reads[] = {
+            "readFile",    "readFileSync", "createReadStream", "readdir",
+            "readdirSync", "read",         "readSync",         NULL};
+        static const char *const spawns[] = {"spawn",    "spawnSync",    "exec", "execSync",
+                                             "execFile", "execFileSync", "fork", NULL};
+        bool fs =
+            first_seg(chain, "fs") || first_seg(chain, "fsp") || first_seg(chain, "fsPromises");
+        if (!call) break;
+        if (first_seg(chain, "console") || strcmp(chain, "process.stdout.write") == 0 ||
+            strcmp(chain, "process.stderr.write") == 0)
+            EFFECT("prints output");
+        if (fs && in_list(last, fs_writes)) EFFECT("writes files");
+        if (fs && in_list(last, fs_reads)) EFFECT("reads files");
+        if ((first_seg(chain, "child_process") || first_seg(chain, "cp") ||
+             first_seg(chain, "childProcess") || (!multi && !dot_before)) &&
+            in_list(last, spawns) && !(strcmp(last, "exec") == 0 && !multi))
+            EFFECT("spawns processes");
+        if (strcmp(chain, "process.exit") == 0) EFFECT("exits process");
+        if (strcmp(chain, "Promise.reject") == 0) ERRMODE("rejects promise");
+        break;
+    }
+    case FAM_JAVA: {
+        static const char *const writes[] = {
+            "FileWriter",   "FileOutputStream",        "Files.write", "Files.writeString",
+            "Files.delete", "Files.createDirectories", "Files.move",  NULL};
+        static const char *const reads[] = {"FileReader",
+                                            "FileInputStream",
+                                            "Files.readAllBytes",
+                                            "Files.readString",
+                                            "Files.readAllLines",
+                                            "Files.lines",
+                                            NULL};
+        if (!call) break;
+        if (starts(chain, "System.out.print") || starts(chain, "System.err.print") ||
+            strcmp(chain, "println") == 0)
+            EFFECT("prints output");
+        for (const char *const *p = writes; *p; p++)
+            if (ends_seg(chain, *p)) EFFECT("writes files");
+        for (const char *const *p = reads; *p; p++)
+            if (ends_seg(chain, *p)) EFFECT("reads files");
+        if (strcmp(last, "ProcessBuilder") == 0 || ends_seg(chain, "getRuntime.exec"))
+            EFFECT("spawns processes");
+        if (strcmp(chain, "System.exit") == 0 || strcmp(chain, "exitProcess") == 0)
+            EFFECT("exits process");
+        if (strcmp(chain, "System.getenv") == 0) EFFECT("reads environment");
+        break;
+    }
+    default:
+        break;
+    }
+#undef EFFECT
+#undef ERRMODE
+    return rc;
+}
+
+/* Rust's `?` operator after a call or a value: errors are propagated to the caller. */
+static bool rust_question_mark(const char *code, size_t from)
+{
+    for (size_t i = from; code[i]; i++) {
+        if (code[i] != '?' || i == 0) continue;
+        char p = code[i - 1], n = code[i + 1];
+        if ((p == ')' || p == ']' || is_ident_char(p) || p == '?') &&
+            (n == ';' || n == ',' || n == ')' || n == '.' || n == '?' || n == '\0' ||
+             isspace((unsigned char)n) || n == '}'))
+            return true;
+    }
+    return false;
+}
+
+/* Where the body starts: just past the signature text (matched ignoring whitespace, at the start
+ * of some line, so attributes and decorators above it are skipped), else 0. */
+static size_t body_offset(const char *src, const char *sig)
+{
+    if (!sig || !sig[0]) return 0;
+    size_t line = 0;
+    for (;;) {
+        size_t i = line;
+        const char *q = sig;
+        while (*q) {
+            if (isspace((unsigned char)*q)) {
+                q++;
+                continue;
+            }
+            while (isspace((unsigned char)src[i]))
+                i++;
+            if (src[i] != *q) break;
+            i++;
+            q++;
+        }
+        if (!*q) return i;
+        const char *nl = strchr(src + line, '\n');
+        if (!nl) return 0;
+        line = (size_t)(nl - src) + 1;
+    }
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+AE_STATIC int static_body(const ae_symbol *sym, enum family fam, ae_sir *out)
+{
+    if (!sym->source || !sym->source[0]) return 0;
+    body_ctx c = {.sym = sym, .fam = fam, .out = out};
+    char *code = static_blank_code(sym->source, fam, true);
+    char *raw = static_blank_code(sym->source, fam, false);
+    int rc = 0;
+    if (!code || !raw) AE_FAIL(NULL, AE_ENOMEM, "out of memory");
+    c.code = code;
+    c.raw = raw;
+    size_t i = body_offset(sym->source, sym->signature);
+    const char *own = sym->name ? sym->name : "";
+    for (size_t n = strlen(code); i < n;) {
+        if (!is_ident_start(code[i]) || (i > 0 && is_ident_char(code[i - 1]))) {
+            i++;
+            continue;
+        }
+        char chain[STATIC_CHAIN_MAX];
+        size_t last_at;
+        size_t start = i;
+        size_t end = read_chain(code, i, chain, sizeof chain, &last_at);
+        const char *last = chain + last_at;
+        size_t k = end;
+        if (code[k] == ':' && code[k + 1] == ':' && code[k + 2] == '<') { /* turbofish */
+            size_t e = match_close(code, k + 2);
+            if (e) k = e + 1;
+        }
+        bool call = code[k] == '(';
+        bool macro =
+            fam == FAM_RUST && code[k] == '!' && strchr("([{", code[k + 1]) && code[k + 1] != '\0';
+        bool dot_before = start > 0 && code[start - 1] == '.';
+        if (call && !in_list(last, keywords) && strcmp(last, own) != 0 && last[0])
+            AE_CHECK(push_unique(&c.deps, last));
+        if (!strchr(chain, '.')) AE_CHECK(rule_keyword(&c, chain, end));
+        AE_CHECK(rule_call(&c, chain, last, k, call, macro, dot_before));
+        i = end > start ? end : start + 1;
+    }
+    if (fam == FAM_RUST && rust_question_mark(code, body_offset(sym->source, sym->signature)))
+        AE_CHECK(error_mode(&c, "propagates errors with ?"));
+    if (c.deps.len > 1) qsort(c.deps.items, c.deps.len, sizeof *c.deps.items, cmp_str);
+    for (size_t d = 0; d < c.deps.len; d++) {
+        if (d < STATIC_MAX_DEPENDENCIES) {
+            AE_CHECK(ae_strlist_push_owned(&out->dependencies, c.deps.items[d]));
+        } else {
+            free(c.deps.items[d]);
+        }
+        c.deps.items[d] = NULL;
+    }
+cleanup:
+    ae_strlist_free(&c.deps);
+    free(code);
+    free(raw);
+    return rc;
+}
+
+int ae_sir_generate_static(const ae_symbol *sym, ae_sir *out, ae_error *err)
+{
+    AE_RETURN_IF(!out, err, AE_EINVAL, "static sir: no output record");
+    memset(out, 0, sizeof *out);
+    AE_RETURN_IF(!sym || (!sym->name && !sym->qualified_name), err, AE_EINVAL,
+                 "static sir: symbol has no name");
+    enum family fam = family_of(sym->language);
+    int rc = static_doc_sentence(sym->doc, &out->intent);
+    if (rc == 0) rc = static_signature(sym, fam, &out->inputs, &out->outputs);
+    if (rc == 0) rc = static_body(sym, fam, out);
+    out->confidence = out->intent ? STATIC_CONFIDENCE_DOC : STATIC_CONFIDENCE_NAME;
+    if (rc == 0 && !out->intent) rc = static_name_sentence(sym, out->outputs.len > 0, &out->intent);
+    if (rc < 0) {
+        ae_sir_clear(out);
+        return ae_fail(err, AE_ENOMEM, "static sir %s: out of memory",
+                       sym->qualified_name ? sym->qualified_name : sym->name);
+    }
+    ae_strlist_sort(&out->inputs);
+    ae_strlist_sort(&out->outputs);
+    ae_strlist_sort(&out->error_modes);
+    ae_strlist_sort(&out->side_effects);
+    rc = ae_sir_validate(out, err);
+    if (rc < 0) ae_sir_clear(out);
+    return rc;
+}
