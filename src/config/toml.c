@@ -752,6 +752,45 @@ cleanup:
     return rc;
 }
 
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0 if it is not valid. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+{
+    size_t avail = (size_t)(end - p);
+    unsigned char c = p[0];
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) return avail >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if (avail < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80) return 0;
+        if (c == 0xe0 && p[1] < 0xa0) return 0;  /* overlong */
+        if (c == 0xed && p[1] >= 0xa0) return 0; /* surrogate */
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if (avail < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+            return 0;
+        if (c == 0xf0 && p[1] < 0x90) return 0;  /* overlong */
+        if (c == 0xf4 && p[1] >= 0x90) return 0; /* above U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+/* TOML documents must be UTF-8; checking once up front keeps every string
+ * handed to JSON encoders and HTTP headers later valid. */
+static int check_utf8(parser *ps)
+{
+    const unsigned char *p = (const unsigned char *)ps->p, *end = (const unsigned char *)ps->end;
+    int line = 1;
+    while (p < end) {
+        if (*p == '\n') line++;
+        size_t n = utf8_len(p, end);
+        if (n == 0) return perr(ps, line, "invalid UTF-8 (byte 0x%02x)", *p);
+        p += n;
+    }
+    return 0;
+}
+
 int ae_toml_parse(const char *text, size_t len, const char *path, ae_toml_table **out,
                   ae_error *err)
 {
@@ -764,6 +803,7 @@ int ae_toml_parse(const char *text, size_t len, const char *path, ae_toml_table 
     if (!root) return oom(ps);
     ae_toml_table *cur = root;
     if (starts(ps, "\xEF\xBB\xBF")) ps->p += 3; /* UTF-8 byte order mark */
+    AE_CHECK(check_utf8(ps));
     while (ps->p < ps->end) {
         skip_ws(ps);
         if (ps->p >= ps->end) break;

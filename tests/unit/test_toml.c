@@ -168,6 +168,10 @@ static void test_crlf_bom_and_empty(void **state)
     assert_int_equal(get(t, "s.n", AE_TOML_ARRAY)->u.array.len, 1);
     ae_toml_free(t);
 
+    t = parse_ok("k = \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\" # \xe6\x97\xa5\n");
+    assert_string_equal(ae_toml_get(t, "k")->u.str, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+    ae_toml_free(t);
+
     t = parse_ok("");
     assert_int_equal(t->len, 0);
     ae_toml_free(t);
@@ -235,6 +239,11 @@ static const struct {
     {"\"\"\"k\"\"\" = 1\n", 0, "t.toml:1: multi-line strings cannot be keys"},
     {"x = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n", 0,
      "t.toml:1: arrays nested deeper than 64"},
+    {"a = 1\nx = \"\xff\"\n", 0, "t.toml:2: invalid UTF-8 (byte 0xff)"},
+    {"x = \"\xc0\xaf\"\n", 0, "t.toml:1: invalid UTF-8 (byte 0xc0)"},       /* overlong '/' */
+    {"x = \"\xed\xa0\x80\"\n", 0, "t.toml:1: invalid UTF-8 (byte 0xed)"},   /* surrogate */
+    {"x = \"\xf4\x90\x80\x80\"", 0, "t.toml:1: invalid UTF-8 (byte 0xf4)"}, /* > U+10FFFF */
+    {"# \xe2\x82\n", 0, "t.toml:1: invalid UTF-8 (byte 0xe2)"},             /* truncated */
     {"x = tru\n", 0, "t.toml:1: expected a value, found 'tru' (strings need quotes)"},
     {"x = 'no\nend'\n", 0, "t.toml:1: unterminated string (missing ')"},
 };
