@@ -1,0 +1,312 @@
+/* Compaction (optimize) and cleanup of old versions.
+ *
+ * 1. Compaction copies the live rows, in table order, into new fragments of
+ *    at most opts.fragment_rows rows (default: 256 MiB of vectors each), so
+ *    memory stays bounded by one output fragment; then one commit replaces
+ *    every fragment and drops every deletion file (and the index slot, whose
+ *    row numbers no longer hold).
+ * 2. Cleanup keeps the newest keep_versions valid manifests and every manifest
+ *    younger than retention_ms, and removes the other manifests, then every
+ *    file in data/, deletions/, index/ that no kept manifest names, and stale
+ *    versions/.tmp-* files.  Corrupt manifests are left for verify to report.
+ * 3. A reader that already loaded a snapshot keeps its mmaps and its deletion
+ *    bitmaps in memory, so removing files under it is harmless; the window
+ *    only protects readers between reading a manifest and opening its files,
+ *    and those retry from the newest version anyway (snapshot.c).
+ * 4. Both run under the writer lock; their I/O is the "compact" phase. */
+#include "vectors/table_internal.h"
+
+#include "util/err.h"
+#include "util/fs.h"
+#include "util/mem.h"
+#include "vectors/io.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { DEFAULT_FRAGMENT_BYTES = 256 << 20 };
+
+/* One output fragment being gathered: string arena + offsets. */
+typedef struct chunk {
+    size_t n, cap;
+    uint32_t dim;
+    ae_buf arena;
+    size_t *offs; /* 4 per row: id, hash, provider, model */
+    const char **ptrs;
+    float *emb;
+    int64_t *updated;
+} chunk;
+
+static void chunk_free(chunk *c)
+{
+    ae_buf_free(&c->arena);
+    free(c->offs);
+    free(c->ptrs);
+    free(c->emb);
+    free(c->updated);
+}
+
+static int chunk_init(chunk *c, size_t cap, uint32_t dim)
+{
+    memset(c, 0, sizeof *c);
+    c->cap = cap;
+    c->dim = dim;
+    c->offs = ae_calloc_array(cap, 4 * sizeof *c->offs);
+    c->ptrs = ae_calloc_array(cap, 4 * sizeof *c->ptrs);
+    c->emb = ae_calloc_array(cap, (size_t)dim * sizeof(float));
+    c->updated = ae_calloc_array(cap, sizeof *c->updated);
+    return c->offs && c->ptrs && c->emb && c->updated ? 0 : AE_ENOMEM;
+}
+
+static int add_str(chunk *c, int (*get)(const ae_fragment *, size_t, const char **, size_t *),
+                   const ae_fragment *f, size_t row, size_t *off)
+{
+    const char *s;
+    size_t len;
+    int rc = get(f, row, &s, &len);
+    if (rc < 0) return rc;
+    *off = c->arena.len;
+    if (ae_buf_append(&c->arena, s, len) < 0 || ae_buf_append(&c->arena, "\0", 1) < 0)
+        return AE_ENOMEM;
+    return 0;
+}
+
+static int chunk_add(chunk *c, const snap_frag *sf, size_t row)
+{
+    size_t *o = &c->offs[4 * c->n];
+    int rc;
+    if ((rc = add_str(c, ae_fragment_symbol_id, sf->frag, row, &o[0])) < 0 ||
+        (rc = add_str(c, ae_fragment_sir_hash, sf->frag, row, &o[1])) < 0 ||
+        (rc = add_str(c, ae_fragment_provider, sf->frag, row, &o[2])) < 0 ||
+        (rc = add_str(c, ae_fragment_model, sf->frag, row, &o[3])) < 0)
+        return rc;
+    memcpy(c->emb + c->n * c->dim, ae_fragment_vectors(sf->frag) + row * c->dim,
+           (size_t)c->dim * sizeof(float));
+    c->updated[c->n] = ae_fragment_updated_at(sf->frag, row);
+    c->n++;
+    return 0;
+}
+
+static ae_fragment_rows chunk_rows(chunk *c)
+{
+    const char **cols = c->ptrs; /* column k of row i at cols[k * n + i] */
+    for (size_t i = 0; i < c->n; i++)
+        for (size_t k = 0; k < 4; k++)
+            cols[k * c->n + i] = c->arena.data + c->offs[4 * i + k];
+    ae_fragment_rows r = {c->n,   c->dim,    cols, cols + c->n, cols + 2 * c->n, cols + 3 * c->n,
+                          c->emb, c->updated};
+    return r;
+}
+
+static bool needs_compaction(const snapshot *s, size_t target)
+{
+    if (s->rows_live != s->rows_total) return true;
+    size_t want = (s->rows_live + target - 1) / target;
+    return s->m.n_fragments > want;
+}
+
+static int compact(ae_table *t, ae_error *err)
+{
+    const snapshot *s = t->snap;
+    size_t target = t->opts.fragment_rows;
+    if (target == AE_TABLE_DEFAULT_FRAGMENT_ROWS) {
+        size_t by_bytes = DEFAULT_FRAGMENT_BYTES / ((size_t)t->dim * sizeof(float));
+        if (by_bytes < target) target = by_bytes ? by_bytes : 1;
+    }
+    if (!needs_compaction(s, target)) return 0;
+    size_t n_out = (s->rows_live + target - 1) / target;
+    ae_manifest_fragment *written = ae_calloc_array(n_out + 1, sizeof *written);
+    if (!written) return ae_fail(err, AE_ENOMEM, "out of memory");
+    size_t n_written = 0;
+    uint64_t next_id = s->m.next_fragment_id;
+    char token[9];
+    commit_token(token);
+    chunk c;
+    int rc = 0;
+    size_t cap = s->rows_live < target ? s->rows_live : target;
+    if (chunk_init(&c, cap ? cap : 1, t->dim) < 0)
+        AE_FAIL(err, AE_ENOMEM, "out of memory for a fragment of %zu rows", cap);
+    for (size_t f = 0; f <= s->m.n_fragments; f++) {
+        const snap_frag *sf = f < s->m.n_fragments ? &s->frags[f] : NULL;
+        for (size_t r = 0; sf && r < sf->rows; r++) {
+            if (snap_row_deleted(sf, r)) continue;
+            if (chunk_add(&c, sf, r) < 0)
+                AE_FAIL(err, AE_ECORRUPT, "%s: unreadable row %zu", s->m.fragments[f].data.file, r);
+            if (c.n < c.cap) continue;
+            ae_fragment_rows fr = chunk_rows(&c);
+            AE_CHECK(commit_write_fragment(t, token, next_id++, &fr, &written[n_written], err));
+            n_written++;
+            c.n = 0;
+            c.arena.len = 0;
+        }
+    }
+    if (c.n) {
+        ae_fragment_rows fr = chunk_rows(&c);
+        AE_CHECK(commit_write_fragment(t, token, next_id++, &fr, &written[n_written], err));
+        n_written++;
+    }
+    commit_plan plan = {.replace_all = true,
+                        .written = written,
+                        .n_written = n_written,
+                        .next_fragment_id = next_id};
+    rc = commit_apply(t, &plan, err);
+cleanup:
+    if (rc < 0 && !t->fatal) {
+        /* unpublished: the new fragments are orphans (C7) */
+        for (size_t i = 0; i < n_written; i++) {
+            char *p = ae_path_join(t->dir, written[i].data.file);
+            if (p) vio_unlink(p, NULL);
+            free(p);
+        }
+    }
+    for (size_t i = 0; i < n_written; i++)
+        free(written[i].data.file);
+    free(written);
+    chunk_free(&c);
+    return rc;
+}
+
+/* --- cleanup --------------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* keep is sorted */
+static bool referenced(const ae_strlist *keep, const char *rel)
+{
+    return keep->len && bsearch(&rel, keep->items, keep->len, sizeof *keep->items, cmp_str);
+}
+
+static int keep_files(const ae_manifest *m, ae_strlist *keep)
+{
+    for (size_t i = 0; i < m->n_fragments; i++) {
+        if (ae_strlist_push(keep, m->fragments[i].data.file) < 0) return AE_ENOMEM;
+        if (m->fragments[i].deletion.file &&
+            ae_strlist_push(keep, m->fragments[i].deletion.file) < 0)
+            return AE_ENOMEM;
+    }
+    if (m->index.ref.file && ae_strlist_push(keep, m->index.ref.file) < 0) return AE_ENOMEM;
+    return 0;
+}
+
+/* Removes files of sub/ that no kept manifest names (and temp files). */
+static int sweep(ae_table *t, const char *sub, const ae_strlist *keep, size_t *removed,
+                 ae_error *err)
+{
+    char *dir = ae_path_join(t->dir, sub);
+    if (!dir) return ae_fail(err, AE_ENOMEM, "out of memory");
+    DIR *d = opendir(dir);
+    if (!d) {
+        int e = errno;
+        free(dir);
+        return e == ENOENT ? 0 : ae_fail_errno(err, e, "open %s/%s", t->dir, sub);
+    }
+    int rc = 0;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && rc == 0) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        uint64_t v;
+        bool is_versions = !strcmp(sub, "versions");
+        if (is_versions && (manifest_parse_name(de->d_name, &v) || strncmp(de->d_name, ".tmp-", 5)))
+            continue; /* manifests are handled by the caller; unknown names kept */
+        char *rel = ae_asprintf("%s/%s", sub, de->d_name);
+        if (!rel) {
+            rc = ae_fail(err, AE_ENOMEM, "out of memory");
+            break;
+        }
+        if (is_versions || !referenced(keep, rel)) {
+            char *p = ae_path_join(t->dir, rel);
+            rc = p ? vio_unlink(p, err) : ae_fail(err, AE_ENOMEM, "out of memory");
+            free(p);
+            n++;
+        }
+        free(rel);
+    }
+    closedir(d);
+    if (rc == 0 && n) rc = vio_fsync_dir(dir, err);
+    free(dir);
+    if (removed) *removed += n;
+    return rc;
+}
+
+static int cleanup_locked(ae_table *t, size_t *removed, ae_error *err)
+{
+    uint64_t *vs = NULL;
+    size_t n = 0;
+    AE_TRY(manifest_list(t->dir, &vs, &n, err));
+    ae_strlist keep = {0};
+    int rc = 0;
+    size_t kept_valid = 0, n_removed = 0;
+    int64_t cutoff = table_now_ms() - t->opts.retention_ms;
+    bool removed_manifest = false;
+    for (size_t i = n; i > 0; i--) {
+        char name[64];
+        manifest_name(vs[i - 1], name);
+        char *path = ae_path_join(t->dir, name);
+        if (!path) AE_FAIL(err, AE_ENOMEM, "out of memory");
+        ae_manifest m;
+        int r = manifest_read(path, &m, NULL);
+        if (r < 0) {
+            free(path); /* corrupt or foreign: left for verify to report */
+            continue;
+        }
+        bool keep_it = kept_valid < t->opts.keep_versions || m.created_at >= cutoff ||
+                       m.version == t->snap->m.version;
+        if (keep_it) {
+            kept_valid++;
+            r = keep_files(&m, &keep);
+            manifest_free(&m);
+            free(path);
+            if (r < 0) AE_FAIL(err, AE_ENOMEM, "out of memory");
+            continue;
+        }
+        manifest_free(&m);
+        rc = vio_unlink(path, err);
+        free(path);
+        if (rc < 0) goto cleanup;
+        n_removed++;
+        removed_manifest = true;
+    }
+    if (removed_manifest) {
+        char *dir = ae_path_join(t->dir, "versions");
+        rc = dir ? vio_fsync_dir(dir, err) : ae_fail(err, AE_ENOMEM, "out of memory");
+        free(dir);
+        if (rc < 0) goto cleanup;
+    }
+    ae_strlist_sort(&keep);
+    AE_CHECK(sweep(t, "versions", &keep, &n_removed, err));
+    AE_CHECK(sweep(t, "data", &keep, &n_removed, err));
+    AE_CHECK(sweep(t, "deletions", &keep, &n_removed, err));
+    AE_CHECK(sweep(t, "index", &keep, &n_removed, err));
+cleanup:
+    if (removed) *removed = n_removed;
+    ae_strlist_free(&keep);
+    free(vs);
+    return rc;
+}
+
+int ae_table_cleanup(ae_table *t, size_t *removed, ae_error *err)
+{
+    if (removed) *removed = 0;
+    AE_TRY(table_lock(t, err));
+    vio_phase_begin("compact");
+    int rc = cleanup_locked(t, removed, err);
+    vio_phase_end();
+    return rc;
+}
+
+int ae_table_optimize(ae_table *t, ae_error *err)
+{
+    AE_TRY(table_lock(t, err));
+    vio_phase_begin("compact");
+    int rc = compact(t, err);
+    if (rc == 0) rc = cleanup_locked(t, NULL, err);
+    vio_phase_end();
+    return rc;
+}

@@ -1,0 +1,142 @@
+/* The native vector table: one directory per (provider, model, dim) under
+ * .aether/vectors/, holding immutable fragments, copy-on-write deletion files
+ * and one manifest per committed version.  See docs/FORMAT.md.
+ *
+ *   <vectors>/<name>/AETHER_TABLE        marker: ours, and for which key
+ *                    writer.lock         flock of the one writer (+ its pid)
+ *                    data/<id>.arrow     fragments (Arrow IPC files)
+ *                    deletions/<id>-<version>.del
+ *                    versions/<version>.manifest
+ *                    index/              ANN index files (IVF-PQ, later)
+ *
+ * A handle reads a snapshot (one manifest and the files it names, mmapped);
+ * it takes the writer lock lazily at its first write and keeps it until close.
+ * A handle is not thread-safe; use one per thread, or lock around it. */
+#ifndef AE_VECTORS_TABLE_H
+#define AE_VECTORS_TABLE_H
+
+#include <aether/error.h>
+#include <aether/vector_store.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AE_TABLE_MARKER   "AETHER_TABLE"
+#define AE_TABLE_NAME_MAX 128
+
+#define AE_TABLE_DEFAULT_RETENTION_MS  (10 * 60 * 1000) /* keep versions newer than this */
+#define AE_TABLE_MIN_RETENTION_MS      0
+#define AE_TABLE_MAX_RETENTION_MS      (30LL * 24 * 3600 * 1000)
+#define AE_TABLE_DEFAULT_KEEP_VERSIONS 2 /* and always keep at least this many */
+#define AE_TABLE_MIN_KEEP_VERSIONS     1
+#define AE_TABLE_DEFAULT_FRAGMENT_ROWS (1u << 20) /* compaction target */
+#define AE_TABLE_MIN_FRAGMENT_ROWS     1
+#define AE_TABLE_MAX_FRAGMENT_ROWS     (1u << 30)
+
+/* Zero in any field means "the default". */
+typedef struct ae_table_opts {
+    int lock_timeout_ms;    /* AE_LOCK_DEFAULT_TIMEOUT_MS; < 0 means try once */
+    int64_t retention_ms;   /* < 0 means 0: only keep_versions are kept */
+    uint32_t keep_versions; /* >= 1 */
+    uint32_t fragment_rows; /* rows per fragment written by compaction */
+} ae_table_opts;
+
+typedef struct ae_table ae_table;
+
+/* Readable, collision-free directory name for a key:
+ * "d384-hash-hash_v1-1a2b3c4d" (8 hex of blake3("provider\nmodel\ndim")).
+ * out needs AE_TABLE_NAME_MAX bytes. */
+void ae_table_name(const char *provider, const char *model, uint32_t dim,
+                   char out[AE_TABLE_NAME_MAX]);
+
+/* Opens the table of (provider, model, dim) in vectors_dir.  With create,
+ * a missing table (and vectors_dir) is created, holding no rows (version 0);
+ * without, AE_ENOTFOUND.  A directory of that name we did not create is
+ * AE_ENOTOURS; a table made for another key is AE_EINVAL naming both. */
+int ae_table_open(const char *vectors_dir, const char *provider, const char *model, uint32_t dim,
+                  int create, const ae_table_opts *opts, ae_table **out, ae_error *err);
+/* Opens an existing table directory, whatever its key (registry, verify). */
+int ae_table_open_dir(const char *table_dir, const ae_table_opts *opts, ae_table **out,
+                      ae_error *err);
+/* Releases the lock (if held), the snapshot and the handle; accepts NULL. */
+void ae_table_close(ae_table *t);
+
+/* Loads the newest committed version if it is newer than the snapshot. */
+int ae_table_refresh(ae_table *t, ae_error *err);
+
+/* One commit: every record replaces the row of its symbol_id (the last one
+ * wins within the batch).  Records must carry this table's provider, model and
+ * dim.  Takes the writer lock first (AE_EBUSY after the timeout). */
+int ae_table_upsert(ae_table *t, const ae_vs_record *recs, size_t n, ae_error *err);
+/* One commit deleting these ids; missing ids are fine.  *n_deleted optional. */
+int ae_table_delete(ae_table *t, const char *const *ids, size_t n, size_t *n_deleted,
+                    ae_error *err);
+
+/* Exact cosine top-k over the live rows of the snapshot, best first, ties by
+ * symbol_id ascending.  *hits allocated (caller frees). */
+int ae_table_search(ae_table *t, const float *query, uint32_t dim, size_t k, ae_vs_hit **hits,
+                    size_t *n_hits, ae_error *err);
+/* Calls fn for every live row of the snapshot (strings NUL-terminated,
+ * borrowed until fn returns).  Stops and returns fn's value if nonzero. */
+int ae_table_iterate(ae_table *t, ae_vs_row_fn fn, void *ctx, ae_error *err);
+
+/* Compaction: rewrites live rows into fragments of opts.fragment_rows, drops
+ * deleted rows, commits, then cleans up (ae_table_cleanup). */
+int ae_table_optimize(ae_table *t, ae_error *err);
+/* Removes manifests outside the retention window (keeping at least
+ * keep_versions), files no retained manifest names, and stale temp files.
+ * Takes the writer lock.  *removed (optional) counts files removed. */
+int ae_table_cleanup(ae_table *t, size_t *removed, ae_error *err);
+
+typedef struct ae_table_status {
+    char name[AE_TABLE_NAME_MAX];
+    char provider[128];
+    char model[128];
+    uint32_t dim;
+    uint64_t version; /* of the snapshot; 0 = nothing committed yet */
+    uint64_t rows_live;
+    uint64_t rows_deleted; /* still stored, dropped by the next optimize */
+    size_t fragments;
+    size_t versions_retained; /* manifest files on disk */
+    int has_index;
+    uint64_t index_covers_version;
+    uint64_t index_rows;
+} ae_table_status;
+
+int ae_table_status_get(ae_table *t, ae_table_status *st, ae_error *err);
+
+/* Accessors of the snapshot (valid until the next call on the handle). */
+uint64_t ae_table_version(const ae_table *t);
+size_t ae_table_rows_live(const ae_table *t);
+uint32_t ae_table_dim(const ae_table *t);
+const char *ae_table_dir(const ae_table *t);
+
+/* Verify (read-only, no lock): every manifest's checksum, every referenced
+ * file's size and checksum (full read) and structure, deletion files sorted
+ * and in range, row counts.  Each problem names the file. */
+typedef struct ae_verify_problem {
+    int code;   /* AE_ECORRUPT, AE_ENOTFOUND, ... */
+    char *file; /* relative to the table directory */
+    char *message;
+} ae_verify_problem;
+
+typedef struct ae_verify_report {
+    size_t versions_checked;
+    size_t files_checked;
+    uint64_t latest_version; /* newest valid version, 0 if none */
+    uint64_t rows_live;      /* in the newest valid version */
+    ae_verify_problem *problems;
+    size_t n_problems;
+} ae_verify_report;
+
+/* Fills rep (free with ae_verify_report_free).  Returns 0 when the check ran,
+ * even if it found problems; a negative code only if it could not run. */
+int ae_table_verify(const char *table_dir, ae_verify_report *rep, ae_error *err);
+void ae_verify_report_free(ae_verify_report *rep);
+
+/* Registry: the table directories in vectors_dir that we created (marker
+ * present), sorted by name; other entries are ignored and left untouched.
+ * A missing vectors_dir gives an empty list.  Free with ae_strlist_free. */
+struct ae_strlist;
+int ae_tables_list(const char *vectors_dir, struct ae_strlist *names, ae_error *err);
+
+#endif
