@@ -1,0 +1,175 @@
+/* aether-mcp: the MCP server over stdio.  The only file of the server that
+ * prints; stdout carries protocol messages only, logs go to stderr.
+ *
+ * 1. The workspace is opened read-only: the server never creates .aether/,
+ *    never takes the writer lock, and so never blocks or disturbs a concurrent
+ *    `aetherd --index-once`.
+ * 2. A server started before the first index run reopens the workspace once
+ *    .aether/meta.sqlite appears, so it needs no restart after indexing. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <aether/aether.h>
+
+#include "mcp/jsonrpc.h"
+#include "mcp/tools.h"
+
+#ifndef AE_VERSION
+#define AE_VERSION "dev"
+#endif
+
+typedef struct server_ctx {
+    const char *dir;
+    ae_workspace *ws;
+    bool store_present;
+} server_ctx;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: aether-mcp [--workspace DIR]\n"
+               "\n"
+               "Serves the aether index of DIR (default: the current directory) to MCP\n"
+               "clients over stdio: newline-delimited JSON-RPC 2.0 on stdin/stdout.\n"
+               "Tools: aether_status, aether_symbol_lookup, aether_search, aether_get_sir.\n"
+               "The workspace is opened read-only; index it with\n"
+               "  aetherd --workspace DIR --index-once\n"
+               "\n"
+               "options:\n"
+               "  --workspace DIR  the workspace root (default .)\n"
+               "  --help           this text\n"
+               "  --version        the version\n");
+}
+
+static int open_ws(server_ctx *c, ae_error *err)
+{
+    ae_open_options oo = {.readonly = true};
+    ae_workspace *ws;
+    if (ae_workspace_open(c->dir, &oo, &ws, err) < 0) return err->code;
+    ae_status st;
+    bool present = ae_workspace_status(ws, &st, err) == 0 && st.store_present;
+    ae_workspace_close(c->ws);
+    c->ws = ws;
+    c->store_present = present;
+    return 0;
+}
+
+/* Reopens once the store appears after startup (an index run finished). */
+static void refresh(server_ctx *c)
+{
+    if (c->store_present) return;
+    struct stat sb;
+    if (stat(ae_workspace_meta_path(c->ws), &sb) != 0) return;
+    ae_error err;
+    if (open_ws(c, &err) < 0)
+        fprintf(stderr, "aether-mcp: reopening %s: %s\n", c->dir, err.message);
+}
+
+static int be_status(void *ctx, ae_status *out, ae_error *err)
+{
+    server_ctx *c = ctx;
+    refresh(c);
+    return ae_workspace_status(c->ws, out, err);
+}
+
+static int be_get_sir(void *ctx, const char *id, char **sir_json, char hash[65], ae_error *err)
+{
+    server_ctx *c = ctx;
+    refresh(c);
+    return ae_workspace_get_sir(c->ws, id, sir_json, hash, err);
+}
+
+static int be_search(void *ctx, const char *query, ae_search_mode mode, size_t limit,
+                     ae_search_results **out, ae_error *err)
+{
+    server_ctx *c = ctx;
+    refresh(c);
+    ae_vs_search_opts opts = {0}; /* the CLI's defaults: the index's own nprobe/refine */
+    return ae_search(c->ws, query, mode, limit, &opts, out, err);
+}
+
+static const char *be_root(void *ctx)
+{
+    return ae_workspace_root(((server_ctx *)ctx)->ws);
+}
+
+static const char *be_meta_path(void *ctx)
+{
+    return ae_workspace_meta_path(((server_ctx *)ctx)->ws);
+}
+
+static const char *be_sir_dir(void *ctx)
+{
+    return ae_workspace_sir_dir(((server_ctx *)ctx)->ws);
+}
+
+int main(int argc, char **argv)
+{
+    server_ctx c = {.dir = "."};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
+            printf("aether-mcp %s\n", AE_VERSION);
+            return 0;
+        } else if (!strcmp(a, "--workspace")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "aether-mcp: --workspace needs a directory\n");
+                return 2;
+            }
+            c.dir = argv[++i];
+        } else if (!strncmp(a, "--workspace=", 12)) {
+            c.dir = a + 12;
+        } else {
+            fprintf(stderr, "aether-mcp: unknown argument '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    struct stat sb;
+    if (stat(c.dir, &sb) != 0) {
+        fprintf(stderr, "aether-mcp: workspace %s: %s\n", c.dir, strerror(errno));
+        return 2;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "aether-mcp: workspace %s: not a directory\n", c.dir);
+        return 2;
+    }
+
+    ae_error err;
+    if (open_ws(&c, &err) < 0) {
+        fprintf(stderr, "aether-mcp: %s\n", err.message);
+        return 1;
+    }
+    size_t nw = 0;
+    const char *const *warnings = ae_workspace_warnings(c.ws, &nw);
+    for (size_t i = 0; i < nw; i++)
+        fprintf(stderr, "aether-mcp: warning: %s\n", warnings[i]);
+    fprintf(stderr, "aether-mcp %s: serving %s over stdio%s\n", AE_VERSION, ae_workspace_root(c.ws),
+            c.store_present ? "" : " (no index yet: run aetherd --index-once)");
+
+    /* A client that goes away makes writes fail with EPIPE; we then stop. */
+    signal(SIGPIPE, SIG_IGN);
+
+    mcp_backend be = {
+        .ctx = &c,
+        .status = be_status,
+        .get_sir = be_get_sir,
+        .search = be_search,
+        .results_free = ae_search_results_free,
+        .root = be_root,
+        .meta_path = be_meta_path,
+        .sir_dir = be_sir_dir,
+    };
+    mcp_server s;
+    mcp_server_init(&s, &be, AE_VERSION);
+    int rc = mcp_serve(&s, stdin, stdout);
+    if (rc < 0) fprintf(stderr, "aether-mcp: stopping: %s\n", ae_strerror(rc));
+    ae_workspace_close(c.ws);
+    return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,480 @@
+/* aether-mcp tools.  What is unusual here:
+ *
+ * 1. Each tool's inputSchema is the contract the handler enforces by hand
+ *    (jansson has no validator): unknown keys are refused (additionalProperties
+ *    false), types and ranges are checked, and every failure names the tool,
+ *    the argument and what was given.
+ * 2. Bad arguments and workspace failures are tool results with isError true
+ *    (the 2025-11-25 spec: the model should see them and correct itself); only
+ *    an unknown tool name is a JSON-RPC error, raised by the caller.
+ * 3. Every successful result carries the same object twice: as
+ *    structuredContent (checked by clients against outputSchema) and as its
+ *    JSON text in content[0], for clients that only read text.
+ * 4. Match objects are field-for-field the CLI's `--output json` matches, so
+ *    an agent sees the same data through either door. */
+#include "mcp/tools.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/err.h"
+
+typedef json_t *(*tool_fn)(const mcp_backend *be, json_t *args);
+
+typedef struct tool_def {
+    const char *name, *title, *description;
+    const char *const *args; /* accepted argument names, NULL-terminated */
+    json_t *(*input_schema)(void);
+    json_t *(*output_schema)(void);
+    tool_fn run;
+} tool_def;
+
+static const char *mode_name(ae_search_mode m)
+{
+    switch (m) {
+    case AE_SEARCH_LEXICAL:
+        return "lexical";
+    case AE_SEARCH_SEMANTIC:
+        return "semantic";
+    case AE_SEARCH_HYBRID:
+        return "hybrid";
+    }
+    return "lexical";
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "a value";
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+static json_t *text_content(const char *text)
+{
+    return json_pack("[{s:s, s:s}]", "type", "text", "text", text);
+}
+
+/* {"content": [text], "isError": true}; the message is formatted. */
+static json_t *tool_error(const char *fmt, ...) AE_PRINTF(1, 2);
+static json_t *tool_error(const char *fmt, ...)
+{
+    char msg[AE_ERROR_MESSAGE_MAX + 128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return json_pack("{s:o, s:b}", "content", text_content(msg), "isError", 1);
+}
+
+/* Steals obj. */
+static json_t *tool_ok(json_t *obj)
+{
+    if (!obj) return NULL;
+    char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+    if (!text) {
+        json_decref(obj);
+        return NULL;
+    }
+    json_t *r = json_pack("{s:o, s:o, s:b}", "content", text_content(text), "structuredContent",
+                          obj, "isError", 0);
+    free(text);
+    return r;
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* ---- argument checks ---------------------------------------------------- */
+
+/* Each returns NULL when the argument is fine, or the isError result. */
+
+static json_t *check_known(const tool_def *t, json_t *args)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(args, key, v)
+    {
+        bool known = false;
+        for (const char *const *a = t->args; *a; a++)
+            if (!strcmp(key, *a)) known = true;
+        if (known) continue;
+        char accepted[128] = "";
+        size_t used = 0;
+        for (const char *const *a = t->args; *a && used < sizeof accepted; a++)
+            used += (size_t)snprintf(accepted + used, sizeof accepted - used, "%s%s",
+                                     a == t->args ? "" : ", ", *a);
+        return tool_error("%s: unknown argument '%.64s' (accepted: %s)", t->name, key,
+                          *t->args ? accepted : "none");
+    }
+    return NULL;
+}
+
+static json_t *get_string(const char *tool, json_t *args, const char *key, bool required,
+                          const char **out)
+{
+    json_t *v = json_object_get(args, key);
+    *out = NULL;
+    if (!v) return required ? tool_error("%s: missing required argument '%s'", tool, key) : NULL;
+    if (!json_is_string(v))
+        return tool_error("%s: argument '%s' must be a string, not %s", tool, key, type_name(v));
+    *out = json_string_value(v);
+    return NULL;
+}
+
+static json_t *get_limit(const char *tool, json_t *args, size_t *out)
+{
+    json_t *v = json_object_get(args, "limit");
+    *out = AE_SEARCH_LIMIT_DEFAULT;
+    if (!v) return NULL;
+    double d;
+    if (json_is_integer(v))
+        d = (double)json_integer_value(v);
+    else if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)))
+        d = json_real_value(v); /* 20.0 is an integer in JSON Schema */
+    else
+        return tool_error("%s: argument 'limit' must be an integer from %d to %d, not %s", tool,
+                          AE_SEARCH_LIMIT_MIN, AE_SEARCH_LIMIT_MAX, type_name(v));
+    if (d < AE_SEARCH_LIMIT_MIN || d > AE_SEARCH_LIMIT_MAX)
+        return tool_error("%s: argument 'limit' must be from %d to %d, not %.0f", tool,
+                          AE_SEARCH_LIMIT_MIN, AE_SEARCH_LIMIT_MAX, d);
+    *out = (size_t)d;
+    return NULL;
+}
+
+static json_t *get_mode(const char *tool, json_t *args, ae_search_mode *out)
+{
+    const char *s;
+    *out = AE_SEARCH_LEXICAL;
+    json_t *bad = get_string(tool, args, "mode", false, &s);
+    if (bad || !s) return bad;
+    if (!strcmp(s, "lexical"))
+        *out = AE_SEARCH_LEXICAL;
+    else if (!strcmp(s, "semantic"))
+        *out = AE_SEARCH_SEMANTIC;
+    else if (!strcmp(s, "hybrid"))
+        *out = AE_SEARCH_HYBRID;
+    else
+        return tool_error("%s: argument 'mode' must be \"lexical\", \"semantic\" or \"hybrid\", "
+                          "not \"%.64s\"",
+                          tool, s);
+    return NULL;
+}
+
+/* ---- schemas ------------------------------------------------------------ */
+
+static json_t *query_prop(void)
+{
+    return json_pack("{s:s, s:s}", "type", "string", "description",
+                     "Text to match: a symbol name or part of one for lexical search, "
+                     "a natural-language description for semantic search.");
+}
+
+static json_t *limit_prop(void)
+{
+    return json_pack("{s:s, s:i, s:i, s:i, s:s}", "type", "integer", "minimum", AE_SEARCH_LIMIT_MIN,
+                     "maximum", AE_SEARCH_LIMIT_MAX, "default", AE_SEARCH_LIMIT_DEFAULT,
+                     "description", "Maximum number of matches.");
+}
+
+static json_t *object_schema(json_t *props, json_t *required)
+{
+    json_t *s = json_pack("{s:s, s:o}", "type", "object", "properties", props);
+    if (s && required) json_object_set_new(s, "required", required);
+    if (s) json_object_set_new(s, "additionalProperties", json_false());
+    return s;
+}
+
+static json_t *status_input(void)
+{
+    return object_schema(json_object(), NULL);
+}
+
+static json_t *lookup_input(void)
+{
+    return object_schema(json_pack("{s:o, s:o}", "query", query_prop(), "limit", limit_prop()),
+                         json_pack("[s]", "query"));
+}
+
+static json_t *search_input(void)
+{
+    json_t *mode = json_pack("{s:s, s:[s,s,s], s:s, s:s}", "type", "string", "enum", "lexical",
+                             "semantic", "hybrid", "default", "lexical", "description",
+                             "lexical: name match; semantic: nearest SIR embeddings; hybrid: "
+                             "both, fused by rank. Semantic and hybrid fall back to lexical "
+                             "(with fallback_reason) when embeddings are unavailable.");
+    return object_schema(
+        json_pack("{s:o, s:o, s:o}", "query", query_prop(), "limit", limit_prop(), "mode", mode),
+        json_pack("[s]", "query"));
+}
+
+static json_t *get_sir_input(void)
+{
+    return object_schema(json_pack("{s:{s:s, s:s}}", "symbol_id", "type", "string", "description",
+                                   "A symbol_id (64 hex digits) from aether_symbol_lookup or "
+                                   "aether_search."),
+                         json_pack("[s]", "symbol_id"));
+}
+
+static json_t *typed(const char *type)
+{
+    return json_pack("{s:s}", "type", type);
+}
+
+static json_t *nullable(const char *type)
+{
+    return json_pack("{s:[s,s]}", "type", type, "null");
+}
+
+/* Output schemas list every field as required but leave additionalProperties
+ * open, so fields can be added later without breaking clients. */
+static json_t *output_schema(json_t *props)
+{
+    json_t *req = json_array();
+    const char *key;
+    json_t *v;
+    json_object_foreach(props, key, v) json_array_append_new(req, json_string(key));
+    return json_pack("{s:s, s:o, s:o}", "type", "object", "properties", props, "required", req);
+}
+
+static json_t *status_output(void)
+{
+    return output_schema(json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "schema_version",
+        typed("string"), "generated_at", typed("integer"), "workspace", typed("string"),
+        "store_present", typed("boolean"), "sqlite_path", typed("string"), "sir_dir",
+        typed("string"), "symbol_count", typed("integer"), "sir_count", typed("integer"),
+        "vector_backend", typed("string"), "vector_rows", nullable("integer"), "index_state",
+        typed("string"), "embeddings_enabled", typed("boolean"), "embedding_provider",
+        nullable("string"), "embedding_model", nullable("string")));
+}
+
+static json_t *search_output(void)
+{
+    json_t *mode =
+        json_pack("{s:s, s:[s,s,s]}", "type", "string", "enum", "lexical", "semantic", "hybrid");
+    json_t *match = output_schema(
+        json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "symbol_id", typed("string"), "qualified_name",
+                  typed("string"), "file_path", typed("string"), "language", typed("string"),
+                  "kind", typed("string"), "semantic_score", nullable("number")));
+    return output_schema(json_pack("{s:o, s:o, s:O, s:o, s:o, s:o, s:{s:s, s:o}}", "query",
+                                   typed("string"), "limit", typed("integer"), "mode_requested",
+                                   mode, "mode_used", mode, "fallback_reason", nullable("string"),
+                                   "result_count", typed("integer"), "matches", "type", "array",
+                                   "items", match));
+}
+
+static json_t *get_sir_output(void)
+{
+    return output_schema(json_pack("{s:o, s:o, s:o, s:o}", "symbol_id", typed("string"), "sir_hash",
+                                   typed("string"), "sir", typed("object"), "sir_json",
+                                   typed("string")));
+}
+
+/* ---- handlers ----------------------------------------------------------- */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    if (timespec_get(&ts, TIME_UTC) != TIME_UTC) return 0;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static json_t *run_status(const mcp_backend *be, json_t *args)
+{
+    ae_status st;
+    ae_error err;
+    memset(&st, 0, sizeof st);
+    ae_error_clear(&err);
+    if (be->status(be->ctx, &st, &err) < 0) return tool_error("aether_status: %s", err.message);
+    json_t *o = json_object();
+    if (!o) return NULL;
+    json_object_set_new(o, "schema_version", json_string("1"));
+    json_object_set_new(o, "generated_at", json_integer(now_ms()));
+    json_object_set_new(o, "workspace", json_string(be->root(be->ctx)));
+    json_object_set_new(o, "store_present", json_boolean(st.store_present));
+    json_object_set_new(o, "sqlite_path", json_string(be->meta_path(be->ctx)));
+    json_object_set_new(o, "sir_dir", json_string(be->sir_dir(be->ctx)));
+    json_object_set_new(o, "symbol_count", json_integer(st.symbol_count));
+    json_object_set_new(o, "sir_count", json_integer(st.sir_count));
+    json_object_set_new(o, "vector_backend",
+                        json_string(st.vector_backend ? st.vector_backend : "unknown"));
+    json_object_set_new(o, "vector_rows",
+                        st.vector_rows < 0 ? json_null() : json_integer(st.vector_rows));
+    json_object_set_new(o, "index_state", json_string(st.index_state));
+    json_object_set_new(o, "embeddings_enabled", json_boolean(st.embeddings_enabled));
+    json_object_set_new(o, "embedding_provider", str_or_null(st.embedding_provider));
+    json_object_set_new(o, "embedding_model", str_or_null(st.embedding_model));
+    return tool_ok(o);
+}
+
+static json_t *match_json(const ae_match *m)
+{
+    json_t *score = m->has_semantic_score && isfinite(m->semantic_score)
+                        ? json_real(m->semantic_score)
+                        : json_null();
+    return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:o}", "symbol_id", m->symbol_id,
+                     "qualified_name", m->qualified_name, "file_path", m->file_path, "language",
+                     m->language, "kind", m->kind, "semantic_score", score);
+}
+
+static json_t *search_common(const mcp_backend *be, const char *tool, json_t *args,
+                             bool lexical_only)
+{
+    const char *query;
+    size_t limit;
+    ae_search_mode mode = AE_SEARCH_LEXICAL;
+    json_t *bad = get_string(tool, args, "query", true, &query);
+    if (!bad) bad = get_limit(tool, args, &limit);
+    if (!bad && !lexical_only) bad = get_mode(tool, args, &mode);
+    if (bad) return bad;
+
+    ae_search_results *r = NULL;
+    ae_error err;
+    ae_error_clear(&err);
+    if (be->search(be->ctx, query, mode, limit, &r, &err) < 0)
+        return tool_error("%s: %s", tool, err.message);
+    json_t *matches = json_array();
+    for (size_t i = 0; matches && i < r->n; i++) {
+        json_t *m = match_json(&r->matches[i]);
+        if (!m || json_array_append_new(matches, m) < 0) {
+            json_decref(matches);
+            matches = NULL;
+        }
+    }
+    json_t *o = matches
+                    ? json_pack("{s:s, s:I, s:s, s:s, s:o, s:I, s:o}", "query", query, "limit",
+                                (json_int_t)limit, "mode_requested", mode_name(r->mode_requested),
+                                "mode_used", mode_name(r->mode_used), "fallback_reason",
+                                str_or_null(r->fallback_reason), "result_count", (json_int_t)r->n,
+                                "matches", matches)
+                    : NULL;
+    be->results_free(r);
+    return tool_ok(o);
+}
+
+static json_t *run_lookup(const mcp_backend *be, json_t *args)
+{
+    return search_common(be, "aether_symbol_lookup", args, true);
+}
+
+static json_t *run_search(const mcp_backend *be, json_t *args)
+{
+    return search_common(be, "aether_search", args, false);
+}
+
+static json_t *run_get_sir(const mcp_backend *be, json_t *args)
+{
+    const char *id;
+    json_t *bad = get_string("aether_get_sir", args, "symbol_id", true, &id);
+    if (bad) return bad;
+    char *sir_json = NULL;
+    char hash[65] = "";
+    ae_error err;
+    ae_error_clear(&err);
+    int rc = be->get_sir(be->ctx, id, &sir_json, hash, &err);
+    if (rc == AE_ENOTFOUND)
+        return tool_error("aether_get_sir: no SIR for symbol_id '%.80s' (%s); find ids with "
+                          "aether_symbol_lookup",
+                          id, err.message);
+    if (rc < 0) return tool_error("aether_get_sir: %s", err.message);
+    json_error_t jerr;
+    json_t *sir = json_loads(sir_json, 0, &jerr);
+    json_t *out;
+    if (!json_is_object(sir)) {
+        out = tool_error("aether_get_sir: the stored SIR of %.80s is not a JSON object: %s", id,
+                         sir ? "wrong type" : jerr.text);
+        json_decref(sir);
+    } else {
+        out = tool_ok(json_pack("{s:s, s:s, s:o, s:s}", "symbol_id", id, "sir_hash", hash, "sir",
+                                sir, "sir_json", sir_json));
+    }
+    free(sir_json);
+    return out;
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static const char *const no_args[] = {NULL};
+static const char *const lookup_args[] = {"query", "limit", NULL};
+static const char *const search_args[] = {"query", "limit", "mode", NULL};
+static const char *const get_sir_args[] = {"symbol_id", NULL};
+
+static const tool_def tool_defs[MCP_TOOL_COUNT] = {
+    {"aether_status", "Workspace index status",
+     "Reports whether this workspace has an aether index and how big and fresh it is: symbol "
+     "and SIR counts, store paths, the vector backend and its row count, the ANN index state, "
+     "and the embedding provider.",
+     no_args, status_input, status_output, run_status},
+    {"aether_symbol_lookup", "Look up symbols by name",
+     "Finds symbols whose qualified name contains the query (exact names first, then "
+     "prefixes, then substrings). Lexical only; returns symbol ids for aether_get_sir.",
+     lookup_args, lookup_input, search_output, run_lookup},
+    {"aether_search", "Search symbols",
+     "Searches the workspace's symbols lexically (by name), semantically (by meaning, over "
+     "the SIR embeddings) or both (hybrid). Reports the mode actually used and why it fell "
+     "back, if it did.",
+     search_args, search_input, search_output, run_search},
+    {"aether_get_sir", "Get a symbol's SIR",
+     "Returns the stored SIR (structured summary: intent, inputs, outputs, side effects, "
+     "dependencies, error modes, confidence) of one symbol, parsed and as canonical JSON.",
+     get_sir_args, get_sir_input, get_sir_output, run_get_sir},
+};
+
+json_t *mcp_tools_list(void)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < MCP_TOOL_COUNT; i++) {
+        const tool_def *t = &tool_defs[i];
+        json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:{s:b, s:b, s:b}}", "name", t->name,
+                              "title", t->title, "description", t->description, "inputSchema",
+                              t->input_schema(), "outputSchema", t->output_schema(), "annotations",
+                              "readOnlyHint", 1, "destructiveHint", 0, "openWorldHint", 0);
+        if (!o || json_array_append_new(arr, o) < 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr ? json_pack("{s:o}", "tools", arr) : NULL;
+}
+
+mcp_call_status mcp_tools_call(const mcp_backend *be, const char *name, json_t *args,
+                               json_t **result, ae_error *err)
+{
+    *result = NULL;
+    for (size_t i = 0; i < MCP_TOOL_COUNT; i++) {
+        const tool_def *t = &tool_defs[i];
+        if (strcmp(name, t->name) != 0) continue;
+        json_t *empty = NULL;
+        if (!args) args = empty = json_object();
+        json_t *bad = args ? check_known(t, args) : NULL;
+        *result = bad ? bad : args ? t->run(be, args) : NULL;
+        json_decref(empty);
+        return MCP_CALL_OK;
+    }
+    ae_fail(err, AE_ENOTFOUND,
+            "unknown tool: %.100s (tools: aether_status, aether_symbol_lookup, aether_search, "
+            "aether_get_sir)",
+            name);
+    return MCP_CALL_UNKNOWN_TOOL;
+}
