@@ -1,0 +1,626 @@
+/* Data fragments: Arrow IPC files written once, read through mmap.
+ *
+ * 1. One record batch per file, so each column is one contiguous buffer and
+ *    ae_fragment_vectors() is a pointer into the map, not a copy.
+ * 2. Every buffer starts at a multiple of 64 in the body, and the batch
+ *    message is padded so the body starts at a multiple of 64 in the file:
+ *    the embedding values are 64-byte aligned in memory (mmap is page
+ *    aligned).  Validity buffers are empty: there are no nulls.
+ * 3. Open is O(1) in the row count: it checks the footer, schema, batch
+ *    metadata and that every buffer is in bounds and big enough, but it
+ *    reads no column.  Utf8 offsets are checked on each access instead, and
+ *    in full by ae_fragment_verify, which also checks both BLAKE3 digests.
+ * 4. The writer streams: header and batch metadata, then each buffer, then
+ *    the footer carrying the digest of everything before it.  Memory is
+ *    O(n) floats for the inverse norms, not O(file).
+ * Rejected: several batches per file (vectors would no longer be one array);
+ * a trailer after "ARROW1" (Arrow readers find the footer from the end). */
+#include "vectors/fragment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/blake3.h"
+#include "util/err.h"
+#include "util/mem.h"
+#include "vectors/arrow_ipc.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "fragments map little-endian arrow buffers directly; big-endian hosts are not supported"
+#endif
+
+#define ALIGN       64
+#define NSTR        4 /* Utf8 columns */
+#define NNODES      8
+#define NBUFFERS    19
+#define KEY_VERSION "aether.format_version"
+#define KEY_DIGEST  "aether.body_blake3"
+
+/* node order: 4 strings, embedding, embedding.item, updated_at, _inv_norm */
+enum { N_EMB = 4, N_ITEM = 5, N_UPDATED = 6, N_INV = 7 };
+/* buffer order: (validity, offsets, data) x 4, embedding validity, item validity, item values,
+ * updated_at validity + values, _inv_norm validity + values */
+enum { B_ITEMS = 14, B_UPDATED = 16, B_INV = 18 };
+
+static const char *const str_names[NSTR] = {"symbol_id", "sir_hash", "provider", "model"};
+
+struct ae_fragment {
+    char *path;
+    const uint8_t *map;
+    size_t size, footer_pos;
+    size_t n;
+    uint32_t dim;
+    struct {
+        const uint8_t *offsets, *data;
+        uint64_t data_len;
+    } str[NSTR];
+    const float *vectors, *inv_norms;
+    const uint8_t *updated_at;
+    uint8_t body_digest[AE_FRAGMENT_CHECKSUM_LEN];
+};
+
+static const arrow_field item_field = {"item", ARROW_TYPE_FLOATING_POINT, ARROW_PRECISION_SINGLE,
+                                       NULL};
+
+static void schema_fields(arrow_field fields[7], uint32_t dim)
+{
+    for (int c = 0; c < NSTR; c++)
+        fields[c] = (arrow_field){str_names[c], ARROW_TYPE_UTF8, 0, NULL};
+    fields[4] = (arrow_field){"embedding", ARROW_TYPE_FIXED_SIZE_LIST, (int32_t)dim, &item_field};
+    fields[5] = (arrow_field){"updated_at", ARROW_TYPE_INT, 64, NULL};
+    fields[6] = (arrow_field){"_inv_norm", ARROW_TYPE_FLOATING_POINT, ARROW_PRECISION_SINGLE, NULL};
+}
+
+static void to_hex(const uint8_t *d, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[d[i] >> 4];
+        out[2 * i + 1] = digits[d[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+static bool from_hex(const char *s, size_t len, uint8_t *out, size_t n)
+{
+    if (len != 2 * n) return false;
+    for (size_t i = 0; i < 2 * n; i++) {
+        char c = s[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0) return false;
+        if (i % 2 == 0)
+            out[i / 2] = (uint8_t)(v << 4);
+        else
+            out[i / 2] |= (uint8_t)v;
+    }
+    return true;
+}
+
+static int32_t load_i32(const uint8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+typedef struct writer {
+    int fd;
+    const char *path;
+    uint8_t *buf;
+    size_t len, cap;
+    uint64_t pos; /* bytes put so far */
+    ae_blake3 hash;
+    ae_error *err;
+} writer;
+
+static int write_all(writer *w, const void *p, size_t n)
+{
+    const uint8_t *c = p;
+    while (n) {
+        ssize_t k = write(w->fd, c, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return ae_fail_errno(w->err, errno, "write %s", w->path);
+        c += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static int w_flush(writer *w)
+{
+    int rc = write_all(w, w->buf, w->len);
+    w->len = 0;
+    return rc;
+}
+
+static int w_put(writer *w, const void *p, size_t n)
+{
+    ae_blake3_update(&w->hash, p, n);
+    w->pos += n;
+    if (w->len + n <= w->cap) {
+        memcpy(w->buf + w->len, p, n);
+        w->len += n;
+        return 0;
+    }
+    AE_TRY(w_flush(w));
+    if (n >= w->cap) return write_all(w, p, n);
+    memcpy(w->buf, p, n);
+    w->len = n;
+    return 0;
+}
+
+static int w_pad_to(writer *w, uint64_t target)
+{
+    static const uint8_t zeros[ALIGN];
+    while (w->pos < target) {
+        size_t k = target - w->pos < ALIGN ? (size_t)(target - w->pos) : ALIGN;
+        AE_TRY(w_put(w, zeros, k));
+    }
+    return 0;
+}
+
+static uint64_t align_up(uint64_t v)
+{
+    return (v + ALIGN - 1) & ~(uint64_t)(ALIGN - 1);
+}
+
+/* Checks everything before a byte is written; fills lens and inv norms. */
+static int validate(const ae_fragment_rows *r, uint64_t str_len[NSTR], float *inv, ae_error *err)
+{
+    const char *const *cols[NSTR] = {r->symbol_ids, r->sir_hashes, r->providers, r->models};
+    for (int c = 0; c < NSTR; c++) {
+        str_len[c] = 0;
+        AE_RETURN_IF(!cols[c], err, AE_EINVAL, "fragment rows: no %s column", str_names[c]);
+        for (size_t i = 0; i < r->n; i++) {
+            AE_RETURN_IF(!cols[c][i], err, AE_EINVAL, "%s of row %zu is NULL", str_names[c], i);
+            str_len[c] += strlen(cols[c][i]);
+            AE_RETURN_IF(str_len[c] > INT32_MAX, err, AE_EINVAL,
+                         "%s column exceeds 2 GiB at row %zu; write fewer rows per fragment",
+                         str_names[c], i);
+        }
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        const float *v = r->embeddings + i * r->dim;
+        double ss = 0;
+        for (uint32_t d = 0; d < r->dim; d++) {
+            AE_RETURN_IF(!isfinite(v[d]), err, AE_EINVAL, "%s at dimension %u of row %zu",
+                         isnan(v[d]) ? "NaN" : "infinity", d, i);
+            ss += (double)v[d] * v[d];
+        }
+        double in = ss > 0 ? 1.0 / sqrt(ss) : 0.0;
+        AE_RETURN_IF(in > 3.0e38, err, AE_EINVAL,
+                     "row %zu: vector norm %g is too small to normalize in float32", i, sqrt(ss));
+        inv[i] = (float)in;
+    }
+    return 0;
+}
+
+int ae_fragment_write(const char *path, const ae_fragment_rows *r, uint64_t *file_size,
+                      uint8_t checksum[AE_FRAGMENT_CHECKSUM_LEN], ae_error *err)
+{
+    AE_RETURN_IF(!path || !r, err, AE_EINVAL, "fragment write: no path or rows");
+    AE_RETURN_IF(r->n == 0, err, AE_EINVAL, "%s: a fragment needs at least one row", path);
+    AE_RETURN_IF(r->n >= AE_FRAGMENT_MAX_ROWS, err, AE_EINVAL,
+                 "%s: %zu rows exceed the fragment limit of %zu", path, r->n,
+                 AE_FRAGMENT_MAX_ROWS - 1);
+    AE_RETURN_IF(r->dim < 1 || r->dim > AE_FRAGMENT_MAX_DIM, err, AE_EINVAL,
+                 "%s: dimension %u is outside 1..%d", path, r->dim, AE_FRAGMENT_MAX_DIM);
+    AE_RETURN_IF(!r->embeddings || !r->updated_at, err, AE_EINVAL,
+                 "%s: no embeddings or updated_at column", path);
+
+    int rc = 0;
+    bool created = false;
+    writer w = {.fd = -1, .path = path, .err = err};
+    ae_buf head = {0}, tail = {0};
+    float *inv = ae_calloc_array(r->n, sizeof *inv);
+    uint64_t str_len[NSTR];
+    if (!inv) AE_FAIL(err, AE_ENOMEM, "%s: no memory for %zu norms", path, r->n);
+    AE_CHECK(validate(r, str_len, inv, err));
+
+    /* body layout */
+    uint64_t sizes[NBUFFERS] = {0};
+    for (int c = 0; c < NSTR; c++) {
+        sizes[3 * c + 1] = 4 * ((uint64_t)r->n + 1);
+        sizes[3 * c + 2] = str_len[c];
+    }
+    sizes[B_ITEMS] = (uint64_t)r->n * r->dim * sizeof(float);
+    sizes[B_UPDATED] = (uint64_t)r->n * sizeof(int64_t);
+    sizes[B_INV] = (uint64_t)r->n * sizeof(float);
+    arrow_buffer bufs[NBUFFERS];
+    uint64_t off = 0;
+    for (int i = 0; i < NBUFFERS; i++) {
+        bufs[i].offset = (int64_t)off;
+        bufs[i].length = (int64_t)sizes[i];
+        off = align_up(off + sizes[i]);
+    }
+    uint64_t body_len = off;
+    arrow_node nodes[NNODES];
+    for (int i = 0; i < NNODES; i++)
+        nodes[i] = (arrow_node){(int64_t)r->n, 0};
+    nodes[N_ITEM].length = (int64_t)r->n * r->dim;
+
+    /* header + schema message + batch message */
+    arrow_field fields[7];
+    schema_fields(fields, r->dim);
+    const arrow_kv meta[] = {{KEY_VERSION, "1"}};
+    int32_t meta_len;
+    if (ae_buf_append(&head, "ARROW1\0\0", 8) < 0 ||
+        arrow_put_schema_message(&head, fields, 7, meta, 1) < 0)
+        AE_FAIL(err, AE_ENOMEM, "%s: no memory for the schema", path);
+    arrow_block block = {(int64_t)head.len, 0, (int64_t)body_len};
+    if (arrow_put_batch_message(&head, head.len, ALIGN, (int64_t)r->n, nodes, NNODES, bufs,
+                                NBUFFERS, (int64_t)body_len, &meta_len) < 0)
+        AE_FAIL(err, AE_ENOMEM, "%s: no memory for the batch metadata", path);
+    block.meta_len = meta_len;
+    uint64_t body_pos = head.len;
+
+    w.cap = 1 << 20;
+    w.buf = malloc(w.cap);
+    if (!w.buf) AE_FAIL(err, AE_ENOMEM, "%s: no memory for the write buffer", path);
+    ae_blake3_init(&w.hash);
+    w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w.fd < 0) {
+        rc = ae_fail_errno(err, errno, "create %s", path);
+        goto cleanup;
+    }
+    created = true;
+    AE_CHECK(w_put(&w, head.data, head.len));
+
+    const char *const *cols[NSTR] = {r->symbol_ids, r->sir_hashes, r->providers, r->models};
+    for (int c = 0; c < NSTR; c++) {
+        AE_CHECK(w_pad_to(&w, body_pos + (uint64_t)bufs[3 * c + 1].offset));
+        int32_t o = 0;
+        AE_CHECK(w_put(&w, &o, 4));
+        for (size_t i = 0; i < r->n; i++) {
+            o += (int32_t)strlen(cols[c][i]);
+            AE_CHECK(w_put(&w, &o, 4));
+        }
+        AE_CHECK(w_pad_to(&w, body_pos + (uint64_t)bufs[3 * c + 2].offset));
+        for (size_t i = 0; i < r->n; i++)
+            AE_CHECK(w_put(&w, cols[c][i], strlen(cols[c][i])));
+    }
+    AE_CHECK(w_pad_to(&w, body_pos + (uint64_t)bufs[B_ITEMS].offset));
+    AE_CHECK(w_put(&w, r->embeddings, sizes[B_ITEMS]));
+    AE_CHECK(w_pad_to(&w, body_pos + (uint64_t)bufs[B_UPDATED].offset));
+    AE_CHECK(w_put(&w, r->updated_at, sizes[B_UPDATED]));
+    AE_CHECK(w_pad_to(&w, body_pos + (uint64_t)bufs[B_INV].offset));
+    AE_CHECK(w_put(&w, inv, sizes[B_INV]));
+    AE_CHECK(w_pad_to(&w, body_pos + body_len));
+    static const uint8_t eos[8] = {0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0};
+    AE_CHECK(w_put(&w, eos, sizeof eos));
+
+    uint8_t digest[AE_BLAKE3_OUT_LEN];
+    char hex[2 * AE_BLAKE3_OUT_LEN + 1];
+    ae_blake3_final(&w.hash, digest);
+    to_hex(digest, sizeof digest, hex);
+    const arrow_kv fmeta[] = {{KEY_DIGEST, hex}};
+    if (arrow_put_footer(&tail, fields, 7, meta, 1, &block, 1, fmeta, 1) < 0)
+        AE_FAIL(err, AE_ENOMEM, "%s: no memory for the footer", path);
+    AE_CHECK(w_put(&w, tail.data, tail.len));
+    AE_CHECK(w_flush(&w));
+    if (fsync(w.fd) != 0) {
+        rc = ae_fail_errno(err, errno, "fsync %s", path);
+        goto cleanup;
+    }
+    if (close(w.fd) != 0) {
+        w.fd = -1;
+        rc = ae_fail_errno(err, errno, "close %s", path);
+        goto cleanup;
+    }
+    w.fd = -1;
+    if (file_size) *file_size = w.pos;
+    if (checksum) ae_blake3_final(&w.hash, checksum);
+
+cleanup:
+    if (w.fd >= 0) close(w.fd);
+    if (rc < 0 && created) unlink(path);
+    free(w.buf);
+    free(inv);
+    ae_buf_free(&head);
+    ae_buf_free(&tail);
+    return rc;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+#define CORRUPT(...) ae_fail(err, AE_ECORRUPT, __VA_ARGS__)
+
+static int check_schema(const char *path, const arrow_file *af, uint32_t *dim, ae_error *err)
+{
+    arrow_field expect[7];
+    schema_fields(expect, 1);
+    if (af->fields.count != 7)
+        return CORRUPT("%s: schema has %u fields, a fragment has 7", path, af->fields.count);
+    for (uint32_t i = 0; i < 7; i++) {
+        fb_table ft;
+        arrow_field_view v;
+        if (!fb_vector_table(&af->fields, i, &ft))
+            return CORRUPT("%s: malformed field %u", path, i);
+        AE_TRY(arrow_field_read(path, &ft, &v, err));
+        const arrow_field *e = &expect[i];
+        if (v.name_len != strlen(e->name) || memcmp(v.name, e->name, v.name_len) != 0)
+            return CORRUPT("%s: field %u is '%.*s', expected '%s'", path, i, (int)v.name_len,
+                           v.name, e->name);
+        bool ok = v.type == e->type && !v.has_dictionary;
+        if (e->type == ARROW_TYPE_INT) ok = ok && v.param == 64 && v.is_signed;
+        if (e->type == ARROW_TYPE_FLOATING_POINT) ok = ok && v.param == ARROW_PRECISION_SINGLE;
+        if (e->type == ARROW_TYPE_FIXED_SIZE_LIST) {
+            fb_table ct;
+            arrow_field_view cv;
+            ok = ok && v.param >= 1 && v.param <= AE_FRAGMENT_MAX_DIM && v.children.count == 1;
+            if (ok && !fb_vector_table(&v.children, 0, &ct))
+                return CORRUPT("%s: malformed child of field '%s'", path, e->name);
+            if (ok) AE_TRY(arrow_field_read(path, &ct, &cv, err));
+            ok = ok && cv.type == ARROW_TYPE_FLOATING_POINT && cv.param == ARROW_PRECISION_SINGLE &&
+                 !cv.has_dictionary;
+            if (ok) *dim = (uint32_t)v.param;
+        } else {
+            ok = ok && v.children.count == 0;
+        }
+        if (!ok)
+            return CORRUPT("%s: field '%s' has the wrong type (arrow type %u, parameter %d)", path,
+                           e->name, v.type, v.param);
+    }
+    return 0;
+}
+
+static int check_metadata(const char *path, const arrow_file *af, ae_fragment *f, ae_error *err)
+{
+    const char *v;
+    uint32_t vlen;
+    int found = arrow_kv_find(path, &af->schema_meta, KEY_VERSION, &v, &vlen, err);
+    AE_TRY(found);
+    if (!found)
+        return ae_fail(err, AE_ENOTOURS, "%s: arrow file without %s is not an aether fragment",
+                       path, KEY_VERSION);
+    if (!(vlen == 1 && v[0] == '1')) {
+        bool digits = vlen > 0 && vlen < 9;
+        for (uint32_t i = 0; i < vlen && digits; i++)
+            digits = v[i] >= '0' && v[i] <= '9';
+        if (digits && (vlen > 1 || v[0] > '1'))
+            return ae_fail(err, AE_EVERSION,
+                           "%s: fragment format version %.*s is newer than this build reads (%d)",
+                           path, (int)vlen, v, AE_FRAGMENT_FORMAT_VERSION);
+        return CORRUPT("%s: bad %s '%.*s'", path, KEY_VERSION, (int)(vlen > 16 ? 16 : vlen), v);
+    }
+    found = arrow_kv_find(path, &af->footer_meta, KEY_DIGEST, &v, &vlen, err);
+    AE_TRY(found);
+    if (!found || !from_hex(v, vlen, f->body_digest, sizeof f->body_digest))
+        return CORRUPT("%s: footer has no valid %s", path, KEY_DIGEST);
+    return 0;
+}
+
+static int check_batch(const char *path, const arrow_file *af, ae_fragment *f, ae_error *err)
+{
+    if (af->batches.count != 1)
+        return CORRUPT("%s: %u record batches, a fragment has exactly 1", path, af->batches.count);
+    arrow_block block;
+    arrow_batch b;
+    AE_TRY(arrow_file_block(path, af, 0, &block, err));
+    AE_TRY(arrow_batch_read(path, af, &block, &b, err));
+    if (b.nodes.count != NNODES || b.buffers.count != NBUFFERS)
+        return CORRUPT("%s: record batch has %u nodes and %u buffers, expected %d and %d", path,
+                       b.nodes.count, b.buffers.count, NNODES, NBUFFERS);
+    if ((uint64_t)b.length >= AE_FRAGMENT_MAX_ROWS)
+        return CORRUPT("%s: %lld rows exceed the fragment limit", path, (long long)b.length);
+    uint64_t n = (uint64_t)b.length, nd = n * f->dim;
+    f->n = (size_t)n;
+    for (uint32_t i = 0; i < NNODES; i++) {
+        arrow_node node = arrow_batch_node(&b, i);
+        uint64_t want = i == N_ITEM ? nd : n;
+        if (node.length < 0 || (uint64_t)node.length != want || node.null_count != 0)
+            return CORRUPT("%s: column node %u has length %lld and %lld nulls, expected %llu and 0",
+                           path, i, (long long)node.length, (long long)node.null_count,
+                           (unsigned long long)want);
+    }
+    const uint8_t *body = af->base + b.body_pos;
+    uint64_t need[NBUFFERS] = {0};
+    for (int c = 0; c < NSTR; c++)
+        need[3 * c + 1] = 4 * (n + 1);
+    need[B_ITEMS] = 4 * nd;
+    need[B_UPDATED] = 8 * n;
+    need[B_INV] = 4 * n;
+    for (uint32_t i = 0; i < NBUFFERS; i++) {
+        arrow_buffer buf = arrow_batch_buffer(&b, i);
+        if ((uint64_t)buf.length < need[i])
+            return CORRUPT("%s: buffer %u holds %lld bytes, %llu rows need %llu", path, i,
+                           (long long)buf.length, (unsigned long long)n,
+                           (unsigned long long)need[i]);
+    }
+    for (int c = 0; c < NSTR; c++) {
+        arrow_buffer ob = arrow_batch_buffer(&b, (uint32_t)(3 * c + 1));
+        arrow_buffer db = arrow_batch_buffer(&b, (uint32_t)(3 * c + 2));
+        f->str[c].offsets = body + ob.offset;
+        f->str[c].data = body + db.offset;
+        f->str[c].data_len = (uint64_t)db.length;
+        int32_t first = load_i32(f->str[c].offsets), last = load_i32(f->str[c].offsets + 4 * n);
+        if (first < 0 || last < first || (uint64_t)last > f->str[c].data_len)
+            return CORRUPT("%s: %s offsets run from %d to %d over %llu bytes of data", path,
+                           str_names[c], first, last, (unsigned long long)f->str[c].data_len);
+    }
+    uint64_t vpos = b.body_pos + (uint64_t)arrow_batch_buffer(&b, B_ITEMS).offset;
+    if (vpos % ALIGN)
+        return CORRUPT("%s: embedding values at file offset %llu are not 64-byte aligned", path,
+                       (unsigned long long)vpos);
+    f->vectors = (const float *)(const void *)(af->base + vpos);
+    f->updated_at = body + arrow_batch_buffer(&b, B_UPDATED).offset;
+    f->inv_norms = (const float *)(const void *)(body + arrow_batch_buffer(&b, B_INV).offset);
+    return 0;
+}
+
+int ae_fragment_open(const char *path, ae_fragment **out, ae_error *err)
+{
+    *out = NULL;
+    int rc = 0;
+    ae_fragment *f = calloc(1, sizeof *f);
+    if (!f || !(f->path = ae_strdup(path))) {
+        free(f);
+        return ae_fail(err, AE_ENOMEM, "%s: no memory to open", path);
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = ae_fail_errno(err, errno, "open %s", path);
+        goto cleanup;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        rc = ae_fail_errno(err, errno, "stat %s", path);
+        goto cleanup;
+    }
+    if (!S_ISREG(st.st_mode)) AE_FAIL(err, AE_ECORRUPT, "%s: not a regular file", path);
+    if (st.st_size < 8 + ARROW_TRAILER)
+        AE_FAIL(err, AE_ECORRUPT, "%s: %lld bytes is too short for a fragment", path,
+                (long long)st.st_size);
+    f->size = (size_t)st.st_size;
+    void *m = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) {
+        rc = ae_fail_errno(err, errno, "mmap %s", path);
+        goto cleanup;
+    }
+    f->map = m;
+
+    arrow_file af;
+    AE_CHECK(arrow_file_open(path, f->map, f->size, &af, err));
+    f->footer_pos = af.footer_pos;
+    AE_CHECK(check_schema(path, &af, &f->dim, err));
+    AE_CHECK(check_metadata(path, &af, f, err));
+    AE_CHECK(check_batch(path, &af, f, err));
+    *out = f;
+    f = NULL;
+
+cleanup:
+    if (fd >= 0) close(fd);
+    ae_fragment_close(f);
+    return rc;
+}
+
+void ae_fragment_close(ae_fragment *f)
+{
+    if (!f) return;
+    if (f->map) munmap((void *)f->map, f->size);
+    free(f->path);
+    free(f);
+}
+
+int ae_fragment_verify(const ae_fragment *f, const uint8_t expected[AE_FRAGMENT_CHECKSUM_LEN],
+                       ae_error *err)
+{
+    const char *path = f->path;
+    ae_blake3 h;
+    uint8_t d[AE_BLAKE3_OUT_LEN];
+    char got[2 * AE_BLAKE3_OUT_LEN + 1], want[2 * AE_BLAKE3_OUT_LEN + 1];
+    ae_blake3_init(&h);
+    ae_blake3_update(&h, f->map, f->footer_pos);
+    ae_blake3_final(&h, d);
+    if (memcmp(d, f->body_digest, sizeof d) != 0) {
+        to_hex(d, sizeof d, got);
+        to_hex(f->body_digest, sizeof d, want);
+        return CORRUPT("%s: checksum mismatch: data before the footer hashes to %.16s..., footer "
+                       "says %.16s...",
+                       path, got, want);
+    }
+    if (expected) {
+        ae_blake3_update(&h, f->map + f->footer_pos, f->size - f->footer_pos);
+        ae_blake3_final(&h, d);
+        if (memcmp(d, expected, sizeof d) != 0) {
+            to_hex(d, sizeof d, got);
+            to_hex(expected, sizeof d, want);
+            return CORRUPT("%s: checksum mismatch: file hashes to %.16s..., manifest says %.16s...",
+                           path, got, want);
+        }
+    }
+    for (int c = 0; c < NSTR; c++) {
+        int32_t prev = load_i32(f->str[c].offsets);
+        for (size_t i = 1; i <= f->n; i++) {
+            int32_t o = load_i32(f->str[c].offsets + 4 * i);
+            if (o < prev || (uint64_t)o > f->str[c].data_len)
+                return CORRUPT("%s: %s offset %d of row %zu is out of order or past the data", path,
+                               str_names[c], o, i - 1);
+            prev = o;
+        }
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        const float *v = f->vectors + i * f->dim;
+        double ss = 0;
+        for (uint32_t k = 0; k < f->dim; k++) {
+            if (!isfinite(v[k]))
+                return CORRUPT("%s: non-finite value at dimension %u of row %zu", path, k, i);
+            ss += (double)v[k] * v[k];
+        }
+        double in = ss > 0 ? 1.0 / sqrt(ss) : 0.0;
+        float stored = f->inv_norms[i];
+        if (!isfinite(stored) || fabs(stored - in) > 1e-5 * in)
+            return CORRUPT("%s: stored inverse norm %g of row %zu, vector gives %g", path,
+                           (double)stored, i, in);
+    }
+    return 0;
+}
+
+size_t ae_fragment_nrows(const ae_fragment *f)
+{
+    return f->n;
+}
+uint32_t ae_fragment_dim(const ae_fragment *f)
+{
+    return f->dim;
+}
+uint64_t ae_fragment_file_size(const ae_fragment *f)
+{
+    return f->size;
+}
+const char *ae_fragment_path(const ae_fragment *f)
+{
+    return f->path;
+}
+const float *ae_fragment_vectors(const ae_fragment *f)
+{
+    return f->vectors;
+}
+const float *ae_fragment_inv_norms(const ae_fragment *f)
+{
+    return f->inv_norms;
+}
+
+static int str_at(const ae_fragment *f, int c, size_t row, const char **s, size_t *len)
+{
+    if (row >= f->n) return AE_EINVAL;
+    int32_t o0 = load_i32(f->str[c].offsets + 4 * row);
+    int32_t o1 = load_i32(f->str[c].offsets + 4 * (row + 1));
+    if (o0 < 0 || o1 < o0 || (uint64_t)o1 > f->str[c].data_len) return AE_ECORRUPT;
+    *s = (const char *)f->str[c].data + o0;
+    *len = (size_t)(o1 - o0);
+    return 0;
+}
+
+int ae_fragment_symbol_id(const ae_fragment *f, size_t row, const char **s, size_t *len)
+{
+    return str_at(f, 0, row, s, len);
+}
+int ae_fragment_sir_hash(const ae_fragment *f, size_t row, const char **s, size_t *len)
+{
+    return str_at(f, 1, row, s, len);
+}
+int ae_fragment_provider(const ae_fragment *f, size_t row, const char **s, size_t *len)
+{
+    return str_at(f, 2, row, s, len);
+}
+int ae_fragment_model(const ae_fragment *f, size_t row, const char **s, size_t *len)
+{
+    return str_at(f, 3, row, s, len);
+}
+
+int64_t ae_fragment_updated_at(const ae_fragment *f, size_t row)
+{
+    if (row >= f->n) return 0;
+    int64_t v;
+    memcpy(&v, f->updated_at + 8 * row, sizeof v);
+    return v;
+}
