@@ -9,6 +9,10 @@ PACKAGES=(
   libcmocka-dev universal-ctags b3sum git python3 valgrind sqlite3
 )
 
+# Node.js runs the test-only clients (apache-arrow reader, MCP SDK client).
+# Machines that already ship a node binary keep theirs.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

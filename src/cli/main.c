@@ -1,15 +1,207 @@
-/* aetherd: the command-line front end; the only code that prints. */
+/* aetherd: the command-line front end; the only code that prints.
+ * Flags follow the reference tool.  Exit codes: 0 ok, 1 runtime error, 2 usage. */
+#include "cli/cli.h"
+
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+    "usage: aetherd [--workspace DIR] [--index-once] [--print-sir]\n"
+    "               [--search QUERY] [--search-mode lexical|semantic|hybrid]\n"
+    "               [--search-limit N] [--output table|json]\n"
+    "\n"
+    "  --workspace DIR       workspace root (default .); state lives in DIR/.aether/\n"
+    "  --index-once          run one incremental indexing pass, then exit\n"
+    "  --print-sir           with --index-once: print SIR_STORED lines for each SIR written\n"
+    "  --search QUERY        search symbols (after indexing, when both are given)\n"
+    "  --search-mode MODE    lexical (default), semantic or hybrid\n"
+    "  --search-limit N      number of results, 1..100 (default 20)\n"
+    "  --output FORMAT       table (default) or json\n"
+    "  --nprobe N            IVF lists to probe (semantic search, index builds only)\n"
+    "  --refine N            re-rank depth factor (semantic search, index builds only)\n"
+    "  --exact               semantic search by exact scan, bypassing any index\n"
+    "  --help, --version\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "aetherd: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'aetherd --help'.\n");
+    return EXIT_USAGE;
+}
+
+static int parse_count(const char *flag, const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno) {
+        fprintf(stderr, "aetherd: %s expects a whole number, not '%s'\n", flag, s);
+        return EXIT_USAGE;
+    }
+    if (v < min) v = min;
+    if (v > max) v = max;
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, cli_options *o)
+{
+    *o = (cli_options){.workspace = ".",
+                       .search_mode = AE_SEARCH_LEXICAL,
+                       .search_limit = AE_SEARCH_LIMIT_DEFAULT,
+                       .output = OUTPUT_TABLE};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        /* Flags that take a value accept both "--flag value" and "--flag=value". */
+        const char *val = NULL;
+        char name[64];
+        const char *eq = strchr(a, '=');
+        if (!strncmp(a, "--", 2) && eq && (size_t)(eq - a) < sizeof name) {
+            memcpy(name, a, (size_t)(eq - a));
+            name[eq - a] = '\0';
+            val = eq + 1;
+            a = name;
+        }
+#define VALUE()                                                                                    \
+    do {                                                                                           \
+        if (!val) {                                                                                \
+            if (i + 1 >= argc) return usage_error("%s needs a value", a);                          \
+            val = argv[++i];                                                                       \
+        }                                                                                          \
+    } while (0)
+        long n;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage_text, stdout);
+            exit(EXIT_OK);
+        } else if (!strcmp(a, "--version")) {
+            printf("aetherd %s\n", AE_VERSION);
+            exit(EXIT_OK);
+        } else if (!strcmp(a, "--workspace")) {
+            VALUE();
+            o->workspace = val;
+        } else if (!strcmp(a, "--index-once")) {
+            o->index_once = true;
+        } else if (!strcmp(a, "--print-sir")) {
+            o->print_sir = true;
+        } else if (!strcmp(a, "--search")) {
+            VALUE();
+            o->search = val;
+        } else if (!strcmp(a, "--search-mode")) {
+            VALUE();
+            if (ae_search_mode_parse(val, &o->search_mode) < 0)
+                return usage_error("--search-mode expects lexical, semantic or hybrid, not '%s'",
+                                   val);
+        } else if (!strcmp(a, "--search-limit")) {
+            VALUE();
+            if (parse_count(a, val, AE_SEARCH_LIMIT_MIN, AE_SEARCH_LIMIT_MAX, &n))
+                return EXIT_USAGE;
+            o->search_limit = (size_t)n;
+        } else if (!strcmp(a, "--output")) {
+            VALUE();
+            if (!strcmp(val, "table"))
+                o->output = OUTPUT_TABLE;
+            else if (!strcmp(val, "json"))
+                o->output = OUTPUT_JSON;
+            else
+                return usage_error("--output expects table or json, not '%s'", val);
+        } else if (!strcmp(a, "--nprobe")) {
+            VALUE();
+            if (parse_count(a, val, 1, 1 << 20, &n)) return EXIT_USAGE;
+            o->vs_opts.nprobe = (int)n;
+        } else if (!strcmp(a, "--refine")) {
+            VALUE();
+            if (parse_count(a, val, 1, 1000, &n)) return EXIT_USAGE;
+            o->vs_opts.refine_factor = (int)n;
+        } else if (!strcmp(a, "--exact")) {
+            o->vs_opts.exact = 1;
+        } else {
+            return usage_error("unknown argument '%s'", argv[i]);
+        }
+#undef VALUE
+    }
+    if (!o->index_once && !o->search)
+        return usage_error("%s", "nothing to do: give --index-once and/or --search QUERY");
+    if (o->print_sir && !o->index_once) return usage_error("%s", "--print-sir needs --index-once");
+    return 0;
+}
+
+static void print_sir_line(void *ctx, const char *id, const char *hash, const char *provider)
+{
+    (void)ctx;
+    printf("SIR_STORED symbol_id=%s sir_hash=%s provider=%s\n", id, hash, provider);
+}
+
+static void show_notices(ae_workspace *ws)
+{
+    size_t n;
+    const char *const *notes = ae_workspace_notices(ws, &n);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "aetherd: note: %s\n", notes[i]);
+}
+
+static int run_index(ae_workspace *ws, const cli_options *o)
+{
+    ae_index_callbacks cb = {0};
+    if (isatty(STDERR_FILENO)) cb.progress = cli_progress;
+    if (o->print_sir) cb.sir_stored = print_sir_line;
+    ae_index_stats st;
+    ae_error err;
+    int rc = ae_workspace_index(ws, &cb, &st, &err);
+    cli_progress_done();
+    fflush(stdout);
+    show_notices(ws);
+    if (rc < 0) {
+        fprintf(stderr, "aetherd: indexing failed: %s\n", err.message);
+        return EXIT_RUNTIME;
+    }
+    fprintf(stderr,
+            "aetherd: indexed %zu files (%zu changed, %zu removed): %zu symbols, "
+            "%zu SIRs written, %zu embeddings written, %zu removed, in %.2fs\n",
+            st.files_seen, st.files_changed, st.files_removed, st.symbols_total, st.sirs_written,
+            st.embeddings_written, st.embeddings_deleted, st.seconds);
+    return EXIT_OK;
+}
+
+static int run_search(ae_workspace *ws, const cli_options *o)
+{
+    ae_search_results *r;
+    ae_error err;
+    if (ae_search(ws, o->search, o->search_mode, o->search_limit, &o->vs_opts, &r, &err) < 0) {
+        show_notices(ws);
+        fprintf(stderr, "aetherd: search failed: %s\n", err.message);
+        return EXIT_RUNTIME;
+    }
+    show_notices(ws);
+    if (r->fallback_reason)
+        fprintf(stderr, "aetherd: %s search fell back to lexical: %s\n",
+                ae_search_mode_name(r->mode_requested), r->fallback_reason);
+    cli_print_results(r, o->output);
+    ae_search_results_free(r);
+    return EXIT_OK;
+}
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--version")) {
-            printf("aetherd %s\n", AE_VERSION);
-            return 0;
-        }
+    cli_options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc) return rc;
+    ae_workspace *ws;
+    ae_error err;
+    ae_open_options oo = {.readonly = !o.index_once};
+    if (ae_workspace_open(o.workspace, &oo, &ws, &err) < 0) {
+        fprintf(stderr, "aetherd: %s\n", err.message);
+        return EXIT_RUNTIME;
     }
-    fprintf(stderr, "usage: aetherd [--workspace DIR] [--index-once] [--search QUERY]\n");
-    return 2;
+    size_t nw;
+    const char *const *warnings = ae_workspace_warnings(ws, &nw);
+    for (size_t i = 0; i < nw; i++)
+        fprintf(stderr, "aetherd: warning: %s\n", warnings[i]);
+    if (o.index_once) rc = run_index(ws, &o);
+    if (rc == EXIT_OK && o.search) rc = run_search(ws, &o);
+    ae_workspace_close(ws);
+    return rc;
 }

@@ -1,0 +1,125 @@
+/* libaether: open a workspace, index it, search it.
+ *
+ *   ae_workspace *ws;  ae_error err;
+ *   if (ae_workspace_open("path/to/repo", NULL, &ws, &err) < 0) ... err.message ...
+ *   ae_workspace_index(ws, NULL, &stats, &err);
+ *   ae_search_results *r;  ae_search(ws, "parse config", AE_SEARCH_HYBRID, 20, NULL, &r, &err);
+ *   ... r->matches[i] ...;  ae_search_results_free(r);  ae_workspace_close(ws);
+ *
+ * Every call returns 0 or a negative AE_E* code with err filled; nothing prints. */
+#ifndef AETHER_AETHER_H
+#define AETHER_AETHER_H
+
+#include <aether/error.h>
+#include <aether/vector_store.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ae_workspace ae_workspace;
+
+typedef struct ae_open_options {
+    bool readonly; /* search only: never creates .aether/ or takes the writer lock */
+} ae_open_options;
+
+/* Opens the workspace at dir; creates .aether/ and a commented default
+ * config.toml unless readonly. */
+int ae_workspace_open(const char *dir, const ae_open_options *opts, ae_workspace **out,
+                      ae_error *err);
+void ae_workspace_close(ae_workspace *ws);
+/* Warnings from loading the config (unknown keys ...); borrowed. */
+const char *const *ae_workspace_warnings(const ae_workspace *ws, size_t *n);
+/* Notices from the last operation (backend fallbacks, index hints); borrowed
+ * until the next call on ws. */
+const char *const *ae_workspace_notices(const ae_workspace *ws, size_t *n);
+
+typedef struct ae_index_progress {
+    const char *phase; /* "scan", "symbols", "embed" */
+    size_t done, total;
+} ae_index_progress;
+
+typedef struct ae_index_callbacks {
+    void (*progress)(void *ctx, const ae_index_progress *p);
+    /* Called for every SIR written (new or changed hash). */
+    void (*sir_stored)(void *ctx, const char *symbol_id, const char *sir_hash,
+                       const char *provider);
+    void *ctx;
+} ae_index_callbacks;
+
+typedef struct ae_index_stats {
+    size_t files_seen, files_changed, files_removed;
+    size_t symbols_total, symbols_removed;
+    size_t sirs_written, embeddings_written, embeddings_deleted;
+    double seconds;
+} ae_index_stats;
+
+/* One incremental indexing pass. */
+int ae_workspace_index(ae_workspace *ws, const ae_index_callbacks *cb, ae_index_stats *stats,
+                       ae_error *err);
+
+typedef struct ae_status {
+    bool store_present;              /* .aether/meta.sqlite exists */
+    int64_t symbol_count, sir_count; /* 0 when no store */
+    const char *vector_backend;      /* configured: "lancedb" or "sqlite" (borrowed) */
+    bool embeddings_enabled;
+    const char *embedding_provider, *embedding_model; /* configured (borrowed) */
+    int64_t vector_rows;  /* rows in the active backend, -1 when it cannot be opened */
+    char index_state[96]; /* e.g. "exact (no index)", "ivfpq nlist=1024, 0 unindexed rows" */
+} ae_status;
+
+/* Counts and backend state; borrowed strings live until ae_workspace_close. */
+int ae_workspace_status(ae_workspace *ws, ae_status *out, ae_error *err);
+/* The current SIR of a symbol: *sir_json allocated (caller frees), hash 64 hex
+ * digits.  AE_ENOTFOUND when the symbol has no SIR. */
+int ae_workspace_get_sir(ae_workspace *ws, const char *symbol_id, char **sir_json,
+                         char sir_hash[65], ae_error *err);
+/* Paths: root, .aether/meta.sqlite, .aether/sir (borrowed). */
+const char *ae_workspace_root(const ae_workspace *ws);
+const char *ae_workspace_meta_path(const ae_workspace *ws);
+const char *ae_workspace_sir_dir(const ae_workspace *ws);
+
+typedef enum ae_search_mode {
+    AE_SEARCH_LEXICAL,
+    AE_SEARCH_SEMANTIC,
+    AE_SEARCH_HYBRID,
+} ae_search_mode;
+
+const char *ae_search_mode_name(ae_search_mode m);
+/* "lexical" | "semantic" | "hybrid"; AE_EINVAL otherwise. */
+int ae_search_mode_parse(const char *s, ae_search_mode *out);
+
+#define AE_SEARCH_LIMIT_DEFAULT 20
+#define AE_SEARCH_LIMIT_MIN     1
+#define AE_SEARCH_LIMIT_MAX     100
+
+typedef struct ae_match {
+    char *symbol_id, *qualified_name, *file_path, *language, *kind;
+    bool has_semantic_score;
+    double semantic_score;
+} ae_match;
+
+typedef struct ae_search_results {
+    ae_search_mode mode_requested, mode_used;
+    char *fallback_reason; /* NULL when the requested mode ran */
+    ae_match *matches;
+    size_t n;
+} ae_search_results;
+
+/* limit is clamped to 1..100.  Semantic and hybrid fall back to lexical with a
+ * fallback_reason when semantic search cannot run. */
+int ae_search(ae_workspace *ws, const char *query, ae_search_mode mode, size_t limit,
+              const ae_vs_search_opts *opts, ae_search_results **out, ae_error *err);
+/* Semantic search with a caller-given query vector (no embedding call). */
+int ae_search_vector(ae_workspace *ws, const float *query, uint32_t dim, const char *provider,
+                     const char *model, size_t limit, const ae_vs_search_opts *opts,
+                     ae_search_results **out, ae_error *err);
+void ae_search_results_free(ae_search_results *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

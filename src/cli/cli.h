@@ -1,0 +1,29 @@
+/* aetherd internals: parsed options and the commands. */
+#ifndef AE_CLI_CLI_H
+#define AE_CLI_CLI_H
+
+#include <aether/aether.h>
+#include <stdbool.h>
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+typedef enum { OUTPUT_TABLE, OUTPUT_JSON } output_format;
+
+typedef struct cli_options {
+    const char *workspace;
+    bool index_once, print_sir;
+    const char *search;
+    ae_search_mode search_mode;
+    size_t search_limit;
+    output_format output;
+    const char *search_vector, *search_provider, *search_model;
+    ae_vs_search_opts vs_opts;
+} cli_options;
+
+/* Prints results in the chosen format on stdout. */
+void cli_print_results(const ae_search_results *r, output_format fmt);
+/* Progress renderer for a terminal; NULL callbacks when stderr is not one. */
+void cli_progress(void *ctx, const ae_index_progress *p);
+void cli_progress_done(void);
+
+#endif

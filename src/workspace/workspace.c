@@ -1,0 +1,138 @@
+/* Opening a workspace: paths, config, meta store; the vector store and the
+ * embedder are opened lazily so lexical search never pays for them. */
+#include "workspace/workspace.h"
+
+#include "embed/embed.h"
+#include "util/err.h"
+#include "util/fs.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t ae_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ae_ws_notice(ae_workspace *ws, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) >= 0) ae_strlist_push_owned(&ws->notices, s);
+    va_end(ap);
+}
+
+int ae_workspace_open(const char *dir, const ae_open_options *opts, ae_workspace **out,
+                      ae_error *err)
+{
+    *out = NULL;
+    char resolved[PATH_MAX];
+    if (!realpath(dir, resolved)) return ae_fail_errno(err, errno, "workspace %s", dir);
+    if (!ae_is_dir(resolved))
+        return ae_fail(err, AE_EINVAL, "workspace %s is not a directory", dir);
+    ae_workspace *ws = calloc(1, sizeof *ws);
+    if (!ws) return ae_fail(err, AE_ENOMEM, "out of memory");
+    int rc = 0;
+    ae_config_init_defaults(&ws->config);
+    ws->readonly = opts && opts->readonly;
+    ws->root = ae_strdup(resolved);
+    ws->aether_dir = ae_path_join(resolved, ".aether");
+    ws->config_path = ae_path_join(ws->aether_dir, "config.toml");
+    ws->meta_path = ae_path_join(ws->aether_dir, "meta.sqlite");
+    ws->sir_dir = ae_path_join(ws->aether_dir, "sir");
+    ws->vectors_dir = ae_path_join(ws->aether_dir, "vectors");
+    if (!ws->root || !ws->aether_dir || !ws->config_path || !ws->meta_path || !ws->sir_dir ||
+        !ws->vectors_dir)
+        AE_FAIL(err, AE_ENOMEM, "out of memory");
+    if (!ws->readonly) {
+        AE_CHECK(ae_mkdirs(ws->aether_dir, err));
+        AE_CHECK(ae_config_write_default(ws->config_path, err));
+    }
+    ae_config_free(&ws->config);
+    AE_CHECK(ae_config_load(ws->config_path, &ws->config, err));
+    ws->store_present = ae_path_exists(ws->meta_path);
+    if (!ws->readonly || ws->store_present) {
+        AE_CHECK(ae_meta_open(ws->meta_path, ws->readonly, &ws->meta, err));
+        ws->store_present = true;
+    }
+    *out = ws;
+    return 0;
+cleanup:
+    ae_workspace_close(ws);
+    return rc;
+}
+
+void ae_workspace_close(ae_workspace *ws)
+{
+    if (!ws) return;
+    ae_vs_close(ws->vs);
+    ae_embedder_close(ws->embedder);
+    ae_meta_close(ws->meta);
+    ae_config_free(&ws->config);
+    ae_strlist_free(&ws->notices);
+    free(ws->root);
+    free(ws->aether_dir);
+    free(ws->config_path);
+    free(ws->meta_path);
+    free(ws->sir_dir);
+    free(ws->vectors_dir);
+    free(ws);
+}
+
+const char *const *ae_workspace_warnings(const ae_workspace *ws, size_t *n)
+{
+    *n = ws->config.warnings.len;
+    return (const char *const *)ws->config.warnings.items;
+}
+
+const char *const *ae_workspace_notices(const ae_workspace *ws, size_t *n)
+{
+    *n = ws->notices.len;
+    return (const char *const *)ws->notices.items;
+}
+
+int ae_ws_embedder(ae_workspace *ws, ae_embedder **out, ae_error *err)
+{
+    if (!ws->embedder) {
+        const ae_config *c = &ws->config;
+        ae_embed_options o = {
+            .provider = c->embeddings.provider,
+            .model = c->embeddings.model,
+            .dim = c->embeddings.dim,
+            .endpoint = c->embeddings.endpoint,
+            .api_key_env = c->embeddings.api_key_env,
+            .batch_size = c->embeddings.batch_size,
+        };
+        AE_TRY(ae_embedder_open(&o, &ws->embedder, err));
+    }
+    *out = ws->embedder;
+    return 0;
+}
+
+/* The configured backend.  Until the native table exists in this build the
+ * "lancedb" setting falls back to "sqlite" with a notice. */
+int ae_ws_vector_store(ae_workspace *ws, ae_vector_store **out, ae_error *err)
+{
+    if (!ws->vs) {
+        AE_RETURN_IF(!ws->meta, err, AE_ENOTFOUND, "local store not initialized");
+        const char *want = ws->config.embeddings.vector_backend;
+        if (!strcmp(want, "lancedb")) {
+            ae_ws_notice(ws, "vector_backend \"lancedb\" is not built yet; using \"sqlite\"");
+            AE_TRY(ae_vs_open_sqlite(ws->meta_path, &ws->vs, err));
+            ws->backend_name = "sqlite";
+        } else {
+            AE_TRY(ae_vs_open_sqlite(ws->meta_path, &ws->vs, err));
+            ws->backend_name = "sqlite";
+        }
+    }
+    *out = ws->vs;
+    return 0;
+}

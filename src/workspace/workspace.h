@@ -1,0 +1,38 @@
+/* The workspace handle shared by indexing and search (internal). */
+#ifndef AE_WORKSPACE_WORKSPACE_H
+#define AE_WORKSPACE_WORKSPACE_H
+
+#include "config/config.h"
+#include "meta/meta.h"
+#include "util/mem.h"
+
+#include <aether/aether.h>
+
+typedef struct ae_embedder ae_embedder;
+
+struct ae_workspace {
+    char *root;        /* absolute */
+    char *aether_dir;  /* root/.aether */
+    char *config_path; /* root/.aether/config.toml */
+    char *meta_path;   /* root/.aether/meta.sqlite */
+    char *sir_dir;     /* root/.aether/sir */
+    char *vectors_dir; /* root/.aether/vectors */
+    bool readonly;
+    bool store_present; /* meta.sqlite existed or was created */
+    ae_config config;
+    ae_meta *meta;            /* NULL when readonly and no store */
+    ae_vector_store *vs;      /* opened lazily by ae_ws_vector_store */
+    const char *backend_name; /* of vs: "lancedb" or "sqlite" */
+    ae_embedder *embedder;    /* opened lazily */
+    ae_strlist notices;
+};
+
+/* The configured vector store, opened on first use. */
+int ae_ws_vector_store(ae_workspace *ws, ae_vector_store **out, ae_error *err);
+/* The configured embedder, opened on first use. */
+int ae_ws_embedder(ae_workspace *ws, ae_embedder **out, ae_error *err);
+/* Adds a notice for the caller to show (stderr in the CLI). */
+void ae_ws_notice(ae_workspace *ws, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int64_t ae_now_ms(void);
+
+#endif

@@ -1,0 +1,40 @@
+# Shared helpers for CLI tests (sourced).  Each test runs in its own temp dir.
+set -euo pipefail
+: "${AE_SOURCE_DIR:?set by ctest}" "${AE_BUILD_DIR:?set by ctest}"
+AETHERD="$AE_BUILD_DIR/aetherd"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+ok() { echo "ok: $*"; }
+
+# new_workspace NAME FIXTURE -> path of a fresh copy of tests/fixtures/FIXTURE
+new_workspace() {
+  local ws="$TMP/$1"
+  mkdir -p "$ws"
+  cp -R "$AE_SOURCE_DIR/tests/fixtures/$2/." "$ws/"
+  echo "$ws"
+}
+
+# expect_exit CODE CMD... : runs CMD, captures stdout/stderr into $OUT/$ERR
+expect_exit() {
+  local want=$1; shift
+  set +e
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  local got=$?
+  set -e
+  OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err")
+  if [ "$got" -ne "$want" ]; then
+    fail "exit $got, wanted $want: $*"; echo "--- stdout"; echo "$OUT"; echo "--- stderr"; echo "$ERR"
+    return 1
+  fi
+  return 0
+}
+
+contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
+
+finish() {
+  if [ "$failures" -ne 0 ]; then echo "$failures check(s) failed"; exit 1; fi
+  echo "all checks passed"
+}
