@@ -176,7 +176,9 @@ static int build_symbol(const src_text *src, const char *rel, const char *lang, 
     if (!kind) return 0;
 
     int start = t->line;
-    int end = t->end ? t->end : span_end_line(src, lang, kind, start);
+    /* a C typedef's name follows the `}` of the type it names: keep the whole line */
+    size_t col = strcmp(kind, "type_alias") == 0 ? 0 : span_start_col(src, start, t->name);
+    int end = t->end ? t->end : span_end_line(src, lang, kind, start, col);
     if (end > src->nlines) end = src->nlines;
     if (end < start) end = start;
     s->start_line = start;
@@ -186,9 +188,9 @@ static int build_symbol(const src_text *src, const char *rel, const char *lang, 
     s->kind = ae_strdup(kind);
     s->name = ae_strdup(t->name);
     s->qualified_name = ctags_qualified_name(lang, t);
-    s->signature = span_signature(src, lang, kind, start, end);
+    s->signature = span_signature(src, lang, kind, start, col, end);
     s->source = span_source(src, start, end);
-    s->doc = span_doc(src, lang, kind, start, end);
+    s->doc = span_doc(src, lang, kind, start, col, end);
     if (!s->language || !s->file_path || !s->kind || !s->name || !s->qualified_name ||
         !s->signature || !s->source) {
         ae_symbol_clear(s);

@@ -61,14 +61,20 @@ void src_text_free(src_text *s);
 /* Line `line` without its newline: pointer and length. */
 const char *src_line(const src_text *s, int line, size_t *len);
 
-/* Derives an end line for a symbol starting at `start` when ctags gave none: braces for brace
- * languages, indentation for Python.  Always returns a line in [start, nlines]. */
-int span_end_line(const src_text *s, const char *language, const char *kind, int start);
-/* The declaration text from the start line up to the body (see symbol.h); allocated. */
-char *span_signature(const src_text *s, const char *language, const char *kind, int start, int end);
+/* Byte column on `line` where the declaration naming `name` starts: 0, or just after the last
+ * `{`, `}` or `;` before the name when several declarations share the line. */
+size_t span_start_col(const src_text *s, int line, const char *name);
+/* Derives an end line for a symbol starting at line `start`, column `col`, when ctags gave
+ * none: braces for brace languages, indentation for Python.  Returns a line in
+ * [start, nlines]. */
+int span_end_line(const src_text *s, const char *language, const char *kind, int start, size_t col);
+/* The declaration text from (start, col) up to the body (see symbol.h); allocated. */
+char *span_signature(const src_text *s, const char *language, const char *kind, int start,
+                     size_t col, int end);
 /* Lines start..end inclusive, allocated. */
 char *span_source(const src_text *s, int start, int end);
 /* Doc comment above `start` or the Python docstring; allocated, NULL when none. */
-char *span_doc(const src_text *s, const char *language, const char *kind, int start, int end);
+char *span_doc(const src_text *s, const char *language, const char *kind, int start, size_t col,
+               int end);
 
 #endif

@@ -65,6 +65,36 @@ const char *src_line(const src_text *s, int line, size_t *len)
     return s->text + a;
 }
 
+static size_t clamp_col(const src_text *s, int line, size_t col)
+{
+    size_t n;
+    src_line(s, line, &n);
+    return col <= n ? col : n;
+}
+
+static bool ident_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '$' || (unsigned char)c >= 0x80;
+}
+
+size_t span_start_col(const src_text *s, int line, const char *name)
+{
+    size_t n, k = strlen(name);
+    const char *l = src_line(s, line, &n);
+    for (size_t i = 0; k && i + k <= n; i++) {
+        if (memcmp(l + i, name, k) != 0) continue;
+        if ((i > 0 && ident_char(l[i - 1])) || (i + k < n && ident_char(l[i + k]))) continue;
+        /* the statement holding the name starts after the last {, } or ; before it */
+        size_t col = 0;
+        for (size_t j = 0; j < i; j++)
+            if (l[j] == '{' || l[j] == '}' || l[j] == ';') col = j + 1;
+        while (col < i && isspace((unsigned char)l[col]))
+            col++;
+        return col;
+    }
+    return 0;
+}
+
 static int line_of(const src_text *s, size_t pos)
 {
     int lo = 0, hi = s->nlines - 1;
@@ -210,10 +240,11 @@ static bool continues_line(int c)
     return c == 0 || strchr("=,+-*/|&(<.:?[", c) != NULL;
 }
 
-static int end_by_braces(const src_text *s, const char *lang, const char *kind, int start)
+static int end_by_braces(const src_text *s, const char *lang, const char *kind, int start,
+                         size_t col)
 {
     lexer lx;
-    lex_init(&lx, s, lang, s->off[start - 1], s->len);
+    lex_init(&lx, s, lang, s->off[start - 1] + col, s->len);
     bool block = block_kind(kind), seen = false;
     int paren = 0, brace = 0, last = 0, c;
     while ((c = lex_next(&lx)) >= 0) {
@@ -265,14 +296,14 @@ static int indent_of(const char *p, size_t n, bool *blank)
     return w;
 }
 
-static int end_by_indent(const src_text *s, const char *kind, int start)
+static int end_by_indent(const src_text *s, const char *kind, int start, size_t col)
 {
     size_t n;
     bool blank;
     const char *l0 = src_line(s, start, &n);
     int indent0 = indent_of(l0, n, &blank);
     lexer lx;
-    lex_init(&lx, s, "python", s->off[start - 1], s->len);
+    lex_init(&lx, s, "python", s->off[start - 1] + col, s->len);
     int depth = 0, last_code = start, c;
     bool header_done = false;
     while ((c = lex_next(&lx)) >= 0) {
@@ -297,12 +328,13 @@ static int end_by_indent(const src_text *s, const char *kind, int start)
     return last_code;
 }
 
-int span_end_line(const src_text *s, const char *language, const char *kind, int start)
+int span_end_line(const src_text *s, const char *language, const char *kind, int start, size_t col)
 {
     if (start < 1) start = 1;
     if (start > s->nlines) return s->nlines;
-    int end = eq(language, "python") ? end_by_indent(s, kind, start)
-                                     : end_by_braces(s, language, kind, start);
+    col = clamp_col(s, start, col);
+    int end = eq(language, "python") ? end_by_indent(s, kind, start, col)
+                                     : end_by_braces(s, language, kind, start, col);
     if (end < start) end = start;
     if (end > s->nlines) end = s->nlines;
     return end;
@@ -319,10 +351,10 @@ static bool assignment_at(const char *t, size_t p, size_t lim)
 
 /* Where the declaration header stops: offset of the stop character (excluded), or of one
  * past it when `inclusive` (C macro parameters).  *stop_char tells which one, 0 if none. */
-static size_t header_stop(const src_text *s, const char *lang, const char *kind, int start, int end,
-                          int *stop_char)
+static size_t header_stop(const src_text *s, const char *lang, const char *kind, int start,
+                          size_t col, int end, int *stop_char)
 {
-    size_t from = s->off[start - 1], lim = s->off[end];
+    size_t from = s->off[start - 1] + col, lim = s->off[end];
     lexer lx;
     lex_init(&lx, s, lang, from, lim);
     bool py = eq(lang, "python");
@@ -368,11 +400,13 @@ static char *trimmed_copy(const char *p, size_t n)
     return ae_strndup(p, n);
 }
 
-char *span_signature(const src_text *s, const char *language, const char *kind, int start, int end)
+char *span_signature(const src_text *s, const char *language, const char *kind, int start,
+                     size_t col, int end)
 {
     int sc;
-    size_t from = s->off[start - 1];
-    size_t stop = header_stop(s, language, kind, start, end, &sc);
+    col = clamp_col(s, start, col);
+    size_t from = s->off[start - 1] + col;
+    size_t stop = header_stop(s, language, kind, start, col, end, &sc);
     char *sig = trimmed_copy(s->text + from, stop - from);
     if (sig && !sig[0]) {
         free(sig);
@@ -512,10 +546,10 @@ static char *comment_above(const src_text *s, const char *lang, int start)
     return b.data; /* NULL when nothing was appended */
 }
 
-static char *python_docstring(const src_text *s, const char *kind, int start, int end)
+static char *python_docstring(const src_text *s, const char *kind, int start, size_t col, int end)
 {
     int sc;
-    size_t stop = header_stop(s, "python", kind, start, end, &sc);
+    size_t stop = header_stop(s, "python", kind, start, col, end, &sc);
     if (sc != ':') return NULL;
     const char *t = s->text, *e = s->text + s->off[end];
     const char *p = t + stop + 1;
@@ -551,11 +585,16 @@ static char *python_docstring(const src_text *s, const char *kind, int start, in
     return b.data;
 }
 
-char *span_doc(const src_text *s, const char *language, const char *kind, int start, int end)
+char *span_doc(const src_text *s, const char *language, const char *kind, int start, size_t col,
+               int end)
 {
+    col = clamp_col(s, start, col);
     if (eq(language, "python") && block_kind(kind)) {
-        char *d = python_docstring(s, kind, start, end);
+        char *d = python_docstring(s, kind, start, col, end);
         if (d) return d;
     }
+    size_t n;
+    const char *l = src_line(s, start, &n);
+    if (skip_ws(l, l + col) != l + col) return NULL; /* code before it on its line */
     return comment_above(s, language, start);
 }

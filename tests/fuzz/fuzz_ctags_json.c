@@ -57,11 +57,12 @@ static void check_spans(const char *data, size_t size)
     if (src_text_init(&s, data, size) < 0) return;
     int step = s.nlines > 64 ? s.nlines / 64 : 1;
     for (int start = 1; start <= s.nlines; start += step) {
-        int end = span_end_line(&s, lang, kind, start);
+        size_t col = span_start_col(&s, start, "x");
+        int end = span_end_line(&s, lang, kind, start, col);
         if (end < start || end > s.nlines) abort();
-        char *sig = span_signature(&s, lang, kind, start, end);
+        char *sig = span_signature(&s, lang, kind, start, col, end);
         char *src = span_source(&s, start, end);
-        char *doc = span_doc(&s, lang, kind, start, end);
+        char *doc = span_doc(&s, lang, kind, start, col, end);
         if (!sig || !src) abort();
         if (strlen(sig) > strlen(src) + 1 && !memchr(data, '\0', size)) abort();
         free(sig);

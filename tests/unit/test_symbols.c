@@ -406,6 +406,23 @@ static void test_duplicate_ids_keep_first(void **state)
     rm_rf(dir);
 }
 
+static void test_declarations_sharing_a_line(void **state)
+{
+    char *dir = make_tmpdir();
+    got *g = extract_text(dir, "one.rs",
+                          "/// Doc.\nimpl P { fn a(x: i32) -> i32 { x } fn b() -> u8 { 2 } }\n");
+    const got_sym *a = find(g, "one.rs", "P::a"), *b = find(g, "one.rs", "P::b");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a->sig, "fn a(x: i32) -> i32");
+    assert_string_equal(b->sig, "fn b() -> u8");
+    assert_int_equal(b->start, 2);
+    assert_int_equal(b->end, 2);
+    assert_null(b->doc); /* the comment above belongs to the impl, not to b */
+    got_free(g);
+    rm_rf(dir);
+}
+
 /* ---- files ----------------------------------------------------------------------------- */
 
 static void assert_list(const ae_strlist *l, const char *const *want, size_t n)
@@ -674,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_go),
         cmocka_unit_test(test_id_stability),
         cmocka_unit_test(test_duplicate_ids_keep_first),
+        cmocka_unit_test(test_declarations_sharing_a_line),
         cmocka_unit_test(test_gitignore_respected),
         cmocka_unit_test(test_walk_skips),
         cmocka_unit_test(test_language_for_path),
