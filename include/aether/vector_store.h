@@ -79,6 +79,11 @@ typedef struct ae_vector_store {
 
 /* Opens the legacy backend on .aether/meta.sqlite (its own connection). */
 int ae_vs_open_sqlite(const char *db_path, ae_vector_store **out, ae_error *err);
+/* Opens the native "lancedb" backend on a vectors directory (.aether/vectors);
+ * it is created at the first upsert.  Our own C implementation of the Lance
+ * design, not the LanceDB library.  Writer locks are taken per table at the
+ * first write and held until close; reads never block. */
+int ae_vs_open_lancedb(const char *vectors_dir, ae_vector_store **out, ae_error *err);
 /* Closes either backend; accepts NULL. */
 void ae_vs_close(ae_vector_store *vs);
 

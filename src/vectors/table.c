@@ -447,14 +447,20 @@ int ae_table_delete(ae_table *t, const char *const *ids, size_t n, size_t *n_del
 {
     if (n_deleted) *n_deleted = 0;
     if (n == 0) return 0;
-    AE_TRY(table_lock(t, err));
-    AE_TRY(ensure_ids(t, err));
     pos *ps = ae_calloc_array(n, sizeof *ps);
     uint32_t *rows = ae_calloc_array(n, sizeof *rows);
     commit_del *dels = NULL;
     size_t n_dels = 0;
     int rc = 0;
     if (!ps || !rows) AE_FAIL(err, AE_ENOMEM, "out of memory");
+    if (t->lock_fd < 0) {
+        /* none of the ids in the newest version: nothing to lock or commit */
+        AE_CHECK(ae_table_refresh(t, err));
+        AE_CHECK(ensure_ids(t, err));
+        if (find_rows(t, ids, n, ps) == 0) goto cleanup;
+    }
+    AE_CHECK(table_lock(t, err));
+    AE_CHECK(ensure_ids(t, err));
     size_t found = find_rows(t, ids, n, ps);
     if (group_dels(ps, found, rows, &dels, &n_dels) < 0) AE_FAIL(err, AE_ENOMEM, "out of memory");
     size_t total = 0;
@@ -485,6 +491,21 @@ size_t ae_table_rows_live(const ae_table *t)
 uint32_t ae_table_dim(const ae_table *t)
 {
     return t->dim;
+}
+
+const char *ae_table_provider(const ae_table *t)
+{
+    return t->provider;
+}
+
+const char *ae_table_model(const ae_table *t)
+{
+    return t->model;
+}
+
+const char *ae_table_get_name(const ae_table *t)
+{
+    return t->name;
 }
 
 const char *ae_table_dir(const ae_table *t)

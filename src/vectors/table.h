@@ -108,6 +108,9 @@ int ae_table_status_get(ae_table *t, ae_table_status *st, ae_error *err);
 uint64_t ae_table_version(const ae_table *t);
 size_t ae_table_rows_live(const ae_table *t);
 uint32_t ae_table_dim(const ae_table *t);
+const char *ae_table_provider(const ae_table *t);
+const char *ae_table_model(const ae_table *t);
+const char *ae_table_get_name(const ae_table *t);
 const char *ae_table_dir(const ae_table *t);
 
 /* Verify (read-only, no lock): every manifest's checksum, every referenced
