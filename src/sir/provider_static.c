@@ -360,37 +360,89 @@ static void third_person(const char *verb, ae_buf *b, int *rc)
 }
 
 static const char *const verbs[] = {
-    "accept",    "add",       "alloc",     "allocate", "append",      "apply",      "assert",
-    "assign",    "begin",     "bind",      "build",    "calc",        "calculate",  "call",
-    "cancel",    "check",     "clean",     "cleanup",  "clear",       "clone",      "close",
-    "cmp",       "collect",   "commit",    "compact",  "compare",     "compile",    "compute",
-    "configure", "connect",   "convert",   "copy",     "count",       "create",     "debug",
-    "decode",    "del",       "delete",    "dequeue",  "deserialize", "destroy",    "detect",
-    "disable",   "dispatch",  "do",        "drain",    "drop",        "dump",       "dup",
-    "embed",     "emit",      "enable",    "encode",   "enqueue",     "ensure",     "escape",
-    "eval",      "evaluate",  "exec",      "execute",  "expand",      "export",     "extract",
-    "fail",      "fetch",     "fill",      "filter",   "find",        "finish",     "flush",
-    "fmt",       "format",    "free",      "fuse",     "gen",         "generate",   "get",
-    "grow",      "handle",    "hash",      "import",   "init",        "initialize", "insert",
-    "install",   "invoke",    "iterate",   "join",     "kill",        "list",       "listen",
-    "load",      "lock",      "log",       "lookup",   "make",        "map",        "mark",
-    "match",     "measure",   "merge",     "migrate",  "mk",          "move",       "normalize",
-    "notify",    "open",      "parse",     "pick",     "poll",        "pop",        "post",
-    "prepare",   "print",     "process",   "publish",  "push",        "put",        "query",
-    "rank",      "read",      "rebuild",   "receive",  "record",      "refresh",    "register",
-    "reload",    "remove",    "render",    "replace",  "report",      "request",    "reserve",
-    "reset",     "resize",    "resolve",   "restore",  "retry",       "rm",         "rollback",
-    "route",     "run",       "sanitize",  "save",     "scan",        "search",     "select",
-    "send",      "serialize", "serve",     "set",      "setup",       "show",       "shutdown",
-    "skip",      "sort",      "spawn",     "split",    "start",       "stop",       "store",
-    "strip",     "submit",    "subscribe", "sync",     "teardown",    "test",       "tokenize",
-    "track",     "train",     "transform", "trim",     "try",         "unlock",     "unregister",
-    "update",    "upload",    "upsert",    "validate", "verify",      "visit",      "wait",
-    "walk",      "watch",     "wrap",      "write",    NULL,
+    "accept",     "add",        "aggregate",  "alert",       "align",       "alloc",
+    "allocate",   "allow",      "annotate",   "announce",    "append",      "apply",
+    "approve",    "archive",    "assert",     "assign",      "attach",      "authenticate",
+    "authorize",  "backup",     "batch",      "begin",       "bind",        "block",
+    "broadcast",  "build",      "bundle",     "cache",       "calc",        "calculate",
+    "call",       "cancel",     "capture",    "cast",        "check",       "chunk",
+    "clamp",      "classify",   "clean",      "cleanup",     "clear",       "clone",
+    "close",      "cmp",        "coerce",     "collapse",    "collect",     "combine",
+    "commit",     "compact",    "compare",    "compile",     "complete",    "compress",
+    "compute",    "configure",  "confirm",    "connect",     "consolidate", "construct",
+    "consume",    "convert",    "copy",       "count",       "crawl",       "create",
+    "debug",      "declare",    "decode",     "decompress",  "decorate",    "decrement",
+    "decrypt",    "define",     "del",        "delete",      "deny",        "deploy",
+    "dequeue",    "derive",     "describe",   "deserialize", "destroy",     "detach",
+    "detect",     "determine",  "diff",       "disable",     "discard",     "disconnect",
+    "dispatch",   "display",    "divide",     "do",          "download",    "drain",
+    "draw",       "drop",       "dump",       "dup",         "edit",        "embed",
+    "emit",       "enable",     "encode",     "encrypt",     "enqueue",     "ensure",
+    "enter",      "equal",      "escape",     "estimate",    "eval",        "evaluate",
+    "evict",      "exec",       "execute",    "exit",        "expand",      "expire",
+    "explain",    "export",     "extend",     "extract",     "fail",        "fetch",
+    "fill",       "filter",     "finalize",   "find",        "finish",      "fit",
+    "fix",        "flatten",    "flip",       "flush",       "fmt",         "fold",
+    "follow",     "force",      "format",     "forward",     "free",        "freeze",
+    "fuse",       "gather",     "gen",        "generate",    "get",         "greet",
+    "group",      "grow",       "guard",      "handle",      "hash",        "hide",
+    "highlight",  "identify",   "ignore",     "import",      "include",     "increment",
+    "init",       "initialize", "inject",     "insert",      "inspect",     "install",
+    "interpret",  "intersect",  "invalidate", "invoke",      "issue",       "iterate",
+    "join",       "keep",       "kick",       "kill",        "label",       "launch",
+    "layout",     "leave",      "lex",        "limit",       "link",        "lint",
+    "list",       "listen",     "load",       "locate",      "lock",        "log",
+    "login",      "logout",     "lookup",     "make",        "manage",      "map",
+    "mark",       "match",      "maximize",   "measure",     "merge",       "migrate",
+    "minimize",   "mk",         "modify",     "mount",       "move",        "multiply",
+    "mutate",     "negate",     "normalize",  "notify",      "observe",     "obtain",
+    "offer",      "open",       "order",      "pack",        "package",     "pad",
+    "paint",      "parse",      "partition",  "patch",       "pause",       "peek",
+    "perform",    "persist",    "pick",       "pin",         "ping",        "pipe",
+    "plan",       "play",       "plot",       "poll",        "pop",         "populate",
+    "post",       "predict",    "prefetch",   "preload",     "prepare",     "preprocess",
+    "preserve",   "prevent",    "print",      "probe",       "process",     "produce",
+    "project",    "promote",    "prompt",     "protect",     "provide",     "proxy",
+    "prune",      "publish",    "pull",       "push",        "put",         "query",
+    "queue",      "quote",      "raise",      "rank",        "reach",       "read",
+    "rebase",     "rebuild",    "receive",    "recompute",   "record",      "recover",
+    "redact",     "redirect",   "redo",       "reduce",      "refine",      "reflect",
+    "refresh",    "register",   "reindex",    "reject",      "relate",      "release",
+    "reload",     "remap",      "remove",     "rename",      "render",      "reorder",
+    "repair",     "repeat",     "replace",    "replay",      "replicate",   "reply",
+    "report",     "request",    "require",    "reserve",     "reset",       "resize",
+    "resolve",    "respond",    "restore",    "resume",      "retain",      "retrieve",
+    "retry",      "return",     "reverse",    "revert",      "rewrite",     "rm",
+    "rollback",   "rotate",     "round",      "route",       "run",         "sample",
+    "sanitize",   "save",       "say",        "scale",       "scan",        "schedule",
+    "score",      "seal",       "search",     "seed",        "seek",        "select",
+    "send",       "serialize",  "serve",      "set",         "setup",       "shard",
+    "shift",      "show",       "shrink",     "shuffle",     "shutdown",    "sign",
+    "signal",     "simulate",   "skip",       "sleep",       "slice",       "snapshot",
+    "solve",      "sort",       "spawn",      "speak",       "specify",     "split",
+    "squash",     "stage",      "start",      "stash",       "step",        "stop",
+    "store",      "stream",     "strip",      "stub",        "submit",      "subscribe",
+    "substitute", "subtract",   "suggest",    "sum",         "summarize",   "supply",
+    "suspend",    "swap",       "sync",       "tag",         "teardown",    "test",
+    "throttle",   "tick",       "tidy",       "toggle",      "tokenize",    "trace",
+    "track",      "train",      "transfer",   "transform",   "translate",   "traverse",
+    "trigger",    "trim",       "truncate",   "try",         "unbind",      "unblock",
+    "undo",       "unify",      "unlock",     "unmount",     "unpack",      "unregister",
+    "unset",      "untar",      "unwrap",     "unzip",       "update",      "upgrade",
+    "upload",     "upsert",     "use",        "validate",    "verify",      "view",
+    "visit",      "wait",       "wake",       "walk",        "warm",        "warn",
+    "watch",      "wire",       "wrap",       "write",       "yield",       "zip",
+    NULL,
 };
 
 static const char *const type_kinds[] = {
-    "class", "struct", "enum", "union", "typedef", "type", "alias", "record", "object", NULL,
+    "class",      "struct",    "enum",  "union",  "typedef", "type",
+    "type_alias", "typealias", "alias", "record", "object",  NULL,
+};
+/* Kinds whose span only declares (fields, variants, method signatures): no body to read. */
+static const char *const declaration_kinds[] = {
+    "struct", "enum",  "union",     "typedef",  "type",   "type_alias", "typealias",
+    "alias",  "trait", "interface", "protocol", "record", NULL,
 };
 static const char *const contract_kinds[] = {"trait", "interface", "protocol", NULL};
 static const char *const callable_kinds[] = {
@@ -407,6 +459,16 @@ static bool is_type_kind(const char *kind)
     return in_list(kind, type_kinds) || in_list(kind, contract_kinds) || in_list(kind, others);
 }
 
+/* Appends " " + words [from, to) (nothing when the range is empty). */
+static int put_range(ae_buf *b, const ae_strlist *w, size_t from, size_t to)
+{
+    for (size_t i = from; i < to && i < w->len; i++) {
+        AE_TRY(ae_buf_append(b, " ", 1));
+        AE_TRY(ae_buf_puts(b, w->items[i]));
+    }
+    return 0;
+}
+
 static int put_words(ae_buf *b, const ae_strlist *w, size_t from)
 {
     for (size_t i = from; i < w->len; i++) {
@@ -414,6 +476,35 @@ static int put_words(ae_buf *b, const ae_strlist *w, size_t from)
         AE_TRY(ae_buf_puts(b, w->items[i]));
     }
     return 0;
+}
+
+static bool is_predicate(const char *w)
+{
+    return strcmp(w, "is") == 0 || strcmp(w, "has") == 0 || strcmp(w, "can") == 0 ||
+           strcmp(w, "should") == 0;
+}
+
+/* A verb after leading words: "ae_buf_append" -> "appends buf", "node_is_leaf" -> "checks
+ * whether node is leaf", "ae_path_exists" -> "checks whether path exists".  A short first word
+ * of three or more is taken for a namespace prefix ("ae", "np") and left out. */
+static int later_verb_phrase(ae_buf *b, const ae_strlist *w, size_t vi)
+{
+    size_t skip = strlen(w->items[0]) <= 3 && w->len >= 3 ? 1 : 0;
+    const char *v = w->items[vi];
+    if (strcmp(v, "exists") == 0 || is_predicate(v)) {
+        AE_TRY(ae_buf_puts(b, " that checks whether"));
+        if (skip < vi) {
+            AE_TRY(put_range(b, w, skip, vi));
+        } else {
+            AE_TRY(ae_buf_puts(b, " it"));
+        }
+        return put_range(b, w, vi, w->len);
+    }
+    int rc = ae_buf_puts(b, " that ");
+    third_person(v, b, &rc);
+    if (rc == 0) rc = put_range(b, w, vi + 1, w->len);
+    if (rc == 0) rc = put_range(b, w, skip, vi);
+    return rc;
 }
 
 /* The segment of a qualified name before the last "::" or '.', or NULL. */
@@ -428,6 +519,12 @@ static char *parent_scope(const char *qualified)
     while (start > qualified && start[-1] != ':' && start[-1] != '.')
         start--;
     return start < end ? ae_strndup(start, (size_t)(end - start)) : NULL;
+}
+
+static int buf_reset_label(ae_buf *b, const char *label)
+{
+    b->len = 0;
+    return ae_buf_puts(b, label);
 }
 
 /* "Function that parses config file." built from the name's words and the kind. */
@@ -459,8 +556,12 @@ AE_STATIC int static_name_sentence(const ae_symbol *sym, bool has_output, char *
     bool callable = in_list(kind, callable_kinds) || !is_type_kind(kind);
     if (w.len == 0) {
         /* just the label */
-    } else if (strcmp(kind, "constructor") == 0) {
-        rc = ae_buf_puts(&b, " for ");
+    } else if (strcmp(kind, "constructor") == 0 ||
+               (callable && name &&
+                (strcmp(name, "constructor") == 0 || strcmp(name, "__init__") == 0 ||
+                 strcmp(name, "__new__") == 0 || (parent && strcmp(name, parent) == 0)))) {
+        rc = buf_reset_label(&b, "Constructor");
+        if (rc == 0) rc = ae_buf_puts(&b, " for ");
         if (rc == 0) rc = parent ? ae_buf_puts(&b, parent) : put_words(&b, &w, 0);
     } else if (in_list(kind, type_kinds)) {
         rc = ae_buf_puts(&b, " representing ");
@@ -475,8 +576,7 @@ AE_STATIC int static_name_sentence(const ae_symbol *sym, bool has_output, char *
         rc = ae_buf_puts(&b, " that creates a new ");
         if (rc == 0)
             rc = rest ? put_words(&b, &w, 1) : ae_buf_puts(&b, parent ? parent : "instance");
-    } else if (strcmp(w0, "is") == 0 || strcmp(w0, "has") == 0 || strcmp(w0, "can") == 0 ||
-               strcmp(w0, "should") == 0) {
+    } else if (is_predicate(w0)) {
         rc = ae_buf_printf(&b, " that checks whether it %s", w0);
         if (rc == 0 && rest) rc = ae_buf_append(&b, " ", 1);
         if (rc == 0) rc = put_words(&b, &w, 1);
@@ -495,8 +595,17 @@ AE_STATIC int static_name_sentence(const ae_symbol *sym, bool has_output, char *
         if (rc == 0 && rest) rc = ae_buf_append(&b, " ", 1);
         if (rc == 0) rc = put_words(&b, &w, 1);
     } else {
-        rc = ae_buf_puts(&b, has_output ? " that returns " : " for ");
-        if (rc == 0) rc = put_words(&b, &w, 0);
+        size_t vi = 0;
+        for (size_t i = 1; i < w.len && i < 3 && !vi; i++)
+            if (in_list(w.items[i], verbs) || is_predicate(w.items[i]) ||
+                strcmp(w.items[i], "exists") == 0)
+                vi = i;
+        if (vi) {
+            rc = later_verb_phrase(&b, &w, vi);
+        } else {
+            rc = ae_buf_puts(&b, has_output ? " that returns " : " for ");
+            if (rc == 0) rc = put_words(&b, &w, 0);
+        }
     }
     if (rc == 0) rc = ae_buf_append(&b, ".", 1);
     if (rc < 0) goto cleanup;
@@ -1339,6 +1448,43 @@ static int rule_call(body_ctx *c, const char *chain, const char *last, size_t k,
     return rc;
 }
 
+/* A name followed by '(' that defines rather than calls: after def/fn/func/function, or (in
+ * brace languages whose conditions are parenthesised) a parameter list followed by a body. */
+static bool is_definition(const body_ctx *c, size_t start, size_t open)
+{
+    static const char *const def_words[] = {"def", "fn", "func", "function", "fun", "sub", NULL};
+    const char *s = c->code;
+    size_t p = start;
+    while (p > 0 && (s[p - 1] == ' ' || s[p - 1] == '\t'))
+        p--;
+    if (p < start) {
+        size_t w = p;
+        while (w > 0 && is_ident_char(s[w - 1]))
+            w--;
+        char word[16];
+        if (p - w > 0 && p - w < sizeof word) {
+            memcpy(word, s + w, p - w);
+            word[p - w] = '\0';
+            if (in_list(word, def_words)) return true;
+        }
+    }
+    if (c->fam != FAM_C && c->fam != FAM_JS && c->fam != FAM_JAVA) return false;
+    size_t close = match_close(s, open);
+    if (!close) return false;
+    size_t k = close + 1;
+    while (isspace((unsigned char)s[k]))
+        k++;
+    if (s[k] == '{') return true;
+    if (c->fam == FAM_C) return false;
+    /* ": ReturnType {" (TypeScript) or "throws X {" (Java) */
+    if (s[k] != ':' && !starts(s + k, "throws")) return false;
+    for (; s[k] && s[k] != '\n'; k++) {
+        if (s[k] == '{') return true;
+        if (s[k] == ';' || s[k] == '=' || s[k] == ')' || s[k] == ',') return false;
+    }
+    return false;
+}
+
 /* Rust's `?` operator after a call or a value: errors are propagated to the caller. */
 static bool rust_question_mark(const char *code, size_t from)
 {
@@ -1388,6 +1534,7 @@ static int cmp_str(const void *a, const void *b)
 AE_STATIC int static_body(const ae_symbol *sym, enum family fam, ae_sir *out)
 {
     if (!sym->source || !sym->source[0]) return 0;
+    if (sym->kind && in_list(sym->kind, declaration_kinds)) return 0;
     body_ctx c = {.sym = sym, .fam = fam, .out = out};
     char *code = static_blank_code(sym->source, fam, true);
     char *raw = static_blank_code(sym->source, fam, false);
@@ -1416,7 +1563,8 @@ AE_STATIC int static_body(const ae_symbol *sym, enum family fam, ae_sir *out)
         bool macro =
             fam == FAM_RUST && code[k] == '!' && strchr("([{", code[k + 1]) && code[k + 1] != '\0';
         bool dot_before = start > 0 && code[start - 1] == '.';
-        if (call && !in_list(last, keywords) && strcmp(last, own) != 0 && last[0])
+        if (call && !in_list(last, keywords) && strcmp(last, own) != 0 && last[0] &&
+            !is_definition(&c, start, k))
             AE_CHECK(push_unique(&c.deps, last));
         if (!strchr(chain, '.')) AE_CHECK(rule_keyword(&c, chain, end));
         AE_CHECK(rule_call(&c, chain, last, k, call, macro, dot_before));

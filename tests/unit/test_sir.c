@@ -419,6 +419,24 @@ static void test_name_sentences(void **state)
     assert_name_sentence("variable", "MAX_RETRIES", "MAX_RETRIES", false,
                          "Variable for max retries.");
     assert_name_sentence(NULL, "x", "x", false, "Symbol for x.");
+    /* C-style "<prefix>_<object>_<verb>" names */
+    assert_name_sentence("function", "ae_buf_append", "ae_buf_append", true,
+                         "Function that appends buf.");
+    assert_name_sentence("function", "ae_write_file_atomic", "ae_write_file_atomic", true,
+                         "Function that writes file atomic.");
+    assert_name_sentence("function", "ae_path_exists", "ae_path_exists", true,
+                         "Function that checks whether path exists.");
+    assert_name_sentence("function", "node_is_leaf", "node_is_leaf", true,
+                         "Function that checks whether node is leaf.");
+    assert_name_sentence("function", "ae_is_dir", "ae_is_dir", true,
+                         "Function that checks whether it is dir.");
+    /* constructors by name */
+    assert_name_sentence("method", "__init__", "Foo::__init__", false, "Constructor for Foo.");
+    assert_name_sentence("method", "constructor", "Service::constructor", false,
+                         "Constructor for Service.");
+    assert_name_sentence("method", "Widget", "Widget::Widget", false, "Constructor for Widget.");
+    assert_name_sentence("type_alias", "NodeId", "NodeId", false,
+                         "Type alias representing node id.");
 }
 
 static void assert_doc(const char *doc, const char *want)
@@ -693,6 +711,68 @@ static void test_static_c(void **state)
     ae_sir_clear(&s);
 }
 
+static void test_static_definitions_are_not_calls(void **state)
+{
+    /* a class span holds method definitions; only what their bodies call counts */
+    ae_sir s = run_static("python", "class", "Foo", "Foo", "class Foo(Base):",
+                          "class Foo(Base):\n"
+                          "    def __init__(self, x):\n"
+                          "        self.x = validate(x)\n"
+                          "    async def bar(self):\n"
+                          "        return await fetch_bar(self.x)\n",
+                          "A foo.");
+    assert_string_equal(s.intent, "A foo.");
+    assert_list(&s.inputs, EMPTY);
+    assert_list(&s.dependencies, LIST("fetch_bar", "validate"));
+    ae_sir_clear(&s);
+
+    s = run_static("typescript", "class", "Service", "Service", "export class Service",
+                   "export class Service {\n"
+                   "  constructor(private name: string) { init(name); }\n"
+                   "  greet(who: string): string {\n"
+                   "    return format(who);\n"
+                   "  }\n"
+                   "  static create(): Service { return new Service(\"x\"); }\n"
+                   "}\n",
+                   NULL);
+    assert_list(&s.dependencies, LIST("format", "init")); /* not its own name */
+    ae_sir_clear(&s);
+
+    s = run_static("java", "class", "Repo", "Repo", "public class Repo",
+                   "public class Repo {\n"
+                   "  public void save(Item it) throws IOException {\n"
+                   "    Files.write(path, it.bytes());\n"
+                   "  }\n"
+                   "}\n",
+                   NULL);
+    assert_list(&s.dependencies, LIST("bytes", "write"));
+    assert_list(&s.side_effects, LIST("writes files"));
+    ae_sir_clear(&s);
+
+    /* Rust conditions are not parenthesised: `if check(x) {` is a call */
+    s = run_static("rust", "function", "run", "run", "fn run(x: u8)",
+                   "fn run(x: u8) {\n    if check(x) {\n        go_on();\n    }\n}\n", NULL);
+    assert_list(&s.dependencies, LIST("check", "go_on"));
+    ae_sir_clear(&s);
+
+    /* declarations (fields, variants, method signatures) have no calls */
+    s = run_static("go", "interface", "Handler", "Handler", "type Handler interface",
+                   "type Handler interface {\n\tHandle(req string) error\n}\n", NULL);
+    assert_string_equal(s.intent, "Interface describing handler.");
+    assert_list(&s.dependencies, EMPTY);
+    ae_sir_clear(&s);
+    s = run_static("rust", "enum", "Shape", "Shape", "pub enum Shape",
+                   "pub enum Shape {\n    Circle(f64),\n    Square(f64),\n}\n", NULL);
+    assert_list(&s.dependencies, EMPTY);
+    assert_list(&s.inputs, EMPTY);
+    ae_sir_clear(&s);
+    s = run_static("rust", "type_alias", "Pair", "Pair", "type Pair = (i32, i32);",
+                   "type Pair = (i32, i32);", NULL);
+    assert_string_equal(s.intent, "Type alias representing pair.");
+    assert_list(&s.inputs, EMPTY);
+    ae_sir_clear(&s);
+}
+
 static void test_static_edge_cases(void **state)
 {
     /* nothing but a name */
@@ -758,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_static_go),
         cmocka_unit_test(test_static_typescript),
         cmocka_unit_test(test_static_c),
+        cmocka_unit_test(test_static_definitions_are_not_calls),
         cmocka_unit_test(test_static_edge_cases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
