@@ -19,7 +19,8 @@ typedef int (*ae_file_symbols_fn)(const char *rel_path, const char *language, ae
 
 /* Extracts symbols from `files` (workspace-relative, as ae_workspace_list_files returns)
  * under `root`.  Files of no supported language, files that vanished or cannot be read are
- * skipped without a callback.  ctags is found on PATH, or taken from $AE_CTAGS.
+ * skipped without a callback; a file whose name is not valid UTF-8 gets 0 symbols (ctags
+ * leaves such names out of its JSON).  ctags is found on PATH, or taken from $AE_CTAGS.
  * Returns 0; AE_EEXTERNAL naming the command and its status/stderr when ctags is missing or
  * fails; the callback's code when it aborts. */
 int ae_symbols_extract(const char *root, const ae_strlist *files, ae_file_symbols_fn fn, void *ctx,

@@ -617,6 +617,23 @@ static void test_ctags_failures(void **state)
     assert_int_equal(ae_symbols_extract(dir, &files, collect, g, &err), AE_EEXTERNAL);
     assert_non_null(strstr(err.message, "status 3"));
     assert_non_null(strstr(err.message, "boom on purpose"));
+
+    /* a ctags that exits without reading a list bigger than a pipe buffer: a clean error,
+     * not a hang on the full pipe or a SIGPIPE that kills the program */
+    ae_strlist many = {0};
+    for (int i = 0; i < AE_SYMBOLS_BATCH_FILES; i++) {
+        char name[400];
+        snprintf(name, sizeof name, "%0380d.py", i);
+        assert_int_equal(ae_strlist_push(&many, name), 0);
+    }
+    write_at(dir, "quick-exit.sh", "#!/bin/sh\nexit 4\n");
+    char *quick = ae_path_join(dir, "quick-exit.sh");
+    assert_int_equal(chmod(quick, 0755), 0);
+    setenv("AE_CTAGS", quick, 1);
+    assert_int_equal(ae_symbols_extract(dir, &many, collect, g, &err), AE_EEXTERNAL);
+    assert_non_null(strstr(err.message, "status 4"));
+    free(quick);
+    ae_strlist_free(&many);
     unsetenv("AE_CTAGS");
     assert_int_equal(g->nfiles, 0);
 
