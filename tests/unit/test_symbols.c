@@ -262,7 +262,12 @@ static void test_python(void **state)
     assert_null(find(g, f, "helper::local_fn")); /* nested function = local */
     assert_null(find(g, f, "Foo::attr"));
     assert_null(find(g, f, "os"));
-    assert_int_equal(count_in(g, f), 8);
+    assert_int_equal(count_in(g, f), 9);
+    /* ctags has no end for a constant: brackets, not the `]` in a comment, close it */
+    expect(g, f, "ALL_NAMES", "constant");
+    assert_int_equal(find(g, f, "ALL_NAMES")->start, 37);
+    assert_int_equal(find(g, f, "ALL_NAMES")->end, 40);
+    assert_string_equal(find(g, f, "ALL_NAMES")->sig, "ALL_NAMES");
     const got_sym *s = find(g, f, "Foo::bar");
     assert_string_equal(s->sig, "def bar(self, y,\n            z=2)");
     assert_string_equal(s->doc, "Bar does things.");
