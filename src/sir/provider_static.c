@@ -17,6 +17,7 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,6 +25,11 @@
 #define STATIC_MAX_DEPENDENCIES 32
 #define STATIC_MAX_INTENT       200
 #define STATIC_CHAIN_MAX        256
+#define STATIC_MAX_LIST         64        /* error modes, side effects */
+#define STATIC_MAX_SOURCE       (1 << 20) /* bytes of a body read; the rest is ignored */
+#define STATIC_TURBOFISH_MAX    256       /* bytes of a `::<...>` looked through */
+#define STATIC_WINDOW           4096      /* bytes of a call's arguments or a statement read */
+#define STATIC_SIGNATURE_LINES  64        /* lines of a span searched for its signature */
 #define STATIC_CONFIDENCE_DOC   0.6
 #define STATIC_CONFIDENCE_NAME  0.4
 
@@ -181,8 +187,8 @@ AE_STATIC char *static_blank_code(const char *src, enum family fam, bool blank_s
             /* a char literal 'x' or '\n'; otherwise a lifetime such as 'a */
             size_t len = 0;
             if (src[i + 1] == '\\') {
-                const char *end = strchr(src + i + 2, '\'');
-                if (end && end - (src + i) <= 12) len = (size_t)(end - (src + i));
+                const char *end = memchr(src + i + 2, '\'', strnlen(src + i + 2, 10));
+                if (end) len = (size_t)(end - (src + i));
             } else if (src[i + 1] && src[i + 1] != '\'') {
                 size_t cl = 1;
                 while (((unsigned char)src[i + 1 + cl] & 0xC0) == 0x80)
@@ -936,6 +942,7 @@ typedef struct body_ctx {
     enum family fam;
     const char *code; /* comments and string contents blanked */
     const char *raw;  /* comments blanked, strings kept; same offsets as code */
+    uint32_t *closes; /* closes[i]: index of the bracket closing the one at code[i], or 0 */
     ae_sir *out;
     ae_strlist deps;
 } body_ctx;
@@ -1080,13 +1087,14 @@ static size_t read_chain(const char *s, size_t i, char *buf, size_t cap, size_t 
 /* The raw argument text of the call whose '(' is at open, as [*a, *b). */
 static void call_args(const body_ctx *c, size_t open, size_t *a, size_t *b)
 {
-    size_t e = match_close(c->raw, open);
+    size_t e = c->closes[open];
     *a = open + 1;
     if (!e) {
-        const char *nl = strchr(c->raw + open, '\n');
-        e = nl ? (size_t)(nl - c->raw) : strlen(c->raw);
+        size_t len = strnlen(c->raw + open, STATIC_WINDOW);
+        const char *nl = memchr(c->raw + open, '\n', len);
+        e = nl ? (size_t)(nl - c->raw) : open + len;
     }
-    *b = e;
+    *b = e < open + STATIC_WINDOW ? e : open + STATIC_WINDOW;
 }
 
 static bool args_contain(const body_ctx *c, size_t open, const char *const *words)
@@ -1126,11 +1134,13 @@ static int mode_writes(const body_ctx *c, size_t open)
 
 static int effect(body_ctx *c, const char *what)
 {
+    if (c->out->side_effects.len >= STATIC_MAX_LIST) return 0;
     return push_unique(&c->out->side_effects, what);
 }
 
 static int error_mode(body_ctx *c, const char *what)
 {
+    if (c->out->error_modes.len >= STATIC_MAX_LIST) return 0;
     return push_unique(&c->out->error_modes, what);
 }
 
@@ -1141,7 +1151,7 @@ static bool go_returns_error(const body_ctx *c, size_t i)
     size_t end = i;
     int depth = 0;
     size_t last_comma = i;
-    for (; s[end]; end++) {
+    for (; s[end] && end - i < STATIC_WINDOW; end++) {
         char ch = s[end];
         if (ch == '(' || ch == '[' || ch == '{') depth++;
         if (ch == ')' || ch == ']' || ch == '}') {
@@ -1469,7 +1479,7 @@ static bool is_definition(const body_ctx *c, size_t start, size_t open)
         }
     }
     if (c->fam != FAM_C && c->fam != FAM_JS && c->fam != FAM_JAVA) return false;
-    size_t close = match_close(s, open);
+    size_t close = c->closes[open];
     if (!close) return false;
     size_t k = close + 1;
     while (isspace((unsigned char)s[k]))
@@ -1478,7 +1488,7 @@ static bool is_definition(const body_ctx *c, size_t start, size_t open)
     if (c->fam == FAM_C) return false;
     /* ": ReturnType {" (TypeScript) or "throws X {" (Java) */
     if (s[k] != ':' && !starts(s + k, "throws")) return false;
-    for (; s[k] && s[k] != '\n'; k++) {
+    for (size_t stop = k + STATIC_WINDOW; s[k] && s[k] != '\n' && k < stop; k++) {
         if (s[k] == '{') return true;
         if (s[k] == ';' || s[k] == '=' || s[k] == ')' || s[k] == ',') return false;
     }
@@ -1505,7 +1515,7 @@ static size_t body_offset(const char *src, const char *sig)
 {
     if (!sig || !sig[0]) return 0;
     size_t line = 0;
-    for (;;) {
+    for (int tries = 0; tries < STATIC_SIGNATURE_LINES; tries++) {
         size_t i = line;
         const char *q = sig;
         while (*q) {
@@ -1524,11 +1534,42 @@ static size_t body_offset(const char *src, const char *sig)
         if (!nl) return 0;
         line = (size_t)(nl - src) + 1;
     }
+    return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* Matching brackets of the blanked code in one pass (any of ()[]{}), so argument lists are found
+ * in linear time whatever the input. */
+static uint32_t *bracket_table(const char *code, size_t n)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    uint32_t *closes = ae_calloc_array(n + 1, sizeof *closes);
+    uint32_t *stack = ae_calloc_array(n + 1, sizeof *stack);
+    if (!closes || !stack) {
+        free(closes);
+        free(stack);
+        return NULL;
+    }
+    size_t depth = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = code[i];
+        if (ch == '(' || ch == '[' || ch == '{') {
+            stack[depth++] = (uint32_t)i;
+        } else if ((ch == ')' || ch == ']' || ch == '}') && depth > 0) {
+            closes[stack[--depth]] = (uint32_t)i;
+        }
+    }
+    free(stack);
+    return closes;
+}
+
+/* The end of a turbofish `::<...>` starting at code[lt] (the '<'), or 0. */
+static size_t turbofish_end(const char *code, size_t lt)
+{
+    int depth = 0;
+    for (size_t i = lt; code[i] && i - lt < STATIC_TURBOFISH_MAX; i++) {
+        if (code[i] == '<') depth++;
+        if (code[i] == '>' && --depth == 0) return i;
+    }
+    return 0;
 }
 
 AE_STATIC int static_body(const ae_symbol *sym, enum family fam, ae_sir *out)
@@ -1536,15 +1577,18 @@ AE_STATIC int static_body(const ae_symbol *sym, enum family fam, ae_sir *out)
     if (!sym->source || !sym->source[0]) return 0;
     if (sym->kind && in_list(sym->kind, declaration_kinds)) return 0;
     body_ctx c = {.sym = sym, .fam = fam, .out = out};
-    char *code = static_blank_code(sym->source, fam, true);
-    char *raw = static_blank_code(sym->source, fam, false);
+    char *src = ae_strndup(sym->source, strnlen(sym->source, STATIC_MAX_SOURCE));
+    char *code = src ? static_blank_code(src, fam, true) : NULL;
+    char *raw = src ? static_blank_code(src, fam, false) : NULL;
+    size_t n = src ? strlen(src) : 0;
     int rc = 0;
-    if (!code || !raw) AE_FAIL(NULL, AE_ENOMEM, "out of memory");
+    if (!code || !raw || !(c.closes = bracket_table(code, n)))
+        AE_FAIL(NULL, AE_ENOMEM, "out of memory");
     c.code = code;
     c.raw = raw;
-    size_t i = body_offset(sym->source, sym->signature);
+    size_t body = body_offset(src, sym->signature);
     const char *own = sym->name ? sym->name : "";
-    for (size_t n = strlen(code); i < n;) {
+    for (size_t i = body; i < n;) {
         if (!is_ident_start(code[i]) || (i > 0 && is_ident_char(code[i - 1]))) {
             i++;
             continue;
@@ -1555,34 +1599,33 @@ AE_STATIC int static_body(const ae_symbol *sym, enum family fam, ae_sir *out)
         size_t end = read_chain(code, i, chain, sizeof chain, &last_at);
         const char *last = chain + last_at;
         size_t k = end;
-        if (code[k] == ':' && code[k + 1] == ':' && code[k + 2] == '<') { /* turbofish */
-            size_t e = match_close(code, k + 2);
+        if (code[k] == ':' && code[k + 1] == ':' && code[k + 2] == '<') {
+            size_t e = turbofish_end(code, k + 2);
             if (e) k = e + 1;
         }
         bool call = code[k] == '(';
         bool macro =
-            fam == FAM_RUST && code[k] == '!' && strchr("([{", code[k + 1]) && code[k + 1] != '\0';
+            fam == FAM_RUST && code[k] == '!' && code[k + 1] != '\0' && strchr("([{", code[k + 1]);
         bool dot_before = start > 0 && code[start - 1] == '.';
-        if (call && !in_list(last, keywords) && strcmp(last, own) != 0 && last[0] &&
+        if (call && last[0] && !in_list(last, keywords) && strcmp(last, own) != 0 &&
             !is_definition(&c, start, k))
-            AE_CHECK(push_unique(&c.deps, last));
+            AE_CHECK(ae_strlist_push(&c.deps, last)); /* duplicates go after sorting */
         if (!strchr(chain, '.')) AE_CHECK(rule_keyword(&c, chain, end));
         AE_CHECK(rule_call(&c, chain, last, k, call, macro, dot_before));
         i = end > start ? end : start + 1;
     }
-    if (fam == FAM_RUST && rust_question_mark(code, body_offset(sym->source, sym->signature)))
+    if (fam == FAM_RUST && rust_question_mark(code, body))
         AE_CHECK(error_mode(&c, "propagates errors with ?"));
-    if (c.deps.len > 1) qsort(c.deps.items, c.deps.len, sizeof *c.deps.items, cmp_str);
+    ae_strlist_sort(&c.deps);
     for (size_t d = 0; d < c.deps.len; d++) {
-        if (d < STATIC_MAX_DEPENDENCIES) {
-            AE_CHECK(ae_strlist_push_owned(&out->dependencies, c.deps.items[d]));
-        } else {
-            free(c.deps.items[d]);
-        }
-        c.deps.items[d] = NULL;
+        bool dup = d > 0 && strcmp(c.deps.items[d], c.deps.items[d - 1]) == 0;
+        if (!dup && out->dependencies.len < STATIC_MAX_DEPENDENCIES)
+            AE_CHECK(push_unique(&out->dependencies, c.deps.items[d]));
     }
 cleanup:
     ae_strlist_free(&c.deps);
+    free(c.closes);
+    free(src);
     free(code);
     free(raw);
     return rc;
