@@ -317,7 +317,10 @@ int ae_sir_from_json(const char *text, ae_sir *out, ae_error *err)
                     AE_FAIL(err, AE_ENOMEM, "sir json: out of memory");
             }
         } else {
-            AE_FAIL(err, AE_EINVAL, "sir json: unknown key \"%s\"", key);
+            AE_FAIL(err, AE_EINVAL,
+                    "sir json: unknown key \"%.64s\" (expected confidence, dependencies, "
+                    "error_modes, inputs, intent, outputs, side_effects)",
+                    key);
         }
     }
     if (!out->intent) AE_FAIL(err, AE_EINVAL, "sir json: intent is missing");

@@ -326,7 +326,8 @@ static void test_from_json_errors(void **state)
     expect_json_error("{\"intent\":\"x\",", "sir json: line 1");
     expect_json_error("[1,2]", "expected an object");
     expect_json_error("{\"intent\":\"x\",\"confidence\":1,\"summary\":\"y\"}",
-                      "unknown key \"summary\"");
+                      "unknown key \"summary\" (expected confidence, dependencies, "
+                      "error_modes, inputs, intent, outputs, side_effects)");
     expect_json_error("{\"confidence\":1}", "intent is missing");
     expect_json_error("{\"intent\":\"  \",\"confidence\":1}", "intent is blank");
     expect_json_error("{\"intent\":7,\"confidence\":1}", "intent must be a string");
