@@ -9,7 +9,12 @@
  *    chain by whole-segment suffix ("fs.write" matches `std::fs::write(` and `fs.write(`).
  * 3. Everything is deterministic: lists are sorted, dependencies are capped at
  *    STATIC_MAX_DEPENDENCIES (the alphabetically first ones), and invalid UTF-8 from the source
- *    is replaced by '?' so the record always validates. */
+ *    is replaced by '?' so the record always validates.
+ * 4. A definition is not a call: names after def/fn/func/function, and (in C, JS/TS, Java, whose
+ *    conditions are parenthesised) `name(...) {` are skipped; declaration-only kinds (struct,
+ *    enum, trait, interface, type alias) get no body analysis at all.
+ * 5. Time is linear in the span: brackets are matched once into a table, lookahead windows are
+ *    bounded (STATIC_WINDOW), and at most STATIC_MAX_SOURCE bytes of a span are read. */
 #include "sir/provider.h"
 #include "sir/sir_internal.h"
 
