@@ -42,6 +42,7 @@ typedef struct run {
     size_t files_in_txn;
     size_t files_done, files_total;
     bool in_txn;
+    bool sir_dir_ready;
 } run;
 
 static double now_s(void)
@@ -100,7 +101,10 @@ static void mirror_remove(run *r, const char *id)
 static int mirror_write(run *r, const char *id, const char *json)
 {
     if (!r->ws->config.storage.mirror_sir_files) return 0;
-    AE_TRY(ae_mkdirs(r->ws->sir_dir, r->err));
+    if (!r->sir_dir_ready) {
+        AE_TRY(ae_mkdirs(r->ws->sir_dir, r->err));
+        r->sir_dir_ready = true;
+    }
     char name[AE_BLAKE3_HEX_LEN + 8];
     snprintf(name, sizeof name, "%s.json", id);
     char *p = ae_path_join(r->ws->sir_dir, name);
@@ -183,7 +187,7 @@ static int on_file(const char *rel_path, const char *language, ae_symbol *syms, 
         if (content_changed || !has_sir(r, syms[i].id)) AE_CHECK(refresh_sir(r, &syms[i]));
     }
     /* Symbols of this file that are gone (renamed, signature changed, deleted). */
-    qsort(syms, n, sizeof *syms, cmp_id);
+    if (n > 1) qsort(syms, n, sizeof *syms, cmp_id);
     for (size_t i = 0; i < old.len; i++) {
         ae_symbol key = {0};
         snprintf(key.id, sizeof key.id, "%s", old.items[i]);

@@ -117,17 +117,14 @@ int ae_ws_embedder(ae_workspace *ws, ae_embedder **out, ae_error *err)
     return 0;
 }
 
-/* The configured backend.  Until the native table exists in this build the
- * "lancedb" setting falls back to "sqlite" with a notice. */
+/* The configured backend, opened on first use. */
 int ae_ws_vector_store(ae_workspace *ws, ae_vector_store **out, ae_error *err)
 {
     if (!ws->vs) {
         AE_RETURN_IF(!ws->meta, err, AE_ENOTFOUND, "local store not initialized");
-        const char *want = ws->config.embeddings.vector_backend;
-        if (!strcmp(want, "lancedb")) {
-            ae_ws_notice(ws, "vector_backend \"lancedb\" is not built yet; using \"sqlite\"");
-            AE_TRY(ae_vs_open_sqlite(ws->meta_path, &ws->vs, err));
-            ws->backend_name = "sqlite";
+        if (!strcmp(ws->config.embeddings.vector_backend, "lancedb")) {
+            AE_TRY(ae_vs_open_lancedb(ws->vectors_dir, &ws->vs, err));
+            ws->backend_name = "lancedb";
         } else {
             AE_TRY(ae_vs_open_sqlite(ws->meta_path, &ws->vs, err));
             ws->backend_name = "sqlite";
