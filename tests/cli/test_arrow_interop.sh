@@ -15,13 +15,16 @@ fi
 
 lib="$AE_BUILD_DIR/libaether.a"
 [ -f "$lib" ] || { echo "FAIL: $lib not built" >&2; exit 1; }
+# same compiler as the library (an ASan runtime from another compiler would not link)
+cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$AE_BUILD_DIR/CMakeCache.txt" 2>/dev/null || true)
+cc=${CC:-${cc:-cc}}
 flags=()
 if grep -q 'AE_SANITIZE:BOOL=ON' "$AE_BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
   flags=(-fsanitize=address,undefined -fno-omit-frame-pointer)
 fi
 writer="$TMP/write_fragment"
 # shellcheck disable=SC2046
-${CC:-cc} -std=c11 -O1 -D_GNU_SOURCE "${flags[@]}" -I"$AE_SOURCE_DIR/include" -I"$AE_SOURCE_DIR/src" \
+"$cc" -std=c11 -O1 -D_GNU_SOURCE "${flags[@]}" -I"$AE_SOURCE_DIR/include" -I"$AE_SOURCE_DIR/src" \
   "$interop/write_fragment.c" "$lib" $(pkg-config --libs jansson sqlite3 libcurl openblas) -lm -lpthread \
   -o "$writer"
 
