@@ -17,6 +17,7 @@
 
 #include "mcp/jsonrpc.h"
 #include "mcp/tools.h"
+#include "util/mem.h"
 
 #ifndef AE_VERSION
 #define AE_VERSION "dev"
@@ -26,6 +27,7 @@ typedef struct server_ctx {
     const char *dir;
     ae_workspace *ws;
     bool store_present;
+    ae_strlist notices_logged; /* each distinct notice goes to stderr once */
 } server_ctx;
 
 static void usage(FILE *f)
@@ -68,11 +70,29 @@ static void refresh(server_ctx *c)
         fprintf(stderr, "aether-mcp: reopening %s: %s\n", c->dir, err.message);
 }
 
+/* Backend fallbacks and index hints from the last call: logged, since the
+ * tool results have no place for them (fallback_reason covers search). */
+static void log_notices(server_ctx *c)
+{
+    size_t n = 0;
+    const char *const *notes = ae_workspace_notices(c->ws, &n);
+    for (size_t i = 0; i < n; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < c->notices_logged.len && !seen; j++)
+            seen = !strcmp(c->notices_logged.items[j], notes[i]);
+        if (seen) continue;
+        fprintf(stderr, "aether-mcp: note: %s\n", notes[i]);
+        ae_strlist_push(&c->notices_logged, notes[i]);
+    }
+}
+
 static int be_status(void *ctx, ae_status *out, ae_error *err)
 {
     server_ctx *c = ctx;
     refresh(c);
-    return ae_workspace_status(c->ws, out, err);
+    int rc = ae_workspace_status(c->ws, out, err);
+    log_notices(c);
+    return rc;
 }
 
 static int be_get_sir(void *ctx, const char *id, char **sir_json, char hash[65], ae_error *err)
@@ -88,7 +108,9 @@ static int be_search(void *ctx, const char *query, ae_search_mode mode, size_t l
     server_ctx *c = ctx;
     refresh(c);
     ae_vs_search_opts opts = {0}; /* the CLI's defaults: the index's own nprobe/refine */
-    return ae_search(c->ws, query, mode, limit, &opts, out, err);
+    int rc = ae_search(c->ws, query, mode, limit, &opts, out, err);
+    log_notices(c);
+    return rc;
 }
 
 static const char *be_root(void *ctx)
@@ -171,5 +193,6 @@ int main(int argc, char **argv)
     int rc = mcp_serve(&s, stdin, stdout);
     if (rc < 0) fprintf(stderr, "aether-mcp: stopping: %s\n", ae_strerror(rc));
     ae_workspace_close(c.ws);
+    ae_strlist_free(&c.notices_logged);
     return rc < 0 ? 1 : 0;
 }

@@ -226,6 +226,16 @@ test('the server does not block a concurrent index run, and sees its result', as
   const r = await callOk(client, 'aether_symbol_lookup', { query: 'rotate_session_token' });
   assert.equal(r.result_count, 1);
   assert.equal(r.matches[0].language, 'python');
+  // semantic search sees the new vectors too (no stale snapshot)
+  for (const mode of ['semantic', 'hybrid']) {
+    const cli = aetherdSearch(WS, 'rotate session token', mode, 20);
+    const mcp = await callOk(client, 'aether_search', { query: 'rotate session token', mode, limit: 20 });
+    assert.equal(mcp.mode_used, mode);
+    assert.deepEqual(mcp.matches.map((m) => m.symbol_id), cli.matches.map((m) => m.symbol_id), mode);
+    assert.ok(mcp.matches.some((m) => m.qualified_name.endsWith('rotate_session_token')), mode);
+  }
+  const s = await callOk(client, 'aether_status', {});
+  assert.equal(s.vector_rows, s.sir_count);
 });
 
 test('an unindexed workspace is reported, never created, and picked up after indexing', { skip: !EMPTY_WS }, async () => {

@@ -587,6 +587,60 @@ static void test_serve_oversized(void **state)
     free(out);
 }
 
+/* Mutated valid requests (flipped, dropped, duplicated bytes): every line gets
+ * nothing or one well-formed JSON-RPC message, and ASan sees no fault. */
+static void test_mutated_requests(void **state)
+{
+    const char *seeds[] = {
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+        "\"protocolVersion\":\"2025-06-18\"}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":"
+        "\"aether_search\",\"arguments\":{\"query\":\"parse\",\"limit\":5,\"mode\":\"hybrid\"}}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"tools/call\",\"params\":{\"name\":"
+        "\"aether_get_sir\",\"arguments\":{\"symbol_id\":\"" SIR_ID "\"}}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/list\"}",
+    };
+    const char alphabet[] = "{}[]\":,0123456789-.eEtrufalsn\\ \x00\xff";
+    unsigned seed = 12345;
+    int answered = 0;
+    for (int iter = 0; iter < 4000; iter++) {
+        const char *src = seeds[iter % 4];
+        char line[512];
+        size_t n = strlen(src);
+        memcpy(line, src, n);
+        int edits = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 4;
+        for (int e = 0; e < edits && n > 2 && n < sizeof line - 2; e++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t pos = (seed >> 8) % n;
+            char c = alphabet[(seed >> 20) % (sizeof alphabet - 1)];
+            switch ((seed >> 4) % 3) {
+            case 0:
+                line[pos] = c;
+                break;
+            case 1:
+                memmove(line + pos, line + pos + 1, n - pos - 1), n--;
+                break;
+            default:
+                memmove(line + pos + 1, line + pos, n - pos), line[pos] = c, n++;
+                break;
+            }
+        }
+        char *resp = NULL;
+        assert_int_equal(mcp_handle_line(&S, line, n, &resp), 0);
+        if (!resp) continue;
+        json_t *j = json_loads(resp, 0, NULL);
+        if (!j) fail_msg("not JSON: %s", resp);
+        assert_string_equal(json_string_value(json_object_get(j, "jsonrpc")), "2.0");
+        assert_true(json_object_get(j, "result") != NULL || json_object_get(j, "error") != NULL);
+        json_t *id = json_object_get(j, "id");
+        assert_true(json_is_null(id) || json_is_integer(id) || json_is_string(id));
+        answered++;
+        json_decref(j);
+        free(resp);
+    }
+    assert_true(answered > 3000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -606,6 +660,7 @@ int main(void)
         cmocka_unit_test_setup(test_call_get_sir, setup),
         cmocka_unit_test_setup(test_serve_lines, setup),
         cmocka_unit_test_setup(test_serve_oversized, setup),
+        cmocka_unit_test_setup(test_mutated_requests, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
