@@ -178,9 +178,12 @@ static int train(const ae_vec_source *src, const build_plan *pl, float *centroid
     int rc = 0;
     float *x = NULL, *work = NULL, *pqx = NULL;
     uint32_t *assign = NULL;
+
     AE_CHECK(sample_rows(src, pl, &x, err));
+
     AE_CHECK(ivfpq_kmeans(x, pl->train, pl->dim, pl->dim, pl->nlist, pl->iters, pl->seed, centroids,
                           err));
+
     ivfpq_sqnorms(centroids, pl->nlist, pl->dim, cnorms);
     assign = ae_calloc_array(pl->train, sizeof *assign);
     work = ae_calloc_array((size_t)IVFPQ_BATCH * pl->nlist, sizeof *work);
@@ -196,6 +199,7 @@ static int train(const ae_vec_source *src, const build_plan *pl, float *centroid
     x = NULL;
     AE_CHECK(ivfpq_train_pq(pqx, npq, pl->dim, pl->m, pl->iters, pl->seed + 1, pl->threads,
                             codebooks, err));
+
 cleanup:
     free(x);
     free(work);
@@ -207,7 +211,7 @@ cleanup:
 typedef struct encode_job {
     const ae_vec_source *src;
     const build_plan *pl;
-    const float *centroids, *cnorms, *codebooks;
+    const float *centroids, *cnorms, *cbt, *cbnorms;
     uint32_t *assign; /* n */
     uint8_t *codes;   /* n x m */
 } encode_job;
@@ -224,8 +228,7 @@ static void *encode_worker(void *arg)
     encode_part *part = arg;
     const encode_job *job = part->job;
     const build_plan *pl = job->pl;
-    size_t wn = (size_t)IVFPQ_BATCH * (pl->nlist > AE_IVFPQ_KSUB ? pl->nlist : AE_IVFPQ_KSUB) +
-                (size_t)pl->m * AE_IVFPQ_KSUB;
+    size_t wn = (size_t)IVFPQ_BATCH * pl->nlist;
     float *x = ae_calloc_array((size_t)IVFPQ_BATCH * pl->dim, sizeof *x);
     float *work = ae_calloc_array(wn, sizeof *work);
     if (!x || !work) {
@@ -241,7 +244,8 @@ static void *encode_worker(void *arg)
         ivfpq_assign(x, nb, pl->dim, pl->dim, job->centroids, job->cnorms, pl->nlist,
                      job->assign + b, work);
         subtract_centroids(x, nb, pl->dim, job->centroids, job->assign + b);
-        ivfpq_encode(x, nb, pl->dim, pl->m, job->codebooks, job->codes + b * pl->m, work);
+        ivfpq_encode(x, nb, pl->dim, pl->dim, pl->m, job->cbt, job->cbnorms,
+                     job->codes + b * pl->m);
     }
 done:
     free(x);
@@ -316,19 +320,24 @@ int ae_ivfpq_build(const ae_vec_source *src, const ae_ivfpq_params *p, const cha
     uint8_t *codes_sorted = ae_calloc_array(pl.n, pl.m);
     uint64_t *list_off = ae_calloc_array((size_t)pl.nlist + 1, sizeof(uint64_t));
     uint32_t *ids = ae_calloc_array(pl.n, sizeof(uint32_t));
+    float *cbt = ae_calloc_array((size_t)AE_IVFPQ_KSUB * pl.dim, sizeof(float));
+    float *cbnorms = ae_calloc_array((size_t)AE_IVFPQ_KSUB * pl.m, sizeof(float));
     if (!centroids || !cnorms || !codebooks || !assign || !codes || !codes_sorted || !list_off ||
-        !ids)
+        !ids || !cbt || !cbnorms)
         AE_FAIL(err, AE_ENOMEM, "out of memory building an index of %zu rows x %u", pl.n, pl.dim);
 
     AE_CHECK(train(src, &pl, centroids, cnorms, codebooks, err));
+    ivfpq_pq_prepare(codebooks, pl.dim, pl.m, cbt, cbnorms);
     encode_job job = {.src = src,
                       .pl = &pl,
                       .centroids = centroids,
                       .cnorms = cnorms,
-                      .codebooks = codebooks,
+                      .cbt = cbt,
+                      .cbnorms = cbnorms,
                       .assign = assign,
                       .codes = codes};
     AE_CHECK(assign_and_encode(&job, err));
+
     AE_CHECK(group_by_list(&pl, assign, codes, list_off, ids, codes_sorted, err));
     free(codes);
     codes = NULL;
@@ -344,6 +353,7 @@ int ae_ivfpq_build(const ae_vec_source *src, const ae_ivfpq_params *p, const cha
                       .ids = ids,
                       .codes_rows = codes_sorted};
     AE_CHECK(ivfpq_write(&im, path, err));
+
 cleanup:
     free(centroids);
     free(cnorms);
@@ -353,5 +363,7 @@ cleanup:
     free(codes_sorted);
     free(list_off);
     free(ids);
+    free(cbt);
+    free(cbnorms);
     return rc;
 }

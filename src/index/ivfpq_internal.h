@@ -65,7 +65,7 @@ enum {
 /* Rows per batch in the BLAS passes (bounds the distance matrix). */
 #define IVFPQ_BATCH 4096u
 /* Rows used to train each sub-quantiser (128 per centroid). */
-#define IVFPQ_PQ_TRAIN_ROWS 32768u
+#define IVFPQ_PQ_TRAIN_ROWS 16384u
 
 /* An open index: pointers into the mapping. */
 struct ae_ivfpq {
@@ -108,6 +108,10 @@ int ivfpq_kmeans(const float *x, size_t n, uint32_t d, size_t ldx, uint32_t k, u
 void ivfpq_assign(const float *x, size_t n, uint32_t d, size_t ldx, const float *c,
                   const float *cnorm, uint32_t k, uint32_t *assign, float *work);
 
+/* argmin_j norms[j] - 2 dots[j] (ties: lowest j), AVX-512 where available,
+ * identical to the scalar loop. */
+uint32_t ivfpq_argmin(const float *norms, const float *dots, uint32_t k);
+
 /* norms[c] = |c_c|^2 for k rows of d. */
 void ivfpq_sqnorms(const float *c, uint32_t k, uint32_t d, float *norms);
 
@@ -119,10 +123,14 @@ void ivfpq_sqnorms(const float *c, uint32_t k, uint32_t d, float *norms);
 int ivfpq_train_pq(const float *resid, size_t n, uint32_t dim, uint32_t m, uint32_t iters,
                    uint64_t seed, int threads, float *codebooks, ae_error *err);
 
-/* codes[i * m + j] = nearest centroid of sub-vector j of resid row i.
- * work holds IVFPQ_BATCH * 256 floats + m * 256 floats. */
-void ivfpq_encode(const float *resid, size_t n, uint32_t dim, uint32_t m, const float *codebooks,
-                  uint8_t *codes, float *work);
+/* cbt (m x dsub x 256): codebooks transposed per sub-quantiser; norms
+ * (m x 256): |centroid|^2.  Computed once, shared by the encode threads. */
+void ivfpq_pq_prepare(const float *codebooks, uint32_t dim, uint32_t m, float *cbt, float *norms);
+
+/* codes[i * m + j] = nearest centroid of sub-vector j of resid row i (row
+ * stride ld floats). */
+void ivfpq_encode(const float *resid, size_t n, uint32_t dim, size_t ld, uint32_t m,
+                  const float *cbt, const float *norms, uint8_t *codes);
 
 /* format.c --------------------------------------------------------------- */
 

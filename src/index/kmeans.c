@@ -21,6 +21,76 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define IVFPQ_HAVE_AVX512 1
+#endif
+
+static uint32_t argmin_scalar(const float *norms, const float *dots, uint32_t k)
+{
+    float best = FLT_MAX;
+    uint32_t arg = 0;
+    for (uint32_t j = 0; j < k; j++) {
+        float v = norms[j] - 2.0f * dots[j];
+        if (v < best) {
+            best = v;
+            arg = j;
+        }
+    }
+    return arg;
+}
+
+#ifdef IVFPQ_HAVE_AVX512
+/* Same result as argmin_scalar: 2 * dot is exact, so v rounds once either
+ * way; each lane keeps its first minimum and the lanes reduce to the lowest
+ * index among equal minima. */
+__attribute__((target("avx512f"))) static uint32_t argmin_avx512(const float *norms,
+                                                                 const float *dots, uint32_t k)
+{
+    uint32_t k16 = k & ~15u;
+    __m512 best = _mm512_set1_ps(FLT_MAX);
+    __m512i arg = _mm512_setzero_si512();
+    __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i step = _mm512_set1_epi32(16);
+    const __m512 two = _mm512_set1_ps(2.0f);
+    for (uint32_t j = 0; j < k16; j += 16) {
+        __m512 v = _mm512_sub_ps(_mm512_loadu_ps(norms + j),
+                                 _mm512_mul_ps(two, _mm512_loadu_ps(dots + j)));
+        __mmask16 lt = _mm512_cmp_ps_mask(v, best, _CMP_LT_OQ);
+        best = _mm512_mask_mov_ps(best, lt, v);
+        arg = _mm512_mask_mov_epi32(arg, lt, idx);
+        idx = _mm512_add_epi32(idx, step);
+    }
+    float bv[16];
+    uint32_t ba[16];
+    _mm512_storeu_ps(bv, best);
+    _mm512_storeu_si512((void *)ba, arg);
+    float b = FLT_MAX;
+    uint32_t a = 0;
+    for (int l = 0; l < 16; l++)
+        if (bv[l] < b || (bv[l] == b && ba[l] < a)) {
+            b = bv[l];
+            a = ba[l];
+        }
+    for (uint32_t j = k16; j < k; j++) {
+        float v = norms[j] - 2.0f * dots[j];
+        if (v < b) {
+            b = v;
+            a = j;
+        }
+    }
+    return a;
+}
+#endif
+
+uint32_t ivfpq_argmin(const float *norms, const float *dots, uint32_t k)
+{
+#ifdef IVFPQ_HAVE_AVX512
+    if (__builtin_cpu_supports("avx512f")) return argmin_avx512(norms, dots, k);
+#endif
+    return argmin_scalar(norms, dots, k);
+}
+
 void ivfpq_sqnorms(const float *c, uint32_t k, uint32_t d, float *norms)
 {
     for (uint32_t i = 0; i < k; i++) {
@@ -40,19 +110,8 @@ void ivfpq_assign(const float *x, size_t n, uint32_t d, size_t ldx, const float 
         /* work (nb x k) = x_b . c^T */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, 1.0f,
                     x + b * ldx, (int)ldx, c, (int)d, 0.0f, work, (int)k);
-        for (size_t i = 0; i < nb; i++) {
-            const float *row = work + i * k;
-            float best = FLT_MAX;
-            uint32_t arg = 0;
-            for (uint32_t j = 0; j < k; j++) {
-                float v = cnorm[j] - 2.0f * row[j];
-                if (v < best) {
-                    best = v;
-                    arg = j;
-                }
-            }
-            assign[b + i] = arg;
-        }
+        for (size_t i = 0; i < nb; i++)
+            assign[b + i] = ivfpq_argmin(cnorm, work + i * k, k);
     }
 }
 
@@ -63,13 +122,18 @@ int ivfpq_kmeans(const float *x, size_t n, uint32_t d, size_t ldx, uint32_t k, u
     AE_RETURN_IF(n < k, err, AE_EINVAL, "k-means needs at least %u rows, not %zu", k, n);
     int rc = 0;
     size_t nw = (n < IVFPQ_BATCH ? n : IVFPQ_BATCH);
+    if (k == AE_IVFPQ_KSUB && d <= 64) nw = 1;
     uint32_t *assign = ae_calloc_array(n, sizeof *assign);
     float *work = ae_calloc_array(nw * k, sizeof *work);
     float *cnorm = ae_calloc_array(k, sizeof *cnorm);
     double *sum = ae_calloc_array((size_t)k * d, sizeof *sum);
     size_t *count = ae_calloc_array(k, sizeof *count);
     size_t *perm = ae_calloc_array(n, sizeof *perm);
-    if (!assign || !work || !cnorm || !sum || !count || !perm)
+    /* sub-quantisers (256 centroids of a few dimensions): the direct kernel */
+    bool direct = k == AE_IVFPQ_KSUB && d <= 64;
+    uint8_t *codes = direct ? ae_calloc_array(n, 1) : NULL;
+    float *cbt = direct ? ae_calloc_array((size_t)k * d, sizeof *cbt) : NULL;
+    if (!assign || !work || !cnorm || !sum || !count || !perm || (direct && (!codes || !cbt)))
         AE_FAIL(err, AE_ENOMEM, "k-means: out of memory for %zu rows x %u centroids", n, k);
 
     /* k distinct rows: the first k of a seeded partial Fisher-Yates shuffle */
@@ -85,8 +149,15 @@ int ivfpq_kmeans(const float *x, size_t n, uint32_t d, size_t ldx, uint32_t k, u
     }
 
     for (uint32_t it = 0; it < iters; it++) {
-        ivfpq_sqnorms(centroids, k, d, cnorm);
-        ivfpq_assign(x, n, d, ldx, centroids, cnorm, k, assign, work);
+        if (direct) {
+            ivfpq_pq_prepare(centroids, d, 1, cbt, cnorm);
+            ivfpq_encode(x, n, d, ldx, 1, cbt, cnorm, codes);
+            for (size_t i = 0; i < n; i++)
+                assign[i] = codes[i];
+        } else {
+            ivfpq_sqnorms(centroids, k, d, cnorm);
+            ivfpq_assign(x, n, d, ldx, centroids, cnorm, k, assign, work);
+        }
         memset(sum, 0, (size_t)k * d * sizeof *sum);
         memset(count, 0, k * sizeof *count);
         for (size_t i = 0; i < n; i++) {
@@ -128,5 +199,7 @@ cleanup:
     free(sum);
     free(count);
     free(perm);
+    free(codes);
+    free(cbt);
     return rc;
 }

@@ -1,0 +1,37 @@
+/* aether-bench internals: TEXMEX vector files and the mmapped matrix source. */
+#ifndef AE_BENCH_BENCH_H
+#define AE_BENCH_BENCH_H
+
+#include "index/ivfpq.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A row-major float32 matrix mmapped from <dir>/base.f32, with its inverse
+ * norms mmapped from <dir>/base.inv. */
+typedef struct bench_matrix {
+    const float *x;
+    const float *inv;
+    size_t n;
+    uint32_t dim;
+    size_t x_bytes, inv_bytes;
+} bench_matrix;
+
+/* Reads a whole .fvecs (or .ivecs: the values are int32) file into memory;
+ * at most limit rows when limit > 0.  Caller frees *out. */
+int bench_read_vecs(const char *path, size_t limit, void **out, size_t *n, uint32_t *dim,
+                    ae_error *err);
+
+/* Converts base.fvecs to <dir>/base.f32 + <dir>/base.inv unless they exist
+ * with the right size (streaming, bounded memory). */
+int bench_prepare_base(const char *fvecs, const char *dir, ae_error *err);
+
+/* mmaps <dir>/base.f32 and base.inv. */
+int bench_matrix_open(const char *dir, uint32_t dim, bench_matrix *m, ae_error *err);
+void bench_matrix_close(bench_matrix *m);
+ae_vec_source bench_matrix_source(bench_matrix *m);
+
+/* fvecs header: dimension of the first row. */
+int bench_fvecs_dim(const char *path, uint32_t *dim, ae_error *err);
+
+#endif

@@ -1,0 +1,325 @@
+/* aether-bench: recall and latency of the exact scan and the IVF-PQ index on
+ * TEXMEX files, one query at a time on one thread, one JSON object per line.
+ *
+ *   aether-bench --base B.fvecs --query Q.fvecs --gt G.ivecs [--k 10]
+ *                [--index flat|ivfpq] [--nprobe N[,N2,...]] [--refine R[,R2,...]]
+ *                [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]
+ *
+ * 1. The vector source is the base matrix converted once to raw float32 in
+ *    --dir and mmapped (the table replaces it later).
+ * 2. Latency: 50 warm-up queries, then each query timed alone with
+ *    CLOCK_MONOTONIC; p50/p95/p99 over the timed queries.
+ * 3. cold_first_query_ms: the program re-executes itself (/proc/self/exe) with
+ *    --cold-child; the child opens the index and the source, answers query 0
+ *    and reports the time from before open to the answer (a fresh process,
+ *    with whatever the page cache already holds).  cold_exec_ms is the same
+ *    seen from the parent, fork + exec + dynamic loading included. */
+#include "bench.h"
+
+#include "util/err.h"
+#include "util/fs.h"
+#include "util/mem.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct opts {
+    const char *base, *query, *gt, *dir, *index;
+    size_t k, nq;
+    uint32_t nprobe[32], refine[32];
+    int n_nprobe, n_refine;
+    uint32_t nlist, m;
+    int threads, rebuild;
+    /* --cold-child */
+    const char *cold_index;
+} opts;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int parse_list(const char *s, uint32_t *out, int max)
+{
+    int n = 0;
+    while (*s && n < max) {
+        char *end;
+        unsigned long v = strtoul(s, &end, 10);
+        if (end == s) return -1;
+        out[n++] = (uint32_t)v;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') return -1;
+    }
+    return n;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: aether-bench --base B.fvecs --query Q.fvecs --gt G.ivecs [--k 10]\n"
+                    "  [--index flat|ivfpq] [--nprobe N[,N2...]] [--refine R[,R2...]]\n"
+                    "  [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]\n");
+}
+
+static int parse(int argc, char **argv, opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->k = 10;
+    o->index = "ivfpq";
+    o->dir = "/tmp/aether-bench";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define ARG(name) (strcmp(a, name) == 0 && v && (i++, 1))
+        if (ARG("--base"))
+            o->base = v;
+        else if (ARG("--query"))
+            o->query = v;
+        else if (ARG("--gt"))
+            o->gt = v;
+        else if (ARG("--dir"))
+            o->dir = v;
+        else if (ARG("--index"))
+            o->index = v;
+        else if (ARG("--k"))
+            o->k = strtoul(v, NULL, 10);
+        else if (ARG("--nq"))
+            o->nq = strtoul(v, NULL, 10);
+        else if (ARG("--nlist"))
+            o->nlist = (uint32_t)strtoul(v, NULL, 10);
+        else if (ARG("--m"))
+            o->m = (uint32_t)strtoul(v, NULL, 10);
+        else if (ARG("--threads"))
+            o->threads = atoi(v);
+        else if (ARG("--nprobe")) {
+            if ((o->n_nprobe = parse_list(v, o->nprobe, 32)) < 0) return -1;
+        } else if (ARG("--refine")) {
+            if ((o->n_refine = parse_list(v, o->refine, 32)) < 0) return -1;
+        } else if (ARG("--cold-child"))
+            o->cold_index = v;
+        else if (strcmp(a, "--rebuild") == 0)
+            o->rebuild = 1;
+        else {
+            fprintf(stderr, "aether-bench: unknown or incomplete option %s\n", a);
+            return -1;
+        }
+#undef ARG
+    }
+    if (!o->n_nprobe) o->nprobe[o->n_nprobe++] = AE_IVFPQ_DEFAULT_NPROBE;
+    if (!o->n_refine) o->refine[o->n_refine++] = AE_IVFPQ_DEFAULT_REFINE;
+    if (o->cold_index) return o->query && o->dir ? 0 : -1;
+    if (!o->base || !o->query || !o->gt || !o->k) return -1;
+    if (strcmp(o->index, "flat") != 0 && strcmp(o->index, "ivfpq") != 0) return -1;
+    return 0;
+}
+
+/* Child of the cold-start measurement: open, one query, print the time. */
+static int cold_child(const opts *o)
+{
+    double t0 = now_ms();
+    ae_error err = {0};
+    ae_ivfpq *ix = NULL;
+    bench_matrix mat;
+    if (ae_ivfpq_open(o->cold_index, &ix, &err) < 0) goto fail;
+    uint32_t dim = ae_ivfpq_dim(ix);
+    if (bench_matrix_open(o->dir, dim, &mat, &err) < 0) goto fail;
+    float *q = malloc(4 * ((size_t)dim + 1));
+    FILE *f = fopen(o->query, "rb");
+    if (!q || !f || fread(q, 4, dim + 1, f) != dim + 1) {
+        fprintf(stderr, "cold child: cannot read %s\n", o->query);
+        return 1;
+    }
+    fclose(f);
+    ae_vec_source src = bench_matrix_source(&mat);
+    ae_ivfpq_hit hits[1024];
+    size_t nh;
+    size_t k = o->k < 1024 ? o->k : 1024;
+    if (ae_ivfpq_search(ix, &src, q + 1, k, o->nprobe[0], o->refine[0], NULL, NULL, hits, &nh,
+                        &err) < 0)
+        goto fail;
+    double t1 = now_ms();
+    printf("%.3f %llu\n", t1 - t0, nh ? (unsigned long long)hits[0].row : 0ull);
+    return 0;
+fail:
+    fprintf(stderr, "cold child: %s\n", err.message);
+    return 1;
+}
+
+static int run_cold(const opts *o, const char *index_path, uint32_t nprobe, uint32_t refine,
+                    double *child_ms, double *exec_ms)
+{
+    char np[16], rf[16], k[32];
+    snprintf(np, sizeof np, "%u", nprobe);
+    snprintf(rf, sizeof rf, "%u", refine);
+    snprintf(k, sizeof k, "%zu", o->k);
+    int pfd[2];
+    if (pipe(pfd) < 0) return -1;
+    double t0 = now_ms();
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        dup2(pfd[1], 1);
+        close(pfd[0]);
+        close(pfd[1]);
+        execl("/proc/self/exe", "aether-bench", "--cold-child", index_path, "--dir", o->dir,
+              "--query", o->query, "--nprobe", np, "--refine", rf, "--k", k, (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    char buf[128] = {0};
+    ssize_t got = read(pfd[0], buf, sizeof buf - 1);
+    close(pfd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    *exec_ms = now_ms() - t0;
+    if (got <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return -1;
+    *child_ms = strtod(buf, NULL);
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const double *sorted, size_t n, double p)
+{
+    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+    return sorted[i < n ? i : n - 1];
+}
+
+static double recall_at(const ae_ivfpq_hit *hits, size_t nh, const int32_t *gt, size_t r)
+{
+    size_t hit = 0;
+    for (size_t i = 0; i < nh && i < r; i++)
+        for (size_t j = 0; j < r; j++)
+            if ((int64_t)hits[i].row == gt[j]) {
+                hit++;
+                break;
+            }
+    return (double)hit / (double)r;
+}
+
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+int main(int argc, char **argv)
+{
+    opts o;
+    if (parse(argc, argv, &o) < 0) {
+        usage();
+        return 2;
+    }
+    if (o.cold_index) return cold_child(&o);
+
+    ae_error err = {0};
+    int rc = 1;
+    float *queries = NULL;
+    int32_t *gt = NULL;
+    ae_ivfpq *ix = NULL;
+    ae_ivfpq_hit *hits = NULL;
+    double *lat = NULL;
+    char *index_path = NULL;
+    bench_matrix mat = {0};
+    size_t nq, ngt;
+    uint32_t dim, qdim, gk;
+    if (bench_prepare_base(o.base, o.dir, &err) < 0 || bench_fvecs_dim(o.base, &dim, &err) < 0 ||
+        bench_matrix_open(o.dir, dim, &mat, &err) < 0 ||
+        bench_read_vecs(o.query, o.nq, (void **)&queries, &nq, &qdim, &err) < 0 ||
+        bench_read_vecs(o.gt, o.nq, (void **)&gt, &ngt, &gk, &err) < 0)
+        goto fail;
+    if (qdim != dim || ngt < nq || gk < (o.k < 100 ? 10 : 100)) {
+        fprintf(stderr, "aether-bench: queries (%u) / ground truth (%zu x %u) do not match\n", qdim,
+                ngt, gk);
+        goto done;
+    }
+    ae_vec_source src = bench_matrix_source(&mat);
+    double build_s = 0;
+    bool flat = strcmp(o.index, "flat") == 0;
+    if (!flat) {
+        index_path = ae_asprintf("%s/ivfpq-nlist%u-m%u.idx", o.dir, o.nlist, o.m);
+        if (!index_path) goto done;
+        if (o.rebuild || !ae_path_exists(index_path)) {
+            ae_ivfpq_params p = {.nlist = o.nlist, .m = o.m, .threads = o.threads};
+            double t0 = now_ms();
+            if (ae_ivfpq_build(&src, &p, index_path, &err) < 0) goto fail;
+            build_s = (now_ms() - t0) / 1e3;
+            fprintf(stderr, "aether-bench: built %s in %.1f s\n", index_path, build_s);
+        }
+        if (ae_ivfpq_open(index_path, &ix, &err) < 0) goto fail;
+    }
+    hits = ae_calloc_array(o.k, sizeof *hits);
+    lat = ae_calloc_array(nq, sizeof *lat);
+    if (!hits || !lat) goto done;
+    size_t warm = nq < 50 ? nq : 50;
+    for (int a = 0; a < (flat ? 1 : o.n_nprobe); a++) {
+        for (int b = 0; b < (flat ? 1 : o.n_refine); b++) {
+            uint32_t np = o.nprobe[a], rf = o.refine[b];
+            double r10 = 0, r100 = 0;
+            for (size_t pass = 0; pass < 2; pass++) {
+                size_t end = pass == 0 ? warm : nq;
+                for (size_t q = 0; q < end; q++) {
+                    const float *qv = queries + q * dim;
+                    size_t nh;
+                    double t0 = now_ms();
+                    int r = flat ? ae_ivfpq_search_exact(&src, qv, o.k, 0, src.n, NULL, NULL, hits,
+                                                         &nh, &err)
+                                 : ae_ivfpq_search(ix, &src, qv, o.k, np, rf, NULL, NULL, hits, &nh,
+                                                   &err);
+                    double t1 = now_ms();
+                    if (r < 0) goto fail;
+                    if (pass == 1) {
+                        lat[q] = t1 - t0;
+                        r10 += recall_at(hits, nh, gt + q * gk, 10);
+                        if (o.k >= 100) r100 += recall_at(hits, nh, gt + q * gk, 100);
+                    }
+                }
+            }
+            qsort(lat, nq, sizeof *lat, cmp_double);
+            double cold = -1, cold_exec = -1;
+            if (!flat && run_cold(&o, index_path, np, rf, &cold, &cold_exec) < 0)
+                fprintf(stderr, "aether-bench: cold-start child failed\n");
+            printf("{\"index\":\"%s\",\"n\":%zu,\"dim\":%u,", o.index, src.n, dim);
+            if (!flat)
+                printf("\"nlist\":%u,\"m\":%u,\"nprobe\":%u,\"refine\":%u,", ae_ivfpq_nlist(ix),
+                       ae_ivfpq_m(ix), np, rf);
+            else
+                printf("\"nprobe\":null,\"refine\":null,");
+            printf("\"k\":%zu,\"nq\":%zu,\"build_s\":%.2f,\"recall10\":%.4f,", o.k, nq, build_s,
+                   r10 / nq);
+            if (o.k >= 100) printf("\"recall100\":%.4f,", r100 / nq);
+            printf("\"p50_ms\":%.4f,\"p95_ms\":%.4f,\"p99_ms\":%.4f,", pct(lat, nq, 0.5),
+                   pct(lat, nq, 0.95), pct(lat, nq, 0.99));
+            if (!flat)
+                printf("\"cold_first_query_ms\":%.2f,\"cold_exec_ms\":%.2f,\"index_bytes\":%zu,",
+                       cold, cold_exec, ae_ivfpq_file_bytes(ix));
+            printf("\"peak_rss_mb\":%.1f}\n", peak_rss_mb());
+            fflush(stdout);
+            build_s = 0;
+        }
+    }
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "aether-bench: %s\n", err.message);
+done:
+    ae_ivfpq_close(ix);
+    bench_matrix_close(&mat);
+    free(queries);
+    free(gt);
+    free(hits);
+    free(lat);
+    free(index_path);
+    return rc;
+}
