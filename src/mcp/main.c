@@ -5,7 +5,10 @@
  *    never takes the writer lock, and so never blocks or disturbs a concurrent
  *    `aetherd --index-once`.
  * 2. A server started before the first index run reopens the workspace once
- *    .aether/meta.sqlite appears, so it needs no restart after indexing. */
+ *    .aether/meta.sqlite appears, so it needs no restart after indexing.
+ * 3. A workspace that cannot be opened (a bad config.toml) does not stop the
+ *    server: each tool call retries the open and reports the error as a tool
+ *    error, so an agent can show it and the user can fix it in place. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 
 #include "mcp/jsonrpc.h"
 #include "mcp/tools.h"
+#include "util/err.h"
 #include "util/mem.h"
 
 #ifndef AE_VERSION
@@ -50,7 +54,8 @@ static int open_ws(server_ctx *c, ae_error *err)
 {
     ae_open_options oo = {.readonly = true};
     ae_workspace *ws;
-    if (ae_workspace_open(c->dir, &oo, &ws, err) < 0) return err->code;
+    int rc = ae_workspace_open(c->dir, &oo, &ws, err);
+    if (rc < 0) return rc;
     ae_status st;
     bool present = ae_workspace_status(ws, &st, err) == 0 && st.store_present;
     ae_workspace_close(c->ws);
@@ -59,15 +64,18 @@ static int open_ws(server_ctx *c, ae_error *err)
     return 0;
 }
 
-/* Reopens once the store appears after startup (an index run finished). */
-static void refresh(server_ctx *c)
+/* Opens the workspace when it is not open (a bad config at startup is
+ * reported by every tool call until it is fixed), and reopens it once the
+ * store appears after startup (an index run finished). */
+static int ensure_open(server_ctx *c, ae_error *err)
 {
-    if (c->store_present) return;
+    if (!c->ws) return open_ws(c, err);
+    if (c->store_present) return 0;
     struct stat sb;
-    if (stat(ae_workspace_meta_path(c->ws), &sb) != 0) return;
-    ae_error err;
-    if (open_ws(c, &err) < 0)
-        fprintf(stderr, "aether-mcp: reopening %s: %s\n", c->dir, err.message);
+    if (stat(ae_workspace_meta_path(c->ws), &sb) != 0) return 0;
+    ae_error e2;
+    if (open_ws(c, &e2) < 0) fprintf(stderr, "aether-mcp: reopening %s: %s\n", c->dir, e2.message);
+    return 0;
 }
 
 /* Backend fallbacks and index hints from the last call: logged, since the
@@ -89,7 +97,7 @@ static void log_notices(server_ctx *c)
 static int be_status(void *ctx, ae_status *out, ae_error *err)
 {
     server_ctx *c = ctx;
-    refresh(c);
+    AE_TRY(ensure_open(c, err));
     int rc = ae_workspace_status(c->ws, out, err);
     log_notices(c);
     return rc;
@@ -98,7 +106,7 @@ static int be_status(void *ctx, ae_status *out, ae_error *err)
 static int be_get_sir(void *ctx, const char *id, char **sir_json, char hash[65], ae_error *err)
 {
     server_ctx *c = ctx;
-    refresh(c);
+    AE_TRY(ensure_open(c, err));
     return ae_workspace_get_sir(c->ws, id, sir_json, hash, err);
 }
 
@@ -106,7 +114,7 @@ static int be_search(void *ctx, const char *query, ae_search_mode mode, size_t l
                      ae_search_results **out, ae_error *err)
 {
     server_ctx *c = ctx;
-    refresh(c);
+    AE_TRY(ensure_open(c, err));
     ae_vs_search_opts opts = {0}; /* the CLI's defaults: the index's own nprobe/refine */
     int rc = ae_search(c->ws, query, mode, limit, &opts, out, err);
     log_notices(c);
@@ -115,17 +123,20 @@ static int be_search(void *ctx, const char *query, ae_search_mode mode, size_t l
 
 static const char *be_root(void *ctx)
 {
-    return ae_workspace_root(((server_ctx *)ctx)->ws);
+    server_ctx *c = ctx;
+    return c->ws ? ae_workspace_root(c->ws) : c->dir;
 }
 
 static const char *be_meta_path(void *ctx)
 {
-    return ae_workspace_meta_path(((server_ctx *)ctx)->ws);
+    server_ctx *c = ctx;
+    return c->ws ? ae_workspace_meta_path(c->ws) : "";
 }
 
 static const char *be_sir_dir(void *ctx)
 {
-    return ae_workspace_sir_dir(((server_ctx *)ctx)->ws);
+    server_ctx *c = ctx;
+    return c->ws ? ae_workspace_sir_dir(c->ws) : "";
 }
 
 int main(int argc, char **argv)
@@ -165,15 +176,20 @@ int main(int argc, char **argv)
 
     ae_error err;
     if (open_ws(&c, &err) < 0) {
+        /* Keep serving: every tool call reports the problem (and retries), so
+         * the agent can tell the user what to fix. */
         fprintf(stderr, "aether-mcp: %s\n", err.message);
-        return 1;
+    } else {
+        size_t nw = 0;
+        const char *const *warnings = ae_workspace_warnings(c.ws, &nw);
+        for (size_t i = 0; i < nw; i++)
+            fprintf(stderr, "aether-mcp: warning: %s\n", warnings[i]);
     }
-    size_t nw = 0;
-    const char *const *warnings = ae_workspace_warnings(c.ws, &nw);
-    for (size_t i = 0; i < nw; i++)
-        fprintf(stderr, "aether-mcp: warning: %s\n", warnings[i]);
-    fprintf(stderr, "aether-mcp %s: serving %s over stdio%s\n", AE_VERSION, ae_workspace_root(c.ws),
-            c.store_present ? "" : " (no index yet: run aetherd --index-once)");
+    fprintf(stderr, "aether-mcp %s: serving %s over stdio%s\n", AE_VERSION,
+            c.ws ? ae_workspace_root(c.ws) : c.dir,
+            !c.ws             ? " (workspace not open: see above)"
+            : c.store_present ? ""
+                              : " (no index yet: run aetherd --index-once)");
 
     /* A client that goes away makes writes fail with EPIPE; we then stop. */
     signal(SIGPIPE, SIG_IGN);

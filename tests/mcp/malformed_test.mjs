@@ -208,3 +208,34 @@ test('command line: --help, --version, bad flags, missing workspace', async () =
   assert.match(r.err, /does-not-exist: No such file or directory/);
   assert.equal(r.out, '');
 });
+
+test('a bad config.toml is reported by every tool call until it is fixed', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'aether-mcp-badcfg-'));
+  try {
+    mkdirSync(join(dir, '.aether'));
+    const cfg = join(dir, '.aether', 'config.toml');
+    writeFileSync(cfg, '[embeddings]\nvector_backend = "nope"\n');
+    const s = startServer(['--workspace', dir]);
+    s.send(req(1, 'tools/call', { name: 'aether_status', arguments: {} }));
+    let m = await s.next();
+    assert.equal(m.result.isError, true, JSON.stringify(m));
+    assert.match(m.result.content[0].text, /^aether_status: .*config\.toml:2/);
+    s.send(req(2, 'tools/call', { name: 'aether_search', arguments: { query: 'x' } }));
+    m = await s.next();
+    assert.equal(m.result.isError, true);
+    assert.match(m.result.content[0].text, /vector_backend/);
+    writeFileSync(cfg, '[embeddings]\nvector_backend = "sqlite"\n');
+    s.send(req(3, 'tools/call', { name: 'aether_status', arguments: {} }));
+    m = await s.next();
+    assert.equal(m.result.isError, false, JSON.stringify(m));
+    assert.equal(m.result.structuredContent.vector_backend, 'sqlite');
+    assert.equal(m.result.structuredContent.store_present, false);
+    s.proc.stdin.end();
+    assert.equal((await s.exited).code, 0);
+    assert.match(s.stderr(), /config\.toml/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
