@@ -18,7 +18,18 @@ typedef struct cli_options {
     output_format output;
     const char *search_vector, *search_provider, *search_model;
     ae_vs_search_opts vs_opts;
+    const char *import_path, *export_path;
+    bool vector_status, optimize, verify, migrate;
 } cli_options;
+
+typedef struct ae_workspace ae_workspace;
+int cli_cmd_import(ae_workspace *ws, const char *path);
+int cli_cmd_export(ae_workspace *ws, const char *path);
+int cli_cmd_vector_status(ae_workspace *ws, output_format fmt);
+int cli_cmd_optimize(ae_workspace *ws);
+int cli_cmd_verify(ae_workspace *ws, output_format fmt);
+/* "[0.1, 0.2]" -> malloc'd floats; -1 when it is not a non-empty number array. */
+int cli_parse_vector(const char *text, float **out, uint32_t *dim);
 
 /* Prints results in the chosen format on stdout. */
 void cli_print_results(const ae_search_results *r, output_format fmt);

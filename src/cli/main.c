@@ -20,9 +20,19 @@ static const char usage_text[] =
     "  --search-mode MODE    lexical (default), semantic or hybrid\n"
     "  --search-limit N      number of results, 1..100 (default 20)\n"
     "  --output FORMAT       table (default) or json\n"
-    "  --nprobe N            IVF lists to probe (semantic search, index builds only)\n"
-    "  --refine N            re-rank depth factor (semantic search, index builds only)\n"
+    "  --nprobe N            IVF lists to probe in semantic search (default from config)\n"
+    "  --refine N            re-rank depth: k * N candidates are re-scored exactly\n"
     "  --exact               semantic search by exact scan, bypassing any index\n"
+    "  --search-vector JSON  semantic search with a given query vector, e.g. '[0.1, 0.2]';\n"
+    "                        needs --search-provider P and --search-model M\n"
+    "\n"
+    "vector store (the backend chosen by [embeddings] vector_backend):\n"
+    "  --import-embeddings FILE  import JSON lines {symbol_id, sir_hash, provider, model,\n"
+    "                            embedding}; bad lines are reported and skipped ('-' = stdin)\n"
+    "  --export-embeddings FILE  export every stored embedding as JSON lines ('-' = stdout)\n"
+    "  --vector-status       tables with rows, fragments, versions, deleted rows, index state\n"
+    "  --optimize            compact the vector tables, drop old versions, rebuild indexes\n"
+    "  --verify              check meta.sqlite and every vector table; exit 1 on any problem\n"
     "  --help, --version\n";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -118,12 +128,38 @@ static int parse_args(int argc, char **argv, cli_options *o)
             o->vs_opts.refine_factor = (int)n;
         } else if (!strcmp(a, "--exact")) {
             o->vs_opts.exact = 1;
+        } else if (!strcmp(a, "--search-vector")) {
+            VALUE();
+            o->search_vector = val;
+        } else if (!strcmp(a, "--search-provider")) {
+            VALUE();
+            o->search_provider = val;
+        } else if (!strcmp(a, "--search-model")) {
+            VALUE();
+            o->search_model = val;
+        } else if (!strcmp(a, "--import-embeddings")) {
+            VALUE();
+            o->import_path = val;
+        } else if (!strcmp(a, "--export-embeddings")) {
+            VALUE();
+            o->export_path = val;
+        } else if (!strcmp(a, "--vector-status")) {
+            o->vector_status = true;
+        } else if (!strcmp(a, "--optimize")) {
+            o->optimize = true;
+        } else if (!strcmp(a, "--verify")) {
+            o->verify = true;
         } else {
             return usage_error("unknown argument '%s'", argv[i]);
         }
 #undef VALUE
     }
-    if (!o->index_once && !o->search)
+    if (o->search && o->search_vector)
+        return usage_error("%s", "give either --search or --search-vector, not both");
+    if (o->search_vector && (!o->search_provider || !o->search_model))
+        return usage_error("%s", "--search-vector needs --search-provider and --search-model");
+    if (!o->index_once && !o->search && !o->search_vector && !o->import_path && !o->export_path &&
+        !o->vector_status && !o->optimize && !o->verify)
         return usage_error("%s", "nothing to do: give --index-once and/or --search QUERY");
     if (o->print_sir && !o->index_once) return usage_error("%s", "--print-sir needs --index-once");
     return 0;
@@ -184,6 +220,29 @@ static int run_search(ae_workspace *ws, const cli_options *o)
     return EXIT_OK;
 }
 
+static int run_search_vector(ae_workspace *ws, const cli_options *o)
+{
+    float *q;
+    uint32_t dim;
+    if (cli_parse_vector(o->search_vector, &q, &dim) < 0) {
+        fprintf(stderr, "aetherd: --search-vector expects a JSON array of numbers\n");
+        return EXIT_USAGE;
+    }
+    ae_search_results *r;
+    ae_error err;
+    int rc = ae_search_vector(ws, q, dim, o->search_provider, o->search_model, o->search_limit,
+                              &o->vs_opts, &r, &err);
+    free(q);
+    show_notices(ws);
+    if (rc < 0) {
+        fprintf(stderr, "aetherd: search failed: %s\n", err.message);
+        return EXIT_RUNTIME;
+    }
+    cli_print_results(r, o->output);
+    ae_search_results_free(r);
+    return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     cli_options o;
@@ -191,7 +250,7 @@ int main(int argc, char **argv)
     if (rc) return rc;
     ae_workspace *ws;
     ae_error err;
-    ae_open_options oo = {.readonly = !o.index_once};
+    ae_open_options oo = {.readonly = !o.index_once && !o.import_path && !o.optimize};
     if (ae_workspace_open(o.workspace, &oo, &ws, &err) < 0) {
         fprintf(stderr, "aetherd: %s\n", err.message);
         return EXIT_RUNTIME;
@@ -200,8 +259,14 @@ int main(int argc, char **argv)
     const char *const *warnings = ae_workspace_warnings(ws, &nw);
     for (size_t i = 0; i < nw; i++)
         fprintf(stderr, "aetherd: warning: %s\n", warnings[i]);
-    if (o.index_once) rc = run_index(ws, &o);
+    if (o.import_path) rc = cli_cmd_import(ws, o.import_path);
+    if (rc == EXIT_OK && o.index_once) rc = run_index(ws, &o);
+    if (rc == EXIT_OK && o.optimize) rc = cli_cmd_optimize(ws);
     if (rc == EXIT_OK && o.search) rc = run_search(ws, &o);
+    if (rc == EXIT_OK && o.search_vector) rc = run_search_vector(ws, &o);
+    if (rc == EXIT_OK && o.export_path) rc = cli_cmd_export(ws, o.export_path);
+    if (rc == EXIT_OK && o.vector_status) rc = cli_cmd_vector_status(ws, o.output);
+    if (rc == EXIT_OK && o.verify) rc = cli_cmd_verify(ws, o.output);
     ae_workspace_close(ws);
     return rc;
 }

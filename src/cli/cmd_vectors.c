@@ -1,0 +1,268 @@
+/* Vector commands: import/export JSONL, vector status, optimize, verify,
+ * search by a given vector. */
+#include "cli/cli.h"
+
+#include "store/jsonl.h"
+#include "store/lancedb_admin.h"
+#include "util/err.h"
+#include "workspace/workspace.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int open_store(ae_workspace *ws, ae_vector_store **vs)
+{
+    ae_error err;
+    if (ae_ws_vector_store(ws, vs, &err) < 0) {
+        fprintf(stderr, "aetherd: %s\n", err.message);
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK;
+}
+
+/* Imported vectors replace the symbol's embedding in the active backend (one
+ * embedding per symbol, as in the legacy table); record that, so the indexer
+ * knows what the backend holds. */
+static int record_imported(void *ctx, const ae_vs_record *recs, size_t n, ae_error *err)
+{
+    ae_workspace *ws = ctx;
+    AE_TRY(ae_meta_begin(ws->meta, err));
+    for (size_t i = 0; i < n; i++) {
+        int rc = ae_meta_embedded_put(ws->meta, ws->backend_name, recs[i].symbol_id,
+                                      recs[i].sir_hash, recs[i].provider, recs[i].model, err);
+        if (rc < 0) {
+            ae_meta_rollback(ws->meta);
+            return rc;
+        }
+    }
+    return ae_meta_commit(ws->meta, err);
+}
+
+int cli_cmd_import(ae_workspace *ws, const char *path)
+{
+    ae_vector_store *vs;
+    if (open_store(ws, &vs)) return EXIT_RUNTIME;
+    FILE *in = !strcmp(path, "-") ? stdin : fopen(path, "r");
+    if (!in) {
+        fprintf(stderr, "aetherd: cannot open %s: %m\n", path);
+        return EXIT_RUNTIME;
+    }
+    ae_jsonl_report *rep = calloc(1, sizeof *rep);
+    ae_error err;
+    int rc = rep ? ae_jsonl_import(vs, in, record_imported, ws, rep, &err) : AE_ENOMEM;
+    if (in != stdin) fclose(in);
+    if (!rep) return EXIT_RUNTIME;
+    for (size_t i = 0; i < rep->bad && i < AE_JSONL_BAD_LINES_KEPT; i++)
+        fprintf(stderr, "aetherd: %s:%zu: %s (line skipped)\n", path, rep->bad_lines[i].line,
+                rep->bad_lines[i].message);
+    if (rep->bad > AE_JSONL_BAD_LINES_KEPT)
+        fprintf(stderr, "aetherd: ... and %zu more bad lines\n",
+                rep->bad - AE_JSONL_BAD_LINES_KEPT);
+    if (rc < 0) {
+        fprintf(stderr, "aetherd: import into %s failed after %zu rows: %s\n", ws->backend_name,
+                rep->imported, err.message);
+        free(rep);
+        return EXIT_RUNTIME;
+    }
+    fprintf(stderr,
+            "aetherd: imported %zu embeddings into the %s backend (%zu bad lines skipped)\n",
+            rep->imported, ws->backend_name, rep->bad);
+    rc = rep->bad ? EXIT_RUNTIME : EXIT_OK;
+    free(rep);
+    return rc;
+}
+
+int cli_cmd_export(ae_workspace *ws, const char *path)
+{
+    ae_vector_store *vs;
+    if (open_store(ws, &vs)) return EXIT_RUNTIME;
+    FILE *out = !strcmp(path, "-") ? stdout : fopen(path, "w");
+    if (!out) {
+        fprintf(stderr, "aetherd: cannot create %s: %m\n", path);
+        return EXIT_RUNTIME;
+    }
+    size_t rows = 0;
+    ae_error err;
+    int rc = ae_jsonl_export(vs, out, &rows, &err);
+    if (out != stdout && fclose(out) != 0 && rc == 0) rc = AE_EIO;
+    if (rc < 0) {
+        fprintf(stderr, "aetherd: export to %s failed: %s\n", path,
+                rc == AE_EIO ? "write error" : err.message);
+        return EXIT_RUNTIME;
+    }
+    fprintf(stderr, "aetherd: exported %zu embeddings from the %s backend\n", rows,
+            ws->backend_name);
+    return EXIT_OK;
+}
+
+int cli_cmd_vector_status(ae_workspace *ws, output_format fmt)
+{
+    ae_table_status *st = NULL;
+    size_t n = 0;
+    ae_error err;
+    if (ae_lancedb_status(ws->vectors_dir, &st, &n, &err) < 0) {
+        fprintf(stderr, "aetherd: %s\n", err.message);
+        return EXIT_RUNTIME;
+    }
+    const char *active = ws->config.embeddings.vector_backend;
+    if (fmt == OUTPUT_JSON) {
+        json_t *root =
+            json_pack("{s:s, s:s}", "vector_backend", active, "vectors_dir", ws->vectors_dir);
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++) {
+            json_t *t = json_pack(
+                "{s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:s}", "name", st[i].name,
+                "provider", st[i].provider, "model", st[i].model, "dim", (int)st[i].dim, "version",
+                (json_int_t)st[i].version, "rows", (json_int_t)st[i].rows_live, "deleted_rows",
+                (json_int_t)st[i].rows_deleted, "fragments", (json_int_t)st[i].fragments,
+                "versions", (json_int_t)st[i].versions_retained, "index",
+                st[i].has_index ? "ivfpq" : "none");
+            if (st[i].has_index) {
+                json_object_set_new(t, "index_rows", json_integer((json_int_t)st[i].index_rows));
+                json_object_set_new(
+                    t, "unindexed_rows",
+                    json_integer((json_int_t)(st[i].rows_live > st[i].index_rows
+                                                  ? st[i].rows_live - st[i].index_rows
+                                                  : 0)));
+            }
+            json_array_append_new(arr, t);
+        }
+        json_object_set_new(root, "tables", arr);
+        char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (s) puts(s);
+        free(s);
+        json_decref(root);
+    } else {
+        printf("vector_backend: %s (%s)\n", active,
+               !strcmp(active, "lancedb") ? "native vector table" : "legacy sir_embeddings");
+        printf("table\tprovider\tmodel\tdim\tversion\trows\tdeleted\tfragments\tversions\tindex\n");
+        for (size_t i = 0; i < n; i++)
+            printf("%s\t%s\t%s\t%u\t%llu\t%llu\t%llu\t%zu\t%zu\t%s\n", st[i].name, st[i].provider,
+                   st[i].model, st[i].dim, (unsigned long long)st[i].version,
+                   (unsigned long long)st[i].rows_live, (unsigned long long)st[i].rows_deleted,
+                   st[i].fragments, st[i].versions_retained, st[i].has_index ? "ivfpq" : "none");
+    }
+    free(st);
+    return EXIT_OK;
+}
+
+int cli_cmd_optimize(ae_workspace *ws)
+{
+    ae_error err;
+    if (ae_lancedb_optimize(ws->vectors_dir, NULL, &err) < 0) {
+        fprintf(stderr, "aetherd: optimize failed: %s\n", err.message);
+        return EXIT_RUNTIME;
+    }
+    /* Rebuild the ANN index over the compacted tables where one is due. */
+    ae_vector_store *vs;
+    if (!strcmp(ws->config.embeddings.vector_backend, "lancedb") && open_store(ws, &vs) == 0 &&
+        ae_vs_rebuild_index(vs, &err) < 0) {
+        fprintf(stderr, "aetherd: index rebuild failed: %s\n", err.message);
+        return EXIT_RUNTIME;
+    }
+    fprintf(stderr, "aetherd: optimized the vector tables in %s\n", ws->vectors_dir);
+    return EXIT_OK;
+}
+
+/* SQLite integrity plus every vector table; exit 0 only when all hold. */
+int cli_cmd_verify(ae_workspace *ws, output_format fmt)
+{
+    int problems = 0;
+    json_t *root = json_object(), *items = json_array();
+    char *sqlite_result = NULL;
+    if (ws->meta) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(ae_meta_db(ws->meta), "PRAGMA integrity_check", -1, &st, NULL) ==
+                SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            sqlite_result = strdup((const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    bool sqlite_ok = !ws->meta || (sqlite_result && !strcmp(sqlite_result, "ok"));
+    if (!sqlite_ok) problems++;
+    json_object_set_new(root, "sqlite",
+                        json_string(!ws->meta       ? "absent"
+                                    : sqlite_ok     ? "ok"
+                                    : sqlite_result ? sqlite_result
+                                                    : "unreadable"));
+    if (fmt == OUTPUT_TABLE)
+        printf("meta.sqlite: %s\n", !ws->meta       ? "absent"
+                                    : sqlite_ok     ? "ok"
+                                    : sqlite_result ? sqlite_result
+                                                    : "unreadable");
+    free(sqlite_result);
+    ae_lancedb_table_report *reps = NULL;
+    size_t n = 0, table_problems = 0;
+    ae_error err;
+    if (ae_lancedb_verify(ws->vectors_dir, &reps, &n, &table_problems, &err) < 0) {
+        fprintf(stderr, "aetherd: verify could not run: %s\n", err.message);
+        json_decref(root);
+        json_decref(items);
+        return EXIT_RUNTIME;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ae_verify_report *r = &reps[i].report;
+        json_t *t = json_pack("{s:s, s:I, s:I, s:I, s:I}", "table", reps[i].name, "latest_version",
+                              (json_int_t)r->latest_version, "rows", (json_int_t)r->rows_live,
+                              "versions_checked", (json_int_t)r->versions_checked, "files_checked",
+                              (json_int_t)r->files_checked);
+        json_t *probs = json_array();
+        for (size_t p = 0; p < r->n_problems; p++)
+            json_array_append_new(probs, json_string(r->problems[p].message));
+        json_object_set_new(t, "problems", probs);
+        json_array_append_new(items, t);
+        if (fmt == OUTPUT_TABLE) {
+            printf("table %s: version %llu, %llu rows, %zu versions and %zu files checked: %s\n",
+                   reps[i].name, (unsigned long long)r->latest_version,
+                   (unsigned long long)r->rows_live, r->versions_checked, r->files_checked,
+                   r->n_problems ? "PROBLEMS" : "ok");
+            for (size_t p = 0; p < r->n_problems; p++)
+                printf("  - %s\n", r->problems[p].message);
+        }
+    }
+    problems += (int)table_problems;
+    json_object_set_new(root, "tables", items);
+    json_object_set_new(root, "ok", json_boolean(problems == 0));
+    if (fmt == OUTPUT_JSON) {
+        char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (s) puts(s);
+        free(s);
+    } else {
+        printf("%s\n", problems ? "verify: problems found" : "verify: ok");
+    }
+    json_decref(root);
+    ae_lancedb_verify_free(reps, n);
+    return problems ? EXIT_RUNTIME : EXIT_OK;
+}
+
+/* Parses "[0.1, 0.2, ...]" into a float vector. */
+int cli_parse_vector(const char *text, float **out, uint32_t *dim)
+{
+    json_error_t je;
+    json_t *a = json_loads(text, 0, &je);
+    if (!json_is_array(a) || json_array_size(a) == 0) {
+        json_decref(a);
+        return -1;
+    }
+    size_t n = json_array_size(a);
+    float *v = malloc(n * sizeof *v);
+    if (!v) {
+        json_decref(a);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *x = json_array_get(a, i);
+        if (!json_is_number(x)) {
+            free(v);
+            json_decref(a);
+            return -1;
+        }
+        v[i] = (float)json_number_value(x);
+    }
+    json_decref(a);
+    *out = v;
+    *dim = (uint32_t)n;
+    return 0;
+}
