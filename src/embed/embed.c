@@ -16,12 +16,16 @@
 
 typedef int (*provider_open_fn)(const ae_embed_options *o, ae_embedder *e, ae_error *err);
 
+/* embed_http.c: "openai_compat", "ollama", "qwen3_local" (an alias of ollama). */
+int embed_http_open(const ae_embed_options *o, ae_embedder *e, ae_error *err);
+
 static const struct {
     const char *name;
     provider_open_fn open; /* NULL: known but not built yet */
 } providers[] = {
-    {"mock", embed_mock_open}, {"hash", embed_hash_open}, {"openai_compat", NULL},
-    {"ollama", NULL},          {"qwen3_local", NULL},
+    {"mock", embed_mock_open},          {"hash", embed_hash_open},
+    {"openai_compat", embed_http_open}, {"ollama", embed_http_open},
+    {"qwen3_local", embed_http_open},
 };
 
 #define N_PROVIDERS (sizeof providers / sizeof providers[0])
