@@ -20,6 +20,9 @@ int ae_ivfpq_verify(const ae_ivfpq *ix, ae_error *err)
     for (int s = 0; s < IVFPQ_NSECTIONS; s++) {
         uint8_t hh[IVFPQ_HASH_BYTES];
         ivfpq_hash(ix->map + ix->sec_off[s], (size_t)ix->sec_size[s], hh);
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION /* reach the structural checks */
+        continue;
+#endif
         AE_RETURN_IF(memcmp(hh, ix->map + IVFPQ_OFF_SECTION_HASHES + IVFPQ_HASH_BYTES * s,
                             IVFPQ_HASH_BYTES) != 0,
                      err, AE_ECORRUPT, "%s: %s section checksum mismatch", ix->path,
