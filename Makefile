@@ -29,10 +29,10 @@ test-clang: deps
 	cmake --build build-clang -j $(JOBS)
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $$(git ls-files '*.c' '*.h' ':!tests/fixtures')
 
 format-check:
-	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h' ':!tests/fixtures')
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) build-clang

@@ -68,12 +68,18 @@ int ae_code_from_errno(int e)
 {
     switch (e) {
     case ENOSPC:
-    case EDQUOT: return AE_ENOSPC;
-    case ENOMEM: return AE_ENOMEM;
-    case ENOENT: return AE_ENOTFOUND;
-    case EWOULDBLOCK: return AE_EBUSY;
-    case EINVAL: return AE_EINVAL;
-    default: return AE_EIO;
+    case EDQUOT:
+        return AE_ENOSPC;
+    case ENOMEM:
+        return AE_ENOMEM;
+    case ENOENT:
+        return AE_ENOTFOUND;
+    case EWOULDBLOCK:
+        return AE_EBUSY;
+    case EINVAL:
+        return AE_EINVAL;
+    default:
+        return AE_EIO;
     }
 }
 

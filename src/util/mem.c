@@ -134,7 +134,8 @@ void ae_strlist_sort(ae_strlist *l)
 void ae_strlist_free(ae_strlist *l)
 {
     if (!l) return;
-    for (size_t i = 0; i < l->len; i++) free(l->items[i]);
+    for (size_t i = 0; i < l->len; i++)
+        free(l->items[i]);
     free(l->items);
     l->items = NULL;
     l->len = l->cap = 0;

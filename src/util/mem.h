@@ -40,7 +40,7 @@ typedef struct ae_strlist {
 
 int ae_strlist_push(ae_strlist *l, const char *s); /* copies s */
 int ae_strlist_push_owned(ae_strlist *l, char *s); /* takes s */
-void ae_strlist_sort(ae_strlist *l);                 /* bytewise */
+void ae_strlist_sort(ae_strlist *l);               /* bytewise */
 void ae_strlist_free(ae_strlist *l);
 
 #endif
