@@ -17,6 +17,7 @@
  *    changes the schema. */
 #include <aether/vector_store.h>
 
+#include "store/sqlite_floats.h"
 #include "store/topk.h"
 #include "store/vs_validate.h"
 #include "util/err.h"
@@ -222,6 +223,11 @@ AE_STATIC int sqlite_parse_floats(const char *s, float *out, uint32_t dim)
     }
     if (*skip_ws(p) != '\0') return -1;
     return n == dim ? 0 : -1;
+}
+
+int ae_sqlite_parse_floats(const char *s, float *out, uint32_t dim)
+{
+    return sqlite_parse_floats(s, out, dim);
 }
 
 /* ---- ops ---------------------------------------------------------------- */

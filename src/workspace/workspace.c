@@ -3,6 +3,7 @@
 #include "workspace/workspace.h"
 
 #include "embed/embed.h"
+#include "store/migrate.h"
 #include "util/err.h"
 #include "util/fs.h"
 
@@ -128,6 +129,15 @@ int ae_ws_vector_store(ae_workspace *ws, ae_vector_store **out, ae_error *err)
         } else {
             AE_TRY(ae_vs_open_sqlite(ws->meta_path, &ws->vs, err));
             ws->backend_name = "sqlite";
+        }
+        /* once per handle: first-run migration / switch sync (read-write),
+         * or a fallback to the complete backend (read-only); migrate.h */
+        int rc = ae_migrate_on_open(ws, err);
+        if (rc < 0) {
+            ae_vs_close(ws->vs);
+            ws->vs = NULL;
+            ws->backend_name = NULL;
+            return rc;
         }
     }
     *out = ws->vs;

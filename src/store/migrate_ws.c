@@ -1,0 +1,123 @@
+/* Migration policy for a workspace: what happens when a backend is opened.
+ * 1. Read-write open of lancedb: first-run migration while the marker is
+ *    absent (every legacy row, then the marker), else the switch sync of
+ *    current rows sqlite has and lancedb lacks; then orphan pruning.
+ * 2. Read-write open of sqlite: the switch sync from lancedb, when a vectors
+ *    directory exists.
+ * 3. Read-only open (search, MCP): never writes.  If the configured backend
+ *    is incomplete -- lancedb with no marker while legacy rows exist, or a
+ *    sync pending in either direction -- this process uses the other backend
+ *    and says so in a notice; the next read-write open completes the sync.
+ *    A failed check only costs the fallback, never the search. */
+#include "store/migrate.h"
+
+#include "util/err.h"
+#include "util/fs.h"
+#include "workspace/workspace.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static ae_migrate_progress_fn g_progress;
+static void *g_progress_ctx;
+
+void ae_migrate_set_progress(ae_migrate_progress_fn fn, void *ctx)
+{
+    g_progress = fn;
+    g_progress_ctx = ctx;
+}
+
+static void notice_report(ae_workspace *ws, const char *what, const ae_migrate_report *r)
+{
+    if (!r->rows_migrated && !r->rows_malformed && !r->rows_missing && !r->rows_pruned) return;
+    ae_ws_notice(ws,
+                 "%s: copied %zu embeddings from %s to %s in %.2fs; %zu malformed rows skipped, "
+                 "%zu missing, %zu orphans pruned",
+                 what, r->rows_migrated, r->from ? r->from : "sqlite", r->to ? r->to : "lancedb",
+                 r->seconds, r->rows_malformed, r->rows_missing, r->rows_pruned);
+    for (size_t i = 0; i < r->n_bad; i++)
+        ae_ws_notice(ws, "%s: skipped malformed row symbol_id=%s: %s", what,
+                     *r->bad[i].symbol_id ? r->bad[i].symbol_id : "(empty)", r->bad[i].reason);
+    if (r->rows_malformed > r->n_bad)
+        ae_ws_notice(ws, "%s: and %zu more malformed rows (aetherd --migrate-vectors lists them)",
+                     what, r->rows_malformed - r->n_bad);
+}
+
+/* Read-only: pick the backend that holds the current embeddings. */
+static void readonly_choice(ae_workspace *ws)
+{
+    bool lance = !strcmp(ws->backend_name, "lancedb");
+    ae_error e;
+    int64_t n = 0;
+    const char *why = NULL;
+    if (lance && !ae_migrate_marker_present(ws->vectors_dir)) {
+        if (ae_migrate_legacy_rows(ws->meta, &n, &e) == 0 && n > 0)
+            why = "the legacy embeddings have not been migrated to lancedb yet";
+    } else if (lance || ae_is_dir(ws->vectors_dir)) {
+        if (ae_migrate_pending(ws->meta, ws->backend_name, &n, &e) == 0 && n > 0)
+            why = "a backend switch has not been synced yet";
+    }
+    if (!why) return;
+    ae_vector_store *other = NULL;
+    int rc = lance ? ae_vs_open_sqlite(ws->meta_path, &other, &e)
+                   : ae_vs_open_lancedb(ws->vectors_dir, &other, &e);
+    if (rc < 0) {
+        ae_ws_notice(ws, "vector backend %s lacks %lld current embeddings (%s) and %s: %s",
+                     ws->backend_name, (long long)n, why, lance ? "sqlite" : "lancedb", e.message);
+        return;
+    }
+    ae_ws_notice(ws,
+                 "vector backend %s lacks %lld current embeddings (%s); searching %s instead "
+                 "until the next `aetherd --index-once` or `--migrate-vectors`",
+                 ws->backend_name, (long long)n, why, lance ? "sqlite" : "lancedb");
+    ae_vs_close(ws->vs);
+    ws->vs = other;
+    ws->backend_name = lance ? "sqlite" : "lancedb";
+}
+
+int ae_migrate_on_open(ae_workspace *ws, ae_error *err)
+{
+    if (!ws->vs || !ws->meta) return 0;
+    if (ws->readonly) {
+        readonly_choice(ws);
+        return 0;
+    }
+    ae_migrate_opts o = {.progress = g_progress, .progress_ctx = g_progress_ctx};
+    ae_migrate_report rep = {0};
+    int rc = 0;
+    if (!strcmp(ws->backend_name, "lancedb")) {
+        bool first = !ae_migrate_marker_present(ws->vectors_dir);
+        AE_CHECK(
+            ae_migrate_sqlite_to_lancedb(ws->meta, ws->vs, ws->vectors_dir, first, &o, &rep, err));
+        AE_CHECK(ae_migrate_prune_lancedb(ws->meta, ws->vs, &rep.rows_pruned, err));
+        notice_report(ws, first ? "migration" : "backend sync", &rep);
+    } else if (ae_is_dir(ws->vectors_dir)) {
+        ae_vector_store *lance = NULL;
+        AE_CHECK(ae_vs_open_lancedb(ws->vectors_dir, &lance, err));
+        rc = ae_migrate_lancedb_to_sqlite(ws->meta, lance, ws->vs, &o, &rep, err);
+        ae_vs_close(lance);
+        if (rc < 0) goto cleanup;
+        notice_report(ws, "backend sync", &rep);
+    }
+cleanup:
+    if (rc < 0) ae_err_prefix(err, "migrating embeddings to the %s backend: ", ws->backend_name);
+    ae_migrate_report_free(&rep);
+    return rc;
+}
+
+int ae_migrate_workspace(ae_workspace *ws, const ae_migrate_opts *opts, ae_migrate_report *rep,
+                         ae_error *err)
+{
+    AE_RETURN_IF(ws->readonly || !ws->meta, err, AE_EINVAL,
+                 "workspace %s must be open read-write to migrate", ws->root);
+    ae_vector_store *lance = NULL;
+    bool own = !(ws->vs && !strcmp(ws->backend_name, "lancedb"));
+    if (own)
+        AE_TRY(ae_vs_open_lancedb(ws->vectors_dir, &lance, err));
+    else
+        lance = ws->vs;
+    int rc = ae_migrate_sqlite_to_lancedb(ws->meta, lance, ws->vectors_dir, true, opts, rep, err);
+    if (rc == 0) rc = ae_migrate_prune_lancedb(ws->meta, lance, &rep->rows_pruned, err);
+    if (own) ae_vs_close(lance);
+    return rc;
+}
