@@ -253,6 +253,37 @@ invalid:
     return 0;
 }
 
+/* After a compaction of fragments [from, n): the old rows leave the idmap
+ * (read from the old snapshot, still open), the new ones enter. */
+static void replace_ids(ae_table *t, const snapshot *old, size_t from)
+{
+    if (!t->ids_valid) return;
+    for (size_t f = from; f < old->m.n_fragments; f++) {
+        const snap_frag *sf = &old->frags[f];
+        for (size_t r = 0; r < sf->rows; r++) {
+            const char *id;
+            size_t len;
+            if (snap_row_deleted(sf, r)) continue;
+            if (!sf->frag || ae_fragment_symbol_id(sf->frag, r, &id, &len) < 0) goto invalid;
+            idmap_remove(&t->ids, (uint32_t)f, (uint32_t)r, id, len);
+        }
+    }
+    const snapshot *s = t->snap;
+    for (size_t f = from; f < s->m.n_fragments; f++) {
+        for (size_t r = 0; r < s->frags[f].rows; r++) {
+            const char *id;
+            size_t len;
+            if (ae_fragment_symbol_id(s->frags[f].frag, r, &id, &len) < 0 ||
+                idmap_insert(&t->ids, id, len, (uint32_t)f, (uint32_t)r) < 0)
+                goto invalid;
+        }
+    }
+    return;
+invalid:
+    idmap_free(&t->ids);
+    t->ids_valid = false;
+}
+
 int commit_apply(ae_table *t, const commit_plan *plan, ae_error *err)
 {
     if (t->fatal)
@@ -273,14 +304,19 @@ int commit_apply(ae_table *t, const commit_plan *plan, ae_error *err)
     bool published = false;
     vio_phase_begin("commit");
 
-    if (plan->replace_all) {
-        for (size_t i = 0; i < next.n_fragments; i++) {
+    if (plan->replace) {
+        for (size_t i = plan->replace_from; i < next.n_fragments; i++) {
             free(next.fragments[i].data.file);
             free(next.fragments[i].deletion.file);
         }
-        next.n_fragments = 0;
-        free(next.index.ref.file);
-        memset(&next.index, 0, sizeof next.index); /* row numbers changed */
+        next.n_fragments = plan->replace_from;
+        size_t first_moved = plan->replace_from < old_frags
+                                 ? t->snap->frags[plan->replace_from].base
+                                 : t->snap->rows_total;
+        if (next.index.ref.file && first_moved < next.index.rows) {
+            free(next.index.ref.file);
+            memset(&next.index, 0, sizeof next.index); /* its row numbers changed */
+        }
         next.next_fragment_id = plan->next_fragment_id;
         for (size_t i = 0; i < plan->n_written; i++) {
             ae_manifest_fragment *f;
@@ -296,6 +332,12 @@ int commit_apply(ae_table *t, const commit_plan *plan, ae_error *err)
         if (plan->append) AE_CHECK(write_fragment(&st, &next, plan->append, err));
         for (size_t i = 0; i < plan->n_dels; i++)
             AE_CHECK(write_deletion(&st, &next, &plan->dels[i], err));
+    }
+    if (plan->set_index) {
+        free(next.index.ref.file);
+        next.index = *plan->set_index;
+        if (!(next.index.ref.file = ae_strdup(plan->set_index->ref.file)))
+            AE_FAIL(err, AE_ENOMEM, "out of memory");
     }
     char *dir = NULL;
     if (st.wrote_data) {
@@ -321,14 +363,13 @@ int commit_apply(ae_table *t, const commit_plan *plan, ae_error *err)
     if (rc < 0) goto cleanup;
     snapshot *ns = NULL;
     AE_CHECK(snapshot_open(t, &next, t->snap, &ns, err));
-    snapshot_free(t->snap);
+    snapshot *old = t->snap;
     t->snap = ns;
-    if (plan->replace_all) {
-        idmap_free(&t->ids);
-        t->ids_valid = false;
-    } else {
+    if (plan->replace)
+        replace_ids(t, old, plan->replace_from);
+    else
         update_ids(t, plan, old_frags);
-    }
+    snapshot_free(old);
 
 cleanup:
     vio_phase_end();

@@ -13,7 +13,12 @@
  *    bitmaps in memory, so removing files under it is harmless; the window
  *    only protects readers between reading a manifest and opening its files,
  *    and those retry from the newest version anyway (snapshot.c).
- * 4. Both run under the writer lock; their I/O is the "compact" phase. */
+ * 4. Both run under the writer lock; their I/O is the "compact" phase.
+ * 5. After each upsert, a size-tiered merge keeps the fragment count low
+ *    without rewriting the table: when the last AE_TABLE_MERGE_FANIN
+ *    fragments are of one tier (floor(log16(live rows))) they become one
+ *    fragment of the next tier.  Only the tail is merged, so row numbers an
+ *    IVF-PQ index covers never move; full compaction is left to optimize. */
 #include "vectors/table_internal.h"
 
 #include "util/err.h"
@@ -26,6 +31,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum { DEFAULT_FRAGMENT_BYTES = 256 << 20 };
 
@@ -108,16 +114,25 @@ static bool needs_compaction(const snapshot *s, size_t target)
     return s->m.n_fragments > want;
 }
 
-static int compact(ae_table *t, ae_error *err)
+static size_t target_rows(const ae_table *t)
 {
-    const snapshot *s = t->snap;
     size_t target = t->opts.fragment_rows;
     if (target == AE_TABLE_DEFAULT_FRAGMENT_ROWS) {
         size_t by_bytes = DEFAULT_FRAGMENT_BYTES / ((size_t)t->dim * sizeof(float));
         if (by_bytes < target) target = by_bytes ? by_bytes : 1;
     }
-    if (!needs_compaction(s, target)) return 0;
-    size_t n_out = (s->rows_live + target - 1) / target;
+    return target;
+}
+
+/* Rewrites the live rows of fragments [from, n) into fragments of at most
+ * `target` rows and commits them in place of the old ones. */
+static int merge_range(ae_table *t, size_t from, size_t target, ae_error *err)
+{
+    const snapshot *s = t->snap;
+    size_t live = 0;
+    for (size_t f = from; f < s->m.n_fragments; f++)
+        live += s->frags[f].rows - s->frags[f].n_del;
+    size_t n_out = (live + target - 1) / target;
     ae_manifest_fragment *written = ae_calloc_array(n_out + 1, sizeof *written);
     if (!written) return ae_fail(err, AE_ENOMEM, "out of memory");
     size_t n_written = 0;
@@ -126,12 +141,12 @@ static int compact(ae_table *t, ae_error *err)
     commit_token(token);
     chunk c;
     int rc = 0;
-    size_t cap = s->rows_live < target ? s->rows_live : target;
+    size_t cap = live < target ? live : target;
     if (chunk_init(&c, cap ? cap : 1, t->dim) < 0)
         AE_FAIL(err, AE_ENOMEM, "out of memory for a fragment of %zu rows", cap);
-    for (size_t f = 0; f <= s->m.n_fragments; f++) {
-        const snap_frag *sf = f < s->m.n_fragments ? &s->frags[f] : NULL;
-        for (size_t r = 0; sf && r < sf->rows; r++) {
+    for (size_t f = from; f < s->m.n_fragments; f++) {
+        const snap_frag *sf = &s->frags[f];
+        for (size_t r = 0; r < sf->rows; r++) {
             if (snap_row_deleted(sf, r)) continue;
             if (chunk_add(&c, sf, r) < 0)
                 AE_FAIL(err, AE_ECORRUPT, "%s: unreadable row %zu", s->m.fragments[f].data.file, r);
@@ -148,7 +163,8 @@ static int compact(ae_table *t, ae_error *err)
         AE_CHECK(commit_write_fragment(t, token, next_id++, &fr, &written[n_written], err));
         n_written++;
     }
-    commit_plan plan = {.replace_all = true,
+    commit_plan plan = {.replace = true,
+                        .replace_from = from,
                         .written = written,
                         .n_written = n_written,
                         .next_fragment_id = next_id};
@@ -167,6 +183,55 @@ cleanup:
     free(written);
     chunk_free(&c);
     return rc;
+}
+
+static int compact(ae_table *t, ae_error *err)
+{
+    size_t target = target_rows(t);
+    if (!needs_compaction(t->snap, target)) return 0;
+    return merge_range(t, 0, target, err);
+}
+
+/* Size tier of a fragment: floor(log16(live rows)). */
+static unsigned tier(const snap_frag *f)
+{
+    size_t live = f->rows - f->n_del;
+    unsigned k = 0;
+    while (live >= AE_TABLE_MERGE_FANIN) {
+        live /= AE_TABLE_MERGE_FANIN;
+        k++;
+    }
+    return k;
+}
+
+static int cleanup_locked(ae_table *t, size_t *removed, ae_error *err);
+
+void compact_after_append(ae_table *t)
+{
+    size_t target = target_rows(t);
+    for (int round = 0; round < 8; round++) {
+        const snapshot *s = t->snap;
+        size_t n = s->m.n_fragments;
+        if (n < AE_TABLE_MERGE_FANIN) break;
+        size_t from = n - AE_TABLE_MERGE_FANIN, live = 0;
+        unsigned k = tier(&s->frags[n - 1]);
+        bool same = true;
+        for (size_t f = from; f < n; f++) {
+            same = same && tier(&s->frags[f]) == k;
+            live += s->frags[f].rows - s->frags[f].n_del;
+        }
+        /* merging rows an index covers would move them: leave those alone */
+        if (!same || live > target || s->frags[from].base < s->m.index.rows) break;
+        vio_phase_begin("compact");
+        int rc = merge_range(t, from, target, NULL);
+        vio_phase_end();
+        if (rc < 0) break;
+    }
+    if (!t->fatal && t->snap->m.version % AE_TABLE_CLEANUP_EVERY == 0) {
+        vio_phase_begin("compact");
+        cleanup_locked(t, NULL, NULL);
+        vio_phase_end();
+    }
 }
 
 /* --- cleanup --------------------------------------------------------------- */
@@ -194,6 +259,16 @@ static int keep_files(const ae_manifest *m, ae_strlist *keep)
     return 0;
 }
 
+static bool young(const ae_table *t, const char *rel)
+{
+    char *p = ae_path_join(t->dir, rel);
+    struct stat st;
+    bool y = p && stat(p, &st) == 0 &&
+             (int64_t)st.st_mtime * 1000 > table_now_ms() - AE_TABLE_INDEX_GRACE_MS;
+    free(p);
+    return y;
+}
+
 /* Removes files of sub/ that no kept manifest names (and temp files). */
 static int sweep(ae_table *t, const char *sub, const ae_strlist *keep, size_t *removed,
                  ae_error *err)
@@ -219,6 +294,10 @@ static int sweep(ae_table *t, const char *sub, const ae_strlist *keep, size_t *r
         if (!rel) {
             rc = ae_fail(err, AE_ENOMEM, "out of memory");
             break;
+        }
+        if (!is_versions && !referenced(keep, rel) && !strcmp(sub, "index") && young(t, rel)) {
+            free(rel); /* maybe an index being built: see AE_TABLE_INDEX_GRACE_MS */
+            continue;
         }
         if (is_versions || !referenced(keep, rel)) {
             char *p = ae_path_join(t->dir, rel);

@@ -429,6 +429,7 @@ int ae_table_upsert(ae_table *t, const ae_vs_record *recs, size_t n, ae_error *e
     ae_fragment_rows fr = {m, t->dim, ids, hashes, provs, models, emb, updated};
     commit_plan plan = {.append = &fr, .dels = dels, .n_dels = n_dels};
     rc = commit_apply(t, &plan, err);
+    if (rc == 0) compact_after_append(t);
 cleanup:
     free(keep);
     free(ids);

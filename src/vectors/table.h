@@ -17,6 +17,7 @@
 
 #include <aether/error.h>
 #include <aether/vector_store.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,15 @@
 #define AE_TABLE_DEFAULT_FRAGMENT_ROWS (1u << 20) /* compaction target */
 #define AE_TABLE_MIN_FRAGMENT_ROWS     1
 #define AE_TABLE_MAX_FRAGMENT_ROWS     (1u << 30)
+/* After an upsert, the last MERGE_FANIN fragments are merged into one when
+ * they are of one size tier (floor(log16(rows))) and fit in a fragment, so
+ * a row is rewritten about log16(fragment_rows / batch) times in all. */
+#define AE_TABLE_MERGE_FANIN 16
+/* ... and every CLEANUP_EVERY versions, old versions are cleaned up. */
+#define AE_TABLE_CLEANUP_EVERY 64
+/* Unreferenced files in index/ younger than this are not cleaned up: an
+ * index build writes there without the writer lock, then publishes. */
+#define AE_TABLE_INDEX_GRACE_MS (60LL * 60 * 1000)
 
 /* Zero in any field means "the default". */
 typedef struct ae_table_opts {
@@ -112,6 +122,32 @@ const char *ae_table_provider(const ae_table *t);
 const char *ae_table_model(const ae_table *t);
 const char *ae_table_get_name(const ae_table *t);
 const char *ae_table_dir(const ae_table *t);
+
+/* --- for the ANN index (src/index/ivfpq.h) --------------------------------
+ * Global row numbers run over the snapshot's fragments in manifest order,
+ * deleted rows included (they stay until compaction); appends only add rows
+ * at the end and the size-tiered merge only rewrites rows after the index's
+ * coverage, so rows an index covers keep their numbers until optimize, which
+ * clears the index slot. */
+struct ae_vec_source;
+/* Rows of the snapshot; valid until the next write or refresh on t. */
+void ae_table_vec_source(ae_table *t, struct ae_vec_source *src);
+size_t ae_table_rows_total(const ae_table *t);
+/* An ae_row_live_fn: ctx is the ae_table. */
+bool ae_table_row_live(void *t, size_t row);
+/* symbol_id of a global row, NUL-terminated. */
+int ae_table_row_symbol_id(const ae_table *t, size_t row, char out[AE_SYMBOL_ID_MAX + 1],
+                           ae_error *err);
+/* A fresh absolute path under index/ for a new index file (caller frees);
+ * build there (temp + fsync + rename), then publish it. */
+int ae_table_index_new_path(ae_table *t, const char *ext, char **path, ae_error *err);
+/* One commit that names the file at `path` (under index/) in the manifest's
+ * index slot, covering the first rows_covered rows of the current version.
+ * Takes the writer lock; fsyncs index/ first (C2). */
+int ae_table_publish_index(ae_table *t, const char *path, uint64_t rows_covered, ae_error *err);
+/* Absolute path of the snapshot's index file, or NULL (caller frees);
+ * *covers_version and *rows (optional) describe it. */
+char *ae_table_index_path(const ae_table *t, uint64_t *covers_version, uint64_t *rows);
 
 /* Verify (read-only, no lock): every manifest's checksum, every referenced
  * file's size and checksum (full read) and structure, deletion files sorted

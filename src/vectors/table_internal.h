@@ -91,12 +91,17 @@ typedef struct commit_plan {
     const ae_fragment_rows *append; /* NULL: nothing appended */
     commit_del *dels;               /* sorted by frag, rows unique */
     size_t n_dels;
-    /* compaction: replace every fragment by these, already written and
-     * fsynced by commit_write_fragment (fragment ids below next_fragment_id) */
-    bool replace_all;
+    /* compaction: replace fragments [replace_from, n) of the snapshot by
+     * these, already written and fsynced by commit_write_fragment (ids
+     * below next_fragment_id).  The index slot survives only if none of the
+     * rows it covers moved. */
+    bool replace;
+    size_t replace_from;
     const ae_manifest_fragment *written;
     size_t n_written;
     uint64_t next_fragment_id;
+    /* publishes an ANN index (ref.file already durable under index/) */
+    const ae_manifest_index *set_index;
 } commit_plan;
 
 /* A fresh 8-hex token that makes a commit's file names unique. */
@@ -109,6 +114,11 @@ int commit_write_fragment(ae_table *t, const char *token, uint64_t id, const ae_
 /* Publishes the next version (see the invariants in commit.c) and installs
  * its snapshot in t.  Requires the writer lock and an up-to-date snapshot. */
 int commit_apply(ae_table *t, const commit_plan *plan, ae_error *err);
+
+/* compact.c: after an append, merges the trailing run of equally small
+ * fragments (a size-tiered policy), and cleans up now and then.  Errors
+ * leave the table as it was and are not reported to the upsert. */
+void compact_after_append(ae_table *t);
 
 /* table.c */
 int table_lock(ae_table *t, ae_error *err);

@@ -1,0 +1,131 @@
+/* The table's side of the ANN index: global row access for building and
+ * re-ranking, and publishing a built index file through a commit.
+ *
+ * 1. Global row -> fragment is a binary search over the fragments' first
+ *    rows; a vec_source row is a pointer into the mmapped fragment.
+ * 2. An index file is one more immutable file named by a manifest (C1, C2):
+ *    it is built under index/ with a fresh name, fsynced by its writer, the
+ *    directory fsynced here, then a commit fills the manifest's index slot. */
+#include "vectors/table_internal.h"
+
+#include "index/ivfpq.h"
+#include "util/err.h"
+#include "util/fs.h"
+#include "util/mem.h"
+#include "vectors/io.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const snap_frag *locate(const snapshot *s, size_t row, size_t *in_frag)
+{
+    size_t lo = 0, hi = s->m.n_fragments;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->frags[mid].base <= row)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (lo >= s->m.n_fragments || row - s->frags[lo].base >= s->frags[lo].rows) return NULL;
+    *in_frag = row - s->frags[lo].base;
+    return &s->frags[lo];
+}
+
+static const float *src_row(void *ctx, size_t i)
+{
+    const ae_table *t = ctx;
+    size_t r;
+    const snap_frag *f = locate(t->snap, i, &r);
+    return f ? ae_fragment_vectors(f->frag) + r * t->dim : NULL;
+}
+
+static float src_inv_norm(void *ctx, size_t i)
+{
+    const ae_table *t = ctx;
+    size_t r;
+    const snap_frag *f = locate(t->snap, i, &r);
+    return f ? ae_fragment_inv_norms(f->frag)[r] : 0.0f;
+}
+
+void ae_table_vec_source(ae_table *t, struct ae_vec_source *src)
+{
+    src->n = t->snap->rows_total;
+    src->dim = t->dim;
+    src->row = src_row;
+    src->inv_norm = src_inv_norm;
+    src->ctx = t;
+}
+
+size_t ae_table_rows_total(const ae_table *t)
+{
+    return t->snap->rows_total;
+}
+
+bool ae_table_row_live(void *ctx, size_t row)
+{
+    const ae_table *t = ctx;
+    size_t r;
+    const snap_frag *f = locate(t->snap, row, &r);
+    return f && !snap_row_deleted(f, r);
+}
+
+int ae_table_row_symbol_id(const ae_table *t, size_t row, char out[AE_SYMBOL_ID_MAX + 1],
+                           ae_error *err)
+{
+    size_t r;
+    const snap_frag *f = locate(t->snap, row, &r);
+    AE_RETURN_IF(!f, err, AE_EINVAL, "row %zu is beyond the %zu rows of vector table %s", row,
+                 t->snap->rows_total, t->name);
+    const char *s;
+    size_t len;
+    int rc = ae_fragment_symbol_id(f->frag, r, &s, &len);
+    if (rc < 0) return ae_fail(err, rc, "vector table %s: bad symbol_id at row %zu", t->name, row);
+    if (len > AE_SYMBOL_ID_MAX) len = AE_SYMBOL_ID_MAX;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    return 0;
+}
+
+int ae_table_index_new_path(ae_table *t, const char *ext, char **path, ae_error *err)
+{
+    char token[9];
+    commit_token(token);
+    *path = ae_asprintf("%s/index/%020" PRIu64 "-%s.%s", t->dir, t->snap->m.version, token,
+                        ext && *ext ? ext : "index");
+    return *path ? 0 : ae_fail(err, AE_ENOMEM, "out of memory");
+}
+
+int ae_table_publish_index(ae_table *t, const char *path, uint64_t rows_covered, ae_error *err)
+{
+    size_t dl = strlen(t->dir);
+    AE_RETURN_IF(strncmp(path, t->dir, dl) || strncmp(path + dl, "/index/", 7) ||
+                     strchr(path + dl + 7, '/'),
+                 err, AE_EINVAL, "index file %s is not in %s/index", path, t->dir);
+    AE_TRY(table_lock(t, err));
+    AE_RETURN_IF(rows_covered > t->snap->rows_total, err, AE_EINVAL,
+                 "index covers %" PRIu64 " rows, vector table %s has %zu", rows_covered, t->name,
+                 t->snap->rows_total);
+    ae_manifest_index ix = {0};
+    ix.ref.file = (char *)(path + dl + 1);
+    AE_TRY(file_checksum(path, ix.ref.checksum, &ix.ref.size, err));
+    ix.covers_version = t->snap->m.version;
+    ix.rows = rows_covered;
+    char *dir = ae_path_join(t->dir, "index");
+    if (!dir) return ae_fail(err, AE_ENOMEM, "out of memory");
+    int rc = vio_fsync_dir(dir, err);
+    free(dir);
+    if (rc < 0) return rc;
+    commit_plan plan = {.set_index = &ix};
+    return commit_apply(t, &plan, err);
+}
+
+char *ae_table_index_path(const ae_table *t, uint64_t *covers_version, uint64_t *rows)
+{
+    const ae_manifest_index *ix = &t->snap->m.index;
+    if (covers_version) *covers_version = ix->covers_version;
+    if (rows) *rows = ix->rows;
+    return ix->ref.file ? ae_path_join(t->dir, ix->ref.file) : NULL;
+}
