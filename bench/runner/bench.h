@@ -4,6 +4,7 @@
 
 #include "index/ivfpq.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,8 +27,9 @@ int bench_read_vecs(const char *path, size_t limit, void **out, size_t *n, uint3
  * with the right size (streaming, bounded memory). */
 int bench_prepare_base(const char *fvecs, const char *dir, ae_error *err);
 
-/* mmaps <dir>/base.f32 and base.inv. */
-int bench_matrix_open(const char *dir, uint32_t dim, bench_matrix *m, ae_error *err);
+/* mmaps <dir>/base.f32 and base.inv (populate: MAP_POPULATE, page tables
+ * filled up front). */
+int bench_matrix_open(const char *dir, uint32_t dim, bool populate, bench_matrix *m, ae_error *err);
 void bench_matrix_close(bench_matrix *m);
 ae_vec_source bench_matrix_source(bench_matrix *m);
 

@@ -128,7 +128,7 @@ static int cold_child(const opts *o)
     bench_matrix mat;
     if (ae_ivfpq_open(o->cold_index, &ix, &err) < 0) goto fail;
     uint32_t dim = ae_ivfpq_dim(ix);
-    if (bench_matrix_open(o->dir, dim, &mat, &err) < 0) goto fail;
+    if (bench_matrix_open(o->dir, dim, false, &mat, &err) < 0) goto fail;
     float *q = malloc(4 * ((size_t)dim + 1));
     FILE *f = fopen(o->query, "rb");
     if (!q || !f || fread(q, 4, dim + 1, f) != dim + 1) {
@@ -235,7 +235,7 @@ int main(int argc, char **argv)
     size_t nq, ngt;
     uint32_t dim, qdim, gk;
     if (bench_prepare_base(o.base, o.dir, &err) < 0 || bench_fvecs_dim(o.base, &dim, &err) < 0 ||
-        bench_matrix_open(o.dir, dim, &mat, &err) < 0 ||
+        bench_matrix_open(o.dir, dim, true, &mat, &err) < 0 ||
         bench_read_vecs(o.query, o.nq, (void **)&queries, &nq, &qdim, &err) < 0 ||
         bench_read_vecs(o.gt, o.nq, (void **)&gt, &ngt, &gk, &err) < 0)
         goto fail;

@@ -39,7 +39,7 @@
 #define AE_IVFPQ_MIN_M 1
 #define AE_IVFPQ_MAX_M 256 /* 16-bit accumulators: 256 * 255 < 65536 */
 /* m = 0 picks dim / AE_IVFPQ_DEFAULT_DSUB sub-quantisers (nearest divisor). */
-#define AE_IVFPQ_DEFAULT_DSUB 16
+#define AE_IVFPQ_DEFAULT_DSUB 8
 
 #define AE_IVFPQ_MIN_ROWS 256         /* fewer rows: keep the table exact */
 #define AE_IVFPQ_MAX_ROWS 0xFFFFFFFFu /* row ids are stored as uint32 */
@@ -58,9 +58,9 @@
 #define AE_IVFPQ_DEFAULT_THREADS 2
 #define AE_IVFPQ_MAX_THREADS     64
 
-#define AE_IVFPQ_DEFAULT_NPROBE 32
+#define AE_IVFPQ_DEFAULT_NPROBE 24
 #define AE_IVFPQ_MIN_NPROBE     1
-#define AE_IVFPQ_DEFAULT_REFINE 10 /* re-rank k * refine_factor candidates */
+#define AE_IVFPQ_DEFAULT_REFINE 20 /* re-rank k * refine_factor candidates */
 #define AE_IVFPQ_MIN_REFINE     1
 #define AE_IVFPQ_MAX_REFINE     100000
 
