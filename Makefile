@@ -4,7 +4,7 @@ TEST_BUILD ?= build-test
 CC         ?= cc
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps demo test test-gcc test-clang format format-check clean bench
+.PHONY: all deps demo test test-clang fuzz valgrind ci format format-check clean
 
 all: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAE_TESTS=OFF >/dev/null
@@ -27,6 +27,21 @@ test: deps
 test-clang: deps
 	CC=clang cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build build-clang -j $(JOBS)
+
+# libFuzzer targets for every parser of outside input, FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The CLI and MCP integration tests against a plain build under valgrind
+# memcheck: zero errors and zero definite leaks.
+valgrind: all
+	bash scripts/valgrind.sh $(BUILD)
+
+# What CI runs: the tests, both compilers, brief fuzzing, valgrind.
+ci: test test-clang
+	$(MAKE) fuzz FUZZ_SECONDS=10
+	$(MAKE) valgrind
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' ':!tests/fixtures')

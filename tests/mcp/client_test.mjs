@@ -222,7 +222,7 @@ test('the server does not block a concurrent index run, and sees its result', as
   // The session above is still open on WS; index a changed file meanwhile.
   appendFileSync(join(WS, 'pkg', 'auth.py'),
     '\n\ndef rotate_session_token(token):\n    return token[::-1]\n');
-  execFileSync(AETHERD, ['--workspace', WS, '--index-once'], { stdio: 'ignore', timeout: 60_000 });
+  execFileSync(AETHERD, ['--workspace', WS, '--index-once'], { stdio: 'ignore', timeout: 60_000 * Number(process.env.AE_TEST_TIMEOUT_SCALE || 1) });
   const r = await callOk(client, 'aether_symbol_lookup', { query: 'rotate_session_token' });
   assert.equal(r.result_count, 1);
   assert.equal(r.matches[0].language, 'python');
@@ -246,7 +246,7 @@ test('an unindexed workspace is reported, never created, and picked up after ind
   assert.equal(existsSync(join(EMPTY_WS, '.aether')), false, 'read-only server created .aether/');
   const r = await callOk(c2, 'aether_search', { query: 'parseConfig' });
   assert.equal(r.result_count, 0);
-  execFileSync(AETHERD, ['--workspace', EMPTY_WS, '--index-once'], { stdio: 'ignore', timeout: 60_000 });
+  execFileSync(AETHERD, ['--workspace', EMPTY_WS, '--index-once'], { stdio: 'ignore', timeout: 60_000 * Number(process.env.AE_TEST_TIMEOUT_SCALE || 1) });
   const s2 = await callOk(c2, 'aether_status', {});
   assert.equal(s2.store_present, true);
   assert.ok(s2.symbol_count >= 10);

@@ -40,7 +40,7 @@ function startServer(args = ['--workspace', WS]) {
     stderr: () => stderr,
     pending: () => lines.length + (buf.length ? 1 : 0),
     send: (text) => proc.stdin.write(text),
-    next(timeoutMs = 10_000) {
+    next(timeoutMs = 10_000 * Number(process.env.AE_TEST_TIMEOUT_SCALE || 1)) {
       const p = lines.length
         ? Promise.resolve(lines.shift())
         : new Promise((resolve, reject) => {

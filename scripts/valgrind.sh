@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the CLI and MCP integration tests with every aetherd / aether-mcp
+# process under valgrind memcheck.  Passes only with zero errors and zero
+# definite leaks in every process.  Usage: scripts/valgrind.sh [BUILD_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=$(cd "${1:-build}" && pwd)
+command -v valgrind >/dev/null || { echo "valgrind: not installed (scripts/install-deps.sh installs it)"; exit 1; }
+vg=$(mktemp -d)
+logs="$vg/logs"; mkdir -p "$logs"
+trap 'rm -rf "$vg"' EXIT
+# A build directory whose programs are valgrind wrappers around the real ones.
+for prog in aetherd aether-mcp; do
+  cat >"$vg/$prog" <<WRAP
+#!/bin/sh
+exec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
+  --errors-for-leak-kinds=definite --log-file="$logs/$prog.%p.log" "$build/$prog" "\$@"
+WRAP
+  chmod +x "$vg/$prog"
+done
+ln -s "$build/CMakeCache.txt" "$vg/CMakeCache.txt" 2>/dev/null || true
+ln -s "$build/libaether.a" "$vg/libaether.a" 2>/dev/null || true
+status=0
+for t in tests/cli/test_cli_usage.sh tests/cli/test_index_search.sh tests/cli/test_semantic.sh \
+         tests/cli/test_vectors.sh tests/cli/test_mcp.sh; do
+  [ -f "$t" ] || continue
+  if AE_SOURCE_DIR=$PWD AE_BUILD_DIR=$vg AE_HTTP_MAX_RETRIES=0 AE_TEST_TIMEOUT_SCALE=10 bash "$t" >"$vg/out" 2>&1; then
+    echo "valgrind: $t: passed"
+  else
+    echo "valgrind: $t: FAILED"; tail -20 "$vg/out"; status=1
+  fi
+done
+procs=$(ls "$logs" | wc -l)
+bad=$(grep -l . "$logs"/* 2>/dev/null || true)
+if [ -n "$bad" ]; then
+  echo "valgrind: reports in $(echo "$bad" | wc -l) of $procs processes:"
+  for f in $bad; do echo "--- $f"; head -40 "$f"; done
+  status=1
+else
+  echo "valgrind: $procs processes, 0 errors, 0 definite leaks"
+fi
+exit $status
