@@ -271,9 +271,11 @@ int ae_http_post_json(ae_http_client *c, const char *url, const char *body, ae_h
         int transient = cc != CURLE_OK ? transient_curl(cc) : (status == 429 || status >= 500);
         long wait = backoff;
         curl_off_t retry_after = -1;
-        if (cc == CURLE_OK &&
-            curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
-            retry_after > 0) {
+#if LIBCURL_VERSION_NUM >= 0x074200 /* CURLINFO_RETRY_AFTER: 7.66.0 */
+        if (cc == CURLE_OK && curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after) != CURLE_OK)
+            retry_after = -1;
+#endif
+        if (retry_after > 0) {
             if (retry_after > c->o.max_retry_after_s)
                 transient = 0; /* the server asks for longer than we wait: report it */
             else

@@ -12,6 +12,8 @@
  * Authorization header; it is never part of an error message (a body that echoes it has it
  * replaced by "[redacted]").
  *
+ * A client is not thread-safe: use one per thread.
+ *
  * Environment overrides (for tests and slow hosts; values in milliseconds or counts):
  *   AE_HTTP_CONNECT_TIMEOUT_MS, AE_HTTP_TIMEOUT_MS, AE_HTTP_RETRIES, AE_HTTP_BACKOFF_MS. */
 #ifndef AE_UTIL_HTTP_H
