@@ -6,7 +6,7 @@
  *   "hash" - model "hash-v1", the offline default; identifier-aware signed
  *            feature hashing (sub-words, whole identifiers, trigrams) into
  *            `dim` dimensions (default 384).
- *   "openai_compat" | "ollama" | "qwen3_local" - HTTP providers, not built yet
+ *   "openai_compat" | "ollama" | "qwen3_local" - HTTP providers (src/embed/embed_http.c)
  *            (AE_EPROVIDER); they plug into the registry in embed.c.
  *
  * Ownership: an ae_embedder owns copies of every option string.  ae_embedder_embed

@@ -13,7 +13,7 @@
 #include "workspace/workspace.h"
 
 #include "embed/embed.h"
-#include "sir/provider.h"
+#include "sir/sir_provider.h"
 #include "sir/sir.h"
 #include "symbols/extract.h"
 #include "symbols/files.h"
@@ -38,7 +38,7 @@ typedef struct run {
     ae_index_stats *stats;
     ae_error *err;
     const char *sir_provider, *sir_model;
-    bool use_mock_sir;
+    ae_sir_provider *sirp;
     size_t files_in_txn;
     size_t files_done, files_total;
     bool in_txn;
@@ -132,10 +132,7 @@ static int refresh_sir(run *r, const ae_symbol *s)
     ae_sir sir = {0};
     char *json = NULL;
     int rc = 0;
-    if (r->use_mock_sir)
-        AE_CHECK(ae_sir_generate_mock(s, &sir, r->err));
-    else
-        AE_CHECK(ae_sir_generate_static(s, &sir, r->err));
+    AE_CHECK(ae_sir_provider_generate(r->sirp, s, &sir, r->err));
     AE_CHECK(ae_sir_canonical_json(&sir, &json, r->err));
     char hash[AE_BLAKE3_HEX_LEN + 1];
     blake3_hex(json, strlen(json), hash);
@@ -437,22 +434,14 @@ int ae_workspace_index(ae_workspace *ws, const ae_index_callbacks *cb, ae_index_
     AE_RETURN_IF(ws->readonly || !ws->meta, err, AE_EINVAL, "workspace %s was opened read-only",
                  ws->root);
     double t0 = now_s();
-    const char *p = ws->config.inference.provider;
     run r = {.ws = ws, .cb = cb, .stats = stats, .err = err};
-    if (!strcmp(p, "mock")) {
-        r.use_mock_sir = true;
-        r.sir_provider = "mock";
-        r.sir_model = "mock";
-    } else if (!strcmp(p, "auto") || !strcmp(p, "static")) {
-        r.sir_provider = "static";
-        r.sir_model = "static-v1";
-    } else {
-        return ae_fail(err, AE_EPROVIDER,
-                       "SIR provider '%s' is not available in this build; use auto, static or mock",
-                       p);
-    }
-    AE_TRY(scan_and_extract(&r));
-    AE_TRY(sync_embeddings(&r));
+    AE_TRY(ae_sir_provider_open(&ws->config, &r.sirp, err));
+    r.sir_provider = ae_sir_provider_name(r.sirp);
+    r.sir_model = ae_sir_provider_model(r.sirp);
+    int rc = scan_and_extract(&r);
+    if (rc == 0) rc = sync_embeddings(&r);
+    ae_sir_provider_close(r.sirp);
+    AE_TRY(rc);
     int64_t total = 0;
     AE_TRY(ae_meta_symbol_count(ws->meta, &total, err));
     stats->symbols_total = (size_t)total;

@@ -205,11 +205,12 @@ static void test_bad_options(void **state)
     assert_non_null(strstr(err.message, "'hash'"));
     assert_non_null(strstr(err.message, "'qwen3_local'"));
 
+    /* HTTP providers need a model before they talk to anyone. */
     o.provider = "ollama";
-    assert_int_equal(ae_embedder_open(&o, &e, &err), AE_EPROVIDER);
-    assert_string_equal(err.message, "provider 'ollama' is not built yet");
+    assert_int_equal(ae_embedder_open(&o, &e, &err), AE_ECONFIG);
+    assert_non_null(strstr(err.message, "[embeddings] model is required for provider 'ollama'"));
     o.provider = "openai_compat";
-    assert_int_equal(ae_embedder_open(&o, &e, &err), AE_EPROVIDER);
+    assert_int_equal(ae_embedder_open(&o, &e, &err), AE_ECONFIG);
 
     o.provider = NULL;
     assert_int_equal(ae_embedder_open(&o, &e, &err), AE_EINVAL);
