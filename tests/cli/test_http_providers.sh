@@ -6,7 +6,7 @@
 #   2. The next run asks the model only for the symbols without a SIR, embeds everything.
 #   3. A third run asks nothing of the chat model and embeds nothing new.
 . "$(dirname "$0")/lib.sh"
-command -v node >/dev/null || { echo "SKIP: node not installed"; exit 0; }
+command -v node >/dev/null || { echo "FAIL: node is required (scripts/install-deps.sh installs it)"; exit 1; }
 
 node "$AE_SOURCE_DIR/tests/http_stub/stub.js" "$TMP/port" &
 STUB_PID=$!
@@ -37,15 +37,6 @@ batch_size = 64
 EOF
 export AE_HTTP_RETRIES=1 AE_HTTP_BACKOFF_MS=10
 
-# Not wired yet: the pipeline still rejects HTTP SIR providers.
-set +e
-"$AETHERD" --workspace "$WS" --index-once >"$TMP/out" 2>"$TMP/err"
-set -e
-if grep -q "not available in this build" "$TMP/err"; then
-  echo "SKIP: the indexing pipeline does not call the HTTP SIR provider yet"
-  exit 0
-fi
-rm -rf "$WS/.aether/meta.sqlite"* "$WS/.aether/sir" "$WS/.aether/vectors"
 control '{"fail_chat_after": 280, "reset_counts": true}'
 
 # 1. Failure midway.
