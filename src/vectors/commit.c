@@ -291,8 +291,8 @@ int commit_apply(ae_table *t, const commit_plan *plan, ae_error *err)
                        t->name);
     if (t->lock_fd < 0)
         return ae_fail(err, AE_EINVAL, "vector table %s: commit without the writer lock", t->name);
-    uint64_t version;
-    AE_TRY(snapshot_next_version(t->dir, &version, err));
+    uint64_t version = t->next_version; /* no other writer while we hold the lock */
+    if (version <= t->snap->m.version) AE_TRY(snapshot_next_version(t->dir, &version, err));
     staging st = {.t = t};
     commit_token(st.token);
     ae_manifest next;
@@ -352,8 +352,11 @@ int commit_apply(ae_table *t, const commit_plan *plan, ae_error *err)
         free(dir);
         if (rc < 0) goto cleanup;
     }
-    AE_CHECK(publish_manifest(&st, &next, err));
+    rc = publish_manifest(&st, &next, err);
+    if (rc == AE_EBUSY) t->next_version = 0; /* someone bypassed the lock: recount */
+    if (rc < 0) goto cleanup;
     published = true;
+    t->next_version = version + 1;
 
     /* PUBLISHED: the temp name is only an orphan now; its unlink may fail */
     vio_unlink(st.created.items[st.created.len - 1], NULL);

@@ -204,7 +204,7 @@ static unsigned tier(const snap_frag *f)
     return k;
 }
 
-static int cleanup_locked(ae_table *t, size_t *removed, ae_error *err);
+static int cleanup_incremental(ae_table *t, ae_error *err);
 
 void compact_after_append(ae_table *t)
 {
@@ -229,7 +229,7 @@ void compact_after_append(ae_table *t)
     }
     if (!t->fatal && t->snap->m.version % AE_TABLE_CLEANUP_EVERY == 0) {
         vio_phase_begin("compact");
-        cleanup_locked(t, NULL, NULL);
+        cleanup_incremental(t, NULL);
         vio_phase_end();
     }
 }
@@ -365,6 +365,86 @@ static int cleanup_locked(ae_table *t, size_t *removed, ae_error *err)
     AE_CHECK(sweep(t, "index", &keep, &n_removed, err));
 cleanup:
     if (removed) *removed = n_removed;
+    ae_strlist_free(&keep);
+    free(vs);
+    return rc;
+}
+
+static int unlink_rel(const ae_table *t, const char *rel, ae_error *err)
+{
+    char *p = ae_path_join(t->dir, rel);
+    int rc = p ? vio_unlink(p, err) : ae_fail(err, AE_ENOMEM, "out of memory");
+    free(p);
+    return rc;
+}
+
+static int fsync_sub(const ae_table *t, const char *sub, ae_error *err)
+{
+    char *p = ae_path_join(t->dir, sub);
+    int rc = p ? vio_fsync_dir(p, err) : ae_fail(err, AE_ENOMEM, "out of memory");
+    free(p);
+    return rc;
+}
+
+/* The cheap cleanup run every AE_TABLE_CLEANUP_EVERY versions.  By C1 the
+ * versions naming a file form one contiguous range, so a file named by a
+ * removed manifest and not by the oldest kept one is named by no kept
+ * manifest: only the removed manifests and the oldest kept one are read.
+ * Stops (removing nothing more) at anything unexpected, such as a corrupt
+ * manifest; orphans of crashed commits wait for a full cleanup. */
+static int cleanup_incremental(ae_table *t, ae_error *err)
+{
+    uint64_t *vs = NULL;
+    size_t n = 0;
+    AE_TRY(manifest_list(t->dir, &vs, &n, err));
+    ae_strlist drop = {0}, keep = {0};
+    int rc = 0;
+    int64_t cutoff = table_now_ms() - t->opts.retention_ms;
+    size_t limit = n > t->opts.keep_versions ? n - t->opts.keep_versions : 0, i = 0;
+    ae_manifest m;
+    char name[64];
+    for (; i < limit; i++) {
+        manifest_name(vs[i], name);
+        char *path = ae_path_join(t->dir, name);
+        int r = path ? manifest_read(path, &m, NULL) : AE_ENOMEM;
+        free(path);
+        if (r < 0) goto cleanup; /* unreadable: leave everything as it is */
+        bool old = m.created_at < cutoff && m.version != t->snap->m.version;
+        if (old) r = keep_files(&m, &drop);
+        manifest_free(&m);
+        if (r < 0) AE_FAIL(err, AE_ENOMEM, "out of memory");
+        if (!old) break;
+    }
+    if (i == 0) goto cleanup;
+    manifest_name(vs[i], name);
+    char *path = ae_path_join(t->dir, name);
+    int r = path ? manifest_read(path, &m, NULL) : AE_ENOMEM;
+    free(path);
+    if (r < 0) goto cleanup;
+    r = keep_files(&m, &keep);
+    manifest_free(&m);
+    if (r < 0) AE_FAIL(err, AE_ENOMEM, "out of memory");
+    ae_strlist_sort(&keep);
+    ae_strlist_sort(&drop);
+    for (size_t k = 0; k < i; k++) {
+        manifest_name(vs[k], name);
+        AE_CHECK(unlink_rel(t, name, err));
+    }
+    AE_CHECK(fsync_sub(t, "versions", err));
+    bool data = false, dels = false, index = false;
+    for (size_t k = 0; k < drop.len; k++) {
+        const char *f = drop.items[k];
+        if ((k && !strcmp(f, drop.items[k - 1])) || referenced(&keep, f)) continue;
+        AE_CHECK(unlink_rel(t, f, err));
+        data |= !strncmp(f, "data/", 5);
+        dels |= !strncmp(f, "deletions/", 10);
+        index |= !strncmp(f, "index/", 6);
+    }
+    if (data) AE_CHECK(fsync_sub(t, "data", err));
+    if (dels) AE_CHECK(fsync_sub(t, "deletions", err));
+    if (index) AE_CHECK(fsync_sub(t, "index", err));
+cleanup:
+    ae_strlist_free(&drop);
     ae_strlist_free(&keep);
     free(vs);
     return rc;

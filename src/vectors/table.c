@@ -278,6 +278,7 @@ int table_lock(ae_table *t, ae_error *err)
     if (t->lock_fd >= 0) return 0;
     AE_TRY(vlock_acquire(t->dir, t->name, t->opts.lock_timeout_ms, &t->lock_fd, err));
     int rc = reload(t, err); /* C6: commit on top of the newest version */
+    if (rc == 0) rc = snapshot_next_version(t->dir, &t->next_version, err);
     if (rc < 0) {
         vlock_release(t->lock_fd);
         t->lock_fd = -1;

@@ -55,7 +55,8 @@ struct ae_table {
     idmap ids;
     bool ids_valid;
     int lock_fd;
-    bool fatal; /* failed past the point of no return: refuse writes */
+    uint64_t next_version; /* while locked: the version the next commit takes */
+    bool fatal;            /* failed past the point of no return: refuse writes */
 };
 
 /* snapshot.c */

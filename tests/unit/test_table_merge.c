@@ -7,6 +7,8 @@
 #include "util/fs.h"
 #include "util/mem.h"
 
+#include <dirent.h>
+
 static const char *P = "hash", *M = "hash_v1";
 
 static void test_many_small_commits_are_merged(void **state)
@@ -52,6 +54,55 @@ static void test_many_small_commits_are_merged(void **state)
     free(tdir);
     tt_free(&a);
     tt_free(&b);
+    tt_rmrf(dir);
+    free(dir);
+}
+
+static void test_periodic_cleanup_keeps_versions_bounded(void **state)
+{
+    ae_error err;
+    char *dir = tt_tmpdir();
+    ae_table *t = NULL;
+    ae_table_opts o = {.retention_ms = -1, .keep_versions = 2};
+    TT_OK(ae_table_open(dir, P, M, 8, 1, &o, &t, &err));
+    tt_batch a = tt_make(P, M, 8, 0, 200, 1);
+    for (size_t i = 0; i < 200; i++) {
+        TT_OK(ae_table_upsert(t, a.recs + i, 1, &err));
+        if (i % 3 == 0) TT_OK(ae_table_upsert(t, a.recs + i / 2, 1, &err)); /* replace */
+    }
+    ae_table_status st;
+    TT_OK(ae_table_status_get(t, &st, &err));
+    assert_true(st.version > 2 * AE_TABLE_CLEANUP_EVERY);
+    assert_true(st.versions_retained <= AE_TABLE_CLEANUP_EVERY + 2);
+    char *tdir = ae_strdup(ae_table_dir(t));
+    ae_verify_report rep;
+    TT_OK(ae_table_verify(tdir, &rep, &err));
+    for (size_t i = 0; i < rep.n_problems; i++)
+        print_error("%s\n", rep.problems[i].message);
+    assert_int_equal(rep.n_problems, 0);
+    assert_int_equal(rep.rows_live, 200);
+    ae_verify_report_free(&rep);
+    /* the incremental cleanups removed the files of the removed versions:
+     * one fragment per commit (~270) would remain otherwise */
+    char *data = ae_path_join(tdir, "data");
+    DIR *d = opendir(data);
+    size_t files = 0;
+    while (d && readdir(d))
+        files++;
+    closedir(d);
+    free(data);
+    print_message("data files after %llu versions: %zu\n", (unsigned long long)st.version, files);
+    assert_true(files < 120);
+    size_t removed = 0;
+    TT_OK(ae_table_cleanup(t, &removed, &err));
+    TT_OK(ae_table_status_get(t, &st, &err));
+    assert_int_equal(st.versions_retained, 2);
+    ae_table_close(t);
+    TT_OK(ae_table_verify(tdir, &rep, &err));
+    assert_int_equal(rep.n_problems, 0);
+    ae_verify_report_free(&rep);
+    free(tdir);
+    tt_free(&a);
     tt_rmrf(dir);
     free(dir);
 }
@@ -147,6 +198,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_small_commits_are_merged),
+        cmocka_unit_test(test_periodic_cleanup_keeps_versions_bounded),
         cmocka_unit_test(test_index_slot_and_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
