@@ -28,6 +28,8 @@ int cli_cmd_export(ae_workspace *ws, const char *path);
 int cli_cmd_vector_status(ae_workspace *ws, output_format fmt);
 int cli_cmd_optimize(ae_workspace *ws);
 int cli_cmd_verify(ae_workspace *ws, output_format fmt);
+/* Opens the workspace itself (read-write) and prints the migration report. */
+int cli_cmd_migrate(const char *workspace, int output_json);
 /* "[0.1, 0.2]" -> malloc'd floats; -1 when it is not a non-empty number array. */
 int cli_parse_vector(const char *text, float **out, uint32_t *dim);
 

@@ -33,6 +33,8 @@ static const char usage_text[] =
     "  --vector-status       tables with rows, fragments, versions, deleted rows, index state\n"
     "  --optimize            compact the vector tables, drop old versions, rebuild indexes\n"
     "  --verify              check meta.sqlite and every vector table; exit 1 on any problem\n"
+    "  --migrate-vectors     copy legacy sir_embeddings rows into the vector tables (again);\n"
+    "                        prints rows per table and any malformed rows\n"
     "  --help, --version\n";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -149,6 +151,8 @@ static int parse_args(int argc, char **argv, cli_options *o)
             o->optimize = true;
         } else if (!strcmp(a, "--verify")) {
             o->verify = true;
+        } else if (!strcmp(a, "--migrate-vectors")) {
+            o->migrate = true;
         } else {
             return usage_error("unknown argument '%s'", argv[i]);
         }
@@ -159,7 +163,7 @@ static int parse_args(int argc, char **argv, cli_options *o)
     if (o->search_vector && (!o->search_provider || !o->search_model))
         return usage_error("%s", "--search-vector needs --search-provider and --search-model");
     if (!o->index_once && !o->search && !o->search_vector && !o->import_path && !o->export_path &&
-        !o->vector_status && !o->optimize && !o->verify)
+        !o->vector_status && !o->optimize && !o->verify && !o->migrate)
         return usage_error("%s", "nothing to do: give --index-once and/or --search QUERY");
     if (o->print_sir && !o->index_once) return usage_error("%s", "--print-sir needs --index-once");
     return 0;
@@ -248,6 +252,12 @@ int main(int argc, char **argv)
     cli_options o;
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc;
+    if (o.migrate) {
+        rc = cli_cmd_migrate(o.workspace, o.output == OUTPUT_JSON);
+        if (rc != EXIT_OK || (!o.index_once && !o.search && !o.search_vector && !o.import_path &&
+                              !o.export_path && !o.vector_status && !o.optimize && !o.verify))
+            return rc;
+    }
     ae_workspace *ws;
     ae_error err;
     ae_open_options oo = {.readonly = !o.index_once && !o.import_path && !o.optimize};
