@@ -25,7 +25,7 @@ test: deps
 
 # Warning-free with the other compiler too (-Werror is always on).
 test-clang: deps
-	CC=clang cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	CC=clang cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-DAE_TESTING=1 >/dev/null
 	cmake --build build-clang -j $(JOBS)
 
 # libFuzzer targets for every parser of outside input, FUZZ_SECONDS each.

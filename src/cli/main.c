@@ -2,6 +2,8 @@
  * Flags follow the reference tool.  Exit codes: 0 ok, 1 runtime error, 2 usage. */
 #include "cli/cli.h"
 
+#include "store/migrate.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,10 +185,19 @@ static void show_notices(ae_workspace *ws)
         fprintf(stderr, "aetherd: note: %s\n", notes[i]);
 }
 
+static void migrate_progress(void *ctx, size_t done, size_t total)
+{
+    ae_index_progress p = {.phase = "migrate", .done = done, .total = total};
+    cli_progress(ctx, &p);
+}
+
 static int run_index(ae_workspace *ws, const cli_options *o)
 {
     ae_index_callbacks cb = {0};
-    if (isatty(STDERR_FILENO)) cb.progress = cli_progress;
+    if (isatty(STDERR_FILENO)) {
+        cb.progress = cli_progress;
+        ae_migrate_set_progress(migrate_progress, NULL);
+    }
     if (o->print_sir) cb.sir_stored = print_sir_line;
     ae_index_stats st;
     ae_error err;

@@ -23,7 +23,9 @@ void cli_progress(void *ctx, const ae_index_progress *p)
     if (t - last_draw < 0.1 && p->done != p->total) return;
     last_draw = t;
     double rate = t > started ? (double)p->done / (t - started) : 0;
-    const char *unit = !strcmp(p->phase, "embed") ? "embeddings" : "files";
+    const char *unit = !strcmp(p->phase, "embed")     ? "embeddings"
+                       : !strcmp(p->phase, "migrate") ? "rows"
+                                                      : "files";
     if (p->total)
         fprintf(stderr, "\r\033[K%s: %zu/%zu %s (%.0f/s)", p->phase, p->done, p->total, unit, rate);
     else

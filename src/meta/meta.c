@@ -99,6 +99,8 @@ static int migrate(ae_meta *m, ae_error *err)
     }
     AE_TRY(ae_meta_exec(m,
                         "CREATE INDEX IF NOT EXISTS idx_symbols_file ON symbols(file_path);"
+                        "CREATE INDEX IF NOT EXISTS idx_sir_embeddings_symbol_hash"
+                        "  ON sir_embeddings(symbol_id, sir_hash);"
                         "INSERT OR REPLACE INTO aether_c_meta(key, value) "
                         "VALUES ('schema_version', '1');",
                         err));
@@ -286,8 +288,9 @@ int ae_meta_symbol_delete(ae_meta *m, const char *id, ae_error *err)
         "DELETE FROM symbols WHERE id = ?",
         "DELETE FROM sir WHERE id = ?",
         "DELETE FROM sir_embeddings WHERE symbol_id = ?",
-        "DELETE FROM embedding_state WHERE symbol_id = ?",
     };
+    /* embedding_state rows stay: the pipeline finds vectors of deleted symbols
+     * through them, deletes those from the active backend, then the rows. */
     for (size_t i = 0; i < sizeof sqls / sizeof *sqls; i++) {
         sqlite3_stmt *st;
         AE_TRY(ae_meta_prepare(m, sqls[i], &st, err));

@@ -53,7 +53,8 @@ int ae_meta_symbol_ids_for_file(ae_meta *m, const char *path, ae_strlist *out, a
  * the stored one (true for a new symbol). */
 int ae_meta_symbol_upsert(ae_meta *m, const ae_symbol *s, int64_t now_ms, bool *content_changed,
                           ae_error *err);
-/* Removes the symbol, its current SIR and its legacy embedding row; history stays. */
+/* Removes the symbol, its current SIR and its legacy embedding row; history and
+ * embedding_state stay (the pipeline prunes vectors through the latter). */
 int ae_meta_symbol_delete(ae_meta *m, const char *id, ae_error *err);
 int ae_meta_symbol_count(ae_meta *m, int64_t *out, ae_error *err);
 int ae_meta_sir_count(ae_meta *m, int64_t *out, ae_error *err);
