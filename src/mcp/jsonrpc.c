@@ -57,35 +57,13 @@ static json_t *result_msg(json_t *id, json_t *result)
     return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id, "result", result);
 }
 
-static const char *json_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        return "null";
-    }
-    return "a value";
-}
-
 static json_t *handle_initialize(mcp_server *s, json_t *id, json_t *params)
 {
     char msg[160];
     json_t *pv = params ? json_object_get(params, "protocolVersion") : NULL;
     if (!json_is_string(pv)) {
         snprintf(msg, sizeof msg, "initialize: params.protocolVersion must be a string, not %s",
-                 pv ? json_type_name(pv) : "missing");
+                 pv ? mcp_json_type_name(pv) : "missing");
         return error_msg(id, MCP_INVALID_PARAMS, msg);
     }
     /* The client's version when we speak it, else our newest (the client then
@@ -112,14 +90,14 @@ static json_t *handle_tools_call(mcp_server *s, json_t *id, json_t *params)
     json_t *name = params ? json_object_get(params, "name") : NULL;
     if (!json_is_string(name)) {
         snprintf(msg, sizeof msg, "tools/call: params.name must be a string, not %s",
-                 name ? json_type_name(name) : "missing");
+                 name ? mcp_json_type_name(name) : "missing");
         return error_msg(id, MCP_INVALID_PARAMS, msg);
     }
     json_t *args = json_object_get(params, "arguments");
     if (args && json_is_null(args)) args = NULL;
     if (args && !json_is_object(args)) {
         snprintf(msg, sizeof msg, "tools/call: params.arguments must be an object, not %s",
-                 json_type_name(args));
+                 mcp_json_type_name(args));
         return error_msg(id, MCP_INVALID_PARAMS, msg);
     }
     if (!s->backend) return error_msg(id, MCP_INTERNAL_ERROR, "no workspace backend");
@@ -155,7 +133,8 @@ static json_t *handle_message(mcp_server *s, json_t *msg, bool *none)
                          "batch requests are not supported: send one JSON-RPC object per line");
     if (!json_is_object(msg)) {
         char text[96];
-        snprintf(text, sizeof text, "a request must be a JSON object, not %s", json_type_name(msg));
+        snprintf(text, sizeof text, "a request must be a JSON object, not %s",
+                 mcp_json_type_name(msg));
         return error_msg(NULL, MCP_INVALID_REQUEST, text);
     }
     json_t *id = json_object_get(msg, "id");
@@ -180,7 +159,7 @@ static json_t *handle_message(mcp_server *s, json_t *msg, bool *none)
     if (!id_ok) {
         char text[96];
         snprintf(text, sizeof text, "id must be a string or an integer, not %s",
-                 id ? json_type_name(id) : "missing");
+                 id ? mcp_json_type_name(id) : "missing");
         return error_msg(NULL, MCP_INVALID_REQUEST, text);
     }
     if (!json_is_string(method))
@@ -188,7 +167,7 @@ static json_t *handle_message(mcp_server *s, json_t *msg, bool *none)
                          method ? "method must be a string" : "method is missing");
     if (params && !json_is_object(params)) {
         char text[96];
-        snprintf(text, sizeof text, "params must be an object, not %s", json_type_name(params));
+        snprintf(text, sizeof text, "params must be an object, not %s", mcp_json_type_name(params));
         return error_msg(id, MCP_INVALID_PARAMS, text);
     }
     return dispatch(s, json_string_value(method), id, params);

@@ -44,7 +44,7 @@ static const char *mode_name(ae_search_mode m)
     return "lexical";
 }
 
-static const char *type_name(const json_t *v)
+const char *mcp_json_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT:
@@ -137,7 +137,8 @@ static json_t *get_string(const char *tool, json_t *args, const char *key, bool 
     *out = NULL;
     if (!v) return required ? tool_error("%s: missing required argument '%s'", tool, key) : NULL;
     if (!json_is_string(v))
-        return tool_error("%s: argument '%s' must be a string, not %s", tool, key, type_name(v));
+        return tool_error("%s: argument '%s' must be a string, not %s", tool, key,
+                          mcp_json_type_name(v));
     *out = json_string_value(v);
     return NULL;
 }
@@ -154,7 +155,7 @@ static json_t *get_limit(const char *tool, json_t *args, size_t *out)
         d = json_real_value(v); /* 20.0 is an integer in JSON Schema */
     else
         return tool_error("%s: argument 'limit' must be an integer from %d to %d, not %s", tool,
-                          AE_SEARCH_LIMIT_MIN, AE_SEARCH_LIMIT_MAX, type_name(v));
+                          AE_SEARCH_LIMIT_MIN, AE_SEARCH_LIMIT_MAX, mcp_json_type_name(v));
     if (d < AE_SEARCH_LIMIT_MIN || d > AE_SEARCH_LIMIT_MAX)
         return tool_error("%s: argument 'limit' must be from %d to %d, not %.0f", tool,
                           AE_SEARCH_LIMIT_MIN, AE_SEARCH_LIMIT_MAX, d);
