@@ -14,11 +14,14 @@ say "aetherd --workspace $ws --index-once"
 say "lexical search: 'parse' (first 10)"
 "$aetherd" --workspace "$ws" --search parse --search-limit 10
 
-say "semantic search: 'cosine similarity of two vectors'"
-"$aetherd" --workspace "$ws" --search "cosine similarity of two vectors" --search-mode semantic --search-limit 5
+say "semantic search: 'hash bytes with blake3'"
+"$aetherd" --workspace "$ws" --search "hash bytes with blake3" --search-mode semantic --search-limit 5
 
-say "hybrid search, JSON envelope: 'open workspace'"
-"$aetherd" --workspace "$ws" --search "open workspace" --search-mode hybrid --search-limit 3 --output json
+say "hybrid search, JSON envelope: 'reciprocal rank fusion'"
+"$aetherd" --workspace "$ws" --search "reciprocal rank fusion" --search-mode hybrid --search-limit 3 --output json
+
+say "the vector tables (.aether/vectors/)"
+"$aetherd" --workspace "$ws" --vector-status
 
 say "second pass (incremental: nothing changed)"
 "$aetherd" --workspace "$ws" --index-once
