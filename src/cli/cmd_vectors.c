@@ -5,6 +5,7 @@
 #include "store/jsonl.h"
 #include "store/lancedb_admin.h"
 #include "util/err.h"
+#include "verify/verify.h"
 #include "workspace/workspace.h"
 
 #include <jansson.h>
@@ -166,75 +167,30 @@ int cli_cmd_optimize(ae_workspace *ws)
     return EXIT_OK;
 }
 
-/* SQLite integrity plus every vector table; exit 0 only when all hold. */
+/* SQLite integrity, every vector table, index recall and the cross-store
+ * invariants (src/verify/verify.h); exit 0 only when all hold. */
 int cli_cmd_verify(ae_workspace *ws, output_format fmt)
 {
-    int problems = 0;
-    json_t *root = json_object(), *items = json_array();
-    char *sqlite_result = NULL;
-    if (ws->meta) {
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(ae_meta_db(ws->meta), "PRAGMA integrity_check", -1, &st, NULL) ==
-                SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-            sqlite_result = strdup((const char *)sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-    }
-    bool sqlite_ok = !ws->meta || (sqlite_result && !strcmp(sqlite_result, "ok"));
-    if (!sqlite_ok) problems++;
-    json_object_set_new(root, "sqlite",
-                        json_string(!ws->meta       ? "absent"
-                                    : sqlite_ok     ? "ok"
-                                    : sqlite_result ? sqlite_result
-                                                    : "unreadable"));
-    if (fmt == OUTPUT_TABLE)
-        printf("meta.sqlite: %s\n", !ws->meta       ? "absent"
-                                    : sqlite_ok     ? "ok"
-                                    : sqlite_result ? sqlite_result
-                                                    : "unreadable");
-    free(sqlite_result);
-    ae_lancedb_table_report *reps = NULL;
-    size_t n = 0, table_problems = 0;
+    ae_ws_verify rep;
     ae_error err;
-    if (ae_lancedb_verify(ws->vectors_dir, &reps, &n, &table_problems, &err) < 0) {
+    if (ae_ws_verify_run(ws, NULL, &rep, &err) < 0) {
         fprintf(stderr, "aetherd: verify could not run: %s\n", err.message);
-        json_decref(root);
-        json_decref(items);
+        ae_ws_verify_free(&rep);
         return EXIT_RUNTIME;
     }
-    for (size_t i = 0; i < n; i++) {
-        const ae_verify_report *r = &reps[i].report;
-        json_t *t = json_pack("{s:s, s:I, s:I, s:I, s:I}", "table", reps[i].name, "latest_version",
-                              (json_int_t)r->latest_version, "rows", (json_int_t)r->rows_live,
-                              "versions_checked", (json_int_t)r->versions_checked, "files_checked",
-                              (json_int_t)r->files_checked);
-        json_t *probs = json_array();
-        for (size_t p = 0; p < r->n_problems; p++)
-            json_array_append_new(probs, json_string(r->problems[p].message));
-        json_object_set_new(t, "problems", probs);
-        json_array_append_new(items, t);
-        if (fmt == OUTPUT_TABLE) {
-            printf("table %s: version %llu, %llu rows, %zu versions and %zu files checked: %s\n",
-                   reps[i].name, (unsigned long long)r->latest_version,
-                   (unsigned long long)r->rows_live, r->versions_checked, r->files_checked,
-                   r->n_problems ? "PROBLEMS" : "ok");
-            for (size_t p = 0; p < r->n_problems; p++)
-                printf("  - %s\n", r->problems[p].message);
-        }
-    }
-    problems += (int)table_problems;
-    json_object_set_new(root, "tables", items);
-    json_object_set_new(root, "ok", json_boolean(problems == 0));
     if (fmt == OUTPUT_JSON) {
+        json_t *root = cli_verify_json(&rep);
         char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (s) puts(s);
         free(s);
+        json_decref(root);
     } else {
-        printf("%s\n", problems ? "verify: problems found" : "verify: ok");
+        cli_verify_print(&rep);
+        printf("%s\n", rep.n_problems ? "verify: problems found" : "verify: ok");
     }
-    json_decref(root);
-    ae_lancedb_verify_free(reps, n);
-    return problems ? EXIT_RUNTIME : EXIT_OK;
+    int rc = rep.n_problems ? EXIT_RUNTIME : EXIT_OK;
+    ae_ws_verify_free(&rep);
+    return rc;
 }
 
 /* Parses "[0.1, 0.2, ...]" into a float vector. */

@@ -34,7 +34,10 @@ static const char usage_text[] =
     "  --export-embeddings FILE  export every stored embedding as JSON lines ('-' = stdout)\n"
     "  --vector-status       tables with rows, fragments, versions, deleted rows, index state\n"
     "  --optimize            compact the vector tables, drop old versions, rebuild indexes\n"
-    "  --verify              check meta.sqlite and every vector table; exit 1 on any problem\n"
+    "  --verify              check meta.sqlite, every vector table, index recall and that\n"
+    "                        every embedding matches a current SIR; exit 1 on any problem\n"
+    "  --repair              fix what verify found without loss (orphan files, damaged\n"
+    "                        index, missing or orphaned embeddings) and report it\n"
     "  --migrate-vectors     copy legacy sir_embeddings rows into the vector tables (again);\n"
     "                        prints rows per table and any malformed rows\n"
     "  --help, --version\n";
@@ -153,6 +156,8 @@ static int parse_args(int argc, char **argv, cli_options *o)
             o->optimize = true;
         } else if (!strcmp(a, "--verify")) {
             o->verify = true;
+        } else if (!strcmp(a, "--repair")) {
+            o->repair = true;
         } else if (!strcmp(a, "--migrate-vectors")) {
             o->migrate = true;
         } else {
@@ -165,7 +170,7 @@ static int parse_args(int argc, char **argv, cli_options *o)
     if (o->search_vector && (!o->search_provider || !o->search_model))
         return usage_error("%s", "--search-vector needs --search-provider and --search-model");
     if (!o->index_once && !o->search && !o->search_vector && !o->import_path && !o->export_path &&
-        !o->vector_status && !o->optimize && !o->verify && !o->migrate)
+        !o->vector_status && !o->optimize && !o->verify && !o->migrate && !o->repair)
         return usage_error("%s", "nothing to do: give --index-once and/or --search QUERY");
     if (o->print_sir && !o->index_once) return usage_error("%s", "--print-sir needs --index-once");
     return 0;
@@ -265,13 +270,14 @@ int main(int argc, char **argv)
     if (rc) return rc;
     if (o.migrate) {
         rc = cli_cmd_migrate(o.workspace, o.output == OUTPUT_JSON);
-        if (rc != EXIT_OK || (!o.index_once && !o.search && !o.search_vector && !o.import_path &&
-                              !o.export_path && !o.vector_status && !o.optimize && !o.verify))
+        if (rc != EXIT_OK ||
+            (!o.index_once && !o.search && !o.search_vector && !o.import_path && !o.export_path &&
+             !o.vector_status && !o.optimize && !o.verify && !o.repair))
             return rc;
     }
     ae_workspace *ws;
     ae_error err;
-    ae_open_options oo = {.readonly = !o.index_once && !o.import_path && !o.optimize};
+    ae_open_options oo = {.readonly = !o.index_once && !o.import_path && !o.optimize && !o.repair};
     if (ae_workspace_open(o.workspace, &oo, &ws, &err) < 0) {
         fprintf(stderr, "aetherd: %s\n", err.message);
         return EXIT_RUNTIME;
@@ -287,6 +293,7 @@ int main(int argc, char **argv)
     if (rc == EXIT_OK && o.search_vector) rc = run_search_vector(ws, &o);
     if (rc == EXIT_OK && o.export_path) rc = cli_cmd_export(ws, o.export_path);
     if (rc == EXIT_OK && o.vector_status) rc = cli_cmd_vector_status(ws, o.output);
+    if (rc == EXIT_OK && o.repair) rc = cli_cmd_repair(ws, o.output);
     if (rc == EXIT_OK && o.verify) rc = cli_cmd_verify(ws, o.output);
     ae_workspace_close(ws);
     return rc;
