@@ -401,7 +401,7 @@ int ae_ws_verify_run(ae_workspace *ws, const ae_verify_opts *opts, ae_ws_verify 
     if (ae_vs_count(vs, NULL, NULL, &counted, err) == 0 && counted != s.n)
         problem(rep, "%s backend: count says %zu rows, iterating found %zu", rep->backend, counted,
                 s.n);
-    qsort(s.rows, s.n, sizeof *s.rows, cmp_row);
+    if (s.n) qsort(s.rows, s.n, sizeof *s.rows, cmp_row);
     AE_CHECK(check_recall(vs, rep, &s, o.k, o.min_recall, err));
     if (ws->meta && table_exists(ae_meta_db(ws->meta), "embedding_state")) {
         rep->cross_checked = true;
