@@ -63,13 +63,23 @@ typedef struct ae_vector_store_ops {
     int (*search_nearest)(void *be, const float *query, uint32_t dim, const char *provider,
                           const char *model, size_t limit, const ae_vs_search_opts *opts,
                           ae_vs_hit **hits, size_t *n_hits, ae_error *err);
-    /* Builds or refreshes any ANN index; a no-op for backends without one. */
+    /* Builds or refreshes any ANN index where it is due; a no-op for backends
+     * without one.  "lancedb": tables of at least the index threshold whose
+     * index is missing, unreadable, or stale (more than a fifth of the live
+     * rows added or deleted since the build); cheap when nothing is due, so
+     * the pipeline calls it after every pass. */
     int (*rebuild_index)(void *be, ae_error *err);
     /* Rows for (provider, model); NULL for either means any. */
     int (*count)(void *be, const char *provider, const char *model, size_t *out, ae_error *err);
     /* Every live row, in no particular order. */
     int (*iterate)(void *be, ae_vs_row_fn fn, void *ctx, ae_error *err);
     void (*close)(void *be);
+    /* Optional (NULL: never anything to report).  What the last search_nearest
+     * could not do as asked but answered anyway, e.g. "index file ... is
+     * corrupt: exact scan used" -- the backend cannot print, so the caller
+     * shows it.  NULL when there is nothing to report; the string is owned by
+     * the backend and valid until its next call. */
+    const char *(*last_warning)(void *be);
 } ae_vector_store_ops;
 
 typedef struct ae_vector_store {
@@ -97,6 +107,11 @@ int ae_vs_rebuild_index(ae_vector_store *vs, ae_error *err);
 int ae_vs_count(ae_vector_store *vs, const char *provider, const char *model, size_t *out,
                 ae_error *err);
 int ae_vs_iterate(ae_vector_store *vs, ae_vs_row_fn fn, void *ctx, ae_error *err);
+/* The backend's last_warning (see ops), or NULL. */
+static inline const char *ae_vs_last_warning(const ae_vector_store *vs)
+{
+    return vs && vs->ops && vs->ops->last_warning ? vs->ops->last_warning(vs->backend) : NULL;
+}
 
 #ifdef __cplusplus
 }

@@ -12,30 +12,166 @@
  *    removes the same ids from the other tables, so both backends hold the
  *    same rows.  That second step is a separate commit per table: a crash
  *    between the two can leave an id in an old model's table (a query of that
- *    old model would still find it), never lose the new row. */
+ *    old model would still find it), never lose the new row.
+ * 4. Search goes through the table's IVF-PQ index when the table has one and
+ *    at least ae_lancedb_index_min_rows() live rows: lists probed over the
+ *    rows the index covers, the rows appended since its build scanned
+ *    exactly and merged (so a new symbol is found at once), deleted rows
+ *    filtered by the table's live test.  The index file is mapped once per
+ *    index the snapshot names and kept with the cached table; a new index in
+ *    a newer snapshot is mapped on the next search.
+ * 5. An index that fails its checks (open, size against the manifest, rows
+ *    and dim against the table, the full verify for files up to
+ *    AE_LANCE_VERIFY_ON_OPEN_BYTES) is never searched: the exact scan
+ *    answers, and last_warning says why.  Wrong answers are not an option;
+ *    slow ones are, until rebuild_index replaces the file.
+ * 6. rebuild_index builds only what is due (lancedb_index.h): no index and
+ *    enough rows, an unusable index, or more than AE_LANCE_REINDEX_PERCENT of
+ *    the live rows appended or deleted since the build. */
 #include <aether/vector_store.h>
 
+#include "index/ivfpq.h"
 #include "store/lancedb_admin.h"
+#include "store/lancedb_index.h"
 #include "store/vs_validate.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"
 #include "vectors/table.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define WARNING_MAX (AE_ERROR_MESSAGE_MAX + 160)
+
+/* A cached table and the index its snapshot names (4., 5.). */
+typedef struct lance_tab {
+    ae_table *t;
+    ae_ivfpq *ix;     /* mapped and checked; NULL: search exactly */
+    char *ix_path;    /* the index file ix (or the failed attempt) is of */
+    char *ix_problem; /* why that file is not used, or NULL */
+} lance_tab;
 
 typedef struct lance_be {
     char *dir;
-    ae_table **tables;
+    lance_tab *tabs;
     size_t n, cap;
+    char warning[WARNING_MAX]; /* of the last search; "" = none */
 } lance_be;
 
-static ae_table *cached(lance_be *b, const char *name)
+/* --- the index of one table ------------------------------------------------ */
+
+size_t ae_lancedb_index_min_rows(void)
+{
+    const char *e = getenv(AE_LANCE_INDEX_ENV);
+    size_t v = AE_IVFPQ_EXACT_BELOW_ROWS;
+    if (e && *e) {
+        char *end;
+        errno = 0;
+        unsigned long long x = strtoull(e, &end, 10);
+        if (!errno && !*end) v = (size_t)x;
+    }
+    return v < AE_IVFPQ_MIN_ROWS ? AE_IVFPQ_MIN_ROWS : v;
+}
+
+static void index_drop(lance_tab *lt)
+{
+    ae_ivfpq_close(lt->ix);
+    free(lt->ix_path);
+    free(lt->ix_problem);
+    lt->ix = NULL;
+    lt->ix_path = lt->ix_problem = NULL;
+}
+
+/* The checks of note 5 that open does not do itself. */
+static int index_check(ae_table *t, const ae_ivfpq *ix, const char *path, uint64_t rows,
+                       ae_error *err)
+{
+    uint64_t size = ae_table_index_size(t);
+    AE_RETURN_IF(ae_ivfpq_file_bytes(ix) != size, err, AE_ECORRUPT,
+                 "%s: %zu bytes, the manifest says %llu", path, ae_ivfpq_file_bytes(ix),
+                 (unsigned long long)size);
+    AE_RETURN_IF(ae_ivfpq_dim(ix) != ae_table_dim(t), err, AE_ECORRUPT,
+                 "%s: expected %u dimensions, not %u", path, (unsigned)ae_table_dim(t),
+                 (unsigned)ae_ivfpq_dim(ix));
+    AE_RETURN_IF(ae_ivfpq_rows_covered(ix) != rows || rows > ae_table_rows_total(t), err,
+                 AE_ECORRUPT, "%s: covers %zu rows, the manifest says %llu of %zu", path,
+                 ae_ivfpq_rows_covered(ix), (unsigned long long)rows, ae_table_rows_total(t));
+    if (size <= AE_LANCE_VERIFY_ON_OPEN_BYTES) AE_TRY(ae_ivfpq_verify(ix, err));
+    return 0;
+}
+
+/* Makes lt->ix the index the table's snapshot names (mapped once per file). */
+static void index_sync(lance_tab *lt)
+{
+    uint64_t covers, rows;
+    char *path = ae_table_index_path(lt->t, &covers, &rows);
+    if (path && lt->ix_path && !strcmp(path, lt->ix_path)) {
+        free(path);
+        return;
+    }
+    index_drop(lt);
+    if (!path) return;
+    lt->ix_path = path;
+    ae_error e;
+    ae_ivfpq *ix = NULL;
+    int rc = ae_ivfpq_open(path, &ix, &e);
+    if (rc == 0) rc = index_check(lt->t, ix, path, rows, &e);
+    if (rc < 0) {
+        ae_ivfpq_close(ix);
+        lt->ix_problem = ae_strdup(e.message);
+        return;
+    }
+    lt->ix = ix;
+}
+
+/* Builds an index over every row of the snapshot (deleted rows included:
+ * the live test filters them, the next optimize drops them and rebuilds),
+ * checks the file, publishes it with one commit, and maps it. */
+static int index_build(lance_tab *lt, ae_error *err)
+{
+    ae_table *t = lt->t;
+    char *path = NULL;
+    AE_TRY(ae_table_index_new_path(t, "ivfpq", &path, err));
+    ae_vec_source src;
+    ae_table_vec_source(t, &src);
+    int rc = ae_ivfpq_build(&src, NULL, path, err);
+    if (rc == 0) {
+        ae_ivfpq *ix = NULL;
+        rc = ae_ivfpq_open(path, &ix, err);
+        if (rc == 0) rc = ae_ivfpq_verify(ix, err);
+        ae_ivfpq_close(ix);
+    }
+    if (rc == 0) rc = ae_table_publish_index(t, path, src.n, err);
+    if (rc < 0) unlink(path);
+    free(path);
+    if (rc == 0) index_sync(lt);
+    return rc;
+}
+
+/* Note 6: builds when due (or, with force, whenever the table is big enough). */
+static int index_maintain(lance_tab *lt, bool force, ae_error *err)
+{
+    ae_table *t = lt->t;
+    size_t live = ae_table_rows_live(t), total = ae_table_rows_total(t);
+    if (live < ae_lancedb_index_min_rows()) return 0;
+    index_sync(lt);
+    if (!force && lt->ix) {
+        size_t stale = (total - ae_ivfpq_rows_covered(lt->ix)) + (total - live);
+        if ((double)stale * 100.0 <= (double)live * AE_LANCE_REINDEX_PERCENT) return 0;
+    }
+    return index_build(lt, err);
+}
+
+/* --- the table cache ------------------------------------------------------- */
+
+static lance_tab *cached(lance_be *b, const char *name)
 {
     for (size_t i = 0; i < b->n; i++)
-        if (!strcmp(ae_table_get_name(b->tables[i]), name)) return b->tables[i];
+        if (!strcmp(ae_table_get_name(b->tabs[i].t), name)) return &b->tabs[i];
     return NULL;
 }
 
@@ -43,31 +179,40 @@ static int cache_add(lance_be *b, ae_table *t, ae_error *err)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 4;
-        ae_table **ts = ae_realloc_array(b->tables, cap, sizeof *ts);
+        lance_tab *ts = ae_realloc_array(b->tabs, cap, sizeof *ts);
         if (!ts) {
             ae_table_close(t);
             return ae_fail(err, AE_ENOMEM, "out of memory");
         }
-        b->tables = ts;
+        b->tabs = ts;
         b->cap = cap;
     }
-    b->tables[b->n++] = t;
+    b->tabs[b->n++] = (lance_tab){.t = t};
     return 0;
 }
 
 /* The table of a key, from the cache or opened (created if `create`). */
-static int table_for(lance_be *b, const char *provider, const char *model, uint32_t dim, int create,
-                     ae_table **out, ae_error *err)
+static int tab_for(lance_be *b, const char *provider, const char *model, uint32_t dim, int create,
+                   lance_tab **out, ae_error *err)
 {
     char name[AE_TABLE_NAME_MAX];
     ae_table_name(provider, model, dim, name);
     *out = cached(b, name);
-    if (*out) return ae_table_refresh(*out, err);
+    if (*out) return ae_table_refresh((*out)->t, err);
     ae_table *t = NULL;
     AE_TRY(ae_table_open(b->dir, provider, model, dim, create, NULL, &t, err));
     AE_TRY(cache_add(b, t, err));
-    *out = t;
+    *out = &b->tabs[b->n - 1];
     return 0;
+}
+
+static int table_for(lance_be *b, const char *provider, const char *model, uint32_t dim, int create,
+                     ae_table **out, ae_error *err)
+{
+    lance_tab *lt = NULL;
+    int rc = tab_for(b, provider, model, dim, create, &lt, err);
+    *out = lt ? lt->t : NULL;
+    return rc;
 }
 
 /* Opens (and refreshes) every table of the directory into the cache. */
@@ -77,11 +222,12 @@ static int open_all(lance_be *b, ae_error *err)
     AE_TRY(ae_tables_list(b->dir, &names, err));
     int rc = 0;
     for (size_t i = 0; i < names.len && rc == 0; i++) {
-        ae_table *t = cached(b, names.items[i]);
-        if (t) {
-            rc = ae_table_refresh(t, err);
+        lance_tab *lt = cached(b, names.items[i]);
+        if (lt) {
+            rc = ae_table_refresh(lt->t, err);
             continue;
         }
+        ae_table *t = NULL;
         char *path = ae_path_join(b->dir, names.items[i]);
         if (!path) {
             rc = ae_fail(err, AE_ENOMEM, "out of memory");
@@ -125,8 +271,8 @@ static int lance_upsert(void *be, const ae_vs_record *recs, size_t n, ae_error *
         /* the same ids leave every other table (see note 3) */
         AE_CHECK(open_all(b, err));
         for (size_t k = 0; k < b->n; k++) {
-            if (b->tables[k] == t) continue;
-            AE_CHECK(ae_table_delete(b->tables[k], ids, g, NULL, err));
+            if (b->tabs[k].t == t) continue;
+            AE_CHECK(ae_table_delete(b->tabs[k].t, ids, g, NULL, err));
         }
     }
 cleanup:
@@ -142,8 +288,53 @@ static int lance_delete(void *be, const char *const *ids, size_t n, ae_error *er
     if (n == 0) return 0;
     AE_TRY(open_all(b, err));
     for (size_t i = 0; i < b->n; i++)
-        AE_TRY(ae_table_delete(b->tables[i], ids, n, NULL, err));
+        AE_TRY(ae_table_delete(b->tabs[i].t, ids, n, NULL, err));
     return 0;
+}
+
+static int cmp_hit(const void *a, const void *c)
+{
+    const ae_vs_hit *x = a, *y = c;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return strcmp(x->symbol_id, y->symbol_id);
+}
+
+/* Extra candidates asked of the index, so that ties at the k-th score are
+ * broken by symbol_id (the exact scan's order) rather than by row. */
+#define TIE_EXTRA 8
+
+/* Note 4: the index over the rows it covers, the exact scan over the rest. */
+static int index_search(lance_tab *lt, const float *query, size_t limit,
+                        const ae_vs_search_opts *opts, ae_vs_hit **hits, size_t *n_hits,
+                        ae_error *err)
+{
+    ae_table *t = lt->t;
+    size_t live = ae_table_rows_live(t);
+    size_t want = limit + TIE_EXTRA < live ? limit + TIE_EXTRA : live;
+    uint32_t nprobe = opts && opts->nprobe > 0 ? (uint32_t)opts->nprobe : 0;
+    uint32_t refine = opts && opts->refine_factor > 0 ? (uint32_t)opts->refine_factor : 0;
+    if (refine > AE_IVFPQ_MAX_REFINE) refine = AE_IVFPQ_MAX_REFINE;
+    ae_ivfpq_hit *h = ae_calloc_array(want ? want : 1, sizeof *h);
+    ae_vs_hit *out = ae_calloc_array(want ? want : 1, sizeof *out);
+    size_t nh = 0;
+    int rc = 0;
+    if (!h || !out) AE_FAIL(err, AE_ENOMEM, "out of memory for %zu hits", want);
+    ae_vec_source src;
+    ae_table_vec_source(t, &src);
+    AE_CHECK(ae_ivfpq_search(lt->ix, &src, query, want, nprobe, refine, ae_table_row_live, t, h,
+                             &nh, err));
+    for (size_t i = 0; i < nh; i++) {
+        AE_CHECK(ae_table_row_symbol_id(t, (size_t)h[i].row, out[i].symbol_id, err));
+        out[i].score = h[i].score;
+    }
+    qsort(out, nh, sizeof *out, cmp_hit);
+    *hits = out;
+    *n_hits = nh < limit ? nh : limit;
+    out = NULL;
+cleanup:
+    free(h);
+    free(out);
+    return rc;
 }
 
 static int lance_search(void *be, const float *query, uint32_t dim, const char *provider,
@@ -153,20 +344,53 @@ static int lance_search(void *be, const float *query, uint32_t dim, const char *
     lance_be *b = be;
     *hits = NULL;
     *n_hits = 0;
+    b->warning[0] = '\0';
     AE_TRY(ae_vs_validate_query(query, dim, provider, model, err));
-    ae_table *t = NULL;
-    int rc = table_for(b, provider, model, dim, 0, &t, err);
-    if (rc == AE_ENOTFOUND || (rc == 0 && ae_table_rows_live(t) == 0))
+    lance_tab *lt = NULL;
+    int rc = tab_for(b, provider, model, dim, 0, &lt, err);
+    if (rc == AE_ENOTFOUND || (rc == 0 && ae_table_rows_live(lt->t) == 0))
         return ae_fail(err, AE_ENOTFOUND, "no vectors for provider %s, model %s, dim %u", provider,
                        model, (unsigned)dim);
     if (rc < 0) return rc;
-    /* exact scan until the IVF-PQ index is wired into the table */
+    ae_table *t = lt->t;
+    if (limit == 0) return 0;
+    if ((opts && opts->exact) || ae_table_rows_live(t) < ae_lancedb_index_min_rows())
+        return ae_table_search(t, query, dim, limit, hits, n_hits, err);
+    index_sync(lt);
+    if (lt->ix) {
+        ae_error e2;
+        rc = index_search(lt, query, limit, opts, hits, n_hits, &e2);
+        if (rc != AE_ECORRUPT) {
+            if (rc < 0) *err = e2;
+            return rc;
+        }
+        /* found bad while searching: never again for this file (note 5) */
+        ae_ivfpq_close(lt->ix);
+        lt->ix = NULL;
+        free(lt->ix_problem);
+        lt->ix_problem = ae_strdup(e2.message);
+    }
+    if (lt->ix_problem)
+        snprintf(b->warning, sizeof b->warning,
+                 "vector index of table %s is unusable, exact scan used (rebuild with "
+                 "--optimize): %s",
+                 ae_table_get_name(t), lt->ix_problem);
     return ae_table_search(t, query, dim, limit, hits, n_hits, err);
 }
 
 static int lance_rebuild_index(void *be, ae_error *err)
 {
+    lance_be *b = be;
+    AE_TRY(open_all(b, err));
+    for (size_t i = 0; i < b->n; i++)
+        AE_TRY(index_maintain(&b->tabs[i], false, err));
     return 0;
+}
+
+static const char *lance_last_warning(void *be)
+{
+    lance_be *b = be;
+    return b->warning[0] ? b->warning : NULL;
 }
 
 static int lance_count(void *be, const char *provider, const char *model, size_t *out,
@@ -176,7 +400,7 @@ static int lance_count(void *be, const char *provider, const char *model, size_t
     *out = 0;
     AE_TRY(open_all(b, err));
     for (size_t i = 0; i < b->n; i++) {
-        ae_table *t = b->tables[i];
+        ae_table *t = b->tabs[i].t;
         if (provider && strcmp(provider, ae_table_provider(t))) continue;
         if (model && strcmp(model, ae_table_model(t))) continue;
         *out += ae_table_rows_live(t);
@@ -189,7 +413,7 @@ static int lance_iterate(void *be, ae_vs_row_fn fn, void *ctx, ae_error *err)
     lance_be *b = be;
     AE_TRY(open_all(b, err));
     for (size_t i = 0; i < b->n; i++) {
-        int rc = ae_table_iterate(b->tables[i], fn, ctx, err);
+        int rc = ae_table_iterate(b->tabs[i].t, fn, ctx, err);
         if (rc) return rc;
     }
     return 0;
@@ -199,9 +423,11 @@ static void lance_close(void *be)
 {
     lance_be *b = be;
     if (!b) return;
-    for (size_t i = 0; i < b->n; i++)
-        ae_table_close(b->tables[i]);
-    free(b->tables);
+    for (size_t i = 0; i < b->n; i++) {
+        index_drop(&b->tabs[i]);
+        ae_table_close(b->tabs[i].t);
+    }
+    free(b->tabs);
     free(b->dir);
     free(b);
 }
@@ -215,7 +441,19 @@ static const ae_vector_store_ops lance_ops = {
     .count = lance_count,
     .iterate = lance_iterate,
     .close = lance_close,
+    .last_warning = lance_last_warning,
 };
+
+int ae_lancedb_build_indexes(ae_vector_store *vs, bool force, ae_error *err)
+{
+    AE_RETURN_IF(!vs || vs->ops != &lance_ops, err, AE_EINVAL,
+                 "index builds need the lancedb vector backend");
+    lance_be *b = vs->backend;
+    AE_TRY(open_all(b, err));
+    for (size_t i = 0; i < b->n; i++)
+        AE_TRY(index_maintain(&b->tabs[i], force, err));
+    return 0;
+}
 
 int ae_vs_open_lancedb(const char *vectors_dir, ae_vector_store **out, ae_error *err)
 {
@@ -279,6 +517,10 @@ int ae_lancedb_optimize(const char *vectors_dir, const ae_table_opts *opts, ae_e
         rc = ae_table_open_dir(path, opts, &t, err);
         free(path);
         if (rc == 0) rc = ae_table_optimize(t, err);
+        /* compaction renumbered the rows and cleared the index slot */
+        lance_tab lt = {.t = t};
+        if (rc == 0) rc = index_maintain(&lt, false, err);
+        index_drop(&lt);
         ae_table_close(t);
     }
 cleanup:
@@ -322,4 +564,59 @@ void ae_lancedb_verify_free(ae_lancedb_table_report *r, size_t n)
     for (size_t i = 0; i < n; i++)
         ae_verify_report_free(&r[i].report);
     free(r);
+}
+
+/* --- index state (lancedb_index.h) ---------------------------------------- */
+
+static void describe(lance_tab *lt, char *out, size_t cap)
+{
+    ae_table *t = lt->t;
+    size_t live = ae_table_rows_live(t), total = ae_table_rows_total(t);
+    size_t min = ae_lancedb_index_min_rows();
+    index_sync(lt);
+    if (lt->ix) {
+        size_t covered = ae_ivfpq_rows_covered(lt->ix);
+        snprintf(out, cap, "ivfpq nlist=%u, rows covered %zu, unindexed %zu%s",
+                 (unsigned)ae_ivfpq_nlist(lt->ix), covered, total - covered,
+                 live < min ? " (exact below the threshold)" : "");
+    } else if (lt->ix_problem) {
+        snprintf(out, cap, "exact (index unusable: %s)", lt->ix_problem);
+    } else if (live < min) {
+        snprintf(out, cap, "exact (%zu rows, index from %zu)", live, min);
+    } else {
+        snprintf(out, cap, "exact (no index yet, %zu rows)", live);
+    }
+}
+
+int ae_lancedb_index_state(const char *vectors_dir, const char *provider, const char *model,
+                           char *out, size_t cap, ae_error *err)
+{
+    snprintf(out, cap, "no vectors");
+    ae_strlist names = {0};
+    AE_TRY(ae_tables_list(vectors_dir, &names, err));
+    lance_tab best = {0};
+    int rc = 0;
+    for (size_t i = 0; i < names.len; i++) {
+        char *path = ae_path_join(vectors_dir, names.items[i]);
+        ae_table *t = NULL;
+        if (!path) AE_FAIL(err, AE_ENOMEM, "out of memory");
+        rc = ae_table_open_dir(path, NULL, &t, err);
+        free(path);
+        if (rc < 0) goto cleanup;
+        bool match = (!provider || !*provider || !strcmp(provider, ae_table_provider(t))) &&
+                     (!model || !*model || !strcmp(model, ae_table_model(t)));
+        if (match && ae_table_rows_live(t) > 0 &&
+            (!best.t || ae_table_rows_live(t) > ae_table_rows_live(best.t))) {
+            ae_table_close(best.t);
+            best.t = t;
+        } else {
+            ae_table_close(t);
+        }
+    }
+    if (best.t) describe(&best, out, cap);
+cleanup:
+    index_drop(&best);
+    ae_table_close(best.t);
+    ae_strlist_free(&names);
+    return rc;
 }

@@ -143,11 +143,16 @@ int ae_table_row_symbol_id(const ae_table *t, size_t row, char out[AE_SYMBOL_ID_
 int ae_table_index_new_path(ae_table *t, const char *ext, char **path, ae_error *err);
 /* One commit that names the file at `path` (under index/) in the manifest's
  * index slot, covering the first rows_covered rows of the current version.
- * Takes the writer lock; fsyncs index/ first (C2). */
+ * Takes the writer lock; fsyncs index/ first (C2).  AE_EBUSY when a commit
+ * that landed after the caller's snapshot moved any of those rows
+ * (compaction): the file would name rows of another numbering. */
 int ae_table_publish_index(ae_table *t, const char *path, uint64_t rows_covered, ae_error *err);
 /* Absolute path of the snapshot's index file, or NULL (caller frees);
  * *covers_version and *rows (optional) describe it. */
 char *ae_table_index_path(const ae_table *t, uint64_t *covers_version, uint64_t *rows);
+/* Bytes the manifest records for that file (0: no index): a reader compares
+ * it with the file it maps. */
+uint64_t ae_table_index_size(const ae_table *t);
 
 /* Verify (read-only, no lock): every manifest's checksum, every referenced
  * file's size and checksum (full read) and structure, deletion files sorted

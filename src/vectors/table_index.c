@@ -5,7 +5,13 @@
  *    rows; a vec_source row is a pointer into the mmapped fragment.
  * 2. An index file is one more immutable file named by a manifest (C1, C2):
  *    it is built under index/ with a fresh name, fsynced by its writer, the
- *    directory fsynced here, then a commit fills the manifest's index slot. */
+ *    directory fsynced here, then a commit fills the manifest's index slot.
+ * 3. An index names rows by number, so it is only published over the same
+ *    numbering it was built on: if another writer compacted the rows it
+ *    covers between the build and the lock, publishing fails (AE_EBUSY)
+ *    instead of naming rows of another numbering.  Compaction of covered
+ *    rows clears the slot (commit.c), so a published index never outlives
+ *    its numbering either. */
 #include "vectors/table_internal.h"
 
 #include "index/ivfpq.h"
@@ -98,16 +104,57 @@ int ae_table_index_new_path(ae_table *t, const char *ext, char **path, ae_error 
     return *path ? 0 : ae_fail(err, AE_ENOMEM, "out of memory");
 }
 
+/* The fragments holding rows [0, rows) of s: (id, rows) pairs, so a later
+ * snapshot can tell whether any of those rows moved (3.). */
+typedef struct frag_key {
+    uint64_t id;
+    size_t rows;
+} frag_key;
+
+static int prefix_keys(const snapshot *s, uint64_t rows, frag_key **out, size_t *n)
+{
+    size_t k = 0;
+    while (k < s->m.n_fragments && s->frags[k].base < rows)
+        k++;
+    *out = ae_calloc_array(k + 1, sizeof **out);
+    if (!*out) return AE_ENOMEM;
+    for (size_t i = 0; i < k; i++)
+        (*out)[i] = (frag_key){s->frags[i].id, s->frags[i].rows};
+    *n = k;
+    return 0;
+}
+
+static bool prefix_same(const snapshot *s, const frag_key *keys, size_t n)
+{
+    if (s->m.n_fragments < n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (s->frags[i].id != keys[i].id || s->frags[i].rows != keys[i].rows) return false;
+    return true;
+}
+
 int ae_table_publish_index(ae_table *t, const char *path, uint64_t rows_covered, ae_error *err)
 {
     size_t dl = strlen(t->dir);
     AE_RETURN_IF(strncmp(path, t->dir, dl) || strncmp(path + dl, "/index/", 7) ||
                      strchr(path + dl + 7, '/'),
                  err, AE_EINVAL, "index file %s is not in %s/index", path, t->dir);
-    AE_TRY(table_lock(t, err));
     AE_RETURN_IF(rows_covered > t->snap->rows_total, err, AE_EINVAL,
                  "index covers %" PRIu64 " rows, vector table %s has %zu", rows_covered, t->name,
                  t->snap->rows_total);
+    /* the index was built from this snapshot; taking the lock may load a
+     * newer one (another writer committed meanwhile) */
+    frag_key *keys = NULL;
+    size_t n_keys = 0;
+    AE_RETURN_IF(prefix_keys(t->snap, rows_covered, &keys, &n_keys) < 0, err, AE_ENOMEM,
+                 "out of memory");
+    int lrc = table_lock(t, err);
+    bool same = lrc == 0 && prefix_same(t->snap, keys, n_keys);
+    free(keys);
+    if (lrc < 0) return lrc;
+    AE_RETURN_IF(!same, err, AE_EBUSY,
+                 "vector table %s was compacted while its index was built (rows renumbered); "
+                 "build the index again",
+                 t->name);
     ae_manifest_index ix = {0};
     ix.ref.file = (char *)(path + dl + 1);
     AE_TRY(file_checksum(path, ix.ref.checksum, &ix.ref.size, err));
@@ -128,4 +175,9 @@ char *ae_table_index_path(const ae_table *t, uint64_t *covers_version, uint64_t 
     if (covers_version) *covers_version = ix->covers_version;
     if (rows) *rows = ix->rows;
     return ix->ref.file ? ae_path_join(t->dir, ix->ref.file) : NULL;
+}
+
+uint64_t ae_table_index_size(const ae_table *t)
+{
+    return t->snap->m.index.ref.file ? t->snap->m.index.ref.size : 0;
 }
