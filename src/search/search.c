@@ -195,6 +195,10 @@ static int semantic_with_vector(ae_workspace *ws, const float *q, uint32_t dim,
         *reason = strdup("semantic index not ready for this embedding provider/model");
         return 0;
     }
+    /* [search] nprobe / refine_factor apply where the caller passed 0 */
+    ae_vs_search_opts o = opts ? *opts : (ae_vs_search_opts){0};
+    if (o.nprobe <= 0) o.nprobe = ws->config.search.nprobe;
+    if (o.refine_factor <= 0) o.refine_factor = ws->config.search.refine_factor;
     r->matches = calloc(limit, sizeof *r->matches);
     if (!r->matches) return ae_fail(err, AE_ENOMEM, "out of memory");
     /* Ask for extra candidates; widen while skipped ids starve the result. */
@@ -202,7 +206,9 @@ static int semantic_with_vector(ae_workspace *ws, const float *q, uint32_t dim,
     for (int round = 0; round < 4; round++) {
         ae_vs_hit *hits = NULL;
         size_t n_hits = 0;
-        int rc = ae_vs_search(vs, q, dim, provider, model, want, opts, &hits, &n_hits, &e2);
+        int rc = ae_vs_search(vs, q, dim, provider, model, want, &o, &hits, &n_hits, &e2);
+        const char *warning = ae_vs_last_warning(vs); /* e.g. a corrupt index: exact scan */
+        if (round == 0 && warning) ae_ws_notice(ws, "%s", warning);
         if (rc == AE_ENOTFOUND || (rc == 0 && n_hits == 0)) {
             free(hits);
             *reason = strdup("semantic index not ready for this embedding provider/model");

@@ -440,6 +440,8 @@ int ae_workspace_index(ae_workspace *ws, const ae_index_callbacks *cb, ae_index_
     r.sir_model = ae_sir_provider_model(r.sirp);
     int rc = scan_and_extract(&r);
     if (rc == 0) rc = sync_embeddings(&r);
+    /* build or refresh the ANN index where due (cheap when not) */
+    if (rc == 0 && ws->config.embeddings.enabled && ws->vs) rc = ae_vs_rebuild_index(ws->vs, err);
     ae_sir_provider_close(r.sirp);
     AE_TRY(rc);
     int64_t total = 0;
