@@ -442,6 +442,62 @@ static void test_bad_input_is_refused_with_numbers(void **state)
     free(other.inv);
 }
 
+static void test_argmin_kernel_matches_scalar_loop(void **state)
+{
+    rng_state = 77;
+    float norms[300], dots[300];
+    for (uint32_t k = 1; k <= 300; k += 7) {
+        for (int rep = 0; rep < 20; rep++) {
+            for (uint32_t j = 0; j < k; j++) {
+                /* few distinct values, so ties are common */
+                norms[j] = (float)(int)(urand() * 4);
+                dots[j] = (float)(int)(urand() * 4) * 0.5f;
+            }
+            float best = 1e30f;
+            uint32_t want = 0;
+            for (uint32_t j = 0; j < k; j++) {
+                float v = norms[j] - 2.0f * dots[j];
+                if (v < best) {
+                    best = v;
+                    want = j;
+                }
+            }
+            assert_int_equal(ivfpq_argmin(norms, dots, k), want);
+        }
+    }
+}
+
+static void test_bad_search_parameters(void **state)
+{
+    ae_ivfpq *ix = NULL;
+    ae_error err = {0};
+    assert_int_equal(ae_ivfpq_open(big_path, &ix, &err), 0);
+    ae_vec_source src = source_of(&big, BIG_N);
+    ae_ivfpq_hit h[10];
+    size_t nh = 99;
+    assert_int_equal(ae_ivfpq_search(ix, &src, query(0), 10, 4, AE_IVFPQ_MAX_REFINE + 1, NULL, NULL,
+                                     h, &nh, &err),
+                     AE_EINVAL);
+    assert_int_equal(nh, 0);
+    float q[BIG_DIM];
+    memcpy(q, query(0), sizeof q);
+    q[5] = INFINITY;
+    assert_int_equal(ae_ivfpq_search(ix, &src, q, 10, 4, 2, NULL, NULL, h, &nh, &err), AE_EINVAL);
+    assert_string_equal(err.message, "query: infinity at dimension 5");
+    /* nprobe beyond nlist is clamped, 0 means the defaults */
+    assert_int_equal(ae_ivfpq_search(ix, &src, query(0), 10, 100000, 0, NULL, NULL, h, &nh, &err),
+                     0);
+    assert_int_equal(nh, 10);
+    assert_int_equal(ae_ivfpq_search(ix, &src, query(0), 10, 0, 0, NULL, NULL, h, &nh, &err), 0);
+    assert_int_equal(nh, 10);
+    /* k larger than the rows: every row once */
+    assert_int_equal(ae_ivfpq_search_exact(&src, query(0), 10, 0, 7, NULL, NULL, h, &nh, &err), 0);
+    assert_int_equal(nh, 7);
+    assert_int_equal(ae_ivfpq_search_exact(&src, query(0), 10, 9, 7, NULL, NULL, h, &nh, &err),
+                     AE_EINVAL);
+    ae_ivfpq_close(ix);
+}
+
 static void test_hits_merge(void **state)
 {
     ae_ivfpq_hit a[] = {{1, 0.9f}, {5, 0.5f}, {7, 0.1f}};
@@ -466,6 +522,8 @@ int main(void)
         cmocka_unit_test(test_same_seed_gives_identical_file),
         cmocka_unit_test(test_corruption_is_detected),
         cmocka_unit_test(test_bad_input_is_refused_with_numbers),
+        cmocka_unit_test(test_argmin_kernel_matches_scalar_loop),
+        cmocka_unit_test(test_bad_search_parameters),
         cmocka_unit_test(test_hits_merge),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
