@@ -172,4 +172,22 @@ m = json.loads(sys.argv[1])["matches"]
 assert any(x["qualified_name"].endswith("gen_fn_brand_new") for x in m[:3]), m
 PY
 
+# 8. [search] nprobe / refine_factor in the config apply when no flag is given.
+sem() { "$AETHERD" --workspace "$W" --search "$1" --search-mode semantic --search-limit 10 --output json "${@:2}" |
+  python3 -c 'import json,sys; print(" ".join(m["symbol_id"][:12] for m in json.load(sys.stdin)["matches"]))'; }
+picked=""
+for q in "gen_fn_00042 return" "return x plus" "int gen fn" "gen_fn_01100" "x + 7" "function gen"; do
+  [ "$(sem "$q" --nprobe 1 --refine 1)" != "$(sem "$q" --exact)" ] && { picked=$q; break; }
+done
+if [ -z "$picked" ]; then
+  fail "nprobe 1 / refine 1 never differed from --exact: the knobs do nothing"
+else
+  want=$(sem "$picked" --nprobe 1 --refine 1)
+  cp "$W/.aether/config.toml" "$TMP/config.bak"
+  printf '\n[search]\nnprobe = 1\nrefine_factor = 1\n' >>"$W/.aether/config.toml"
+  [ "$(sem "$picked")" = "$want" ] && ok "[search] nprobe/refine_factor from the config are used" \
+    || fail "config knobs ignored for '$picked'"
+  [ "$(sem "$picked" --exact)" != "$want" ] && ok "--exact still overrides the config" || fail "--exact with config"
+  cp "$TMP/config.bak" "$W/.aether/config.toml"
+fi
 finish
