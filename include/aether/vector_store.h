@@ -65,9 +65,10 @@ typedef struct ae_vector_store_ops {
                           ae_vs_hit **hits, size_t *n_hits, ae_error *err);
     /* Builds or refreshes any ANN index where it is due; a no-op for backends
      * without one.  "lancedb": tables of at least the index threshold whose
-     * index is missing, unreadable, or stale (more than a fifth of the live
-     * rows added or deleted since the build); cheap when nothing is due, so
-     * the pipeline calls it after every pass. */
+     * index is missing, unreadable, or stale (rows added or deleted since
+     * the build above a fifth of the live rows or above the threshold; see
+     * src/store/lancedb_index.h); cheap when nothing is due, so the pipeline
+     * calls it after every pass. */
     int (*rebuild_index)(void *be, ae_error *err);
     /* Rows for (provider, model); NULL for either means any. */
     int (*count)(void *be, const char *provider, const char *model, size_t *out, ae_error *err);

@@ -27,7 +27,8 @@
  *    slow ones are, until rebuild_index replaces the file.
  * 6. rebuild_index builds only what is due (lancedb_index.h): no index and
  *    enough rows, an unusable index, or more than AE_LANCE_REINDEX_PERCENT of
- *    the live rows appended or deleted since the build. */
+ *    the live rows (or more than the threshold's worth of rows) appended or
+ *    deleted since the build. */
 #include <aether/vector_store.h>
 
 #include "index/ivfpq.h"
@@ -161,7 +162,9 @@ static int index_maintain(lance_tab *lt, bool force, ae_error *err)
     index_sync(lt);
     if (!force && lt->ix) {
         size_t stale = (total - ae_ivfpq_rows_covered(lt->ix)) + (total - live);
-        if ((double)stale * 100.0 <= (double)live * AE_LANCE_REINDEX_PERCENT) return 0;
+        if ((double)stale * 100.0 <= (double)live * AE_LANCE_REINDEX_PERCENT &&
+            stale <= ae_lancedb_index_min_rows())
+            return 0;
     }
     return index_build(lt, err);
 }

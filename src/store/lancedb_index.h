@@ -18,7 +18,8 @@
 #define AE_LANCE_INDEX_ENV "AETHER_INDEX_MIN_ROWS"
 /* An index is rebuilt when the rows it does not serve -- appended since the
  * build (scanned exactly) plus deleted (dead weight in its lists) -- exceed
- * this percentage of the live rows. */
+ * this percentage of the live rows, or the threshold itself (a tail that
+ * big costs as much to scan as a table that would get an index). */
 #define AE_LANCE_REINDEX_PERCENT 20
 /* Index files up to this size get the full check (every section's BLAKE3,
  * every row id) when a handle first maps them; larger ones get the cheap

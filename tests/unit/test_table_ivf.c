@@ -537,6 +537,19 @@ static void test_refresh_policy(void **state)
         assert_true(strcmp(h[j].symbol_id, "v-0000200") >= 0);
     free(h);
 
+    /* the absolute cap: 1100 new + 200 deleted rows are 17% of 7500 live,
+     * but above the threshold of 1000 */
+    float *more = make_data(5400, SDIM, 10, 4);
+    upsert_all(vs, more, 10000, 4300, SDIM); /* 6400 live, 4500 stale: rebuilt */
+    TT_OK(ae_vs_rebuild_index(vs, &err));
+    assert_int_equal(status_of(vdir).index_rows, 6600);
+    upsert_all(vs, more + 4300 * SDIM, 14300, 1100, SDIM);
+    TT_OK(ae_vs_rebuild_index(vs, &err));
+    st = status_of(vdir);
+    assert_int_equal(st.rows_live, 7500);
+    assert_int_equal(st.index_rows, 7700);
+    free(more);
+
     /* force rebuilds even a fresh index */
     uint64_t v = st.version;
     TT_OK(ae_lancedb_build_indexes(vs, true, &err));
