@@ -63,8 +63,16 @@
 #define AE_IVFPQ_DEFAULT_NPROBE 24
 #define AE_IVFPQ_MIN_NPROBE     1
 #define AE_IVFPQ_DEFAULT_REFINE 20 /* re-rank k * refine_factor candidates */
-#define AE_IVFPQ_MIN_REFINE     1
-#define AE_IVFPQ_MAX_REFINE     100000
+/* Small vectors get few code bytes (dim / 8), so PQ ranks them coarsely: at
+ * 60K x 64 recall@10 is 0.888 at refine 20 and 0.976 at refine 100. */
+#define AE_IVFPQ_SMALL_DIM            256
+#define AE_IVFPQ_DEFAULT_REFINE_SMALL 100
+static inline uint32_t ae_ivfpq_default_refine(uint32_t dim)
+{
+    return dim < AE_IVFPQ_SMALL_DIM ? AE_IVFPQ_DEFAULT_REFINE_SMALL : AE_IVFPQ_DEFAULT_REFINE;
+}
+#define AE_IVFPQ_MIN_REFINE 1
+#define AE_IVFPQ_MAX_REFINE 100000
 
 #define AE_IVFPQ_DEFAULT_SEED 0x5eed1f9full
 

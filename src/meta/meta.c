@@ -1,6 +1,8 @@
 /* meta.sqlite access.  Notes:
  * 1. WAL mode with a busy timeout, so readers (search, the MCP server) never
- *    block the indexer and the indexer waits briefly instead of failing.
+ *    block the indexer and the indexer waits briefly instead of failing;
+ *    synchronous=FULL, so a committed transaction survives power loss (the
+ *    embedding state must never claim a vector the store lost).
  * 2. Schema creation is idempotent and tolerant of a database written by the
  *    reference tool: its tables are reused, our extra columns are added. */
 #include "meta/meta.h"
@@ -124,7 +126,7 @@ int ae_meta_open(const char *path, bool readonly, ae_meta **out, ae_error *err)
     }
     sqlite3_busy_timeout(m->db, 10000);
     if (!readonly) {
-        AE_CHECK(ae_meta_exec(m, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err));
+        AE_CHECK(ae_meta_exec(m, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err));
         AE_CHECK(migrate(m, err));
     }
     AE_CHECK(ae_meta_exec(m, "PRAGMA foreign_keys=OFF;", err));

@@ -336,7 +336,9 @@ static int prune_embeddings(run *r, ae_vector_store *vs)
         }
     sqlite3_finalize(st);
     if (!gone.len) goto cleanup;
-    AE_CHECK(ae_vs_delete(vs, (const char *const *)gone.items, gone.len, r->err));
+    /* State first, then the store: a crash in between leaves an untracked
+     * vector (removed when the store is next opened read-write), never a
+     * state row that claims a vector the store no longer has. */
     AE_CHECK(ae_meta_begin(r->ws->meta, r->err));
     for (size_t i = 0; i < gone.len; i++) {
         rc = ae_meta_embedded_delete(r->ws->meta, r->ws->backend_name, gone.items[i], r->err);
@@ -346,6 +348,7 @@ static int prune_embeddings(run *r, ae_vector_store *vs)
         }
     }
     AE_CHECK(ae_meta_commit(r->ws->meta, r->err));
+    AE_CHECK(ae_vs_delete(vs, (const char *const *)gone.items, gone.len, r->err));
     r->stats->embeddings_deleted += gone.len;
 cleanup:
     ae_strlist_free(&gone);

@@ -37,7 +37,7 @@ verify_json "$WS" && converged "$VJ" && ok "space back: the next run succeeds an
 MNT="$TMP/mnt"
 mkdir -p "$MNT"
 if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=3m tmpfs "$MNT" 2>/dev/null; then
-  trap 'umount "$MNT" 2>/dev/null; rm -rf "$TMP"' EXIT
+  trap 'umount "$MNT" 2>/dev/null || true; rm -rf "$TMP"' EXIT
   W2="$MNT/ws"
   gen_workspace "$W2" 4 4
   expect_exit 0 "$AETHERD" --workspace "$W2" --index-once || true
