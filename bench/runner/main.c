@@ -4,9 +4,13 @@
  *   aether-bench --base B.fvecs --query Q.fvecs --gt G.ivecs [--k 10]
  *                [--index flat|ivfpq] [--nprobe N[,N2,...]] [--refine R[,R2,...]]
  *                [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]
+ *                [--store matrix|table]
  *
- * 1. The vector source is the base matrix converted once to raw float32 in
- *    --dir and mmapped (the table replaces it later).
+ * 1. --store matrix (default): the vector source is the base matrix converted
+ *    once to raw float32 in --dir and mmapped, and the index is called
+ *    directly -- the index alone.  --store table: the vectors go into a native
+ *    vector table and queries through the VectorStore, as the CLI does
+ *    (store_bench.c).
  * 2. Latency: 50 warm-up queries, then each query timed alone with
  *    CLOCK_MONOTONIC; p50/p95/p99 over the timed queries.
  * 3. cold_first_query_ms: the program re-executes itself (/proc/self/exe) with
@@ -30,14 +34,14 @@
 #include <unistd.h>
 
 typedef struct opts {
-    const char *base, *query, *gt, *dir, *index;
+    const char *base, *query, *gt, *dir, *index, *store;
     size_t k, nq;
     uint32_t nprobe[32], refine[32];
     int n_nprobe, n_refine;
     uint32_t nlist, m;
     int threads, rebuild;
-    /* --cold-child */
-    const char *cold_index;
+    /* --cold-child / --cold-store */
+    const char *cold_index, *cold_store;
 } opts;
 
 static double now_ms(void)
@@ -65,7 +69,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: aether-bench --base B.fvecs --query Q.fvecs --gt G.ivecs [--k 10]\n"
                     "  [--index flat|ivfpq] [--nprobe N[,N2...]] [--refine R[,R2...]]\n"
-                    "  [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]\n");
+                    "  [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]\n"
+                    "  [--store matrix|table]\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -74,6 +79,7 @@ static int parse(int argc, char **argv, opts *o)
     o->k = 10;
     o->index = "ivfpq";
     o->dir = "/tmp/aether-bench";
+    o->store = "matrix";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define ARG(name) (strcmp(a, name) == 0 && v && (i++, 1))
@@ -103,6 +109,10 @@ static int parse(int argc, char **argv, opts *o)
             if ((o->n_refine = parse_list(v, o->refine, 32)) < 0) return -1;
         } else if (ARG("--cold-child"))
             o->cold_index = v;
+        else if (ARG("--cold-store"))
+            o->cold_store = v;
+        else if (ARG("--store"))
+            o->store = v;
         else if (strcmp(a, "--rebuild") == 0)
             o->rebuild = 1;
         else {
@@ -114,6 +124,8 @@ static int parse(int argc, char **argv, opts *o)
     if (!o->n_nprobe) o->nprobe[o->n_nprobe++] = AE_IVFPQ_DEFAULT_NPROBE;
     if (!o->n_refine) o->refine[o->n_refine++] = AE_IVFPQ_DEFAULT_REFINE;
     if (o->cold_index) return o->query && o->dir ? 0 : -1;
+    if (o->cold_store) return o->query ? 0 : -1;
+    if (strcmp(o->store, "matrix") != 0 && strcmp(o->store, "table") != 0) return -1;
     if (!o->base || !o->query || !o->gt || !o->k) return -1;
     if (strcmp(o->index, "flat") != 0 && strcmp(o->index, "ivfpq") != 0) return -1;
     return 0;
@@ -222,6 +234,19 @@ int main(int argc, char **argv)
         return 2;
     }
     if (o.cold_index) return cold_child(&o);
+    if (o.cold_store) {
+        float *q1 = NULL;
+        size_t n1;
+        uint32_t d1;
+        ae_error e1;
+        if (bench_read_vecs(o.query, 1, (void **)&q1, &n1, &d1, &e1) < 0) {
+            fprintf(stderr, "cold child: %s\n", e1.message);
+            return 1;
+        }
+        int r1 = bench_store_cold_child(o.cold_store, q1, d1, o.k, o.nprobe[0], o.refine[0]);
+        free(q1);
+        return r1;
+    }
 
     ae_error err = {0};
     int rc = 1;
@@ -242,6 +267,11 @@ int main(int argc, char **argv)
     if (qdim != dim || ngt < nq || gk < (o.k < 100 ? 10 : 100)) {
         fprintf(stderr, "aether-bench: queries (%u) / ground truth (%zu x %u) do not match\n", qdim,
                 ngt, gk);
+        goto done;
+    }
+    if (!strcmp(o.store, "table")) {
+        rc = bench_store_run(&mat, o.dir, o.rebuild, queries, nq, gt, gk, o.k, o.nprobe, o.n_nprobe,
+                             o.refine, o.n_refine, o.query, !strcmp(o.index, "flat"));
         goto done;
     }
     ae_vec_source src = bench_matrix_source(&mat);

@@ -335,7 +335,11 @@ static int check_state(ae_workspace *ws, ae_ws_verify *rep, const scan *s, ae_er
     return 0;
 }
 
-/* X3: every store row has a symbol or a state row that will prune it. */
+/* X3: every store row has a symbol or a state row that will prune it.  A row
+ * with neither is left by a crash between the pipeline's two prune steps
+ * (state first, then store): it is pending, not a problem -- search skips
+ * ids without a symbol, and the next read-write open removes it
+ * (ae_migrate_prune_lancedb) -- and --repair removes it at once. */
 static int check_store_rows(ae_workspace *ws, ae_ws_verify *rep, const scan *s, ae_error *err)
 {
     sqlite3 *db = ae_meta_db(ws->meta);
@@ -356,10 +360,7 @@ static int check_store_rows(ae_workspace *ws, ae_ws_verify *rep, const scan *s, 
             break;
         }
         if (sqlite3_column_int64(st, 0) || sqlite3_column_int64(st, 1)) continue;
-        cross(rep,
-              "embedding %s (%s/%s) in the %s backend belongs to no symbol and no "
-              "embedding_state row will prune it",
-              s->rows[i].id, s->rows[i].provider, s->rows[i].model, rep->backend);
+        rep->prune_pending++;
         if (ae_strlist_push(&rep->untracked_ids, s->rows[i].id) < 0) {
             rc = ae_fail(err, AE_ENOMEM, "out of memory");
             break;

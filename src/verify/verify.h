@@ -66,7 +66,8 @@ typedef struct ae_ws_verify {
     size_t sirs_pending;      /* ...the next index run embeds */
     size_t state_rows;        /* embedding_state rows of the backend */
     size_t store_rows;        /* live rows in the backend */
-    size_t prune_pending;     /* state rows of deleted symbols (next run prunes) */
+    size_t prune_pending;     /* vectors of deleted symbols, tracked or not (next
+                                 read-write open or run removes them) */
     size_t cross_problems;    /* violations of X1..X3 */
     ae_strlist missing_ids;   /* X1/X2 violations: re-embed these */
     ae_strlist untracked_ids; /* X3 violations: store rows nobody will prune */

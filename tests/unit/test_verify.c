@@ -138,7 +138,8 @@ static void test_lag_is_pending(void **state)
     free(id2);
 }
 
-/* X1, X2 and X3 broken, each named; repair fixes all three. */
+/* X1 and X2 broken, each named, and an untracked vector (what a crash between
+ * the two prune steps leaves) counted as pending; repair fixes all three. */
 static void test_violations_and_repair(void **state)
 {
     fx *f = *state;
@@ -170,23 +171,25 @@ static void test_violations_and_repair(void **state)
 
     ae_ws_verify rep;
     assert_int_equal(ae_ws_verify_run(f->ws, NULL, &rep, &err), 0);
-    assert_int_equal(rep.cross_problems, 3);
-    assert_int_equal(rep.n_problems, 3);
+    assert_int_equal(rep.cross_problems, 2);
+    assert_int_equal(rep.n_problems, 2);
     assert_true(lists(&rep.missing_ids, x1));
     assert_true(lists(&rep.missing_ids, x2));
     assert_true(lists(&rep.untracked_ids, ghost));
-    assert_int_equal(rep.problems.len, 3);
+    assert_true(rep.prune_pending >= 1);
+    assert_int_equal(rep.problems.len, 2);
     ae_ws_verify_free(&rep);
 
     ae_ws_repair r;
     assert_int_equal(ae_ws_repair_run(f->ws, NULL, &r, &err), 0);
-    assert_int_equal(r.before.n_problems, 3);
+    assert_int_equal(r.before.n_problems, 2);
     assert_int_equal(r.reembedded, 2);
     assert_true(r.pruned >= 1);
     assert_true(r.embeddings_written >= 2);
     assert_true(r.actions.len >= 2);
     assert_int_equal(r.after.n_problems, 0);
     assert_int_equal(r.after.sirs_pending, 0);
+    assert_int_equal(r.after.prune_pending, 0);
     assert_int_equal(r.after.sirs_embedded, r.after.sirs_current);
     assert_int_equal(r.after.store_rows, r.after.sirs_current);
     ae_ws_repair_free(&r);

@@ -1,0 +1,240 @@
+/* aether-bench --store table: the same measurement through the product's own
+ * path -- the base vectors are upserted into a native "lancedb" vector table
+ * (Arrow fragments, manifests), the IVF-PQ index is built by the backend's
+ * rebuild, and every query goes through ae_vs_search, exactly as `aetherd
+ * --search-vector` does.  Row i is stored as symbol_id "%09zu" so results map
+ * back to ground-truth rows. */
+#include "bench.h"
+
+#include "store/lancedb_index.h"
+#include "util/err.h"
+#include "util/fs.h"
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define INGEST_BATCH 10000
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void model_name(uint32_t dim, char out[32])
+{
+    snprintf(out, 32, "bench-%u", dim);
+}
+
+/* Upserts every row of mat into a fresh table under vdir, then builds the index. */
+static int ingest(const bench_matrix *mat, const char *vdir, double *ingest_s, double *build_s,
+                  ae_error *err)
+{
+    ae_vector_store *vs = NULL;
+    ae_vs_record *recs = ae_calloc_array(INGEST_BATCH, sizeof *recs);
+    char(*ids)[16] = ae_calloc_array(INGEST_BATCH, sizeof *ids);
+    char model[32];
+    model_name(mat->dim, model);
+    int rc = 0;
+    if (!recs || !ids) AE_FAIL(err, AE_ENOMEM, "out of memory");
+    AE_CHECK(ae_vs_open_lancedb(vdir, &vs, err));
+    double t0 = now_ms();
+    for (size_t i = 0; i < mat->n; i += INGEST_BATCH) {
+        size_t m = mat->n - i < INGEST_BATCH ? mat->n - i : INGEST_BATCH;
+        for (size_t j = 0; j < m; j++) {
+            snprintf(ids[j], sizeof ids[j], "%09zu", i + j);
+            recs[j] = (ae_vs_record){.symbol_id = ids[j],
+                                     .sir_hash = "bench",
+                                     .provider = "bench",
+                                     .model = model,
+                                     .embedding = mat->x + (i + j) * mat->dim,
+                                     .dim = mat->dim,
+                                     .updated_at = 1};
+        }
+        AE_CHECK(ae_vs_upsert(vs, recs, m, err));
+    }
+    double t1 = now_ms();
+    AE_CHECK(ae_lancedb_build_indexes(vs, true, err));
+    *ingest_s = (t1 - t0) / 1e3;
+    *build_s = (now_ms() - t1) / 1e3;
+cleanup:
+    ae_vs_close(vs);
+    free(recs);
+    free(ids);
+    return rc;
+}
+
+static size_t row_of(const ae_vs_hit *h)
+{
+    return (size_t)strtoull(h->symbol_id, NULL, 10);
+}
+
+static double recall_at(const ae_vs_hit *hits, size_t nh, const int32_t *gt, size_t r)
+{
+    size_t hit = 0;
+    for (size_t i = 0; i < nh && i < r; i++)
+        for (size_t j = 0; j < r; j++)
+            if ((int64_t)row_of(&hits[i]) == gt[j]) {
+                hit++;
+                break;
+            }
+    return (double)hit / (double)r;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const double *sorted, size_t n, double p)
+{
+    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+    return sorted[i < n ? i : n - 1];
+}
+
+int bench_store_cold_child(const char *vdir, const float *q, uint32_t dim, size_t k,
+                           uint32_t nprobe, uint32_t refine)
+{
+    double t0 = now_ms();
+    ae_error err;
+    ae_vector_store *vs;
+    char model[32];
+    model_name(dim, model);
+    ae_vs_hit *hits = NULL;
+    size_t nh = 0;
+    ae_vs_search_opts so = {.nprobe = (int)nprobe, .refine_factor = (int)refine};
+    if (ae_vs_open_lancedb(vdir, &vs, &err) < 0 ||
+        ae_vs_search(vs, q, dim, "bench", model, k, &so, &hits, &nh, &err) < 0) {
+        fprintf(stderr, "cold child: %s\n", err.message);
+        return 1;
+    }
+    printf("%.3f %s\n", now_ms() - t0, nh ? hits[0].symbol_id : "-");
+    free(hits);
+    ae_vs_close(vs);
+    return 0;
+}
+
+static int run_cold(const char *vdir, const char *query_path, size_t k, uint32_t np, uint32_t rf,
+                    double *child_ms, double *exec_ms)
+{
+    char nps[16], rfs[16], ks[32];
+    snprintf(nps, sizeof nps, "%u", np);
+    snprintf(rfs, sizeof rfs, "%u", rf);
+    snprintf(ks, sizeof ks, "%zu", k);
+    int pfd[2];
+    if (pipe(pfd) < 0) return -1;
+    double t0 = now_ms();
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        dup2(pfd[1], 1);
+        close(pfd[0]);
+        close(pfd[1]);
+        execl("/proc/self/exe", "aether-bench", "--cold-store", vdir, "--query", query_path,
+              "--nprobe", nps, "--refine", rfs, "--k", ks, (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    char buf[128] = {0};
+    ssize_t got = read(pfd[0], buf, sizeof buf - 1);
+    close(pfd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    *exec_ms = now_ms() - t0;
+    if (got <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return -1;
+    *child_ms = strtod(buf, NULL);
+    return 0;
+}
+
+int bench_store_run(const bench_matrix *mat, const char *dir, bool rebuild, const float *queries,
+                    size_t nq, const int32_t *gt, uint32_t gk, size_t k, const uint32_t *nprobe,
+                    int n_nprobe, const uint32_t *refine, int n_refine, const char *query_path,
+                    bool exact)
+{
+    ae_error err = {0};
+    char *vdir = ae_asprintf("%s/table-vectors", dir);
+    double ingest_s = 0, build_s = 0, *lat = ae_calloc_array(nq, sizeof *lat);
+    ae_vector_store *vs = NULL;
+    int rc = 1;
+    char model[32];
+    model_name(mat->dim, model);
+    if (!vdir || !lat) goto done;
+    if (rebuild || !ae_path_exists(vdir)) {
+        if (ae_path_exists(vdir)) {
+            char *cmd = ae_asprintf("rm -rf '%s'", vdir);
+            if (!cmd || system(cmd) != 0) {
+                free(cmd);
+                goto done;
+            }
+            free(cmd);
+        }
+        if (ingest(mat, vdir, &ingest_s, &build_s, &err) < 0) goto fail;
+        fprintf(stderr,
+                "aether-bench: table: %zu rows upserted in %.1f s (%.0f rows/s), index in %.1f s\n",
+                mat->n, ingest_s, mat->n / ingest_s, build_s);
+    }
+    if (ae_vs_open_lancedb(vdir, &vs, &err) < 0) goto fail;
+    char state[160];
+    if (ae_lancedb_index_state(vdir, "bench", model, state, sizeof state, &err) < 0) goto fail;
+    size_t warm = nq < 50 ? nq : 50;
+    for (int a = 0; a < (exact ? 1 : n_nprobe); a++) {
+        for (int b = 0; b < (exact ? 1 : n_refine); b++) {
+            ae_vs_search_opts so = {
+                .nprobe = (int)nprobe[a], .refine_factor = (int)refine[b], .exact = exact};
+            double r10 = 0;
+            for (int pass = 0; pass < 2; pass++) {
+                size_t end = pass == 0 ? warm : nq;
+                for (size_t q = 0; q < end; q++) {
+                    ae_vs_hit *hits = NULL;
+                    size_t nh = 0;
+                    double t0 = now_ms();
+                    int r = ae_vs_search(vs, queries + q * mat->dim, mat->dim, "bench", model, k,
+                                         &so, &hits, &nh, &err);
+                    double t1 = now_ms();
+                    if (r < 0) goto fail;
+                    if (pass == 1) {
+                        lat[q] = t1 - t0;
+                        r10 += recall_at(hits, nh, gt + q * gk, 10);
+                    }
+                    free(hits);
+                }
+            }
+            qsort(lat, nq, sizeof *lat, cmp_double);
+            double cold = -1, cold_exec = -1;
+            if (!exact &&
+                run_cold(vdir, query_path, k, nprobe[a], refine[b], &cold, &cold_exec) < 0)
+                fprintf(stderr, "aether-bench: cold-start child failed\n");
+            printf("{\"store\":\"table\",\"index\":\"%s\",\"n\":%zu,\"dim\":%u,",
+                   exact ? "flat" : "ivfpq", mat->n, mat->dim);
+            if (exact)
+                printf("\"nprobe\":null,\"refine\":null,");
+            else
+                printf("\"nprobe\":%u,\"refine\":%u,", nprobe[a], refine[b]);
+            printf("\"k\":%zu,\"nq\":%zu,\"ingest_s\":%.2f,\"build_s\":%.2f,\"recall10\":%.4f,", k,
+                   nq, ingest_s, build_s, r10 / nq);
+            printf("\"p50_ms\":%.4f,\"p95_ms\":%.4f,\"p99_ms\":%.4f,", pct(lat, nq, 0.5),
+                   pct(lat, nq, 0.95), pct(lat, nq, 0.99));
+            if (!exact)
+                printf("\"cold_first_query_ms\":%.2f,\"cold_exec_ms\":%.2f,", cold, cold_exec);
+            printf("\"index_state\":\"%s\"}\n", state);
+            fflush(stdout);
+            ingest_s = build_s = 0;
+        }
+    }
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "aether-bench: %s\n", err.message);
+done:
+    ae_vs_close(vs);
+    free(vdir);
+    free(lat);
+    return rc;
+}
