@@ -33,12 +33,13 @@ int bench_matrix_open(const char *dir, uint32_t dim, bool populate, bench_matrix
 void bench_matrix_close(bench_matrix *m);
 ae_vec_source bench_matrix_source(bench_matrix *m);
 
-/* --store table: ingest into a native vector table, search via ae_vs_search;
- * one JSON line per (nprobe, refine).  Returns the exit code. */
-int bench_store_run(const bench_matrix *mat, const char *dir, bool rebuild, const float *queries,
-                    size_t nq, const int32_t *gt, uint32_t gk, size_t k, const uint32_t *nprobe,
-                    int n_nprobe, const uint32_t *refine, int n_refine, const char *query_path,
-                    bool exact);
+/* --store table|sqlite: ingest through the VectorStore (native table or the
+ * legacy SQLite backend), search via ae_vs_search; one JSON line per
+ * (nprobe, refine).  Returns the exit code. */
+int bench_store_run(const bench_matrix *mat, const char *dir, const char *store, bool rebuild,
+                    const float *queries, size_t nq, const int32_t *gt, uint32_t gk, size_t k,
+                    const uint32_t *nprobe, int n_nprobe, const uint32_t *refine, int n_refine,
+                    const char *query_path, bool exact);
 /* Child of the cold-start measurement for --store table. */
 int bench_store_cold_child(const char *vdir, const float *q, uint32_t dim, size_t k,
                            uint32_t nprobe, uint32_t refine);

@@ -4,7 +4,7 @@
  *   aether-bench --base B.fvecs --query Q.fvecs --gt G.ivecs [--k 10]
  *                [--index flat|ivfpq] [--nprobe N[,N2,...]] [--refine R[,R2,...]]
  *                [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]
- *                [--store matrix|table]
+ *                [--store matrix|table|sqlite]
  *
  * 1. --store matrix (default): the vector source is the base matrix converted
  *    once to raw float32 in --dir and mmapped, and the index is called
@@ -70,7 +70,7 @@ static void usage(void)
     fprintf(stderr, "usage: aether-bench --base B.fvecs --query Q.fvecs --gt G.ivecs [--k 10]\n"
                     "  [--index flat|ivfpq] [--nprobe N[,N2...]] [--refine R[,R2...]]\n"
                     "  [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]\n"
-                    "  [--store matrix|table]\n");
+                    "  [--store matrix|table|sqlite]\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -125,7 +125,9 @@ static int parse(int argc, char **argv, opts *o)
     if (!o->n_refine) o->refine[o->n_refine++] = AE_IVFPQ_DEFAULT_REFINE;
     if (o->cold_index) return o->query && o->dir ? 0 : -1;
     if (o->cold_store) return o->query ? 0 : -1;
-    if (strcmp(o->store, "matrix") != 0 && strcmp(o->store, "table") != 0) return -1;
+    if (strcmp(o->store, "matrix") != 0 && strcmp(o->store, "table") != 0 &&
+        strcmp(o->store, "sqlite") != 0)
+        return -1;
     if (!o->base || !o->query || !o->gt || !o->k) return -1;
     if (strcmp(o->index, "flat") != 0 && strcmp(o->index, "ivfpq") != 0) return -1;
     return 0;
@@ -269,9 +271,9 @@ int main(int argc, char **argv)
                 ngt, gk);
         goto done;
     }
-    if (!strcmp(o.store, "table")) {
-        rc = bench_store_run(&mat, o.dir, o.rebuild, queries, nq, gt, gk, o.k, o.nprobe, o.n_nprobe,
-                             o.refine, o.n_refine, o.query, !strcmp(o.index, "flat"));
+    if (strcmp(o.store, "matrix") != 0) {
+        rc = bench_store_run(&mat, o.dir, o.store, o.rebuild, queries, nq, gt, gk, o.k, o.nprobe,
+                             o.n_nprobe, o.refine, o.n_refine, o.query, !strcmp(o.index, "flat"));
         goto done;
     }
     ae_vec_source src = bench_matrix_source(&mat);

@@ -1,9 +1,10 @@
-/* aether-bench --store table: the same measurement through the product's own
- * path -- the base vectors are upserted into a native "lancedb" vector table
- * (Arrow fragments, manifests), the IVF-PQ index is built by the backend's
- * rebuild, and every query goes through ae_vs_search, exactly as `aetherd
- * --search-vector` does.  Row i is stored as symbol_id "%09zu" so results map
- * back to ground-truth rows. */
+/* aether-bench --store table|sqlite: the same measurement through the
+ * product's own path -- the base vectors are upserted through the VectorStore
+ * into a native "lancedb" vector table (Arrow fragments, manifests; the
+ * IVF-PQ index built by the backend's rebuild) or into the legacy SQLite
+ * backend (JSON rows, brute force), and every query goes through
+ * ae_vs_search, exactly as `aetherd --search-vector` does.  Row i is stored
+ * as symbol_id "%09zu" so results map back to ground-truth rows. */
 #include "bench.h"
 
 #include "store/lancedb_index.h"
@@ -32,6 +33,18 @@ static void model_name(uint32_t dim, char out[32])
     snprintf(out, 32, "bench-%u", dim);
 }
 
+/* The store under path: a vectors directory, or a .sqlite file (legacy). */
+static bool is_sqlite(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 7 && !strcmp(path + n - 7, ".sqlite");
+}
+
+static int open_store(const char *path, ae_vector_store **vs, ae_error *err)
+{
+    return is_sqlite(path) ? ae_vs_open_sqlite(path, vs, err) : ae_vs_open_lancedb(path, vs, err);
+}
+
 /* Upserts every row of mat into a fresh table under vdir, then builds the index. */
 static int ingest(const bench_matrix *mat, const char *vdir, double *ingest_s, double *build_s,
                   ae_error *err)
@@ -43,7 +56,7 @@ static int ingest(const bench_matrix *mat, const char *vdir, double *ingest_s, d
     model_name(mat->dim, model);
     int rc = 0;
     if (!recs || !ids) AE_FAIL(err, AE_ENOMEM, "out of memory");
-    AE_CHECK(ae_vs_open_lancedb(vdir, &vs, err));
+    AE_CHECK(open_store(vdir, &vs, err));
     double t0 = now_ms();
     for (size_t i = 0; i < mat->n; i += INGEST_BATCH) {
         size_t m = mat->n - i < INGEST_BATCH ? mat->n - i : INGEST_BATCH;
@@ -60,7 +73,7 @@ static int ingest(const bench_matrix *mat, const char *vdir, double *ingest_s, d
         AE_CHECK(ae_vs_upsert(vs, recs, m, err));
     }
     double t1 = now_ms();
-    AE_CHECK(ae_lancedb_build_indexes(vs, true, err));
+    if (!is_sqlite(vdir)) AE_CHECK(ae_lancedb_build_indexes(vs, true, err));
     *ingest_s = (t1 - t0) / 1e3;
     *build_s = (now_ms() - t1) / 1e3;
 cleanup:
@@ -110,7 +123,7 @@ int bench_store_cold_child(const char *vdir, const float *q, uint32_t dim, size_
     ae_vs_hit *hits = NULL;
     size_t nh = 0;
     ae_vs_search_opts so = {.nprobe = (int)nprobe, .refine_factor = (int)refine};
-    if (ae_vs_open_lancedb(vdir, &vs, &err) < 0 ||
+    if (open_store(vdir, &vs, &err) < 0 ||
         ae_vs_search(vs, q, dim, "bench", model, k, &so, &hits, &nh, &err) < 0) {
         fprintf(stderr, "cold child: %s\n", err.message);
         return 1;
@@ -153,13 +166,16 @@ static int run_cold(const char *vdir, const char *query_path, size_t k, uint32_t
     return 0;
 }
 
-int bench_store_run(const bench_matrix *mat, const char *dir, bool rebuild, const float *queries,
-                    size_t nq, const int32_t *gt, uint32_t gk, size_t k, const uint32_t *nprobe,
-                    int n_nprobe, const uint32_t *refine, int n_refine, const char *query_path,
-                    bool exact)
+int bench_store_run(const bench_matrix *mat, const char *dir, const char *store, bool rebuild,
+                    const float *queries, size_t nq, const int32_t *gt, uint32_t gk, size_t k,
+                    const uint32_t *nprobe, int n_nprobe, const uint32_t *refine, int n_refine,
+                    const char *query_path, bool exact)
 {
     ae_error err = {0};
-    char *vdir = ae_asprintf("%s/table-vectors", dir);
+    bool legacy = !strcmp(store, "sqlite");
+    if (legacy) exact = true; /* the legacy backend has no index */
+    char *vdir =
+        legacy ? ae_asprintf("%s/bench.sqlite", dir) : ae_asprintf("%s/table-vectors", dir);
     double ingest_s = 0, build_s = 0, *lat = ae_calloc_array(nq, sizeof *lat);
     ae_vector_store *vs = NULL;
     int rc = 1;
@@ -168,7 +184,7 @@ int bench_store_run(const bench_matrix *mat, const char *dir, bool rebuild, cons
     if (!vdir || !lat) goto done;
     if (rebuild || !ae_path_exists(vdir)) {
         if (ae_path_exists(vdir)) {
-            char *cmd = ae_asprintf("rm -rf '%s'", vdir);
+            char *cmd = ae_asprintf("rm -rf '%s' '%s-wal' '%s-shm'", vdir, vdir, vdir);
             if (!cmd || system(cmd) != 0) {
                 free(cmd);
                 goto done;
@@ -177,12 +193,13 @@ int bench_store_run(const bench_matrix *mat, const char *dir, bool rebuild, cons
         }
         if (ingest(mat, vdir, &ingest_s, &build_s, &err) < 0) goto fail;
         fprintf(stderr,
-                "aether-bench: table: %zu rows upserted in %.1f s (%.0f rows/s), index in %.1f s\n",
-                mat->n, ingest_s, mat->n / ingest_s, build_s);
+                "aether-bench: %s: %zu rows upserted in %.1f s (%.0f rows/s), index in %.1f s\n",
+                store, mat->n, ingest_s, mat->n / ingest_s, build_s);
     }
-    if (ae_vs_open_lancedb(vdir, &vs, &err) < 0) goto fail;
-    char state[160];
-    if (ae_lancedb_index_state(vdir, "bench", model, state, sizeof state, &err) < 0) goto fail;
+    if (open_store(vdir, &vs, &err) < 0) goto fail;
+    char state[160] = "legacy JSON scan";
+    if (!legacy && ae_lancedb_index_state(vdir, "bench", model, state, sizeof state, &err) < 0)
+        goto fail;
     size_t warm = nq < 50 ? nq : 50;
     for (int a = 0; a < (exact ? 1 : n_nprobe); a++) {
         for (int b = 0; b < (exact ? 1 : n_refine); b++) {
