@@ -122,7 +122,9 @@ int bench_store_cold_child(const char *vdir, const float *q, uint32_t dim, size_
     model_name(dim, model);
     ae_vs_hit *hits = NULL;
     size_t nh = 0;
-    ae_vs_search_opts so = {.nprobe = (int)nprobe, .refine_factor = (int)refine};
+    /* nprobe = refine = 0 asks for the exact scan (the parent's flat runs). */
+    ae_vs_search_opts so = {
+        .nprobe = (int)nprobe, .refine_factor = (int)refine, .exact = nprobe == 0 && refine == 0};
     if (open_store(vdir, &vs, &err) < 0 ||
         ae_vs_search(vs, q, dim, "bench", model, k, &so, &hits, &nh, &err) < 0) {
         fprintf(stderr, "cold child: %s\n", err.message);
@@ -225,10 +227,10 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
             }
             qsort(lat, nq, sizeof *lat, cmp_double);
             double cold = -1, cold_exec = -1;
-            if (!exact &&
-                run_cold(vdir, query_path, k, nprobe[a], refine[b], &cold, &cold_exec) < 0)
+            if (run_cold(vdir, query_path, k, exact ? 0 : nprobe[a], exact ? 0 : refine[b], &cold,
+                         &cold_exec) < 0)
                 fprintf(stderr, "aether-bench: cold-start child failed\n");
-            printf("{\"store\":\"table\",\"index\":\"%s\",\"n\":%zu,\"dim\":%u,",
+            printf("{\"store\":\"%s\",\"index\":\"%s\",\"n\":%zu,\"dim\":%u,", store,
                    exact ? "flat" : "ivfpq", mat->n, mat->dim);
             if (exact)
                 printf("\"nprobe\":null,\"refine\":null,");
@@ -238,8 +240,7 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                    nq, ingest_s, build_s, r10 / nq);
             printf("\"p50_ms\":%.4f,\"p95_ms\":%.4f,\"p99_ms\":%.4f,", pct(lat, nq, 0.5),
                    pct(lat, nq, 0.95), pct(lat, nq, 0.99));
-            if (!exact)
-                printf("\"cold_first_query_ms\":%.2f,\"cold_exec_ms\":%.2f,", cold, cold_exec);
+            printf("\"cold_first_query_ms\":%.2f,\"cold_exec_ms\":%.2f,", cold, cold_exec);
             printf("\"index_state\":\"%s\"}\n", state);
             fflush(stdout);
             ingest_s = build_s = 0;
