@@ -72,8 +72,9 @@ static void check_sqlite(ae_workspace *ws, ae_ws_verify *rep)
         res = (const char *)sqlite3_column_text(st, 0);
     snprintf(rep->sqlite_result, sizeof rep->sqlite_result, "%s",
              res ? res : sqlite3_errmsg(ae_meta_db(ws->meta)));
+    /* res dies with the statement: decide from the copy. */
+    rep->sqlite_ok = res && !strcmp(rep->sqlite_result, "ok");
     sqlite3_finalize(st);
-    rep->sqlite_ok = res && !strcmp(res, "ok");
     if (!rep->sqlite_ok) problem(rep, "meta.sqlite: integrity_check: %s", rep->sqlite_result);
 }
 
