@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The C library is usable with nothing but include/aether/: build the example
+# against libaether.a and run it on a workspace.
+. "$(dirname "$0")/lib.sh"
+flags=""
+grep -q "AE_SANITIZE:BOOL=ON" "$AE_BUILD_DIR/CMakeCache.txt" && flags="-fsanitize=address,undefined"
+cc -std=c11 -Wall -Wextra -Werror $flags -I"$AE_SOURCE_DIR/include" "$AE_SOURCE_DIR/examples/search.c" \
+  "$AE_BUILD_DIR/libaether.a" $(pkg-config --libs sqlite3 jansson libcurl openblas) -lm -lpthread \
+  -o "$TMP/search" && ok "example builds with the public headers only" || fail "example build"
+WS=$(new_workspace ws ws_small)
+expect_exit 0 "$TMP/search" "$WS" "oauth refresh token" || true
+contains "$OUT" "mode hybrid" && contains "$OUT" "SessionStore::refresh_token" && ok "example indexes and searches" || fail "example output: $OUT"
+expect_exit 0 "$TMP/search" "$WS" "parseConfig" || true
+contains "$OUT" "(0 files changed)" && ok "second run is incremental" || fail "second run: $OUT"
+expect_exit 1 "$TMP/search" "$TMP/nope" "x" || true
+contains "$ERR" "nope" && ok "errors name the path" || fail "error: $ERR"
+finish
