@@ -37,7 +37,7 @@ int ae_lancedb_build_indexes(ae_vector_store *vs, bool force, ae_error *err);
 
 /* One line on the index of the largest table of (provider, model) in
  * vectors_dir (NULL or "" match any): "ivfpq nlist=245, rows covered 60000,
- * unindexed 12", "exact (1200 rows, index from 50000)", "exact (no index
+ * unindexed 12", "exact (1200 rows, index from 20000)", "exact (no index
  * yet, 61000 rows)", "exact (index unusable: ...)", "no vectors". */
 int ae_lancedb_index_state(const char *vectors_dir, const char *provider, const char *model,
                            char *out, size_t cap, ae_error *err);

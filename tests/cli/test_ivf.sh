@@ -6,7 +6,7 @@
 # the exact scan with a note on stderr.
 . "$(dirname "$0")/lib.sh"
 
-# Tables get an index from this many rows (AE_LANCE_INDEX_ENV) instead of 50000.
+# Tables get an index from this many rows (AE_LANCE_INDEX_ENV) instead of the default (AE_IVFPQ_EXACT_BELOW_ROWS).
 export AETHER_INDEX_MIN_ROWS=500
 N=1200
 
