@@ -12,7 +12,9 @@
  *    in full by ae_fragment_verify, which also checks both BLAKE3 digests.
  * 4. The writer streams: header and batch metadata, then each buffer, then
  *    the footer carrying the digest of everything before it.  Memory is
- *    O(n) floats for the inverse norms, not O(file).
+ *    O(n) floats for the inverse norms, not O(file).  Its open, writes,
+ *    fsync, close and unlink go through ae_vio (io.h), so the crash and
+ *    power-loss tests see each of them as a step of the commit.
  * Rejected: several batches per file (vectors would no longer be one array);
  * a trailer after "ARROW1" (Arrow readers find the footer from the end). */
 #include "vectors/fragment.h"
@@ -30,6 +32,7 @@
 #include "util/err.h"
 #include "util/mem.h"
 #include "vectors/arrow_ipc.h"
+#include "vectors/io.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "fragments map little-endian arrow buffers directly; big-endian hosts are not supported"
@@ -125,7 +128,7 @@ static int write_all(writer *w, const void *p, size_t n)
 {
     const uint8_t *c = p;
     while (n) {
-        ssize_t k = write(w->fd, c, n);
+        ssize_t k = ae_vio_cur->write(w->fd, c, n);
         if (k < 0 && errno == EINTR) continue;
         if (k < 0) return ae_fail_errno(w->err, errno, "write %s", w->path);
         c += k;
@@ -266,7 +269,7 @@ int ae_fragment_write(const char *path, const ae_fragment_rows *r, uint64_t *fil
     w.buf = malloc(w.cap);
     if (!w.buf) AE_FAIL(err, AE_ENOMEM, "%s: no memory for the write buffer", path);
     ae_blake3_init(&w.hash);
-    w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    w.fd = ae_vio_cur->open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w.fd < 0) {
         rc = ae_fail_errno(err, errno, "create %s", path);
         goto cleanup;
@@ -306,11 +309,11 @@ int ae_fragment_write(const char *path, const ae_fragment_rows *r, uint64_t *fil
         AE_FAIL(err, AE_ENOMEM, "%s: no memory for the footer", path);
     AE_CHECK(w_put(&w, tail.data, tail.len));
     AE_CHECK(w_flush(&w));
-    if (fsync(w.fd) != 0) {
+    if (ae_vio_cur->fsync(w.fd) != 0) {
         rc = ae_fail_errno(err, errno, "fsync %s", path);
         goto cleanup;
     }
-    if (close(w.fd) != 0) {
+    if (ae_vio_cur->close(w.fd) != 0) {
         w.fd = -1;
         rc = ae_fail_errno(err, errno, "close %s", path);
         goto cleanup;
@@ -320,8 +323,8 @@ int ae_fragment_write(const char *path, const ae_fragment_rows *r, uint64_t *fil
     if (checksum) ae_blake3_final(&w.hash, checksum);
 
 cleanup:
-    if (w.fd >= 0) close(w.fd);
-    if (rc < 0 && created) unlink(path);
+    if (w.fd >= 0) ae_vio_cur->close(w.fd);
+    if (rc < 0 && created) ae_vio_cur->unlink(path);
     free(w.buf);
     free(inv);
     ae_buf_free(&head);

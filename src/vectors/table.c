@@ -111,8 +111,8 @@ static bool dir_is_empty(const char *dir)
     return empty;
 }
 
-static int create_layout(const char *dir, const char *provider, const char *model, uint32_t dim,
-                         ae_error *err)
+static int create_layout(const char *vectors_dir, const char *dir, const char *provider,
+                         const char *model, uint32_t dim, ae_error *err)
 {
     static const char *const subdirs[] = {"data", "deletions", "versions", "index"};
     AE_TRY(ae_mkdirs(dir, err));
@@ -137,6 +137,9 @@ static int create_layout(const char *dir, const char *provider, const char *mode
     free(text);
     free(path);
     if (rc == 0) rc = vio_fsync_dir(dir, err);
+    /* and the table's own entry: without it a power loss can drop the whole
+     * table, acknowledged commits included (test_table_powerloss) */
+    if (rc == 0) rc = vio_fsync_dir(vectors_dir, err);
     return rc;
 }
 
@@ -203,11 +206,11 @@ int ae_table_open(const char *vectors_dir, const char *provider, const char *mod
                          provider, model, dim, vectors_dir);
             goto fail;
         }
-        if ((rc = create_layout(dir, provider, model, dim, err)) < 0) goto fail;
+        if ((rc = create_layout(vectors_dir, dir, provider, model, dim, err)) < 0) goto fail;
     } else {
         rc = read_marker(dir, &mp, &mm, &md, err);
         if (rc == AE_ENOTOURS && create && dir_is_empty(dir)) {
-            rc = create_layout(dir, provider, model, dim, err);
+            rc = create_layout(vectors_dir, dir, provider, model, dim, err);
         } else if (rc == 0 && (md != dim || strcmp(mp, provider) || strcmp(mm, model))) {
             rc = ae_fail(err, AE_EINVAL,
                          "vector table %s holds provider %s, model %s, dim %" PRIu32
