@@ -99,22 +99,45 @@ cleanup:
     return rc;
 }
 
+/* fsync of the directory that holds `path`, so a new entry in it survives a
+ * power cut. */
+static void sync_parent(char *path)
+{
+    char *slash = strrchr(path, '/');
+    if (!slash) return;
+    char keep = slash[slash == path ? 1 : 0];
+    slash[slash == path ? 1 : 0] = '\0';
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    slash[slash == path ? 1 : 0] = keep;
+}
+
+/* Creates one directory; a new one is made durable in its parent. */
+static int make_dir(char *p, ae_error *err)
+{
+    if (mkdir(p, 0755) == 0) {
+        sync_parent(p);
+        return 0;
+    }
+    if (errno == EEXIST) return 0;
+    return ae_fail_errno(err, errno, "mkdir %s", p);
+}
+
 int ae_mkdirs(const char *path, ae_error *err)
 {
     char *p = ae_strdup(path);
     if (!p) return ae_fail(err, AE_ENOMEM, "out of memory");
-    for (char *s = p + 1; *s; s++) {
+    int rc = 0;
+    for (char *s = p + 1; *s && rc == 0; s++) {
         if (*s != '/') continue;
         *s = '\0';
-        if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-            int rc = ae_fail_errno(err, errno, "mkdir %s", p);
-            free(p);
-            return rc;
-        }
+        rc = make_dir(p, err);
         *s = '/';
     }
-    int rc = 0;
-    if (mkdir(p, 0755) < 0 && errno != EEXIST) rc = ae_fail_errno(err, errno, "mkdir %s", p);
+    if (rc == 0) rc = make_dir(p, err);
     free(p);
     return rc;
 }
