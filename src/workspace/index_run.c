@@ -43,6 +43,10 @@ typedef struct run {
     size_t files_done, files_total;
     bool in_txn;
     bool sir_dir_ready;
+    /* Effects outside meta.sqlite wait for the transaction: SIR mirrors to
+     * write (id, json, hash), mirrors to remove.  Applied after the commit,
+     * dropped on rollback, so a mirror never shows an uncommitted SIR. */
+    ae_strlist pend_ids, pend_json, pend_hash, pend_gone;
 } run;
 
 static double now_s(void)
@@ -81,12 +85,44 @@ static int txn_begin(run *r)
     return 0;
 }
 
+static void pending_drop(run *r)
+{
+    ae_strlist_free(&r->pend_ids);
+    ae_strlist_free(&r->pend_json);
+    ae_strlist_free(&r->pend_hash);
+    ae_strlist_free(&r->pend_gone);
+}
+
+static int mirror_write(run *r, const char *id, const char *json);
+static void mirror_remove(run *r, const char *id);
+
+/* After a commit: the mirrors and SIR_STORED notifications of what it wrote. */
+static int pending_apply(run *r)
+{
+    int rc = 0;
+    for (size_t i = 0; i < r->pend_ids.len && rc == 0; i++) {
+        rc = mirror_write(r, r->pend_ids.items[i], r->pend_json.items[i]);
+        if (rc == 0 && r->cb && r->cb->sir_stored)
+            r->cb->sir_stored(r->cb->ctx, r->pend_ids.items[i], r->pend_hash.items[i],
+                              r->sir_provider);
+    }
+    for (size_t i = 0; i < r->pend_gone.len; i++)
+        mirror_remove(r, r->pend_gone.items[i]);
+    pending_drop(r);
+    return rc;
+}
+
 static int txn_commit(run *r)
 {
     if (!r->in_txn) return 0;
     r->in_txn = false;
     r->files_in_txn = 0;
-    return ae_meta_commit(r->ws->meta, r->err);
+    int rc = ae_meta_commit(r->ws->meta, r->err);
+    if (rc < 0) {
+        pending_drop(r);
+        return rc;
+    }
+    return pending_apply(r);
 }
 
 static void mirror_remove(run *r, const char *id)
@@ -121,7 +157,7 @@ static int mirror_write(run *r, const char *id, const char *json)
 static int delete_symbol(run *r, const char *id)
 {
     AE_TRY(ae_meta_symbol_delete(r->ws->meta, id, r->err));
-    mirror_remove(r, id);
+    if (ae_strlist_push(&r->pend_gone, id) < 0) return ae_fail(r->err, AE_ENOMEM, "out of memory");
     r->stats->symbols_removed++;
     return 0;
 }
@@ -141,8 +177,9 @@ static int refresh_sir(run *r, const ae_symbol *s)
                              ae_now_ms(), &changed, r->err));
     if (changed) {
         r->stats->sirs_written++;
-        AE_CHECK(mirror_write(r, s->id, json));
-        if (r->cb && r->cb->sir_stored) r->cb->sir_stored(r->cb->ctx, s->id, hash, r->sir_provider);
+        if (ae_strlist_push(&r->pend_ids, s->id) < 0 || ae_strlist_push(&r->pend_json, json) < 0 ||
+            ae_strlist_push(&r->pend_hash, hash) < 0)
+            AE_FAIL(r->err, AE_ENOMEM, "out of memory");
     }
 cleanup:
     free(json);
@@ -256,6 +293,7 @@ cleanup:
         ae_meta_rollback(ws->meta);
         r->in_txn = false;
     }
+    pending_drop(r);
     ae_strlist_free(&files);
     ae_strlist_free(&stored);
     ae_strlist_free(&changed);

@@ -45,6 +45,8 @@ contains "$ERR" "$URL/api/chat: HTTP 500" && ok "failure names endpoint and stat
 [ "$(stat_of /api/chat)" -eq 282 ] && ok "280 SIRs, then 1 + 1 retry" || fail "chat requests: $(stat_of /api/chat)"
 kept=$(sir_rows)
 [ "$kept" -eq 256 ] && ok "first transaction kept ($kept SIRs)" || fail "SIRs kept after failure: $kept"
+mirrors=$(ls "$WS/.aether/sir" 2>/dev/null | wc -l)
+[ "$mirrors" -eq "$kept" ] && ok "SIR mirrors only for committed SIRs ($mirrors)" || fail "mirrors $mirrors vs committed $kept"
 
 # 2. Resume: only the missing SIRs are generated; all symbols get embedded.
 control '{"fail_chat_after": null, "reset_counts": true}'
