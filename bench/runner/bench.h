@@ -44,6 +44,19 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
 int bench_store_cold_child(const char *vdir, const float *q, uint32_t dim, size_t k,
                            uint32_t nprobe, uint32_t refine);
 
+/* CLOCK_MONOTONIC in milliseconds. */
+double bench_now_ms(void);
+/* Sorts ascending; then bench_pct(sorted, n, 0.5) is the median. */
+void bench_sort(double *v, size_t n);
+double bench_pct(const double *sorted, size_t n, double p);
+/* Cold start: re-executes this program as `aether-bench MODE_FLAG TARGET --dir
+ * DIR --query Q --nprobe N --refine R --k K` in a fresh process; *child_ms is
+ * the time the child reports (open + first query), *exec_ms the same seen from
+ * here (fork + exec + loading included).  -1 when the child failed. */
+int bench_run_cold(const char *mode_flag, const char *target, const char *query_path, size_t k,
+                   uint32_t nprobe, uint32_t refine, const char *dir, double *child_ms,
+                   double *exec_ms);
+
 /* fvecs header: dimension of the first row. */
 int bench_fvecs_dim(const char *path, uint32_t *dim, ae_error *err);
 

@@ -44,13 +44,6 @@ typedef struct opts {
     const char *cold_index, *cold_store;
 } opts;
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static int parse_list(const char *s, uint32_t *out, int max)
 {
     int n = 0;
@@ -136,7 +129,7 @@ static int parse(int argc, char **argv, opts *o)
 /* Child of the cold-start measurement: open, one query, print the time. */
 static int cold_child(const opts *o)
 {
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     ae_error err = {0};
     ae_ivfpq *ix = NULL;
     bench_matrix mat;
@@ -157,56 +150,12 @@ static int cold_child(const opts *o)
     if (ae_ivfpq_search(ix, &src, q + 1, k, o->nprobe[0], o->refine[0], NULL, NULL, hits, &nh,
                         &err) < 0)
         goto fail;
-    double t1 = now_ms();
+    double t1 = bench_now_ms();
     printf("%.3f %llu\n", t1 - t0, nh ? (unsigned long long)hits[0].row : 0ull);
     return 0;
 fail:
     fprintf(stderr, "cold child: %s\n", err.message);
     return 1;
-}
-
-static int run_cold(const opts *o, const char *index_path, uint32_t nprobe, uint32_t refine,
-                    double *child_ms, double *exec_ms)
-{
-    char np[16], rf[16], k[32];
-    snprintf(np, sizeof np, "%u", nprobe);
-    snprintf(rf, sizeof rf, "%u", refine);
-    snprintf(k, sizeof k, "%zu", o->k);
-    int pfd[2];
-    if (pipe(pfd) < 0) return -1;
-    double t0 = now_ms();
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        close(pfd[1]);
-        execl("/proc/self/exe", "aether-bench", "--cold-child", index_path, "--dir", o->dir,
-              "--query", o->query, "--nprobe", np, "--refine", rf, "--k", k, (char *)NULL);
-        _exit(127);
-    }
-    close(pfd[1]);
-    char buf[128] = {0};
-    ssize_t got = read(pfd[0], buf, sizeof buf - 1);
-    close(pfd[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    *exec_ms = now_ms() - t0;
-    if (got <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return -1;
-    *child_ms = strtod(buf, NULL);
-    return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *sorted, size_t n, double p)
-{
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return sorted[i < n ? i : n - 1];
 }
 
 static double recall_at(const ae_ivfpq_hit *hits, size_t nh, const int32_t *gt, size_t r)
@@ -284,9 +233,9 @@ int main(int argc, char **argv)
         if (!index_path) goto done;
         if (o.rebuild || !ae_path_exists(index_path)) {
             ae_ivfpq_params p = {.nlist = o.nlist, .m = o.m, .threads = o.threads};
-            double t0 = now_ms();
+            double t0 = bench_now_ms();
             if (ae_ivfpq_build(&src, &p, index_path, &err) < 0) goto fail;
-            build_s = (now_ms() - t0) / 1e3;
+            build_s = (bench_now_ms() - t0) / 1e3;
             fprintf(stderr, "aether-bench: built %s in %.1f s\n", index_path, build_s);
         }
         if (ae_ivfpq_open(index_path, &ix, &err) < 0) goto fail;
@@ -304,12 +253,12 @@ int main(int argc, char **argv)
                 for (size_t q = 0; q < end; q++) {
                     const float *qv = queries + q * dim;
                     size_t nh;
-                    double t0 = now_ms();
+                    double t0 = bench_now_ms();
                     int r = flat ? ae_ivfpq_search_exact(&src, qv, o.k, 0, src.n, NULL, NULL, hits,
                                                          &nh, &err)
                                  : ae_ivfpq_search(ix, &src, qv, o.k, np, rf, NULL, NULL, hits, &nh,
                                                    &err);
-                    double t1 = now_ms();
+                    double t1 = bench_now_ms();
                     if (r < 0) goto fail;
                     if (pass == 1) {
                         lat[q] = t1 - t0;
@@ -318,9 +267,10 @@ int main(int argc, char **argv)
                     }
                 }
             }
-            qsort(lat, nq, sizeof *lat, cmp_double);
+            bench_sort(lat, nq);
             double cold = -1, cold_exec = -1;
-            if (!flat && run_cold(&o, index_path, np, rf, &cold, &cold_exec) < 0)
+            if (!flat && bench_run_cold("--cold-child", index_path, o.query, o.k, np, rf, o.dir,
+                                        &cold, &cold_exec) < 0)
                 fprintf(stderr, "aether-bench: cold-start child failed\n");
             printf("{\"index\":\"%s\",\"n\":%zu,\"dim\":%u,", o.index, src.n, dim);
             if (!flat)
@@ -331,8 +281,8 @@ int main(int argc, char **argv)
             printf("\"k\":%zu,\"nq\":%zu,\"build_s\":%.2f,\"recall10\":%.4f,", o.k, nq, build_s,
                    r10 / nq);
             if (o.k >= 100) printf("\"recall100\":%.4f,", r100 / nq);
-            printf("\"p50_ms\":%.4f,\"p95_ms\":%.4f,\"p99_ms\":%.4f,", pct(lat, nq, 0.5),
-                   pct(lat, nq, 0.95), pct(lat, nq, 0.99));
+            printf("\"p50_ms\":%.4f,\"p95_ms\":%.4f,\"p99_ms\":%.4f,", bench_pct(lat, nq, 0.5),
+                   bench_pct(lat, nq, 0.95), bench_pct(lat, nq, 0.99));
             if (!flat)
                 printf("\"cold_first_query_ms\":%.2f,\"cold_exec_ms\":%.2f,\"index_bytes\":%zu,",
                        cold, cold_exec, ae_ivfpq_file_bytes(ix));

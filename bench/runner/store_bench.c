@@ -21,13 +21,6 @@
 
 #define INGEST_BATCH 10000
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static void model_name(uint32_t dim, char out[32])
 {
     snprintf(out, 32, "bench-%u", dim);
@@ -57,7 +50,7 @@ static int ingest(const bench_matrix *mat, const char *vdir, double *ingest_s, d
     int rc = 0;
     if (!recs || !ids) AE_FAIL(err, AE_ENOMEM, "out of memory");
     AE_CHECK(open_store(vdir, &vs, err));
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     for (size_t i = 0; i < mat->n; i += INGEST_BATCH) {
         size_t m = mat->n - i < INGEST_BATCH ? mat->n - i : INGEST_BATCH;
         for (size_t j = 0; j < m; j++) {
@@ -72,10 +65,10 @@ static int ingest(const bench_matrix *mat, const char *vdir, double *ingest_s, d
         }
         AE_CHECK(ae_vs_upsert(vs, recs, m, err));
     }
-    double t1 = now_ms();
+    double t1 = bench_now_ms();
     if (!is_sqlite(vdir)) AE_CHECK(ae_lancedb_build_indexes(vs, true, err));
     *ingest_s = (t1 - t0) / 1e3;
-    *build_s = (now_ms() - t1) / 1e3;
+    *build_s = (bench_now_ms() - t1) / 1e3;
 cleanup:
     ae_vs_close(vs);
     free(recs);
@@ -100,22 +93,10 @@ static double recall_at(const ae_vs_hit *hits, size_t nh, const int32_t *gt, siz
     return (double)hit / (double)r;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *sorted, size_t n, double p)
-{
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return sorted[i < n ? i : n - 1];
-}
-
 int bench_store_cold_child(const char *vdir, const float *q, uint32_t dim, size_t k,
                            uint32_t nprobe, uint32_t refine)
 {
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     ae_error err;
     ae_vector_store *vs;
     char model[32];
@@ -130,41 +111,9 @@ int bench_store_cold_child(const char *vdir, const float *q, uint32_t dim, size_
         fprintf(stderr, "cold child: %s\n", err.message);
         return 1;
     }
-    printf("%.3f %s\n", now_ms() - t0, nh ? hits[0].symbol_id : "-");
+    printf("%.3f %s\n", bench_now_ms() - t0, nh ? hits[0].symbol_id : "-");
     free(hits);
     ae_vs_close(vs);
-    return 0;
-}
-
-static int run_cold(const char *vdir, const char *query_path, size_t k, uint32_t np, uint32_t rf,
-                    double *child_ms, double *exec_ms)
-{
-    char nps[16], rfs[16], ks[32];
-    snprintf(nps, sizeof nps, "%u", np);
-    snprintf(rfs, sizeof rfs, "%u", rf);
-    snprintf(ks, sizeof ks, "%zu", k);
-    int pfd[2];
-    if (pipe(pfd) < 0) return -1;
-    double t0 = now_ms();
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        close(pfd[1]);
-        execl("/proc/self/exe", "aether-bench", "--cold-store", vdir, "--query", query_path,
-              "--nprobe", nps, "--refine", rfs, "--k", ks, (char *)NULL);
-        _exit(127);
-    }
-    close(pfd[1]);
-    char buf[128] = {0};
-    ssize_t got = read(pfd[0], buf, sizeof buf - 1);
-    close(pfd[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    *exec_ms = now_ms() - t0;
-    if (got <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return -1;
-    *child_ms = strtod(buf, NULL);
     return 0;
 }
 
@@ -213,10 +162,10 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                 for (size_t q = 0; q < end; q++) {
                     ae_vs_hit *hits = NULL;
                     size_t nh = 0;
-                    double t0 = now_ms();
+                    double t0 = bench_now_ms();
                     int r = ae_vs_search(vs, queries + q * mat->dim, mat->dim, "bench", model, k,
                                          &so, &hits, &nh, &err);
-                    double t1 = now_ms();
+                    double t1 = bench_now_ms();
                     if (r < 0) goto fail;
                     if (pass == 1) {
                         lat[q] = t1 - t0;
@@ -225,10 +174,10 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                     free(hits);
                 }
             }
-            qsort(lat, nq, sizeof *lat, cmp_double);
+            bench_sort(lat, nq);
             double cold = -1, cold_exec = -1;
-            if (run_cold(vdir, query_path, k, exact ? 0 : nprobe[a], exact ? 0 : refine[b], &cold,
-                         &cold_exec) < 0)
+            if (bench_run_cold("--cold-store", vdir, query_path, k, exact ? 0 : nprobe[a],
+                               exact ? 0 : refine[b], dir, &cold, &cold_exec) < 0)
                 fprintf(stderr, "aether-bench: cold-start child failed\n");
             printf("{\"store\":\"%s\",\"index\":\"%s\",\"n\":%zu,\"dim\":%u,", store,
                    exact ? "flat" : "ivfpq", mat->n, mat->dim);
@@ -238,8 +187,8 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                 printf("\"nprobe\":%u,\"refine\":%u,", nprobe[a], refine[b]);
             printf("\"k\":%zu,\"nq\":%zu,\"ingest_s\":%.2f,\"build_s\":%.2f,\"recall10\":%.4f,", k,
                    nq, ingest_s, build_s, r10 / nq);
-            printf("\"p50_ms\":%.4f,\"p95_ms\":%.4f,\"p99_ms\":%.4f,", pct(lat, nq, 0.5),
-                   pct(lat, nq, 0.95), pct(lat, nq, 0.99));
+            printf("\"p50_ms\":%.4f,\"p95_ms\":%.4f,\"p99_ms\":%.4f,", bench_pct(lat, nq, 0.5),
+                   bench_pct(lat, nq, 0.95), bench_pct(lat, nq, 0.99));
             printf("\"cold_first_query_ms\":%.2f,\"cold_exec_ms\":%.2f,", cold, cold_exec);
             printf("\"index_state\":\"%s\"}\n", state);
             fflush(stdout);
