@@ -315,7 +315,12 @@ static int index_search(lance_tab *lt, const float *query, size_t limit,
     size_t live = ae_table_rows_live(t);
     size_t want = limit + TIE_EXTRA < live ? limit + TIE_EXTRA : live;
     uint32_t nprobe = opts && opts->nprobe > 0 ? (uint32_t)opts->nprobe : 0;
-    uint32_t refine = opts && opts->refine_factor > 0 ? (uint32_t)opts->refine_factor : 0;
+    uint32_t refine = opts && opts->refine_factor > 0 ? (uint32_t)opts->refine_factor
+                                                      : ae_ivfpq_default_refine(ae_table_dim(t));
+    /* The re-rank depth is limit * refine, as asked: the TIE_EXTRA slots must
+     * not multiply it (18 x 20 instead of 10 x 20 rows cost 0.3 ms at 1M). */
+    if (want > limit && limit > 0) refine = (uint32_t)((limit * refine + want - 1) / want);
+    if (refine < 1) refine = 1;
     if (refine > AE_IVFPQ_MAX_REFINE) refine = AE_IVFPQ_MAX_REFINE;
     ae_ivfpq_hit *h = ae_calloc_array(want ? want : 1, sizeof *h);
     ae_vs_hit *out = ae_calloc_array(want ? want : 1, sizeof *out);

@@ -246,6 +246,7 @@ void ae_table_close(ae_table *t)
     vlock_release(t->lock_fd);
     snapshot_free(t->snap);
     idmap_free(&t->ids);
+    free(t->versions_dir);
     free(t->dir);
     free(t->name);
     free(t->provider);
@@ -264,13 +265,42 @@ static int reload(ae_table *t, ae_error *err)
     return 0;
 }
 
+/* Milliseconds an mtime must be in the past before an unchanged one is trusted. */
+#define VERSIONS_MTIME_SETTLE_MS 1000
+
+/* Whether versions/ may have changed since the last listing; records what was
+ * seen for the next call. */
+static bool versions_changed(ae_table *t)
+{
+    if (!t->versions_dir && !(t->versions_dir = ae_path_join(t->dir, "versions"))) return true;
+    struct stat st;
+    if (stat(t->versions_dir, &st) != 0) {
+        t->versions_seen = false;
+        return true;
+    }
+    bool same = t->versions_seen && st.st_ino == t->versions_ino &&
+                st.st_mtim.tv_sec == t->versions_mtime.tv_sec &&
+                st.st_mtim.tv_nsec == t->versions_mtime.tv_nsec;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t age_ms = (int64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000 +
+                     (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+    t->versions_seen = age_ms > VERSIONS_MTIME_SETTLE_MS;
+    t->versions_ino = st.st_ino;
+    t->versions_mtime = st.st_mtim;
+    return !same;
+}
+
 int ae_table_refresh(ae_table *t, ae_error *err)
 {
     if (t->lock_fd >= 0) return 0; /* we are the only writer: the snapshot is the newest */
+    if (!versions_changed(t)) return 0;
     uint64_t next;
-    AE_TRY(snapshot_next_version(t->dir, &next, err));
-    if (next == t->snap->m.version + 1 || (next == 1 && t->snap->m.version == 0)) return 0;
-    return reload(t, err);
+    int rc = snapshot_next_version(t->dir, &next, err);
+    if (rc == 0 && !(next == t->snap->m.version + 1 || (next == 1 && t->snap->m.version == 0)))
+        rc = reload(t, err);
+    if (rc < 0) t->versions_seen = false; /* look again next time */
+    return rc;
 }
 
 int table_lock(ae_table *t, ae_error *err)

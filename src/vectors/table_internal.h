@@ -7,6 +7,9 @@
 #include "vectors/manifest.h"
 #include "vectors/table.h"
 
+#include <sys/stat.h>
+#include <time.h>
+
 #include <stdbool.h>
 
 /* One fragment of a snapshot: its mmap and its deletion set. */
@@ -57,6 +60,14 @@ struct ae_table {
     int lock_fd;
     uint64_t next_version; /* while locked: the version the next commit takes */
     bool fatal;            /* failed past the point of no return: refuse writes */
+    /* Readers' refresh skips listing versions/ while the directory is
+     * unchanged since a listing (same inode and mtime, and that mtime was
+     * already in the past when seen: a change in the same clock tick cannot
+     * hide behind it -- the "racy timestamp" rule). */
+    char *versions_dir;
+    bool versions_seen;
+    ino_t versions_ino;
+    struct timespec versions_mtime;
 };
 
 /* snapshot.c */
