@@ -358,17 +358,13 @@ int ae_meta_sir_put(ae_meta *m, const char *id, const char *sir_hash, const char
     sqlite3_bind_int64(st, 6, now_ms);
     bind_text(st, 7, sir_json);
     AE_TRY(step_done(m, st, err, "store sir"));
+    /* The history row is the current row just written, copied, not re-bound. */
     AE_TRY(ae_meta_prepare(m,
                            "INSERT OR REPLACE INTO sir_history(symbol_id, version, sir_hash, "
-                           "provider, model, created_at, sir_json) VALUES (?,?,?,?,?,?,?)",
+                           "provider, model, created_at, sir_json) SELECT id, sir_version, "
+                           "sir_hash, provider, model, updated_at, sir_json FROM sir WHERE id = ?",
                            &st, err));
     bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, version);
-    bind_text(st, 3, sir_hash);
-    bind_text(st, 4, provider);
-    bind_text(st, 5, model);
-    sqlite3_bind_int64(st, 6, now_ms);
-    bind_text(st, 7, sir_json);
     return step_done(m, st, err, "store sir history");
 }
 
