@@ -13,8 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int cli_cmd_migrate(const char *workspace, int output_json);
-
 typedef struct tty_progress {
     double start, last;
     int drawn;
@@ -87,15 +85,9 @@ static void print_table(const ae_migrate_report *r)
         printf("malformed\t...\tand %zu more\n", r->rows_malformed - r->n_bad);
 }
 
-int cli_cmd_migrate(const char *workspace, int output_json)
+int cli_cmd_migrate(ae_workspace *ws, const cli_options *opt)
 {
-    ae_workspace *ws = NULL;
     ae_error err;
-    ae_open_options oo = {.readonly = false};
-    if (ae_workspace_open(workspace, &oo, &ws, &err) < 0) {
-        fprintf(stderr, "aetherd: %s\n", err.message);
-        return EXIT_RUNTIME;
-    }
     tty_progress tp = {.start = mono()};
     ae_migrate_opts o = {0};
     if (isatty(STDERR_FILENO)) {
@@ -108,7 +100,6 @@ int cli_cmd_migrate(const char *workspace, int output_json)
     if (rc < 0) {
         fprintf(stderr, "aetherd: migration failed: %s\n", err.message);
         ae_migrate_report_free(&rep);
-        ae_workspace_close(ws);
         return EXIT_RUNTIME;
     }
     double rate = rep.seconds > 0 ? (double)rep.rows_migrated / rep.seconds : 0;
@@ -117,11 +108,10 @@ int cli_cmd_migrate(const char *workspace, int output_json)
             "%zu malformed skipped, %zu kept newer in lancedb, %zu orphans pruned\n",
             rep.rows_migrated, rep.rows_read, rep.n_tables, rep.seconds, rate, rep.rows_malformed,
             rep.rows_newer, rep.rows_pruned);
-    if (output_json)
+    if (opt->output == OUTPUT_JSON)
         print_json(&rep);
     else
         print_table(&rep);
     ae_migrate_report_free(&rep);
-    ae_workspace_close(ws);
     return EXIT_OK;
 }

@@ -1,4 +1,4 @@
-/* Verify and repair reports: the rendering both --verify and --repair print,
+/* Store check and repair reports: the rendering both --fsck and --repair print,
  * and the --repair command itself. */
 #include "cli/cli.h"
 
@@ -17,7 +17,7 @@ static json_t *strlist_json(const ae_strlist *l)
     return a;
 }
 
-json_t *cli_verify_json(const ae_ws_verify *r)
+json_t *cli_fsck_json(const ae_ws_verify *r)
 {
     json_t *root = json_pack("{s:b, s:I, s:s}", "ok", r->n_problems == 0, "problem_count",
                              (json_int_t)r->n_problems, "sqlite", r->sqlite_result);
@@ -53,7 +53,7 @@ json_t *cli_verify_json(const ae_ws_verify *r)
     return root;
 }
 
-void cli_verify_print(const ae_ws_verify *r)
+void cli_fsck_print(const ae_ws_verify *r)
 {
     printf("meta.sqlite: %s\n", r->sqlite_result);
     for (size_t i = 0; i < r->n_tables; i++) {
@@ -77,7 +77,7 @@ void cli_verify_print(const ae_ws_verify *r)
         printf("  ... and %zu more problems\n", r->n_problems - r->problems.len);
 }
 
-int cli_cmd_repair(ae_workspace *ws, output_format fmt)
+int cli_cmd_repair(ae_workspace *ws, const cli_options *o)
 {
     ae_ws_repair rep;
     ae_error err;
@@ -88,14 +88,14 @@ int cli_cmd_repair(ae_workspace *ws, output_format fmt)
         ae_ws_repair_free(&rep);
         return EXIT_RUNTIME;
     }
-    if (fmt == OUTPUT_JSON) {
-        json_t *root = json_pack(
-            "{s:b, s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "ok", rep.after.n_problems == 0,
-            "actions", strlist_json(&rep.actions), "orphan_files_removed",
-            (json_int_t)rep.orphan_files_removed, "indexes_rebuilt",
-            (json_int_t)rep.indexes_rebuilt, "reembedded", (json_int_t)rep.reembedded, "pruned",
-            (json_int_t)rep.pruned, "embeddings_written", (json_int_t)rep.embeddings_written,
-            "before", cli_verify_json(&rep.before), "after", cli_verify_json(&rep.after));
+    if (o->output == OUTPUT_JSON) {
+        json_t *root = json_pack("{s:b, s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "ok",
+                                 rep.after.n_problems == 0, "actions", strlist_json(&rep.actions),
+                                 "orphan_files_removed", (json_int_t)rep.orphan_files_removed,
+                                 "indexes_rebuilt", (json_int_t)rep.indexes_rebuilt, "reembedded",
+                                 (json_int_t)rep.reembedded, "pruned", (json_int_t)rep.pruned,
+                                 "embeddings_written", (json_int_t)rep.embeddings_written, "before",
+                                 cli_fsck_json(&rep.before), "after", cli_fsck_json(&rep.after));
         char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (s) puts(s);
         free(s);
@@ -106,7 +106,7 @@ int cli_cmd_repair(ae_workspace *ws, output_format fmt)
             printf("repair: %s\n", rep.actions.items[i]);
         if (!rep.actions.len) printf("repair: nothing to do\n");
         printf("after repair:\n");
-        cli_verify_print(&rep.after);
+        cli_fsck_print(&rep.after);
         printf("%s\n", rep.after.n_problems ? "repair: problems remain" : "repair: ok");
     }
     int rc = rep.after.n_problems ? EXIT_RUNTIME : EXIT_OK;

@@ -1,4 +1,4 @@
-/* Vector commands: import/export JSONL, vector status, optimize, verify,
+/* Vector commands: import/export JSONL, vector status, optimize, fsck,
  * search by a given vector. */
 #include "cli/cli.h"
 
@@ -41,8 +41,9 @@ static int record_imported(void *ctx, const ae_vs_record *recs, size_t n, ae_err
     return ae_meta_commit(ws->meta, err);
 }
 
-int cli_cmd_import(ae_workspace *ws, const char *path)
+int cli_cmd_import(ae_workspace *ws, const cli_options *o)
 {
+    const char *path = o->import_path;
     ae_vector_store *vs;
     if (open_store(ws, &vs)) return EXIT_RUNTIME;
     FILE *in = !strcmp(path, "-") ? stdin : fopen(path, "r");
@@ -75,8 +76,9 @@ int cli_cmd_import(ae_workspace *ws, const char *path)
     return rc;
 }
 
-int cli_cmd_export(ae_workspace *ws, const char *path)
+int cli_cmd_export(ae_workspace *ws, const cli_options *o)
 {
+    const char *path = o->export_path;
     ae_vector_store *vs;
     if (open_store(ws, &vs)) return EXIT_RUNTIME;
     FILE *out = !strcmp(path, "-") ? stdout : fopen(path, "w");
@@ -98,8 +100,9 @@ int cli_cmd_export(ae_workspace *ws, const char *path)
     return EXIT_OK;
 }
 
-int cli_cmd_vector_status(ae_workspace *ws, output_format fmt)
+int cli_cmd_vector_status(ae_workspace *ws, const cli_options *o)
 {
+    output_format fmt = o->output;
     ae_table_status *st = NULL;
     size_t n = 0;
     ae_error err;
@@ -149,8 +152,9 @@ int cli_cmd_vector_status(ae_workspace *ws, output_format fmt)
     return EXIT_OK;
 }
 
-int cli_cmd_optimize(ae_workspace *ws)
+int cli_cmd_optimize(ae_workspace *ws, const cli_options *o)
 {
+    (void)o;
     ae_error err;
     if (ae_lancedb_optimize(ws->vectors_dir, NULL, &err) < 0) {
         fprintf(stderr, "aetherd: optimize failed: %s\n", err.message);
@@ -169,24 +173,25 @@ int cli_cmd_optimize(ae_workspace *ws)
 
 /* SQLite integrity, every vector table, index recall and the cross-store
  * invariants (src/verify/verify.h); exit 0 only when all hold. */
-int cli_cmd_verify(ae_workspace *ws, output_format fmt)
+int cli_cmd_fsck(ae_workspace *ws, const cli_options *o)
 {
+    output_format fmt = o->output;
     ae_ws_verify rep;
     ae_error err;
     if (ae_ws_verify_run(ws, NULL, &rep, &err) < 0) {
-        fprintf(stderr, "aetherd: verify could not run: %s\n", err.message);
+        fprintf(stderr, "aetherd: fsck could not run: %s\n", err.message);
         ae_ws_verify_free(&rep);
         return EXIT_RUNTIME;
     }
     if (fmt == OUTPUT_JSON) {
-        json_t *root = cli_verify_json(&rep);
+        json_t *root = cli_fsck_json(&rep);
         char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (s) puts(s);
         free(s);
         json_decref(root);
     } else {
-        cli_verify_print(&rep);
-        printf("%s\n", rep.n_problems ? "verify: problems found" : "verify: ok");
+        cli_fsck_print(&rep);
+        printf("%s\n", rep.n_problems ? "fsck: problems found" : "fsck: ok");
     }
     int rc = rep.n_problems ? EXIT_RUNTIME : EXIT_OK;
     ae_ws_verify_free(&rep);

@@ -1,180 +1,46 @@
 /* aetherd: the command-line front end; the only code that prints.
- * Flags follow the reference tool.  Exit codes: 0 ok, 1 runtime error, 2 usage. */
+ * Flags follow the reference tool (args.c holds them as a table).  Exit
+ * codes: 0 ok, 1 runtime error, 2 usage.
+ *
+ * main() parses, opens the workspace the way the mode's row asks, and calls
+ * the mode's run function: adding a mode is a row in cli_modes[] below. */
 #include "cli/cli.h"
 
 #include "store/migrate.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-static const char usage_text[] =
-    "usage: aetherd [--workspace DIR] [--index-once] [--print-sir]\n"
-    "               [--search QUERY] [--search-mode lexical|semantic|hybrid]\n"
-    "               [--search-limit N] [--output table|json]\n"
-    "\n"
-    "  --workspace DIR       workspace root (default .); state lives in DIR/.aether/\n"
-    "  --index-once          run one incremental indexing pass, then exit\n"
-    "  --print-sir           with --index-once: print SIR_STORED lines for each SIR written\n"
-    "  --search QUERY        search symbols (after indexing, when both are given)\n"
-    "  --search-mode MODE    lexical (default), semantic or hybrid\n"
-    "  --search-limit N      number of results, 1..100 (default 20)\n"
-    "  --output FORMAT       table (default) or json\n"
-    "  --nprobe N            IVF lists to probe in semantic search (default from config)\n"
-    "  --refine N            re-rank depth: k * N candidates are re-scored exactly\n"
-    "  --exact               semantic search by exact scan, bypassing any index\n"
-    "  --search-vector JSON  semantic search with a given query vector, e.g. '[0.1, 0.2]';\n"
-    "                        needs --search-provider P and --search-model M\n"
-    "\n"
-    "vector store (the backend chosen by [embeddings] vector_backend):\n"
-    "  --import-embeddings FILE  import JSON lines {symbol_id, sir_hash, provider, model,\n"
-    "                            embedding}; bad lines are reported and skipped ('-' = stdin)\n"
-    "  --export-embeddings FILE  export every stored embedding as JSON lines ('-' = stdout)\n"
-    "  --vector-status       tables with rows, fragments, versions, deleted rows, index state\n"
-    "  --optimize            compact the vector tables, drop old versions, rebuild indexes\n"
-    "  --verify              check meta.sqlite, every vector table, index recall and that\n"
-    "                        every embedding matches a current SIR; exit 1 on any problem\n"
-    "  --repair              fix what verify found without loss (orphan files, damaged\n"
-    "                        index, missing or orphaned embeddings) and report it\n"
-    "  --migrate-vectors     copy legacy sir_embeddings rows into the vector tables (again);\n"
-    "                        prints rows per table and any malformed rows\n"
-    "  --help, --version\n";
-
-static int usage_error(const char *fmt, const char *arg)
+static int check_search_vector(const cli_options *o)
 {
-    fprintf(stderr, "aetherd: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'aetherd --help'.\n");
-    return EXIT_USAGE;
-}
-
-static int parse_count(const char *flag, const char *s, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno) {
-        fprintf(stderr, "aetherd: %s expects a whole number, not '%s'\n", flag, s);
-        return EXIT_USAGE;
-    }
-    if (v < min) v = min;
-    if (v > max) v = max;
-    *out = v;
+    if (!o->search_provider || !o->search_model)
+        return cli_usage_error("--search-vector needs --search-provider and --search-model");
     return 0;
 }
 
-static int parse_args(int argc, char **argv, cli_options *o)
-{
-    *o = (cli_options){.workspace = ".",
-                       .search_mode = AE_SEARCH_LEXICAL,
-                       .search_limit = AE_SEARCH_LIMIT_DEFAULT,
-                       .output = OUTPUT_TABLE};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        /* Flags that take a value accept both "--flag value" and "--flag=value". */
-        const char *val = NULL;
-        char name[64];
-        const char *eq = strchr(a, '=');
-        if (!strncmp(a, "--", 2) && eq && (size_t)(eq - a) < sizeof name) {
-            memcpy(name, a, (size_t)(eq - a));
-            name[eq - a] = '\0';
-            val = eq + 1;
-            a = name;
-        }
-#define VALUE()                                                                                    \
-    do {                                                                                           \
-        if (!val) {                                                                                \
-            if (i + 1 >= argc) return usage_error("%s needs a value", a);                          \
-            val = argv[++i];                                                                       \
-        }                                                                                          \
-    } while (0)
-        long n;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage_text, stdout);
-            exit(EXIT_OK);
-        } else if (!strcmp(a, "--version")) {
-            printf("aetherd %s\n", AE_VERSION);
-            exit(EXIT_OK);
-        } else if (!strcmp(a, "--workspace")) {
-            VALUE();
-            o->workspace = val;
-        } else if (!strcmp(a, "--index-once")) {
-            o->index_once = true;
-        } else if (!strcmp(a, "--print-sir")) {
-            o->print_sir = true;
-        } else if (!strcmp(a, "--search")) {
-            VALUE();
-            o->search = val;
-        } else if (!strcmp(a, "--search-mode")) {
-            VALUE();
-            if (ae_search_mode_parse(val, &o->search_mode) < 0)
-                return usage_error("--search-mode expects lexical, semantic or hybrid, not '%s'",
-                                   val);
-        } else if (!strcmp(a, "--search-limit")) {
-            VALUE();
-            if (parse_count(a, val, AE_SEARCH_LIMIT_MIN, AE_SEARCH_LIMIT_MAX, &n))
-                return EXIT_USAGE;
-            o->search_limit = (size_t)n;
-        } else if (!strcmp(a, "--output")) {
-            VALUE();
-            if (!strcmp(val, "table"))
-                o->output = OUTPUT_TABLE;
-            else if (!strcmp(val, "json"))
-                o->output = OUTPUT_JSON;
-            else
-                return usage_error("--output expects table or json, not '%s'", val);
-        } else if (!strcmp(a, "--nprobe")) {
-            VALUE();
-            if (parse_count(a, val, 1, 1 << 20, &n)) return EXIT_USAGE;
-            o->vs_opts.nprobe = (int)n;
-        } else if (!strcmp(a, "--refine")) {
-            VALUE();
-            if (parse_count(a, val, 1, 1000, &n)) return EXIT_USAGE;
-            o->vs_opts.refine_factor = (int)n;
-        } else if (!strcmp(a, "--exact")) {
-            o->vs_opts.exact = 1;
-        } else if (!strcmp(a, "--search-vector")) {
-            VALUE();
-            o->search_vector = val;
-        } else if (!strcmp(a, "--search-provider")) {
-            VALUE();
-            o->search_provider = val;
-        } else if (!strcmp(a, "--search-model")) {
-            VALUE();
-            o->search_model = val;
-        } else if (!strcmp(a, "--import-embeddings")) {
-            VALUE();
-            o->import_path = val;
-        } else if (!strcmp(a, "--export-embeddings")) {
-            VALUE();
-            o->export_path = val;
-        } else if (!strcmp(a, "--vector-status")) {
-            o->vector_status = true;
-        } else if (!strcmp(a, "--optimize")) {
-            o->optimize = true;
-        } else if (!strcmp(a, "--verify")) {
-            o->verify = true;
-        } else if (!strcmp(a, "--repair")) {
-            o->repair = true;
-        } else if (!strcmp(a, "--migrate-vectors")) {
-            o->migrate = true;
-        } else {
-            return usage_error("unknown argument '%s'", argv[i]);
-        }
-#undef VALUE
-    }
-    if (o->search && o->search_vector)
-        return usage_error("%s", "give either --search or --search-vector, not both");
-    if (o->search_vector && (!o->search_provider || !o->search_model))
-        return usage_error("%s", "--search-vector needs --search-provider and --search-model");
-    if (!o->index_once && !o->search && !o->search_vector && !o->import_path && !o->export_path &&
-        !o->vector_status && !o->optimize && !o->verify && !o->migrate && !o->repair)
-        return usage_error("%s", "nothing to do: give --index-once and/or --search QUERY");
-    if (o->print_sir && !o->index_once) return usage_error("%s", "--print-sir needs --index-once");
-    return 0;
-}
+/* One row per mode, indexed by cli_mode.  The CLI_MODE_NONE row is the run
+ * without a mode flag: the reference's watch mode; until it exists its run is
+ * NULL, which args.c reports as "nothing to do". */
+const cli_mode_def cli_modes[CLI_MODE_COUNT] = {
+    [CLI_MODE_NONE] = {CLI_MODE_NONE, NULL, CLI_OPEN_WRITE, NULL, NULL},
+    [CLI_MODE_INDEX_ONCE] = {CLI_MODE_INDEX_ONCE, "--index-once", CLI_OPEN_WRITE, NULL,
+                             cli_run_index_once},
+    [CLI_MODE_SEARCH] = {CLI_MODE_SEARCH, "--search", CLI_OPEN_READONLY, NULL, cli_run_search},
+    [CLI_MODE_SEARCH_VECTOR] = {CLI_MODE_SEARCH_VECTOR, "--search-vector", CLI_OPEN_READONLY,
+                                check_search_vector, cli_run_search_vector},
+    [CLI_MODE_IMPORT] = {CLI_MODE_IMPORT, "--import-embeddings", CLI_OPEN_WRITE, NULL,
+                         cli_cmd_import},
+    [CLI_MODE_EXPORT] = {CLI_MODE_EXPORT, "--export-embeddings", CLI_OPEN_READONLY, NULL,
+                         cli_cmd_export},
+    [CLI_MODE_VECTOR_STATUS] = {CLI_MODE_VECTOR_STATUS, "--vector-status", CLI_OPEN_READONLY, NULL,
+                                cli_cmd_vector_status},
+    [CLI_MODE_OPTIMIZE] = {CLI_MODE_OPTIMIZE, "--optimize", CLI_OPEN_WRITE, NULL, cli_cmd_optimize},
+    [CLI_MODE_FSCK] = {CLI_MODE_FSCK, "--fsck", CLI_OPEN_READONLY, NULL, cli_cmd_fsck},
+    [CLI_MODE_REPAIR] = {CLI_MODE_REPAIR, "--repair", CLI_OPEN_WRITE, NULL, cli_cmd_repair},
+    [CLI_MODE_MIGRATE] = {CLI_MODE_MIGRATE, "--migrate-vectors", CLI_OPEN_WRITE, NULL,
+                          cli_cmd_migrate},
+};
 
 static void print_sir_line(void *ctx, const char *id, const char *hash, const char *provider)
 {
@@ -196,7 +62,7 @@ static void migrate_progress(void *ctx, size_t done, size_t total)
     cli_progress(ctx, &p);
 }
 
-static int run_index(ae_workspace *ws, const cli_options *o)
+int cli_run_index_once(ae_workspace *ws, const cli_options *o)
 {
     ae_index_callbacks cb = {0};
     if (isatty(STDERR_FILENO)) {
@@ -222,7 +88,7 @@ static int run_index(ae_workspace *ws, const cli_options *o)
     return EXIT_OK;
 }
 
-static int run_search(ae_workspace *ws, const cli_options *o)
+int cli_run_search(ae_workspace *ws, const cli_options *o)
 {
     ae_search_results *r;
     ae_error err;
@@ -240,7 +106,7 @@ static int run_search(ae_workspace *ws, const cli_options *o)
     return EXIT_OK;
 }
 
-static int run_search_vector(ae_workspace *ws, const cli_options *o)
+int cli_run_search_vector(ae_workspace *ws, const cli_options *o)
 {
     float *q;
     uint32_t dim;
@@ -266,18 +132,13 @@ static int run_search_vector(ae_workspace *ws, const cli_options *o)
 int main(int argc, char **argv)
 {
     cli_options o;
-    int rc = parse_args(argc, argv, &o);
-    if (rc) return rc;
-    if (o.migrate) {
-        rc = cli_cmd_migrate(o.workspace, o.output == OUTPUT_JSON);
-        if (rc != EXIT_OK ||
-            (!o.index_once && !o.search && !o.search_vector && !o.import_path && !o.export_path &&
-             !o.vector_status && !o.optimize && !o.verify && !o.repair))
-            return rc;
-    }
+    int rc = cli_parse_args(argc, argv, &o);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    const cli_mode_def *mode = &cli_modes[o.mode];
+    if (mode->open == CLI_OPEN_NONE) return mode->run(NULL, &o);
     ae_workspace *ws;
     ae_error err;
-    ae_open_options oo = {.readonly = !o.index_once && !o.import_path && !o.optimize && !o.repair};
+    ae_open_options oo = {.readonly = mode->open == CLI_OPEN_READONLY};
     if (ae_workspace_open(o.workspace, &oo, &ws, &err) < 0) {
         fprintf(stderr, "aetherd: %s\n", err.message);
         return EXIT_RUNTIME;
@@ -286,15 +147,7 @@ int main(int argc, char **argv)
     const char *const *warnings = ae_workspace_warnings(ws, &nw);
     for (size_t i = 0; i < nw; i++)
         fprintf(stderr, "aetherd: warning: %s\n", warnings[i]);
-    if (o.import_path) rc = cli_cmd_import(ws, o.import_path);
-    if (rc == EXIT_OK && o.index_once) rc = run_index(ws, &o);
-    if (rc == EXIT_OK && o.optimize) rc = cli_cmd_optimize(ws);
-    if (rc == EXIT_OK && o.search) rc = run_search(ws, &o);
-    if (rc == EXIT_OK && o.search_vector) rc = run_search_vector(ws, &o);
-    if (rc == EXIT_OK && o.export_path) rc = cli_cmd_export(ws, o.export_path);
-    if (rc == EXIT_OK && o.vector_status) rc = cli_cmd_vector_status(ws, o.output);
-    if (rc == EXIT_OK && o.repair) rc = cli_cmd_repair(ws, o.output);
-    if (rc == EXIT_OK && o.verify) rc = cli_cmd_verify(ws, o.output);
+    rc = mode->run(ws, &o);
     ae_workspace_close(ws);
     return rc;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The vector store from the CLI: both backends agree, JSONL import/export,
-# --search-vector, --vector-status, --optimize, --verify catching corruption.
+# --search-vector, --vector-status, --optimize, --fsck catching corruption.
 . "$(dirname "$0")/lib.sh"
 
 mkws() { # mkws NAME BACKEND
@@ -86,13 +86,13 @@ for i in 1 2 3; do echo "// touch $i" >>"$WL/src/vec.c"; "$AETHERD" --workspace 
 expect_exit 0 "$AETHERD" --workspace "$WL" --optimize || true
 after=$("$AETHERD" --workspace "$WL" --search "parse config" --search-mode semantic --output json)
 [ "$before" = "$after" ] && ok "optimize keeps results" || fail "optimize changed results"
-expect_exit 0 "$AETHERD" --workspace "$WL" --verify || true
-contains "$OUT" "verify: ok" && ok "verify passes on a healthy store" || fail "verify: $OUT"
+expect_exit 0 "$AETHERD" --workspace "$WL" --fsck || true
+contains "$OUT" "fsck: ok" && ok "verify passes on a healthy store" || fail "verify: $OUT"
 
 # Corrupt one byte in the middle of a fragment: verify names the file and fails.
 frag=$(ls "$WL"/.aether/vectors/*/data/* | head -1)
 size=$(stat -c %s "$frag")
 printf '\xff' | dd of="$frag" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
-expect_exit 1 "$AETHERD" --workspace "$WL" --verify || true
+expect_exit 1 "$AETHERD" --workspace "$WL" --fsck || true
 contains "$OUT" "$(basename "$frag")" && ok "verify names the corrupt fragment" || fail "verify corrupt: $OUT"
 finish

@@ -23,10 +23,10 @@ gen_file() {
   } >"$path"
 }
 
-# verify_json WS: runs --verify --output json; sets VJ (stdout) and returns its exit code.
+# verify_json WS: runs --fsck --output json; sets VJ (stdout) and returns its exit code.
 verify_json() {
   set +e
-  VJ=$("$AETHERD" --workspace "$1" --verify --output json 2>"$TMP/verify.err")
+  VJ=$("$AETHERD" --workspace "$1" --fsck --output json 2>"$TMP/verify.err")
   local rc=$?
   set -e
   return $rc

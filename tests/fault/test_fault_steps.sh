@@ -2,7 +2,7 @@
 # Every numbered step of every writer, through the CLI: abort (AE_FAULT) at
 # step N of a table commit, of a compaction, of an index publish; SIGKILL
 # inside an index build; SIGKILL after each migration batch.  After each
-# abort the workspace opens, --verify passes, and exactly the committed rows
+# abort the workspace opens, --fsck passes, and exactly the committed rows
 # are present (the old version's or the new one's, nothing in between).
 . "$AE_SOURCE_DIR/tests/cli/lib.sh"
 . "$AE_SOURCE_DIR/tests/fault/lib_fault.sh"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Randomized SIGKILL loop over a real ingest: edit the sources, start
 # `aetherd --index-once`, SIGKILL it after a random fractional delay, then
-# `--verify` must pass (every invariant holds at every kill point).  At the end
+# `--fsck` must pass (every invariant holds at every kill point).  At the end
 # one clean run must converge: verify passes and every current SIR has its
 # embedding.  AE_KILL_SECONDS sets the time budget (default 75).
 . "$AE_SOURCE_DIR/tests/cli/lib.sh"

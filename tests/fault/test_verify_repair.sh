@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# --verify finds each kind of damage (and only damage: crash-shaped lag is
+# --fsck finds each kind of damage (and only damage: crash-shaped lag is
 # "pending"), --repair fixes it without loss, and the JSON report says so.
 . "$AE_SOURCE_DIR/tests/cli/lib.sh"
 
@@ -8,9 +8,9 @@ field() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); exec("v=d"+sys
 
 WS=$(new_workspace ws ws_small)
 mkdir -p "$WS/.aether"; printf '[embeddings]\nprovider = "mock"\n' >"$WS/.aether/config.toml"
-expect_exit 0 "$AETHERD" --workspace "$WS" --verify && ok "no store yet: verify ok" || true
+expect_exit 0 "$AETHERD" --workspace "$WS" --fsck && ok "no store yet: verify ok" || true
 expect_exit 0 "$AETHERD" --workspace "$WS" --index-once || true
-expect_exit 0 "$AETHERD" --workspace "$WS" --verify --output json || true
+expect_exit 0 "$AETHERD" --workspace "$WS" --fsck --output json || true
 n=$(field "$OUT" '["cross_store"]["sirs_current"]')
 [ "$n" -gt 0 ] && [ "$(field "$OUT" '["cross_store"]["sirs_embedded"]')" = "$n" ] &&
   [ "$(field "$OUT" '["cross_store"]["store_rows"]')" = "$n" ] && ok "indexed: $n SIRs all embedded" || fail "verify json: $OUT"
@@ -18,7 +18,7 @@ n=$(field "$OUT" '["cross_store"]["sirs_current"]')
 # Crash-shaped lag is pending, not a problem: a missing state row re-embeds next run.
 id1=$(sql "$WS" "SELECT id FROM sir ORDER BY id LIMIT 1")
 sql "$WS" "DELETE FROM embedding_state WHERE symbol_id='$id1'" >/dev/null
-expect_exit 0 "$AETHERD" --workspace "$WS" --verify --output json && [ "$(field "$OUT" '["cross_store"]["sirs_pending"]')" = 1 ] &&
+expect_exit 0 "$AETHERD" --workspace "$WS" --fsck --output json && [ "$(field "$OUT" '["cross_store"]["sirs_pending"]')" = 1 ] &&
   ok "state lagging the store: pending, verify passes" || fail "lag: $OUT"
 
 # X2: state and SIR agree on a hash the store does not hold.
@@ -37,10 +37,10 @@ sql "$WS" "DELETE FROM embedding_state WHERE symbol_id='$id4'" >/dev/null
 tdir=$(ls -d "$WS"/.aether/vectors/*/ | head -1)
 mkdir -p "$tdir/data"; echo junk >"$tdir/data/leftover-$$.arrow"; touch -d '2 hours ago' "$tdir/data/leftover-$$.arrow"
 
-expect_exit 1 "$AETHERD" --workspace "$WS" --verify || true
-contains "$OUT" "verify: problems found" && contains "$OUT" "$id2" && contains "$OUT" "$id3" &&
+expect_exit 1 "$AETHERD" --workspace "$WS" --fsck || true
+contains "$OUT" "fsck: problems found" && contains "$OUT" "$id2" && contains "$OUT" "$id3" &&
   ok "verify names the stale and missing embeddings" || fail "verify text: $OUT"
-expect_exit 1 "$AETHERD" --workspace "$WS" --verify --output json || true
+expect_exit 1 "$AETHERD" --workspace "$WS" --fsck --output json || true
 [ "$(field "$OUT" '["ok"]')" = False ] && [ "$(field "$OUT" '["cross_store"]["problems"]')" = 2 ] &&
   [ "$(field "$OUT" '["cross_store"]["prune_pending"]')" -ge 1 ] &&
   ok "json: ok false, 2 cross-store problems, the untracked vector pending" || fail "verify json problems: $OUT"
@@ -50,7 +50,7 @@ expect_exit 0 "$AETHERD" --workspace "$WS" --repair --output json || true
   ok "repair: re-embedded 2; the untracked vector is gone (a read-write open syncs it away)" || fail "repair json: $OUT"
 [ "$(field "$OUT" '["orphan_files_removed"]')" -ge 1 ] && [ ! -e "$tdir/data/leftover-$$.arrow" ] &&
   ok "repair removed the unreferenced file" || fail "orphan file: $OUT"
-expect_exit 0 "$AETHERD" --workspace "$WS" --verify --output json || true
+expect_exit 0 "$AETHERD" --workspace "$WS" --fsck --output json || true
 [ "$(field "$OUT" '["cross_store"]["sirs_pending"]')" = 0 ] &&
   [ "$(field "$OUT" '["cross_store"]["sirs_embedded"]')" = "$(field "$OUT" '["cross_store"]["sirs_current"]')" ] &&
   ok "after repair: every current SIR has its embedding" || fail "after repair: $OUT"
@@ -66,7 +66,7 @@ for off in range(4096 + 100, min(len(b), 4096 * 3), 7): b[off] ^= 0x5a
 open(p, "wb").write(b)
 PY
 rm -f "$WS/.aether/meta.sqlite-wal" "$WS/.aether/meta.sqlite-shm"
-expect_exit 1 "$AETHERD" --workspace "$WS" --verify || true
+expect_exit 1 "$AETHERD" --workspace "$WS" --fsck || true
 ok "corrupt meta.sqlite: verify exits 1"
 expect_exit 1 "$AETHERD" --workspace "$WS" --repair || true
 finish
