@@ -43,6 +43,20 @@ ci: test test-clang
 	$(MAKE) fuzz FUZZ_SECONDS=10
 	$(MAKE) valgrind
 
+# Retrieval quality on held-out docstrings (docs/QUALITY.md): builds the corpora,
+# indexes them with aetherd, prints MRR@10 / recall per mode and a BM25 baseline.
+# Knobs: CORPUS=all|stdlib|lodash|DIR (DIR: CORPUS_LANG=python|javascript),
+# QUERIES=N, SEED=S, SUBSET=a,b/c.py, CONFIG=path/to/config.toml (e.g. Ollama).
+CORPUS      ?= all
+CORPUS_LANG ?= python
+QUERIES     ?= 400
+SEED        ?= 16
+.PHONY: bench-quality
+bench-quality: all
+	bash bench/quality/run.sh --build $(BUILD) --corpus $(CORPUS) --lang $(CORPUS_LANG) \
+	  --queries $(QUERIES) --seed $(SEED) $(if $(SUBSET),--subset $(SUBSET)) \
+	  $(if $(CONFIG),--config $(CONFIG))
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' ':!tests/fixtures')
 

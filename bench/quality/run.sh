@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The retrieval-quality benchmark end to end (docs/QUALITY.md): build each corpus,
+# index it with `aetherd --index-once`, run every query in every mode plus the
+# BM25 baseline with aether-quality.
+#
+#   bench/quality/run.sh [--build DIR] [--out DIR] [--corpus stdlib|lodash|all|PATH]
+#                        [--lang python|javascript] [--queries N] [--seed S]
+#                        [--subset a,b/c.py] [--config FILE] [--modes lexical,semantic,hybrid]
+#
+#   --build   build directory with aetherd and aether-quality (default: build)
+#   --out     where corpora and results go (default: BUILD/quality)
+#   --corpus  stdlib (default source /usr/lib/python3.11), lodash (npm ci from
+#             bench/quality/package-lock.json), all (both; the default), or a
+#             source tree PATH (language from --lang, default python)
+#   --queries queries drawn per corpus (default 400); --seed the draw's seed (default 16)
+#   --subset  keep only these top-level paths of the source tree
+#   --config  a .aether/config.toml to index and search with (default: the
+#             workspace defaults, i.e. static SIRs and hash embeddings); e.g. one
+#             that points [embeddings] at an Ollama or OpenAI-compatible server
+#
+# Prints each corpus's table and a QUALITY_JSON line; OUT/NAME/results.json holds it.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+src_root=$(cd "$here/../.." && pwd)
+build=build out="" corpus=all lang=python queries=400 seed=16 subset="" config="" modes=lexical,semantic,hybrid
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build) build=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --corpus) corpus=$2; shift 2 ;;
+    --lang) lang=$2; shift 2 ;;
+    --queries) queries=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --subset) subset=$2; shift 2 ;;
+    --config) config=$2; shift 2 ;;
+    --modes) modes=$2; shift 2 ;;
+    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+case "$build" in /*) ;; *) build="$src_root/$build" ;; esac
+[ -n "$out" ] || out="$build/quality"
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+for prog in aetherd aether-quality; do
+  [ -x "$build/$prog" ] || { echo "run.sh: $build/$prog not found: build first (make all)" >&2; exit 1; }
+done
+if [ -n "$config" ]; then
+  [ -f "$config" ] || { echo "run.sh: config file $config not found" >&2; exit 1; }
+  config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")
+fi
+
+# lodash's sources, installed from the lockfile into bench/quality/node_modules.
+lodash_tree() {
+  local want
+  want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["packages"]["node_modules/lodash"]["version"])' "$here/package-lock.json")
+  local have=""
+  [ -f "$here/node_modules/lodash/package.json" ] &&
+    have=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$here/node_modules/lodash/package.json")
+  if [ "$have" != "$want" ]; then
+    command -v npm >/dev/null 2>&1 || { echo "run.sh: npm not found; it installs lodash $want (scripts/install-deps.sh)" >&2; return 1; }
+    (cd "$here" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2 ||
+      { echo "run.sh: npm ci in $here failed (no registry access?)" >&2; return 1; }
+  fi
+  echo "$here/node_modules/lodash"
+}
+
+# run_one NAME LANG SOURCE
+run_one() {
+  local name=$1 l=$2 source=$3 dir="$out/$1"
+  echo "== $name: $l corpus from $source, $queries queries, seed $seed" >&2
+  python3 "$here/build_corpus.py" --lang "$l" --source "$source" --out "$dir" \
+    --n "$queries" --seed "$seed" ${subset:+--subset "$subset"}
+  # Its own git work tree: aetherd lists files with git when the corpus sits inside
+  # another one (e.g. under this repo's ignored build/), which would list nothing.
+  if command -v git >/dev/null 2>&1; then git -C "$dir/corpus" init -q; fi
+  if [ -n "$config" ]; then
+    mkdir -p "$dir/corpus/.aether"
+    cp "$config" "$dir/corpus/.aether/config.toml"
+  fi
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$build/aetherd" --workspace "$dir/corpus" --index-once
+  t1=$(date +%s.%N)
+  echo "index: $(python3 -c "print(f'{$t1 - $t0:.1f}')") s" >&2
+  "$build/aether-quality" --workspace "$dir/corpus" --queries "$dir/queries.jsonl" \
+    --label "$name" --modes "$modes" --json-out "$dir/results.json"
+}
+
+case "$corpus" in
+  stdlib) run_one stdlib python /usr/lib/python3.11 ;;
+  lodash) tree=$(lodash_tree); run_one lodash javascript "$tree" ;;
+  all)
+    tree=$(lodash_tree)
+    run_one stdlib python /usr/lib/python3.11
+    run_one lodash javascript "$tree"
+    ;;
+  *)
+    [ -d "$corpus" ] || { echo "run.sh: --corpus $corpus: not stdlib, lodash, all or a directory" >&2; exit 2; }
+    run_one "$(basename "$corpus")" "$lang" "$corpus"
+    ;;
+esac
