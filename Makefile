@@ -4,7 +4,7 @@ TEST_BUILD ?= build-test
 CC         ?= cc
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps demo test test-clang fuzz valgrind ci format format-check clean
+.PHONY: all deps demo test test-clang fuzz valgrind check-test-hooks ci format format-check clean
 
 all: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAE_TESTS=OFF >/dev/null
@@ -38,10 +38,15 @@ fuzz: deps
 valgrind: all
 	bash scripts/valgrind.sh $(BUILD)
 
+# A release library reads no test hook from the environment (docs/TESTING.md).
+check-test-hooks: all
+	bash scripts/check-test-hooks.sh $(BUILD)
+
 # What CI runs: the tests, both compilers, brief fuzzing, valgrind.
 ci: test test-clang
 	$(MAKE) fuzz FUZZ_SECONDS=10
 	$(MAKE) valgrind
+	$(MAKE) check-test-hooks
 
 # Retrieval quality on held-out docstrings (docs/QUALITY.md): builds the corpora,
 # indexes them with aetherd, prints MRR@10 / recall per mode and a BM25 baseline.

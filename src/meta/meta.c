@@ -7,6 +7,7 @@
  *    reference tool: its tables are reused, our extra columns are added. */
 #include "meta/meta.h"
 
+#include "meta/sqlite_err.h"
 #include "util/err.h"
 
 #include <stdio.h>
@@ -51,20 +52,17 @@ static const char *const symbol_extra_columns[][2] = {
     {"start_line", "INTEGER"}, {"end_line", "INTEGER"},
 };
 
+/* The codes come from the one mapping (sqlite_err.h): a full disk under
+ * meta.sqlite is AE_ENOSPC, a lock held elsewhere AE_EBUSY. */
 static int sql_fail(ae_meta *m, ae_error *err, const char *what)
 {
-    return ae_fail(err, AE_EIO, "%s: %s: %s", m->path, what, sqlite3_errmsg(m->db));
+    return ae_sqlite_fail(m->db, err, "%s: %s", m->path, what);
 }
 
 int ae_meta_exec(ae_meta *m, const char *sql, ae_error *err)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(m->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = ae_fail(err, sqlite3_errcode(m->db) == SQLITE_BUSY ? AE_EBUSY : AE_EIO, "%s: %s",
-                         m->path, msg ? msg : sqlite3_errmsg(m->db));
-        sqlite3_free(msg);
-        return rc;
-    }
+    if (sqlite3_exec(m->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return ae_sqlite_fail(m->db, err, "%s", m->path);
     return 0;
 }
 
@@ -120,8 +118,10 @@ int ae_meta_open(const char *path, bool readonly, ae_meta **out, ae_error *err)
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc = 0;
     if (sqlite3_open_v2(path, &m->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        rc = ae_fail(err, readonly ? AE_ENOTFOUND : AE_EIO, "open %s: %s", path,
-                     m->db ? sqlite3_errmsg(m->db) : "out of memory");
+        if (readonly && m->db && (sqlite3_errcode(m->db) & 0xff) == SQLITE_CANTOPEN)
+            rc = ae_fail(err, AE_ENOTFOUND, "open %s: %s", path, sqlite3_errmsg(m->db));
+        else
+            rc = ae_sqlite_fail(m->db, err, "open %s", path);
         goto cleanup;
     }
     sqlite3_busy_timeout(m->db, 10000);

@@ -65,16 +65,26 @@ typedef struct lance_be {
 
 /* --- the index of one table ------------------------------------------------ */
 
+/* Process-global: set by tests and benchmarks, 0 = the default. */
+static size_t index_min_rows_override;
+
+void ae_lancedb_set_index_min_rows(size_t rows)
+{
+    index_min_rows_override = rows;
+}
+
 size_t ae_lancedb_index_min_rows(void)
 {
+    size_t v = index_min_rows_override ? index_min_rows_override : AE_IVFPQ_EXACT_BELOW_ROWS;
+#ifdef AE_TESTING
     const char *e = getenv(AE_LANCE_INDEX_ENV);
-    size_t v = AE_IVFPQ_EXACT_BELOW_ROWS;
-    if (e && *e) {
+    if (!index_min_rows_override && e && *e) {
         char *end;
         errno = 0;
         unsigned long long x = strtoull(e, &end, 10);
         if (!errno && !*end) v = (size_t)x;
     }
+#endif
     return v < AE_IVFPQ_MIN_ROWS ? AE_IVFPQ_MIN_ROWS : v;
 }
 

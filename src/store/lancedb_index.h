@@ -12,9 +12,10 @@
 #include <stddef.h>
 
 /* A table gets an index once it holds this many live rows; below, the exact
- * scan is as fast (AE_IVFPQ_EXACT_BELOW_ROWS, docs/BENCHMARKS.md).  The
- * environment variable AETHER_INDEX_MIN_ROWS overrides it (tests, tuning);
- * values below AE_IVFPQ_MIN_ROWS are raised to it. */
+ * scan is as fast (AE_IVFPQ_EXACT_BELOW_ROWS, docs/BENCHMARKS.md).
+ * ae_lancedb_set_index_min_rows overrides it (tests, benchmarks); in test
+ * builds (AE_TESTING) so does the environment variable AETHER_INDEX_MIN_ROWS,
+ * for the shell tests.  Values below AE_IVFPQ_MIN_ROWS are raised to it. */
 #define AE_LANCE_INDEX_ENV "AETHER_INDEX_MIN_ROWS"
 /* An index is rebuilt when the rows it does not serve -- appended since the
  * build (scanned exactly) plus deleted (dead weight in its lists) -- exceed
@@ -27,8 +28,10 @@
  * process answers at once, and the full one from `aetherd --verify`. */
 #define AE_LANCE_VERIFY_ON_OPEN_BYTES ((size_t)64 << 20)
 
-/* The effective threshold (the env override applied). */
+/* The effective threshold (the override applied). */
 size_t ae_lancedb_index_min_rows(void);
+/* Process-global override of the threshold; 0 restores the default. */
+void ae_lancedb_set_index_min_rows(size_t rows);
 
 /* Builds the index of every table of vs (a "lancedb" store) that is due, or
  * with force of every table at or above the threshold.  The plain

@@ -13,11 +13,14 @@
  *    empty array, empty id) is skipped, counted and listed by id with the
  *    reason; it is not recorded in embedding_state, so the next index run
  *    embeds that symbol again instead of trusting the broken row.
- * 5. Test hook: AE_MIGRATE_KILL_AFTER_BATCH=k raises SIGKILL after the k-th
- *    committed batch (crash tests); AE_MIGRATE_BATCH_ROWS sets the default
- *    page size. */
+ * 5. Test hook: ae_migrate_set_kill_after_batch(k) raises SIGKILL after the
+ *    k-th committed batch (crash tests).  Test builds (AE_TESTING) also read
+ *    AE_MIGRATE_KILL_AFTER_BATCH and AE_MIGRATE_BATCH_ROWS (the default page
+ *    size) from the environment, for the shell tests; release builds never
+ *    do. */
 #include "store/migrate.h"
 
+#include "meta/sqlite_err.h"
 #include "store/sqlite_floats.h"
 #include "store/vs_validate.h"
 #include "util/err.h"
@@ -46,27 +49,38 @@ static double mono_s(void)
 static size_t batch_size(const ae_migrate_opts *o)
 {
     size_t b = o ? o->batch_rows : 0;
+#ifdef AE_TESTING
     if (!b) {
         const char *e = getenv("AE_MIGRATE_BATCH_ROWS");
-        b = e && *e ? (size_t)strtoul(e, NULL, 10) : AE_MIGRATE_DEFAULT_BATCH;
+        if (e && *e) b = (size_t)strtoul(e, NULL, 10);
     }
+#endif
+    if (!b) b = AE_MIGRATE_DEFAULT_BATCH;
     if (b < AE_MIGRATE_MIN_BATCH) b = AE_MIGRATE_MIN_BATCH;
     if (b > AE_MIGRATE_MAX_BATCH) b = AE_MIGRATE_MAX_BATCH;
     return b;
 }
 
+/* Process-global, like the I/O fault spec: set by the crash tests only. */
+static long kill_after_batch;
+
+void ae_migrate_set_kill_after_batch(long k)
+{
+    kill_after_batch = k > 0 ? k : 0;
+}
+
 static long kill_after(void)
 {
+#ifdef AE_TESTING
     const char *e = getenv("AE_MIGRATE_KILL_AFTER_BATCH");
-    return e && *e ? strtol(e, NULL, 10) : 0;
+    if (!kill_after_batch && e && *e) return strtol(e, NULL, 10);
+#endif
+    return kill_after_batch;
 }
 
 static int sql_fail(ae_meta *m, ae_error *err, const char *what)
 {
-    sqlite3 *db = ae_meta_db(m);
-    int c = sqlite3_errcode(db);
-    return ae_fail(err, c == SQLITE_BUSY || c == SQLITE_LOCKED ? AE_EBUSY : AE_EIO, "%s: %s", what,
-                   sqlite3_errmsg(db));
+    return ae_sqlite_fail(ae_meta_db(m), err, "%s", what);
 }
 
 static int count_query(ae_meta *m, const char *sql, const char *bind1, int64_t *out, ae_error *err)

@@ -31,7 +31,7 @@
 typedef void (*ae_migrate_progress_fn)(void *ctx, size_t done, size_t total);
 
 typedef struct ae_migrate_opts {
-    size_t batch_rows; /* 0: $AE_MIGRATE_BATCH_ROWS, else AE_MIGRATE_DEFAULT_BATCH */
+    size_t batch_rows; /* 0: AE_MIGRATE_DEFAULT_BATCH (test builds: $AE_MIGRATE_BATCH_ROWS) */
     ae_migrate_progress_fn progress;
     void *progress_ctx;
 } ae_migrate_opts;
@@ -66,6 +66,11 @@ typedef struct ae_migrate_report {
 } ae_migrate_report;
 
 void ae_migrate_report_free(ae_migrate_report *r);
+
+/* Crash-test hook, process-global: the next migrations raise SIGKILL right
+ * after their k-th committed batch (0 = never, the default).  Test builds
+ * also honour AE_MIGRATE_KILL_AFTER_BATCH=k when this was not called. */
+void ae_migrate_set_kill_after_batch(long k);
 
 /* sqlite -> lancedb.  all_rows: every sir_embeddings row (the first-run
  * migration; afterwards the marker is written into vectors_dir).  Otherwise

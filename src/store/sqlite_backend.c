@@ -17,6 +17,7 @@
  *    changes the schema. */
 #include <aether/vector_store.h>
 
+#include "meta/sqlite_err.h"
 #include "store/sqlite_floats.h"
 #include "store/topk.h"
 #include "store/vs_validate.h"
@@ -46,36 +47,12 @@ static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS sir_embeddings ("
                                  "embedding_json TEXT NOT NULL, "
                                  "updated_at INTEGER NOT NULL)";
 
-static int sqlite_code(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return AE_EBUSY;
-    case SQLITE_FULL:
-        return AE_ENOSPC;
-    case SQLITE_NOMEM:
-        return AE_ENOMEM;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return AE_ECORRUPT;
-    case SQLITE_CANTOPEN:
-    case SQLITE_IOERR:
-    case SQLITE_READONLY:
-        return AE_EIO;
-    default:
-        return AE_EIO;
-    }
-}
-
 static int fail_sqlite(sqlite_backend *b, ae_error *err, const char *what)
 {
-    int rc = sqlite3_errcode(b->db);
-    const char *msg = sqlite3_errmsg(b->db);
-    if (strstr(msg, "no such table"))
+    if (strstr(sqlite3_errmsg(b->db), "no such table"))
         return ae_fail(err, AE_ENOTFOUND, "%s: %s: table sir_embeddings does not exist", b->path,
                        what);
-    return ae_fail(err, sqlite_code(rc), "%s: %s: %s", b->path, what, msg);
+    return ae_sqlite_fail(b->db, err, "%s: %s", b->path, what);
 }
 
 static int prepare(sqlite_backend *b, const char *sql, sqlite3_stmt **st, ae_error *err,

@@ -5,7 +5,13 @@
  * 2. "commit:N" / "compact:N" call abort() to model a crash (the parent of a
  *    forked test child then reopens the table); "enospc:N" / "eio:N" model a
  *    failing disk and return -1 with errno set, touching nothing.
- * 3. The spec comes from AE_FAULT, read once, or from ae_vio_set_fault(). */
+ * 3. The spec comes from ae_vio_set_fault() (unit tests); test builds
+ *    (AE_TESTING) also read AE_FAULT once, for the CLI and fault shell tests.
+ *    A release build never looks at the environment: a host program that
+ *    happens to have AE_FAULT set is not aborted.
+ * 4. The fault spec and the phase counter are process-global: the steps
+ *    of one commit are counted wherever its I/O happens (fragment writer,
+ *    manifest, directories), and one process has one writer per table. */
 #include "vectors/io.h"
 
 #include "util/err.h"
@@ -87,7 +93,9 @@ unsigned vio_steps(void)
 /* Counts one step; returns -1 with errno set when the fault fires. */
 static int step(void)
 {
+#ifdef AE_TESTING
     if (!fault.parsed) parse_fault(getenv("AE_FAULT"));
+#endif
     if (phase.depth == 0) return 0;
     phase.steps++;
     if (fault.kind == FAULT_NONE || phase.steps != fault.at) return 0;

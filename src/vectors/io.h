@@ -1,15 +1,16 @@
 /* The vector table's file I/O table.  Every call on the commit, compaction and
  * cleanup paths goes through `ae_vio`, so tests can count the calls and inject
- * failures at call #N:
+ * failures at call #N with ae_vio_set_fault(spec):
  *
- *   AE_FAULT="commit:N"   abort() before the N-th I/O step of a commit
- *   AE_FAULT="compact:N"  abort() before the N-th I/O step of a compaction
- *   AE_FAULT="enospc:N"   the N-th step (of any phase) fails with ENOSPC
- *   AE_FAULT="eio:N"      the N-th step (of any phase) fails with EIO
+ *   "commit:N"   abort() before the N-th I/O step of a commit
+ *   "compact:N"  abort() before the N-th I/O step of a compaction
+ *   "enospc:N"   the N-th step (of any phase) fails with ENOSPC
+ *   "eio:N"      the N-th step (of any phase) fails with EIO
  *
  * Steps are counted from 1 inside a phase (vio_phase_begin .. vio_phase_end);
- * outside a phase nothing is counted and no fault fires.  Tests may also call
- * ae_vio_set_fault() instead of setting the environment variable. */
+ * outside a phase nothing is counted and no fault fires.  Test builds
+ * (AE_TESTING) also take the spec from the environment variable AE_FAULT, so
+ * the shell tests can drive aetherd; release builds ignore the environment. */
 #ifndef AE_VECTORS_IO_H
 #define AE_VECTORS_IO_H
 
@@ -35,8 +36,8 @@ extern const ae_vio *ae_vio_cur;
 /* Replaces the table (NULL restores the default); returns the previous one. */
 const ae_vio *ae_vio_install(const ae_vio *io);
 
-/* Parses a fault spec like "commit:3" (NULL or "" clears it).  Overrides
- * AE_FAULT.  Returns AE_EINVAL for a malformed spec. */
+/* Parses a fault spec like "commit:3" (NULL or "" clears it); process-wide.
+ * Overrides AE_FAULT.  Returns AE_EINVAL for a malformed spec. */
 int ae_vio_set_fault(const char *spec);
 
 /* Phases: "commit", "compact", "cleanup".  Nested begins keep the outer phase

@@ -32,6 +32,15 @@ expect_exit() {
   return 0
 }
 
+# need_test_hooks: AE_FAULT, AE_MIGRATE_KILL_AFTER_BATCH, AETHER_INDEX_MIN_ROWS
+# are read only by test builds (AE_TESTING); elsewhere the test is skipped.
+need_test_hooks() {
+  if ! grep -Eq '^(AE_SANITIZE|AE_TEST_HOOKS):BOOL=ON' "$AE_BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
+    echo "skipped: needs a test build (-DAE_SANITIZE=ON or -DAE_TEST_HOOKS=ON) for its hooks"
+    exit 77
+  fi
+}
+
 contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
 
 finish() {

@@ -5,6 +5,7 @@
 # pipeline builds an index by itself, and a corrupt index file falls back to
 # the exact scan with a note on stderr.
 . "$(dirname "$0")/lib.sh"
+need_test_hooks # AE_FAULT & co. exist in test builds only
 
 # Tables get an index from this many rows (AE_LANCE_INDEX_ENV) instead of the default (AE_IVFPQ_EXACT_BELOW_ROWS).
 export AETHER_INDEX_MIN_ROWS=500

@@ -5,6 +5,7 @@
 #   exactly N rows; lancedb -> sqlite -> lancedb with edits and index runs in
 #   between loses nothing; --migrate-vectors reports tables and malformed ids.
 . "$(dirname "$0")/lib.sh"
+need_test_hooks # AE_FAULT & co. exist in test builds only
 
 WS=$(new_workspace ws ws_small)
 CFG="$WS/.aether/config.toml"

@@ -5,6 +5,7 @@
 # every step N of the vector table's commit fails) always; a real small tmpfs
 # when this runs as root and `mount` works (CI).
 . "$AE_SOURCE_DIR/tests/cli/lib.sh"
+need_test_hooks # AE_FAULT & co. exist in test builds only
 . "$AE_SOURCE_DIR/tests/fault/lib_fault.sh"
 
 export_sorted() { "$AETHERD" --workspace "$1" --export-embeddings - 2>/dev/null | sort; }

@@ -5,6 +5,7 @@
 # abort the workspace opens, --fsck passes, and exactly the committed rows
 # are present (the old version's or the new one's, nothing in between).
 . "$AE_SOURCE_DIR/tests/cli/lib.sh"
+need_test_hooks # AE_FAULT & co. exist in test builds only
 . "$AE_SOURCE_DIR/tests/fault/lib_fault.sh"
 
 export AETHER_INDEX_MIN_ROWS=256 # the table below is big enough for an IVF-PQ index

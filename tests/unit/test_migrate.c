@@ -335,7 +335,7 @@ static void test_migrate_kill_then_rerun(void **state)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        setenv("AE_MIGRATE_KILL_AFTER_BATCH", "3", 1);
+        ae_migrate_set_kill_after_batch(3);
         ae_meta *m;
         ae_vector_store *l;
         ae_migrate_opts o = {.batch_rows = 10};

@@ -163,7 +163,7 @@ static int setup_big(void **state)
 {
     (void)state;
     ae_error err;
-    unsetenv(AE_LANCE_INDEX_ENV);
+    ae_lancedb_set_index_min_rows(0);
     fx.dir = tt_tmpdir();
     fx.vdir = ae_path_join(fx.dir, "vectors");
     fx.x = make_data(N_BIG + N_QUERY, DIM, N_CLUSTERS, 42);
@@ -401,7 +401,7 @@ static void assert_exact_answers(ae_vector_store *vs, const float *qs, size_t nq
 static void corrupt_case(int how)
 {
     ae_error err;
-    setenv(AE_LANCE_INDEX_ENV, "1000", 1);
+    ae_lancedb_set_index_min_rows(1000);
     char *dir = tt_tmpdir(), *vdir = ae_path_join(dir, "vectors");
     float *x = make_data(SN + 20, SDIM, 16, 7 + (uint64_t)how);
     ae_vector_store *vs = NULL;
@@ -461,7 +461,7 @@ static void corrupt_case(int how)
     tt_rmrf(dir);
     free(dir);
     free(vdir);
-    unsetenv(AE_LANCE_INDEX_ENV);
+    ae_lancedb_set_index_min_rows(0);
 }
 
 static void test_corrupt_flip_middle(void **state)
@@ -491,7 +491,7 @@ static void test_refresh_policy(void **state)
 {
     (void)state;
     ae_error err;
-    setenv(AE_LANCE_INDEX_ENV, "1000", 1);
+    ae_lancedb_set_index_min_rows(1000);
     assert_int_equal(ae_lancedb_index_min_rows(), 1000);
     char *dir = tt_tmpdir(), *vdir = ae_path_join(dir, "vectors");
     float *x = make_data(3000, SDIM, 10, 3);
@@ -558,7 +558,7 @@ static void test_refresh_policy(void **state)
     tt_rmrf(dir);
     free(dir);
     free(vdir);
-    unsetenv(AE_LANCE_INDEX_ENV);
+    ae_lancedb_set_index_min_rows(0);
 }
 
 /* Bad input: another backend, an env value that is not a number, a limit
@@ -572,11 +572,20 @@ static void test_bad_input(void **state)
     assert_int_equal(ae_lancedb_build_indexes(&fake, false, &err), AE_EINVAL);
     assert_non_null(strstr(err.message, "lancedb"));
     assert_null(ae_vs_last_warning(&fake));
+    ae_lancedb_set_index_min_rows(3);
+    assert_int_equal(ae_lancedb_index_min_rows(), AE_IVFPQ_MIN_ROWS);
+    ae_lancedb_set_index_min_rows(0);
+    assert_int_equal(ae_lancedb_index_min_rows(), AE_IVFPQ_EXACT_BELOW_ROWS);
+#ifdef AE_TESTING /* the environment is read by test builds only */
     setenv(AE_LANCE_INDEX_ENV, "12abc", 1);
     assert_int_equal(ae_lancedb_index_min_rows(), AE_IVFPQ_EXACT_BELOW_ROWS);
     setenv(AE_LANCE_INDEX_ENV, "3", 1);
     assert_int_equal(ae_lancedb_index_min_rows(), AE_IVFPQ_MIN_ROWS);
+    ae_lancedb_set_index_min_rows(1000); /* the call wins over the environment */
+    assert_int_equal(ae_lancedb_index_min_rows(), 1000);
+    ae_lancedb_set_index_min_rows(0);
     unsetenv(AE_LANCE_INDEX_ENV);
+#endif
 
     char *dir = tt_tmpdir(), *vdir = ae_path_join(dir, "vectors");
     float *x = make_data(600, SDIM, 4, 5);

@@ -1,0 +1,22 @@
+/* The one mapping from SQLite result codes to the AE_E* space, used by every
+ * module that talks to SQLite (meta.sqlite, the legacy sqlite backend,
+ * migration).  docs/ERRORS.md promises AE_ENOSPC for a full disk and AE_EBUSY
+ * for a lock held by another connection, whichever file SQLite was writing. */
+#ifndef AE_META_SQLITE_ERR_H
+#define AE_META_SQLITE_ERR_H
+
+#include "util/err.h"
+
+#include <sqlite3.h>
+
+/* The AE_E* code for a SQLite result code (primary or extended).  sys_errno
+ * is sqlite3_system_errno() (0 if unknown): an I/O error caused by ENOSPC or
+ * EDQUOT (an fsync of a full disk) is a full disk too.  SQLITE_OK and
+ * SQLITE_ROW / SQLITE_DONE map to AE_EIO: a caller only asks after a failure. */
+int ae_sqlite_code(int sqlite_rc, int sys_errno);
+
+/* ae_fail with the mapped code of db's last error and "<context>: <sqlite's
+ * message>"; db may be NULL (sqlite3_open could not allocate one). */
+int ae_sqlite_fail(sqlite3 *db, ae_error *err, const char *fmt, ...) AE_PRINTF(3, 4);
+
+#endif
