@@ -4,7 +4,7 @@ TEST_BUILD ?= build-test
 CC         ?= cc
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps demo test test-clang fuzz valgrind check-test-hooks ci format format-check clean
+.PHONY: all deps demo test test-clang fuzz valgrind check-test-hooks check-layers ci format format-check clean
 
 all: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAE_TESTS=OFF >/dev/null
@@ -42,8 +42,14 @@ valgrind: all
 check-test-hooks: all
 	bash scripts/check-test-hooks.sh $(BUILD)
 
-# What CI runs: the tests, both compilers, brief fuzzing, valgrind.
-ci: test test-clang
+# The include graph between src/ folders: no cycle, every include follows the
+# layer order, front ends use only include/aether/ and src/util/ (also a ctest:
+# tests/cli/test_layers.sh).  docs/ARCHITECTURE.md explains the layers.
+check-layers:
+	python3 scripts/check-layers.py
+
+# What CI runs: format and layering, the tests, both compilers, brief fuzzing, valgrind.
+ci: format-check check-layers test test-clang
 	$(MAKE) fuzz FUZZ_SECONDS=10
 	$(MAKE) valgrind
 	$(MAKE) check-test-hooks

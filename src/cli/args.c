@@ -92,10 +92,8 @@ static int parse_count(const cli_flag *f, const char *s, long *out)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (!*s || *end || errno) {
-        fprintf(stderr, "aetherd: %s expects a whole number, not '%s'\n", f->name, s);
-        return EXIT_USAGE;
-    }
+    if (!*s || *end || errno)
+        return cli_usage_error("%s expects a whole number, not '%s'", f->name, s);
     *out = v < f->min ? f->min : v > f->max ? f->max : v;
     return 0;
 }
@@ -257,8 +255,9 @@ static int wrong_mode(const cli_flag *f)
     size_t len = 0, n = 0;
     list[0] = '\0';
     for (int m = 0; m < CLI_MODE_COUNT; m++) {
-        if (!(f->modes & CLI_IN(m)) || !cli_modes[m].flag) continue;
-        int w = snprintf(list + len, sizeof list - len, "%s%s", n ? ", " : "", cli_modes[m].flag);
+        if (!(f->modes & CLI_IN(m)) || !cli_modes[m].run) continue;
+        int w = snprintf(list + len, sizeof list - len, "%s%s", n ? ", " : "",
+                         cli_modes[m].flag ? cli_modes[m].flag : "no mode flag (watch)");
         if (w < 0 || (size_t)w >= sizeof list - len) break;
         len += (size_t)w;
         n++;

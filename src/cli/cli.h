@@ -4,6 +4,7 @@
 #ifndef AE_CLI_CLI_H
 #define AE_CLI_CLI_H
 
+#include <aether/admin.h>
 #include <aether/aether.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -92,10 +93,9 @@ int cli_cmd_repair(ae_workspace *ws, const cli_options *o);
 int cli_cmd_migrate(ae_workspace *ws, const cli_options *o);
 
 /* Store-check report rendering shared by --fsck and --repair (cmd_repair.c). */
-typedef struct ae_ws_verify ae_ws_verify;
 typedef struct json_t json_t;
-json_t *cli_fsck_json(const ae_ws_verify *r);
-void cli_fsck_print(const ae_ws_verify *r);
+json_t *cli_fsck_json(const ae_fsck_report *r);
+void cli_fsck_print(const ae_fsck_report *r);
 /* "[0.1, 0.2]" -> malloc'd floats; -1 when it is not a non-empty number array. */
 int cli_parse_vector(const char *text, float **out, uint32_t *dim);
 

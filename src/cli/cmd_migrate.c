@@ -4,9 +4,8 @@
  * place on a terminal; one summary line otherwise.  The report goes to stdout
  * (tab-separated lines, or one JSON object with --output json). */
 #include "cli/cli.h"
-#include "store/migrate.h"
-#include "vectors/table.h"
 
+#include <aether/admin.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,8 +42,8 @@ static void print_json(const ae_migrate_report *r)
     json_t *o = json_object(), *tables = json_array(), *bad = json_array();
     for (size_t i = 0; i < r->n_tables; i++) {
         const ae_migrate_table *t = &r->tables[i];
-        char name[AE_TABLE_NAME_MAX];
-        ae_table_name(t->provider, t->model, t->dim, name);
+        char name[AE_ADMIN_NAME_MAX];
+        ae_vector_table_name(t->provider, t->model, t->dim, name);
         json_array_append_new(tables, json_pack("{s:s, s:s, s:s, s:I, s:I}", "table", name,
                                                 "provider", t->provider, "model", t->model, "dim",
                                                 (json_int_t)t->dim, "rows", (json_int_t)t->rows));
@@ -74,8 +73,8 @@ static void print_table(const ae_migrate_report *r)
     printf("table\tprovider\tmodel\tdim\trows\n");
     for (size_t i = 0; i < r->n_tables; i++) {
         const ae_migrate_table *t = &r->tables[i];
-        char name[AE_TABLE_NAME_MAX];
-        ae_table_name(t->provider, t->model, t->dim, name);
+        char name[AE_ADMIN_NAME_MAX];
+        ae_vector_table_name(t->provider, t->model, t->dim, name);
         printf("%s\t%s\t%s\t%u\t%zu\n", name, t->provider, t->model, t->dim, t->rows);
     }
     for (size_t i = 0; i < r->n_bad; i++)
@@ -95,7 +94,7 @@ int cli_cmd_migrate(ae_workspace *ws, const cli_options *opt)
         o.progress_ctx = &tp;
     }
     ae_migrate_report rep = {0};
-    int rc = ae_migrate_workspace(ws, &o, &rep, &err);
+    int rc = ae_workspace_migrate_vectors(ws, &o, &rep, &err);
     if (tp.drawn) fprintf(stderr, "\r\033[K");
     if (rc < 0) {
         fprintf(stderr, "aetherd: migration failed: %s\n", err.message);

@@ -2,9 +2,7 @@
  * and the --repair command itself. */
 #include "cli/cli.h"
 
-#include "verify/verify.h"
-#include "workspace/workspace.h"
-
+#include <aether/admin.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,24 +15,23 @@ static json_t *strlist_json(const ae_strlist *l)
     return a;
 }
 
-json_t *cli_fsck_json(const ae_ws_verify *r)
+json_t *cli_fsck_json(const ae_fsck_report *r)
 {
     json_t *root = json_pack("{s:b, s:I, s:s}", "ok", r->n_problems == 0, "problem_count",
                              (json_int_t)r->n_problems, "sqlite", r->sqlite_result);
     json_t *tables = json_array();
     for (size_t i = 0; i < r->n_tables; i++) {
-        const ae_verify_table *t = &r->tables[i];
+        const ae_fsck_table *t = &r->tables[i];
         json_t *probs = json_array();
-        for (size_t p = 0; p < t->report.n_problems; p++)
-            json_array_append_new(probs, json_string(t->report.problems[p].message));
+        for (size_t p = 0; p < t->problems.len; p++)
+            json_array_append_new(probs, json_string(t->problems.items[p]));
         json_t *o = json_pack(
             "{s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:s, s:I, s:f, s:o}", "table", t->name,
             "provider", t->provider, "model", t->model, "dim", (int)t->dim, "latest_version",
-            (json_int_t)t->report.latest_version, "rows", (json_int_t)t->report.rows_live,
-            "versions_checked", (json_int_t)t->report.versions_checked, "files_checked",
-            (json_int_t)t->report.files_checked, "index", t->has_index ? "ivfpq" : "none",
-            "recall_queries", (json_int_t)t->recall_queries, "recall", t->recall, "problems",
-            probs);
+            (json_int_t)t->latest_version, "rows", (json_int_t)t->rows_live, "versions_checked",
+            (json_int_t)t->versions_checked, "files_checked", (json_int_t)t->files_checked, "index",
+            t->has_index ? "ivfpq" : "none", "recall_queries", (json_int_t)t->recall_queries,
+            "recall", t->recall, "problems", probs);
         json_array_append_new(tables, o);
     }
     json_object_set_new(root, "tables", tables);
@@ -53,18 +50,17 @@ json_t *cli_fsck_json(const ae_ws_verify *r)
     return root;
 }
 
-void cli_fsck_print(const ae_ws_verify *r)
+void cli_fsck_print(const ae_fsck_report *r)
 {
     printf("meta.sqlite: %s\n", r->sqlite_result);
     for (size_t i = 0; i < r->n_tables; i++) {
-        const ae_verify_table *t = &r->tables[i];
+        const ae_fsck_table *t = &r->tables[i];
         printf("table %s: version %llu, %llu rows, %zu versions and %zu files checked: %s\n",
-               t->name, (unsigned long long)t->report.latest_version,
-               (unsigned long long)t->report.rows_live, t->report.versions_checked,
-               t->report.files_checked, t->report.n_problems ? "PROBLEMS" : "ok");
+               t->name, (unsigned long long)t->latest_version, (unsigned long long)t->rows_live,
+               t->versions_checked, t->files_checked, t->problems.len ? "PROBLEMS" : "ok");
         if (t->has_index)
             printf("  index: recall@%d %.3f over %zu queries (index top-k vs exact scan)\n",
-                   AE_VERIFY_DEFAULT_K, t->recall, t->recall_queries);
+                   AE_FSCK_DEFAULT_K, t->recall, t->recall_queries);
     }
     if (r->cross_checked)
         printf("cross-store (%s backend): %zu current SIRs, %zu embedded, %zu pending embedding, "
@@ -79,13 +75,13 @@ void cli_fsck_print(const ae_ws_verify *r)
 
 int cli_cmd_repair(ae_workspace *ws, const cli_options *o)
 {
-    ae_ws_repair rep;
+    ae_repair_report rep;
     ae_error err;
-    if (ae_ws_repair_run(ws, NULL, &rep, &err) < 0) {
+    if (ae_workspace_repair(ws, NULL, &rep, &err) < 0) {
         for (size_t i = 0; i < rep.actions.len; i++)
             fprintf(stderr, "aetherd: repair: %s\n", rep.actions.items[i]);
         fprintf(stderr, "aetherd: repair failed: %s\n", err.message);
-        ae_ws_repair_free(&rep);
+        ae_repair_report_free(&rep);
         return EXIT_RUNTIME;
     }
     if (o->output == OUTPUT_JSON) {
@@ -110,6 +106,6 @@ int cli_cmd_repair(ae_workspace *ws, const cli_options *o)
         printf("%s\n", rep.after.n_problems ? "repair: problems remain" : "repair: ok");
     }
     int rc = rep.after.n_problems ? EXIT_RUNTIME : EXIT_OK;
-    ae_ws_repair_free(&rep);
+    ae_repair_report_free(&rep);
     return rc;
 }

@@ -6,8 +6,7 @@
  * the mode's run function: adding a mode is a row in cli_modes[] below. */
 #include "cli/cli.h"
 
-#include "store/migrate.h"
-
+#include <aether/admin.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>

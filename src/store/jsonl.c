@@ -5,7 +5,7 @@
  *    exactly, so export -> import is lossless. */
 #include "store/jsonl.h"
 
-#include "store/vs_validate.h"
+#include "vectors/vs_validate.h"
 #include "util/err.h"
 #include "util/mem.h"
 

@@ -34,7 +34,7 @@
 #include "index/ivfpq.h"
 #include "store/lancedb_admin.h"
 #include "store/lancedb_index.h"
-#include "store/vs_validate.h"
+#include "vectors/vs_validate.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"

@@ -22,7 +22,7 @@
 
 #include "meta/sqlite_err.h"
 #include "store/sqlite_floats.h"
-#include "store/vs_validate.h"
+#include "vectors/vs_validate.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"

@@ -15,57 +15,16 @@
 
 #include "meta/meta.h"
 
+#include <aether/admin.h>
 #include <aether/error.h>
 #include <aether/vector_store.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define AE_MIGRATE_MARKER        ".sqlite_migrated_v1" /* the reference tool's name */
-#define AE_MIGRATE_DEFAULT_BATCH 4096
-#define AE_MIGRATE_MIN_BATCH     1
-#define AE_MIGRATE_MAX_BATCH     65536
-#define AE_MIGRATE_REPORT_IDS    20 /* malformed rows listed by id; the rest are counted */
-
-/* rows done out of total; called after each committed batch. */
-typedef void (*ae_migrate_progress_fn)(void *ctx, size_t done, size_t total);
-
-typedef struct ae_migrate_opts {
-    size_t batch_rows; /* 0: AE_MIGRATE_DEFAULT_BATCH (test builds: $AE_MIGRATE_BATCH_ROWS) */
-    ae_migrate_progress_fn progress;
-    void *progress_ctx;
-} ae_migrate_opts;
-
-typedef struct ae_migrate_table {
-    char *provider, *model;
-    uint32_t dim;
-    size_t rows; /* rows written into this table */
-} ae_migrate_table;
-
-typedef struct ae_migrate_bad {
-    char *symbol_id; /* "" for an empty or NULL id */
-    char *reason;    /* "expected 768 values (embedding_dim), found 384" */
-} ae_migrate_bad;
-
-/* Filled by the calls below (zero it first; several calls may add to one
- * report); free with ae_migrate_report_free. */
-typedef struct ae_migrate_report {
-    const char *from, *to; /* "sqlite" / "lancedb" (static strings) */
-    size_t rows_read;      /* candidate rows examined */
-    size_t rows_migrated;  /* rows written and recorded in embedding_state */
-    size_t rows_malformed; /* skipped; the first AE_MIGRATE_REPORT_IDS are in bad[] */
-    size_t rows_missing;   /* embedding_state promised a row the source lacked */
-    size_t rows_pruned;    /* vectors of symbols that no longer exist, deleted */
-    size_t rows_newer;     /* legacy rows left alone: lancedb holds a newer embedding */
-    ae_migrate_table *tables;
-    size_t n_tables;
-    ae_migrate_bad *bad;
-    size_t n_bad;
-    bool marker_written;
-    double seconds;
-} ae_migrate_report;
-
-void ae_migrate_report_free(ae_migrate_report *r);
+#define AE_MIGRATE_MARKER ".sqlite_migrated_v1" /* the reference tool's name */
+/* ae_migrate_opts, ae_migrate_report and the batch limits are public
+ * (include/aether/admin.h). */
 
 /* Crash-test hook, process-global: the next migrations raise SIGKILL right
  * after their k-th committed batch (0 = never, the default).  Test builds
@@ -107,26 +66,7 @@ int ae_migrate_legacy_rows(ae_meta *meta, int64_t *n, ae_error *err);
  * the other holds: what the switch sync would copy. */
 int ae_migrate_pending(ae_meta *meta, const char *active, int64_t *n, ae_error *err);
 
-/* ---- workspace level (src/store/migrate_ws.c) ---------------------------- */
-
-typedef struct ae_workspace ae_workspace;
-
-/* Progress callback used by migrations that run implicitly (when
- * ae_ws_vector_store opens a backend); process-wide, NULL to clear. */
-void ae_migrate_set_progress(ae_migrate_progress_fn fn, void *ctx);
-
-/* Called by ae_ws_vector_store right after it opened the configured backend
- * into ws->vs.  Read-write: first-run migration (marker absent), switch sync,
- * orphan pruning; a summary goes to the workspace notices.  Read-only: writes
- * nothing; when the configured backend is incomplete (no marker while legacy
- * rows exist, or a sync pending) it replaces ws->vs with the other backend
- * for this process and adds a notice saying why. */
-int ae_migrate_on_open(ae_workspace *ws, ae_error *err);
-
-/* The explicit command (aetherd --migrate-vectors): runs the sqlite ->
- * lancedb migration of every row, ignoring the marker, prunes orphans and
- * writes the marker.  The workspace must be open read-write. */
-int ae_migrate_workspace(ae_workspace *ws, const ae_migrate_opts *opts, ae_migrate_report *rep,
-                         ae_error *err);
+/* The workspace-level policy (what opening a backend migrates) is
+ * src/workspace/migrate_ws.c. */
 
 #endif

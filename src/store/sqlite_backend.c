@@ -19,8 +19,8 @@
 
 #include "meta/sqlite_err.h"
 #include "store/sqlite_floats.h"
-#include "store/topk.h"
-#include "store/vs_validate.h"
+#include "util/topk.h"
+#include "vectors/vs_validate.h"
 #include "util/err.h"
 #include "util/mem.h"
 

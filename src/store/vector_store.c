@@ -8,7 +8,7 @@
  *    allocates it with malloc, its ops->close frees only the backend state. */
 #include <aether/vector_store.h>
 
-#include "store/vs_validate.h"
+#include "vectors/vs_validate.h"
 #include "util/err.h"
 
 #include <stdlib.h>

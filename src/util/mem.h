@@ -32,15 +32,11 @@ int ae_buf_puts(ae_buf *b, const char *s);
 int ae_buf_printf(ae_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ae_buf_free(ae_buf *b);
 
-/* Growable list of owned strings. */
-typedef struct ae_strlist {
-    char **items;
-    size_t len, cap;
-} ae_strlist;
+/* Growable list of owned strings (the type is public: reports carry it). */
+#include <aether/strlist.h>
 
 int ae_strlist_push(ae_strlist *l, const char *s); /* copies s */
 int ae_strlist_push_owned(ae_strlist *l, char *s); /* takes s */
 void ae_strlist_sort(ae_strlist *l);               /* bytewise */
-void ae_strlist_free(ae_strlist *l);
 
 #endif

@@ -11,7 +11,7 @@
  *    batch the last record of an id wins. */
 #include "vectors/table_internal.h"
 
-#include "store/vs_validate.h"
+#include "vectors/vs_validate.h"
 #include "util/blake3.h"
 #include "util/err.h"
 #include "util/fs.h"

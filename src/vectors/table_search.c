@@ -4,13 +4,13 @@
  *    in the fragment at write time, so a scan is one SIMD dot per row
  *    (ae_dot_many_f32 over blocks of contiguous, mmapped rows).
  * 2. Deleted rows are skipped through the snapshot's bitmap; ties are broken
- *    by symbol_id through the shared top-k (store/topk.h), so results match
+ *    by symbol_id through the shared top-k (util/topk.h), so results match
  *    the SQLite backend's order exactly.
  * 3. A row's symbol_id is only read when its score can enter the top-k. */
 #include "vectors/table_internal.h"
 
 #include "index/distance.h"
-#include "store/topk.h"
+#include "util/topk.h"
 #include "util/err.h"
 #include "util/mem.h"
 

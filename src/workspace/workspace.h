@@ -35,4 +35,13 @@ int ae_ws_embedder(ae_workspace *ws, ae_embedder **out, ae_error *err);
 void ae_ws_notice(ae_workspace *ws, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int64_t ae_now_ms(void);
 
+/* Migration policy (migrate_ws.c), called by ae_ws_vector_store right after
+ * it opened the configured backend into ws->vs.  Read-write: first-run
+ * migration (marker absent), switch sync, orphan pruning; a summary goes to
+ * the workspace notices.  Read-only: writes nothing; when the configured
+ * backend is incomplete (no marker while legacy rows exist, or a sync
+ * pending) it replaces ws->vs with the other backend for this process and
+ * adds a notice saying why. */
+int ae_migrate_on_open(ae_workspace *ws, ae_error *err);
+
 #endif

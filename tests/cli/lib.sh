@@ -43,6 +43,32 @@ need_test_hooks() {
 
 contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
 
+# same_as NAME: $OUT and $ERR (from expect_exit) equal tests/cli/expected/NAME.out
+# and NAME.err exactly; a missing file means that stream must be empty.  Paths
+# under $TMP read as @TMP@.  AE_UPDATE_EXPECTED=1 rewrites the files from this
+# run instead (review the diff before committing it).
+same_as() {
+  local name=$1 dir="$AE_SOURCE_DIR/tests/cli/expected" s got want f rc=0
+  for s in out err; do
+    if [ "$s" = out ]; then got=$OUT; else got=$ERR; fi
+    got=${got//"$TMP"/@TMP@}
+    f="$dir/$name.$s"
+    if [ "${AE_UPDATE_EXPECTED:-}" = 1 ]; then
+      mkdir -p "$dir"
+      if [ -n "$got" ]; then printf '%s\n' "$got" >"$f"; else rm -f "$f"; fi
+      continue
+    fi
+    want=""
+    [ -f "$f" ] && want=$(cat "$f")
+    if [ "$got" != "$want" ]; then
+      echo "--- tests/cli/expected/$name.$s differs (< expected, > got):"
+      diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | head -40 || true
+      rc=1
+    fi
+  done
+  return $rc
+}
+
 finish() {
   if [ "$failures" -ne 0 ]; then echo "$failures check(s) failed"; exit 1; fi
   echo "all checks passed"

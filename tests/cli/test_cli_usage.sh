@@ -2,21 +2,27 @@
 # Usage errors exit 2 with one clear line on stderr; --help and --version exit 0.
 . "$(dirname "$0")/lib.sh"
 
-expect_exit 0 "$AETHERD" --help && contains "$OUT" "--search-mode" && ok "--help" || fail "--help text"
+# Deterministic output is compared whole with tests/cli/expected/NAME.out/.err
+# (same_as in lib.sh; AE_UPDATE_EXPECTED=1 rewrites them).
+expect_exit 0 "$AETHERD" --help && same_as help && ok "--help" || fail "--help text"
+expect_exit 0 "$AETHERD" -h && same_as help && ok "-h" || fail "-h text"
 expect_exit 0 "$AETHERD" --version && contains "$OUT" "aetherd " && ok "--version" || fail "--version"
-expect_exit 2 "$AETHERD" && contains "$ERR" "nothing to do" && ok "no action" || fail "no action"
-expect_exit 2 "$AETHERD" --bogus && contains "$ERR" "unknown argument '--bogus'" && ok "unknown flag" || fail "unknown flag"
-expect_exit 2 "$AETHERD" --search x --search-mode fuzzy && contains "$ERR" "not 'fuzzy'" && ok "bad mode" || fail "bad mode"
-expect_exit 2 "$AETHERD" --search x --search-limit ten && contains "$ERR" "not 'ten'" && ok "bad limit" || fail "bad limit"
-expect_exit 2 "$AETHERD" --search x --output yaml && contains "$ERR" "table or json" && ok "bad output" || fail "bad output"
-expect_exit 2 "$AETHERD" --search && contains "$ERR" "needs a value" && ok "missing value" || fail "missing value"
-expect_exit 2 "$AETHERD" --print-sir --search x && contains "$ERR" "--print-sir needs --index-once" && ok "print-sir alone" || fail "print-sir alone"
-expect_exit 1 "$AETHERD" --workspace "$TMP/does-not-exist" --index-once && contains "$ERR" "does-not-exist" && ok "missing workspace" || fail "missing workspace"
+expect_exit 2 "$AETHERD" && same_as usage_no_mode && ok "no action" || fail "no action"
+expect_exit 2 "$AETHERD" --bogus && same_as usage_unknown && ok "unknown flag" || fail "unknown flag"
+expect_exit 2 "$AETHERD" --search x --search-mode fuzzy && same_as usage_bad_search_mode && ok "bad mode" || fail "bad mode"
+expect_exit 2 "$AETHERD" --search x --search-limit ten && same_as usage_bad_limit && ok "bad limit" || fail "bad limit"
+expect_exit 2 "$AETHERD" --search x --output yaml && same_as usage_bad_output && ok "bad output" || fail "bad output"
+expect_exit 2 "$AETHERD" --search && same_as usage_missing_value && ok "missing value" || fail "missing value"
+expect_exit 2 "$AETHERD" --print-sir --search x && same_as usage_print_sir && ok "print-sir alone" || fail "print-sir alone"
+expect_exit 1 "$AETHERD" --workspace "$TMP/does-not-exist" --index-once && same_as missing_workspace && ok "missing workspace" || fail "missing workspace"
 # Searching a workspace that was never indexed: no store, empty result, not an error.
 mkdir -p "$TMP/empty"
-expect_exit 0 "$AETHERD" --workspace "$TMP/empty" --search foo --output json && contains "$OUT" '"matches":[]' && ok "uninitialised search" || fail "uninitialised search"
+expect_exit 0 "$AETHERD" --workspace "$TMP/empty" --search foo --output json && same_as search_no_store && ok "uninitialised search" || fail "uninitialised search"
 [ ! -e "$TMP/empty/.aether" ] && ok "search does not create .aether" || fail "search created .aether"
-expect_exit 0 "$AETHERD" --workspace "$TMP/empty" --search foo --search-mode semantic --output json && contains "$OUT" '"fallback_reason":"local store not initialized"' && ok "semantic fallback: no store" || fail "semantic fallback: no store"
+expect_exit 0 "$AETHERD" --workspace "$TMP/empty" --search foo --search-mode semantic --output json && same_as search_semantic_no_store && ok "semantic fallback: no store" || fail "semantic fallback: no store"
+expect_exit 0 "$AETHERD" --workspace "$TMP/empty" --vector-status --output json && same_as vector_status_no_store && ok "vector status: no store" || fail "vector status: no store"
+expect_exit 0 "$AETHERD" --workspace "$TMP/empty" --vector-status && same_as vector_status_no_store_table && ok "vector status table: no store" || fail "vector status table: no store"
+expect_exit 0 "$AETHERD" --workspace "$TMP/empty" --fsck && same_as fsck_no_store && ok "fsck: no store" || fail "fsck: no store"
 # Modes: one per run.  The mode flags are read from --help's "modes" section (the
 # flag table), so a new mode is covered by adding its row.
 "$AETHERD" --help | awk '/^modes/{m=1; next} /^$/{m=0} m && /^  --/{print $1, ($2 ~ /^[A-Z]+$/ ? $2 : "")}' >"$TMP/modes"
@@ -35,13 +41,13 @@ while read -r fa va; do
 done <"$TMP/modes"
 ok "$pairs mode pairs rejected"
 # The reference's own rejections, by name.
-expect_exit 2 "$AETHERD" --search x --index-once && contains "$ERR" "cannot be combined" && ok "--search with --index-once" || fail "--search --index-once"
+expect_exit 2 "$AETHERD" --search x --index-once && same_as usage_search_index_once && ok "--search with --index-once" || fail "--search --index-once"
 expect_exit 2 "$AETHERD" --index-once --search=x && contains "$ERR" "--index-once and --search cannot be combined" && ok "--index-once with --search=" || fail "--index-once --search="
 # --verify is the reference's check-command runner (coming); the store check is --fsck.
-expect_exit 2 "$AETHERD" --verify && contains "$ERR" "unknown argument '--verify'" && ok "--verify not taken by the store check" || fail "--verify"
-expect_exit 2 "$AETHERD" --index-once --exact=1 && contains "$ERR" "--exact takes no value" && ok "switch with a value" || fail "switch with a value"
-expect_exit 2 "$AETHERD" --index-once --output json && contains "$ERR" "--output needs one of --search" && ok "option outside its modes" || fail "option outside its modes: $ERR"
-expect_exit 2 "$AETHERD" --search-vector '[1]' && contains "$ERR" "--search-vector needs --search-provider and --search-model" && ok "mode check" || fail "mode check"
+expect_exit 2 "$AETHERD" --verify && same_as usage_verify && ok "--verify not taken by the store check" || fail "--verify"
+expect_exit 2 "$AETHERD" --index-once --exact=1 && same_as usage_switch_value && ok "switch with a value" || fail "switch with a value"
+expect_exit 2 "$AETHERD" --index-once --output json && same_as usage_option_mode && ok "option outside its modes" || fail "option outside its modes"
+expect_exit 2 "$AETHERD" --search-vector '[1]' && same_as usage_search_vector && ok "mode check" || fail "mode check"
 mkdir -p "$TMP/fr"
 expect_exit 0 "$AETHERD" --workspace "$TMP/fr" --fsck --repair --output json && contains "$OUT" '"before"' && ok "--fsck --repair is a repair" || fail "--fsck --repair"
 finish

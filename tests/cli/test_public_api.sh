@@ -14,4 +14,12 @@ expect_exit 0 "$TMP/search" "$WS" "parseConfig" || true
 contains "$OUT" "(0 files changed)" && ok "second run is incremental" || fail "second run: $OUT"
 expect_exit 1 "$TMP/search" "$TMP/nope" "x" || true
 contains "$ERR" "nope" && ok "errors name the path" || fail "error: $ERR"
+
+# The admin API (include/aether/admin.h) is as usable: status, fsck, export.
+cc -std=c11 -Wall -Wextra -Werror $flags -I"$AE_SOURCE_DIR/include" "$AE_SOURCE_DIR/examples/admin.c" \
+  "$AE_BUILD_DIR/libaether.a" $(pkg-config --libs sqlite3 jansson libcurl openblas) -lm -lpthread \
+  -o "$TMP/admin" && ok "admin example builds with the public headers only" || fail "admin example build"
+expect_exit 0 "$TMP/admin" "$WS" || true
+contains "$OUT" "backend lancedb, 1 tables" && contains "$OUT" "fsck: 0 problems" &&
+  contains "$OUT" "export: " && ! contains "$OUT" "export: 0 embeddings" && ok "admin example: status, fsck, export" || fail "admin example: $OUT $ERR"
 finish

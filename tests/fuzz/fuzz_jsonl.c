@@ -1,7 +1,7 @@
 /* libFuzzer: one line of a JSONL embeddings import.  A clean AE_EINVAL is fine;
  * a crash, a leak or an accepted record that fails validation is a bug. */
 #include "store/jsonl.h"
-#include "store/vs_validate.h"
+#include "vectors/vs_validate.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -718,14 +718,14 @@ static void test_empty_legacy_writes_marker(void **state)
     ae_workspace_notices(ws, &nn);
     assert_int_equal(nn, 0);
     ae_migrate_report rep = {0};
-    ae_migrate_workspace(ws, NULL, &rep, &err);
+    ae_workspace_migrate_vectors(ws, NULL, &rep, &err);
     assert_int_equal(rep.rows_migrated, 0);
     ae_migrate_report_free(&rep);
     ae_workspace_close(ws);
     /* read-only: refuses */
     oo.readonly = true;
     assert_int_equal(ae_workspace_open(f->dir, &oo, &ws, &err), 0);
-    assert_int_equal(ae_migrate_workspace(ws, NULL, &rep, &err), AE_EINVAL);
+    assert_int_equal(ae_workspace_migrate_vectors(ws, NULL, &rep, &err), AE_EINVAL);
     assert_non_null(strstr(err.message, "read-write"));
     ae_workspace_close(ws);
 }

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/topk.h"
-#include "store/vs_validate.h"
+#include "util/topk.h"
+#include "vectors/vs_validate.h"
 
 #ifdef AE_TESTING /* the parser is file-static outside test builds */
 int sqlite_parse_floats(const char *s, float *out, uint32_t dim);

@@ -4,7 +4,7 @@
  *    what makes "one atomic batch" cheap to honour.
  * 2. Messages name the row, the dimension and a prefix of the symbol_id, since
  *    the caller usually has thousands of rows in flight. */
-#include "store/vs_validate.h"
+#include "vectors/vs_validate.h"
 
 #include "util/err.h"
 

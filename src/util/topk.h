@@ -1,8 +1,8 @@
 /* Top-k selection shared by the VectorStore backends: keeps the best `limit`
  * hits by score descending, ties broken by symbol_id ascending, in
  * O(n log limit) with a bounded heap whose root is the current worst hit. */
-#ifndef AE_STORE_TOPK_H
-#define AE_STORE_TOPK_H
+#ifndef AE_UTIL_TOPK_H
+#define AE_UTIL_TOPK_H
 
 #include <aether/vector_store.h>
 #include <stdbool.h>

@@ -1,18 +1,20 @@
-/* Repair: fixes what verify found without losing data.  What is unusual:
+/* Repair (`aetherd --repair`): fixes what fsck found without losing data.  What is unusual:
  * 1. Every fix goes through the same code the writers use (table cleanup,
  *    ae_vs_rebuild_index, ae_vs_delete, the index run's embedding sync), so a
  *    repair interrupted by a crash leaves the same states a crashed writer
- *    does, and verify's invariants hold at every point.
+ *    does, and fsck's invariants hold at every point.
  * 2. Nothing committed is removed: cleanup only drops files no retained
  *    manifest references; an index is rebuilt from the table, never the other
  *    way; vectors are deleted only when no symbol exists for them.
  * 3. Missing vectors are re-made by clearing their embedding_state rows and
  *    running one ordinary index pass, which embeds every SIR whose state row
  *    is absent (and prunes vectors of deleted symbols). */
-#include "verify/verify.h"
+#include <aether/admin.h>
 
 #include "util/err.h"
 #include "util/fs.h"
+#include "util/mem.h"
+#include "vectors/table.h"
 #include "workspace/workspace.h"
 
 #include <stdarg.h>
@@ -20,8 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void action(ae_ws_repair *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void action(ae_ws_repair *rep, const char *fmt, ...)
+static void action(ae_repair_report *rep, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void action(ae_repair_report *rep, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -30,7 +33,7 @@ static void action(ae_ws_repair *rep, const char *fmt, ...)
     va_end(ap);
 }
 
-static int cleanup_tables(ae_workspace *ws, ae_ws_repair *rep, ae_error *err)
+static int cleanup_tables(ae_workspace *ws, ae_repair_report *rep, ae_error *err)
 {
     /* The workspace's own store handle may hold table locks: release it. */
     ae_vs_close(ws->vs);
@@ -55,17 +58,13 @@ static int cleanup_tables(ae_workspace *ws, ae_ws_repair *rep, ae_error *err)
     return 0;
 }
 
-static bool index_needs_rebuild(const ae_verify_table *t, double min_recall)
+static bool index_needs_rebuild(const ae_fsck_table *t, double min_recall)
 {
-    if (t->recall_queries && t->recall < min_recall) return true;
-    for (size_t p = 0; p < t->report.n_problems; p++) {
-        const char *f = t->report.problems[p].file;
-        if (f && !strncmp(f, "index/", 6)) return true;
-    }
-    return false;
+    return t->index_damaged || (t->recall_queries && t->recall < min_recall);
 }
 
-static int rebuild_indexes(ae_workspace *ws, ae_ws_repair *rep, double min_recall, ae_error *err)
+static int rebuild_indexes(ae_workspace *ws, ae_repair_report *rep, double min_recall,
+                           ae_error *err)
 {
     size_t due = 0;
     for (size_t i = 0; i < rep->before.n_tables; i++)
@@ -83,7 +82,7 @@ static int rebuild_indexes(ae_workspace *ws, ae_ws_repair *rep, double min_recal
 }
 
 /* Vectors nobody will prune (X3): delete them from the store. */
-static int prune_untracked(ae_workspace *ws, ae_ws_repair *rep, ae_error *err)
+static int prune_untracked(ae_workspace *ws, ae_repair_report *rep, ae_error *err)
 {
     const ae_strlist *ids = &rep->before.untracked_ids;
     if (!ids->len) return 0;
@@ -98,7 +97,7 @@ static int prune_untracked(ae_workspace *ws, ae_ws_repair *rep, ae_error *err)
 
 /* Vectors missing or stale (X1/X2): forget the state so the index run
  * re-embeds them. */
-static int clear_state(ae_workspace *ws, ae_ws_repair *rep, ae_error *err)
+static int clear_state(ae_workspace *ws, ae_repair_report *rep, ae_error *err)
 {
     const ae_strlist *ids = &rep->before.missing_ids;
     if (!ids->len) return 0;
@@ -117,13 +116,14 @@ static int clear_state(ae_workspace *ws, ae_ws_repair *rep, ae_error *err)
     return 0;
 }
 
-int ae_ws_repair_run(ae_workspace *ws, const ae_verify_opts *opts, ae_ws_repair *rep, ae_error *err)
+int ae_workspace_repair(ae_workspace *ws, const ae_fsck_opts *opts, ae_repair_report *rep,
+                        ae_error *err)
 {
     memset(rep, 0, sizeof *rep);
     AE_RETURN_IF(ws->readonly || !ws->meta, err, AE_EINVAL,
                  "repair needs workspace %s opened read-write", ws->root);
     double min_recall = opts ? opts->min_recall : 0;
-    AE_TRY(ae_ws_verify_run(ws, opts, &rep->before, err));
+    AE_TRY(ae_workspace_fsck(ws, opts, &rep->before, err));
     AE_RETURN_IF(!rep->before.sqlite_ok, err, AE_ECORRUPT,
                  "meta.sqlite fails integrity_check (%s); restore it from a backup: repair "
                  "does not rewrite the metadata store",
@@ -142,13 +142,13 @@ int ae_ws_repair_run(ae_workspace *ws, const ae_verify_opts *opts, ae_ws_repair 
         action(rep, "embedded %zu SIRs that had no current vector", st.embeddings_written);
     if (st.embeddings_deleted)
         action(rep, "pruned %zu vectors of deleted symbols", st.embeddings_deleted);
-    return ae_ws_verify_run(ws, opts, &rep->after, err);
+    return ae_workspace_fsck(ws, opts, &rep->after, err);
 }
 
-void ae_ws_repair_free(ae_ws_repair *rep)
+void ae_repair_report_free(ae_repair_report *rep)
 {
     if (!rep) return;
     ae_strlist_free(&rep->actions);
-    ae_ws_verify_free(&rep->before);
-    ae_ws_verify_free(&rep->after);
+    ae_fsck_report_free(&rep->before);
+    ae_fsck_report_free(&rep->after);
 }

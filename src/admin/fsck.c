@@ -1,4 +1,18 @@
-/* Whole-workspace verification.  What is unusual here:
+/* The store check (`aetherd --fsck`, ae_workspace_fsck in aether/admin.h):
+ * SQLite integrity, every vector table, each ANN index against an exact scan,
+ * and the cross-store invariants between meta.sqlite and the active backend.
+ *
+ * The cross-store invariants follow from the pipeline's write order (the
+ * store commits first, embedding_state second; deletes go store first, state
+ * second), so they hold at every crash point:
+ *   X1. an embedding_state row of the active backend whose symbol exists has
+ *       a row for that symbol_id in the store (provider/model as recorded);
+ *   X2. when the state's sir_hash equals the current SIR's, the store row
+ *       carries that sir_hash too;
+ *   X3. every store row either belongs to an existing symbol or is still
+ *       recorded in embedding_state (so the next index run prunes it).
+ *
+ * What is unusual here:
  * 1. One pass over the active store (ae_vs_iterate) collects every row's
  *    (symbol_id, sir_hash, provider, model) into a sorted array, so the
  *    cross-store checks are binary searches, not a query per row; the same
@@ -7,13 +21,14 @@
  *    same VectorStore call (opts.exact), so it measures what users get.
  * 3. Crash states the pipeline's write order allows (state lagging the store,
  *    vectors of deleted symbols awaiting prune) are "pending", not problems:
- *    verify must pass after a kill at any point (invariants X1..X3 in
- *    verify.h). */
-#include "verify/verify.h"
+ *    fsck must pass after a kill at any point (invariants X1..X3 below). */
+#include <aether/admin.h>
 
 #include "store/lancedb_admin.h"
 #include "util/err.h"
 #include "util/fs.h"
+#include "util/mem.h"
+#include "vectors/table.h"
 #include "workspace/workspace.h"
 
 #include <math.h>
@@ -34,7 +49,7 @@ typedef struct sample {
 } sample;
 
 typedef struct scan {
-    ae_ws_verify *rep;
+    ae_fsck_report *rep;
     row *rows;
     size_t n, cap;
     sample *samples;
@@ -44,11 +59,12 @@ typedef struct scan {
     int oom;
 } scan;
 
-static void problem(ae_ws_verify *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(ae_ws_verify *rep, const char *fmt, ...)
+static void problem(ae_fsck_report *rep, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void problem(ae_fsck_report *rep, const char *fmt, ...)
 {
     rep->n_problems++;
-    if (rep->problems.len >= AE_VERIFY_PROBLEMS_KEPT) return;
+    if (rep->problems.len >= AE_FSCK_PROBLEMS_KEPT) return;
     va_list ap;
     va_start(ap, fmt);
     char *s = NULL;
@@ -56,7 +72,7 @@ static void problem(ae_ws_verify *rep, const char *fmt, ...)
     va_end(ap);
 }
 
-static void check_sqlite(ae_workspace *ws, ae_ws_verify *rep)
+static void check_sqlite(ae_workspace *ws, ae_fsck_report *rep)
 {
     rep->sqlite_present = ws->meta != NULL;
     if (!ws->meta) {
@@ -78,7 +94,7 @@ static void check_sqlite(ae_workspace *ws, ae_ws_verify *rep)
     if (!rep->sqlite_ok) problem(rep, "meta.sqlite: integrity_check: %s", rep->sqlite_result);
 }
 
-static int check_tables(ae_workspace *ws, ae_ws_verify *rep, ae_error *err)
+static int check_tables(ae_workspace *ws, ae_fsck_report *rep, ae_error *err)
 {
     ae_table_status *st = NULL;
     size_t n = 0;
@@ -87,7 +103,7 @@ static int check_tables(ae_workspace *ws, ae_ws_verify *rep, ae_error *err)
     rep->tables = ae_calloc_array(n + 1, sizeof *rep->tables);
     if (!rep->tables) AE_FAIL(err, AE_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        ae_verify_table *t = &rep->tables[i];
+        ae_fsck_table *t = &rep->tables[i];
         snprintf(t->name, sizeof t->name, "%s", st[i].name);
         snprintf(t->provider, sizeof t->provider, "%s", st[i].provider);
         snprintf(t->model, sizeof t->model, "%s", st[i].model);
@@ -96,20 +112,31 @@ static int check_tables(ae_workspace *ws, ae_ws_verify *rep, ae_error *err)
         t->recall = 1.0;
         char *dir = ae_path_join(ws->vectors_dir, st[i].name);
         if (!dir) AE_FAIL(err, AE_ENOMEM, "out of memory");
-        rc = ae_table_verify(dir, &t->report, err);
+        ae_verify_report tr = {0};
+        rc = ae_table_verify(dir, &tr, err);
         free(dir);
         if (rc < 0) goto cleanup;
         rep->n_tables = i + 1;
-        rep->table_problems += t->report.n_problems;
-        for (size_t p = 0; p < t->report.n_problems; p++)
-            problem(rep, "table %s: %s", t->name, t->report.problems[p].message);
+        t->latest_version = tr.latest_version;
+        t->rows_live = tr.rows_live;
+        t->versions_checked = tr.versions_checked;
+        t->files_checked = tr.files_checked;
+        rep->table_problems += tr.n_problems;
+        for (size_t p = 0; p < tr.n_problems; p++) {
+            const ae_verify_problem *vp = &tr.problems[p];
+            if (vp->file && !strncmp(vp->file, "index/", 6)) t->index_damaged = true;
+            problem(rep, "table %s: %s", t->name, vp->message);
+            if (ae_strlist_push(&t->problems, vp->message) < 0) rc = AE_ENOMEM;
+        }
+        ae_verify_report_free(&tr);
+        if (rc < 0) AE_FAIL(err, rc, "out of memory");
     }
 cleanup:
     free(st);
     return rc;
 }
 
-static int find_table(const ae_ws_verify *rep, const char *provider, const char *model,
+static int find_table(const ae_fsck_report *rep, const char *provider, const char *model,
                       uint32_t dim)
 {
     for (size_t i = 0; i < rep->n_tables; i++)
@@ -195,13 +222,13 @@ static void scan_free(scan *s)
     free(s->per_table);
 }
 
-static int check_recall(ae_vector_store *vs, ae_ws_verify *rep, scan *s, size_t k, double min,
+static int check_recall(ae_vector_store *vs, ae_fsck_report *rep, scan *s, size_t k, double min,
                         ae_error *err)
 {
     double *sum = ae_calloc_array(rep->n_tables + 1, sizeof *sum);
     if (!sum) return ae_fail(err, AE_ENOMEM, "out of memory");
     for (size_t i = 0; i < s->n_samples; i++) {
-        ae_verify_table *t = &rep->tables[s->samples[i].table];
+        ae_fsck_table *t = &rep->tables[s->samples[i].table];
         ae_vs_hit *ex = NULL, *ix = NULL;
         size_t nex = 0, nix = 0;
         ae_vs_search_opts exact = {.exact = 1}, dflt = {0};
@@ -228,7 +255,7 @@ static int check_recall(ae_vector_store *vs, ae_ws_verify *rep, scan *s, size_t 
         free(ix);
     }
     for (size_t i = 0; i < rep->n_tables; i++) {
-        ae_verify_table *t = &rep->tables[i];
+        ae_fsck_table *t = &rep->tables[i];
         if (!t->recall_queries) continue;
         t->recall = sum[i] / (double)t->recall_queries;
         if (t->recall < min)
@@ -241,12 +268,12 @@ static int check_recall(ae_vector_store *vs, ae_ws_verify *rep, scan *s, size_t 
     return 0;
 }
 
-static void cross(ae_ws_verify *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void cross(ae_ws_verify *rep, const char *fmt, ...)
+static void cross(ae_fsck_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cross(ae_fsck_report *rep, const char *fmt, ...)
 {
     rep->cross_problems++;
     rep->n_problems++;
-    if (rep->problems.len >= AE_VERIFY_PROBLEMS_KEPT) return;
+    if (rep->problems.len >= AE_FSCK_PROBLEMS_KEPT) return;
     va_list ap;
     va_start(ap, fmt);
     char *s = NULL;
@@ -279,7 +306,7 @@ static bool table_exists(sqlite3 *db, const char *name)
 }
 
 /* X1, X2 and the pending counts, from embedding_state joined with sir/symbols. */
-static int check_state(ae_workspace *ws, ae_ws_verify *rep, const scan *s, ae_error *err)
+static int check_state(ae_workspace *ws, ae_fsck_report *rep, const scan *s, ae_error *err)
 {
     sqlite3 *db = ae_meta_db(ws->meta);
     sqlite3_stmt *st;
@@ -341,7 +368,7 @@ static int check_state(ae_workspace *ws, ae_ws_verify *rep, const scan *s, ae_er
  * (state first, then store): it is pending, not a problem -- search skips
  * ids without a symbol, and the next read-write open removes it
  * (ae_migrate_prune_lancedb) -- and --repair removes it at once. */
-static int check_store_rows(ae_workspace *ws, ae_ws_verify *rep, const scan *s, ae_error *err)
+static int check_store_rows(ae_workspace *ws, ae_fsck_report *rep, const scan *s, ae_error *err)
 {
     sqlite3 *db = ae_meta_db(ws->meta);
     sqlite3_stmt *st;
@@ -371,13 +398,14 @@ static int check_store_rows(ae_workspace *ws, ae_ws_verify *rep, const scan *s, 
     return rc;
 }
 
-int ae_ws_verify_run(ae_workspace *ws, const ae_verify_opts *opts, ae_ws_verify *rep, ae_error *err)
+int ae_workspace_fsck(ae_workspace *ws, const ae_fsck_opts *opts, ae_fsck_report *rep,
+                      ae_error *err)
 {
     memset(rep, 0, sizeof *rep);
-    ae_verify_opts o = opts ? *opts : (ae_verify_opts){0};
-    if (!o.queries) o.queries = AE_VERIFY_DEFAULT_QUERIES;
-    if (o.queries > AE_VERIFY_MAX_QUERIES) o.queries = AE_VERIFY_MAX_QUERIES;
-    if (!o.k) o.k = AE_VERIFY_DEFAULT_K;
+    ae_fsck_opts o = opts ? *opts : (ae_fsck_opts){0};
+    if (!o.queries) o.queries = AE_FSCK_DEFAULT_QUERIES;
+    if (o.queries > AE_FSCK_MAX_QUERIES) o.queries = AE_FSCK_MAX_QUERIES;
+    if (!o.k) o.k = AE_FSCK_DEFAULT_K;
     check_sqlite(ws, rep);
     AE_TRY(check_tables(ws, rep, err));
 
@@ -415,11 +443,11 @@ cleanup:
     return rc;
 }
 
-void ae_ws_verify_free(ae_ws_verify *rep)
+void ae_fsck_report_free(ae_fsck_report *rep)
 {
     if (!rep) return;
     for (size_t i = 0; i < rep->n_tables; i++)
-        ae_verify_report_free(&rep->tables[i].report);
+        ae_strlist_free(&rep->tables[i].problems);
     free(rep->tables);
     ae_strlist_free(&rep->missing_ids);
     ae_strlist_free(&rep->untracked_ids);

@@ -9,11 +9,13 @@
  *    sync pending in either direction -- this process uses the other backend
  *    and says so in a notice; the next read-write open completes the sync.
  *    A failed check only costs the fallback, never the search. */
-#include "store/migrate.h"
+#include "workspace/workspace.h"
 
+#include "store/migrate.h"
 #include "util/err.h"
 #include "util/fs.h"
-#include "workspace/workspace.h"
+
+#include <aether/admin.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -139,8 +141,8 @@ cleanup:
     return rc;
 }
 
-int ae_migrate_workspace(ae_workspace *ws, const ae_migrate_opts *opts, ae_migrate_report *rep,
-                         ae_error *err)
+int ae_workspace_migrate_vectors(ae_workspace *ws, const ae_migrate_opts *opts,
+                                 ae_migrate_report *rep, ae_error *err)
 {
     AE_RETURN_IF(ws->readonly || !ws->meta, err, AE_EINVAL,
                  "workspace %s must be open read-write to migrate", ws->root);

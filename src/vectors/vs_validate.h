@@ -1,7 +1,7 @@
 /* Input checks every VectorStore backend runs before writing or searching, so
  * both backends reject the same inputs with the same messages. */
-#ifndef AE_STORE_VS_VALIDATE_H
-#define AE_STORE_VS_VALIDATE_H
+#ifndef AE_VECTORS_VS_VALIDATE_H
+#define AE_VECTORS_VS_VALIDATE_H
 
 #include <aether/vector_store.h>
 

@@ -1,7 +1,7 @@
-/* Workspace verify and repair (src/verify/): a healthy index run verifies
- * clean; crash-shaped lag is pending, not a problem; each invariant X1..X3
- * of verify.h is caught when broken and named by symbol id; repair fixes it
- * and verifies clean; repair refuses a read-only workspace. */
+/* The store check and repair (src/admin/fsck.c, repair.c): a healthy index
+ * run checks clean; crash-shaped lag is pending, not a problem; each
+ * invariant X1..X3 (fsck.c) is caught when broken and named by symbol id;
+ * repair fixes it and checks clean; repair refuses a read-only workspace. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "util/fs.h"
-#include "verify/verify.h"
+#include <aether/admin.h>
 #include "workspace/workspace.h"
 
 typedef struct fx {
@@ -39,7 +39,7 @@ static void write_source(const char *dir, int files)
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/ae-test-verify-XXXXXX");
+    strcpy(f->dir, "/tmp/ae-test-fsck-XXXXXX");
     if (!mkdtemp(f->dir)) return -1;
     char aether[96], cfg[128];
     snprintf(aether, sizeof aether, "%s/.aether", f->dir);
@@ -99,9 +99,9 @@ static bool lists(const ae_strlist *l, const char *id)
 static void test_healthy(void **state)
 {
     fx *f = *state;
-    ae_ws_verify rep;
+    ae_fsck_report rep;
     ae_error err;
-    assert_int_equal(ae_ws_verify_run(f->ws, NULL, &rep, &err), 0);
+    assert_int_equal(ae_workspace_fsck(f->ws, NULL, &rep, &err), 0);
     assert_int_equal(rep.n_problems, 0);
     assert_true(rep.sqlite_ok);
     assert_int_equal(rep.n_tables, 1);
@@ -112,7 +112,7 @@ static void test_healthy(void **state)
     assert_int_equal(rep.store_rows, 12);
     assert_int_equal(rep.state_rows, 12);
     assert_string_equal(rep.backend, "lancedb");
-    ae_ws_verify_free(&rep);
+    ae_fsck_report_free(&rep);
 }
 
 /* The store committed, the state row was not written yet: pending (X1 holds). */
@@ -127,13 +127,13 @@ static void test_lag_is_pending(void **state)
     char *id2 = first_id(f, 1);
     snprintf(sql, sizeof sql, "UPDATE sir SET sir_hash = 'abcd' WHERE id = '%s'", id2);
     exec_sql(f, sql);
-    ae_ws_verify rep;
+    ae_fsck_report rep;
     ae_error err;
-    assert_int_equal(ae_ws_verify_run(f->ws, NULL, &rep, &err), 0);
+    assert_int_equal(ae_workspace_fsck(f->ws, NULL, &rep, &err), 0);
     assert_int_equal(rep.n_problems, 0);
     assert_int_equal(rep.sirs_pending, 2);
     assert_int_equal(rep.sirs_embedded, 10);
-    ae_ws_verify_free(&rep);
+    ae_fsck_report_free(&rep);
     free(id);
     free(id2);
 }
@@ -169,8 +169,8 @@ static void test_violations_and_repair(void **state)
                         .dim = 64};
     assert_int_equal(ae_vs_upsert(vs, &rec, 1, &err), 0);
 
-    ae_ws_verify rep;
-    assert_int_equal(ae_ws_verify_run(f->ws, NULL, &rep, &err), 0);
+    ae_fsck_report rep;
+    assert_int_equal(ae_workspace_fsck(f->ws, NULL, &rep, &err), 0);
     assert_int_equal(rep.cross_problems, 2);
     assert_int_equal(rep.n_problems, 2);
     assert_true(lists(&rep.missing_ids, x1));
@@ -178,10 +178,10 @@ static void test_violations_and_repair(void **state)
     assert_true(lists(&rep.untracked_ids, ghost));
     assert_true(rep.prune_pending >= 1);
     assert_int_equal(rep.problems.len, 2);
-    ae_ws_verify_free(&rep);
+    ae_fsck_report_free(&rep);
 
-    ae_ws_repair r;
-    assert_int_equal(ae_ws_repair_run(f->ws, NULL, &r, &err), 0);
+    ae_repair_report r;
+    assert_int_equal(ae_workspace_repair(f->ws, NULL, &r, &err), 0);
     assert_int_equal(r.before.n_problems, 2);
     assert_int_equal(r.reembedded, 2);
     assert_true(r.pruned >= 1);
@@ -192,7 +192,7 @@ static void test_violations_and_repair(void **state)
     assert_int_equal(r.after.prune_pending, 0);
     assert_int_equal(r.after.sirs_embedded, r.after.sirs_current);
     assert_int_equal(r.after.store_rows, r.after.sirs_current);
-    ae_ws_repair_free(&r);
+    ae_repair_report_free(&r);
     free(x1);
     free(x2);
 }
@@ -204,16 +204,16 @@ static void test_repair_needs_read_write(void **state)
     ae_error err;
     ae_open_options oo = {.readonly = true};
     assert_int_equal(ae_workspace_open(f->dir, &oo, &ro, &err), 0);
-    ae_ws_repair r;
-    assert_int_equal(ae_ws_repair_run(ro, NULL, &r, &err), AE_EINVAL);
+    ae_repair_report r;
+    assert_int_equal(ae_workspace_repair(ro, NULL, &r, &err), AE_EINVAL);
     assert_non_null(strstr(err.message, "read-write"));
-    ae_ws_repair_free(&r);
-    /* verify works read-only and sees the same healthy store */
-    ae_ws_verify rep;
-    assert_int_equal(ae_ws_verify_run(ro, NULL, &rep, &err), 0);
+    ae_repair_report_free(&r);
+    /* fsck works read-only and sees the same healthy store */
+    ae_fsck_report rep;
+    assert_int_equal(ae_workspace_fsck(ro, NULL, &rep, &err), 0);
     assert_int_equal(rep.n_problems, 0);
     assert_int_equal(rep.sirs_embedded, 12);
-    ae_ws_verify_free(&rep);
+    ae_fsck_report_free(&rep);
     ae_workspace_close(ro);
 }
 

@@ -6,7 +6,7 @@
  *    if it did it would rank last rather than poison the heap order.
  * 3. Storage grows geometrically up to `limit`, so a huge limit with few rows
  *    allocates only what is used. */
-#include "store/topk.h"
+#include "util/topk.h"
 
 #include "util/err.h"
 #include "util/mem.h"
