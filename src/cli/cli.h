@@ -89,7 +89,7 @@ int cli_cmd_optimize(ae_workspace *ws, const cli_options *o);
 int cli_cmd_fsck(ae_workspace *ws, const cli_options *o);
 /* Repairs (ws read-write) and prints what it did and the check after. */
 int cli_cmd_repair(ae_workspace *ws, const cli_options *o);
-/* Opens the workspace itself (read-write) and prints the migration report. */
+/* Migrates (ws read-write, ae_workspace_migrate_vectors) and prints the report. */
 int cli_cmd_migrate(ae_workspace *ws, const cli_options *o);
 
 /* Store-check report rendering shared by --fsck and --repair (cmd_repair.c). */

@@ -40,6 +40,20 @@ while read -r fa va; do
   done <"$TMP/modes"
 done <"$TMP/modes"
 ok "$pairs mode pairs rejected"
+# Every row of the flag table (read from --help): a flag with a value says so
+# when it is missing, a switch refuses one.
+"$AETHERD" --help | sed -n 's/^  \(-h, \)\{0,1\}\(--[a-z-]*\)\( [A-Z]*\)\{0,1\}.*/\2\3/p' >"$TMP/flags"
+rows=0
+while read -r flag metavar; do
+  case "$flag" in --help | --version) continue ;; esac
+  if [ -n "$metavar" ]; then
+    expect_exit 2 "$AETHERD" "$flag" && contains "$ERR" "aetherd: $flag needs a value" || fail "flag row $flag: $ERR"
+  else
+    expect_exit 2 "$AETHERD" "$flag=1" && contains "$ERR" "aetherd: $flag takes no value" || fail "flag row $flag: $ERR"
+  fi
+  rows=$((rows + 1))
+done <"$TMP/flags"
+[ "$rows" -ge 19 ] && ok "$rows flag rows checked" || fail "only $rows flag rows in --help"
 # The reference's own rejections, by name.
 expect_exit 2 "$AETHERD" --search x --index-once && same_as usage_search_index_once && ok "--search with --index-once" || fail "--search --index-once"
 expect_exit 2 "$AETHERD" --index-once --search=x && contains "$ERR" "--index-once and --search cannot be combined" && ok "--index-once with --search=" || fail "--index-once --search="
