@@ -113,6 +113,27 @@ typedef struct ae_search_results {
  * fallback_reason when semantic search cannot run. */
 int ae_search(ae_workspace *ws, const char *query, ae_search_mode mode, size_t limit,
               const ae_vs_search_opts *opts, ae_search_results **out, ae_error *err);
+/* Filters (every field optional: NULL or "" means any).  A symbol passes when
+ * its language and kind equal the given ones exactly and its file_path starts
+ * with path_prefix (bytes, '/' separators, workspace-relative). */
+typedef struct ae_search_filter {
+    const char *language;
+    const char *path_prefix;
+    const char *kind;
+} ae_search_filter;
+
+/* ae_search with options.  A new call rather than a changed ae_search, so
+ * existing callers compile and behave as before; ae_search(ws, q, mode, limit,
+ * vs, ...) is ae_search_ex with {.vs = vs}.  Filters apply in every mode and to
+ * the lexical fallback; semantic search takes the top `limit` among the
+ * matching rows (never a post-filtered shorter list, see ae_vs_search_opts). */
+typedef struct ae_search_options {
+    const ae_vs_search_opts *vs; /* ANN knobs; NULL: the workspace's [search] */
+    ae_search_filter filter;
+} ae_search_options;
+
+int ae_search_ex(ae_workspace *ws, const char *query, ae_search_mode mode, size_t limit,
+                 const ae_search_options *opts, ae_search_results **out, ae_error *err);
 /* Semantic search with a caller-given query vector (no embedding call). */
 int ae_search_vector(ae_workspace *ws, const float *query, uint32_t dim, const char *provider,
                      const char *model, size_t limit, const ae_vs_search_opts *opts,

@@ -45,7 +45,21 @@ typedef struct ae_vs_search_opts {
     int nprobe;
     int refine_factor;
     int exact; /* nonzero: bypass any index, exact scan */
+    /* Optional filter (NULL: every row).  Only rows whose symbol_id is one of
+     * allow_ids[0..n_allow) -- sorted ascending by strcmp, borrowed for the
+     * call -- are returned, and the top `limit` is taken among those rows, so
+     * a filter never starves the result: while `limit` allowed rows exist,
+     * `limit` hits come back.  With an ANN index the backend picks, by how
+     * selective the set is, an exact scan of the allowed rows (at most
+     * AE_VS_FILTER_EXACT_ROWS of them) or the index probed wider (nprobe
+     * scaled by live rows / allowed rows), completed by the exact scan when
+     * the probe found too few. */
+    const char *const *allow_ids;
+    size_t n_allow;
 } ae_vs_search_opts;
+
+/* Allowed sets up to this size are scanned exactly, whatever the index. */
+#define AE_VS_FILTER_EXACT_ROWS 20000
 
 /* Return nonzero from the callback to stop early (iterate then returns it). */
 typedef int (*ae_vs_row_fn)(const ae_vs_record *rec, void *ctx);

@@ -7,6 +7,7 @@
  *    reference tool: its tables are reused, our extra columns are added. */
 #include "meta/meta.h"
 
+#include "meta/meta_fts.h"
 #include "meta/sqlite_err.h"
 #include "util/err.h"
 
@@ -104,7 +105,7 @@ static int migrate(ae_meta *m, ae_error *err)
                         "INSERT OR REPLACE INTO aether_c_meta(key, value) "
                         "VALUES ('schema_version', '1');",
                         err));
-    return 0;
+    return ae_meta_fts_migrate(m, err);
 }
 
 int ae_meta_open(const char *path, bool readonly, ae_meta **out, ae_error *err)
@@ -281,7 +282,8 @@ int ae_meta_symbol_upsert(ae_meta *m, const ae_symbol *s, int64_t now_ms, bool *
     bind_text(st, 10, s->content_hash);
     sqlite3_bind_int(st, 11, s->start_line);
     sqlite3_bind_int(st, 12, s->end_line);
-    return step_done(m, st, err, "store symbol");
+    AE_TRY(step_done(m, st, err, "store symbol"));
+    return ae_meta_fts_symbol(m, s, err);
 }
 
 int ae_meta_symbol_delete(ae_meta *m, const char *id, ae_error *err)
@@ -299,7 +301,7 @@ int ae_meta_symbol_delete(ae_meta *m, const char *id, ae_error *err)
         bind_text(st, 1, id);
         AE_TRY(step_done(m, st, err, "delete symbol"));
     }
-    return 0;
+    return ae_meta_fts_symbol_delete(m, id, err);
 }
 
 static int count_rows(ae_meta *m, const char *sql, int64_t *out, ae_error *err)
@@ -358,6 +360,7 @@ int ae_meta_sir_put(ae_meta *m, const char *id, const char *sir_hash, const char
     sqlite3_bind_int64(st, 6, now_ms);
     bind_text(st, 7, sir_json);
     AE_TRY(step_done(m, st, err, "store sir"));
+    AE_TRY(ae_meta_fts_sir(m, id, sir_json, err));
     /* The history row is the current row just written, copied, not re-bound. */
     AE_TRY(ae_meta_prepare(m,
                            "INSERT OR REPLACE INTO sir_history(symbol_id, version, sir_hash, "

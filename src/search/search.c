@@ -1,4 +1,5 @@
-/* Search: lexical (SQL LIKE over symbols), semantic (VectorStore), hybrid (RRF).
+/* Search: lexical (lexical.c: FTS5 + the reference's LIKE tiers), semantic
+ * (VectorStore, filters as an allowed-id set), hybrid (RRF of the two ranked lists).
  * Notes:
  * 1. Semantic and hybrid never fail because semantic search cannot run: they
  *    fall back to lexical and say why, in the reference tool's exact words.
@@ -62,7 +63,7 @@ void ae_search_results_free(ae_search_results *r)
     free(r);
 }
 
-static size_t clamp_limit(size_t limit)
+size_t ae_search_clamp_limit(size_t limit)
 {
     if (limit < AE_SEARCH_LIMIT_MIN) return AE_SEARCH_LIMIT_MIN;
     if (limit > AE_SEARCH_LIMIT_MAX) return AE_SEARCH_LIMIT_MAX;
@@ -95,65 +96,8 @@ static int push_match(ae_search_results *r, size_t cap, sqlite3_stmt *st, bool h
     return 0;
 }
 
-/* LIKE pattern with %, _ and the escape character escaped. */
-static char *like_escape(const char *q, const char *prefix, const char *suffix)
-{
-    size_t n = strlen(q);
-    char *out = malloc(2 * n + strlen(prefix) + strlen(suffix) + 1);
-    if (!out) return NULL;
-    char *p = stpcpy(out, prefix);
-    for (size_t i = 0; i < n; i++) {
-        if (q[i] == '%' || q[i] == '_' || q[i] == '\\') *p++ = '\\';
-        *p++ = q[i];
-    }
-    strcpy(p, suffix);
-    return out;
-}
-
-int ae_search_lexical(ae_workspace *ws, const char *query, size_t limit, ae_search_results *r,
-                      ae_error *err)
-{
-    limit = clamp_limit(limit);
-    r->matches = calloc(limit, sizeof *r->matches);
-    if (!r->matches) return ae_fail(err, AE_ENOMEM, "out of memory");
-    if (!ws->meta || !query[0]) return 0;
-    char *contains = like_escape(query, "%", "%");
-    char *prefix = like_escape(query, "", "%");
-    int rc = 0;
-    sqlite3_stmt *st = NULL;
-    if (!contains || !prefix) AE_FAIL(err, AE_ENOMEM, "out of memory");
-    AE_CHECK(ae_meta_prepare(ws->meta,
-                             "SELECT id, qualified_name, file_path, language, kind FROM symbols "
-                             "WHERE id LIKE ?1 ESCAPE '\\' OR qualified_name LIKE ?1 ESCAPE '\\' "
-                             "OR file_path LIKE ?1 ESCAPE '\\' OR language LIKE ?1 ESCAPE '\\' "
-                             "OR kind LIKE ?1 ESCAPE '\\' "
-                             "ORDER BY CASE "
-                             "  WHEN lower(COALESCE(name, qualified_name)) = lower(?2) "
-                             "    OR lower(qualified_name) = lower(?2) THEN 0 "
-                             "  WHEN COALESCE(name, qualified_name) LIKE ?3 ESCAPE '\\' THEN 1 "
-                             "  WHEN COALESCE(name, qualified_name) LIKE ?1 ESCAPE '\\' THEN 2 "
-                             "  WHEN qualified_name LIKE ?1 ESCAPE '\\' THEN 3 ELSE 4 END, "
-                             "qualified_name, id LIMIT ?4",
-                             &st, err));
-    sqlite3_bind_text(st, 1, contains, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, query, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, prefix, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW)
-        if (push_match(r, limit, st, false, 0) < 0) AE_FAIL(err, AE_ENOMEM, "out of memory");
-    if (s != SQLITE_DONE)
-        AE_FAIL(err, AE_EIO, "lexical search: %s", sqlite3_errmsg(ae_meta_db(ws->meta)));
-cleanup:
-    sqlite3_finalize(st);
-    free(contains);
-    free(prefix);
-    return rc;
-}
-
-/* Looks up symbols for hits in order, skipping ids with no symbol row. */
-static int resolve_hits(ae_workspace *ws, const ae_vs_hit *hits, size_t n_hits, size_t limit,
-                        ae_search_results *r, ae_error *err)
+int ae_search_resolve(ae_workspace *ws, const ae_vs_hit *hits, size_t n_hits, size_t limit,
+                      bool with_scores, ae_search_results *r, ae_error *err)
 {
     sqlite3_stmt *st;
     AE_TRY(ae_meta_prepare(ws->meta,
@@ -165,13 +109,62 @@ static int resolve_hits(ae_workspace *ws, const ae_vs_hit *hits, size_t n_hits, 
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, hits[i].symbol_id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_ROW) continue;
-        if (push_match(r, limit, st, true, hits[i].score) < 0) {
+        if (push_match(r, limit, st, with_scores, hits[i].score) < 0) {
             rc = ae_fail(err, AE_ENOMEM, "out of memory");
             break;
         }
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+/* The ids of the symbols passing f, sorted (the VectorStore's allowed set).
+ * One block of fixed slots plus the pointer array; caller frees both. */
+static int allowed_ids(ae_workspace *ws, const ae_search_filter *f, char ***ptrs, size_t *n,
+                       ae_error *err)
+{
+    *ptrs = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    AE_TRY(ae_filter_prepare(ws->meta, "SELECT s.id FROM symbols s WHERE 1", f, " ORDER BY s.id",
+                             &st, err));
+    typedef char slot[AE_SYMBOL_ID_MAX + 1];
+    slot *ids = NULL;
+    size_t cap = 0, len = 0;
+    int rc = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (!id || strlen(id) > AE_SYMBOL_ID_MAX) continue; /* no vector can have it */
+        if (len == cap) {
+            cap = cap ? cap * 2 : 1024;
+            slot *p = realloc(ids, cap * sizeof *ids);
+            if (!p) AE_FAIL(err, AE_ENOMEM, "out of memory for %zu filter ids", cap);
+            ids = p;
+        }
+        strcpy(ids[len++], id);
+    }
+    if (step != SQLITE_DONE)
+        AE_FAIL(err, AE_EIO, "filter: %s", sqlite3_errmsg(ae_meta_db(ws->meta)));
+    char **pp = calloc(len + 1, sizeof *pp);
+    if (!pp) AE_FAIL(err, AE_ENOMEM, "out of memory for %zu filter ids", len);
+    /* the block rides in front of the pointers: pp[len] owns it */
+    for (size_t i = 0; i < len; i++)
+        pp[i] = ids[i];
+    pp[len] = (char *)ids;
+    ids = NULL;
+    *ptrs = pp;
+    *n = len;
+cleanup:
+    sqlite3_finalize(st);
+    free(ids);
+    return rc;
+}
+
+static void allowed_free(char **ptrs, size_t n)
+{
+    if (!ptrs) return;
+    free(ptrs[n]);
+    free(ptrs);
 }
 
 static char *reason_dup(const char *fmt, const char *detail)
@@ -182,11 +175,12 @@ static char *reason_dup(const char *fmt, const char *detail)
 }
 
 /* Runs the vector search; on a condition that means "cannot search
- * semantically" sets *reason (allocated) and returns 0. */
+ * semantically" sets *reason (allocated) and returns 0.  A filter becomes the
+ * store's allowed set: the store takes the top `limit` among those rows. */
 static int semantic_with_vector(ae_workspace *ws, const float *q, uint32_t dim,
                                 const char *provider, const char *model, size_t limit,
-                                const ae_vs_search_opts *opts, ae_search_results *r, char **reason,
-                                ae_error *err)
+                                const ae_vs_search_opts *opts, const ae_search_filter *filter,
+                                ae_search_results *r, char **reason, ae_error *err)
 {
     ae_vector_store *vs;
     ae_error e2;
@@ -199,41 +193,56 @@ static int semantic_with_vector(ae_workspace *ws, const float *q, uint32_t dim,
     ae_vs_search_opts o = opts ? *opts : (ae_vs_search_opts){0};
     if (o.nprobe <= 0) o.nprobe = ws->config.search.nprobe;
     if (o.refine_factor <= 0) o.refine_factor = ws->config.search.refine_factor;
+    o.allow_ids = NULL;
+    o.n_allow = 0;
     r->matches = calloc(limit, sizeof *r->matches);
     if (!r->matches) return ae_fail(err, AE_ENOMEM, "out of memory");
+    char **allow = NULL;
+    size_t n_allow = 0;
+    if (ae_filter_active(filter)) {
+        AE_TRY(allowed_ids(ws, filter, &allow, &n_allow, err));
+        if (n_allow == 0) { /* nothing passes the filter */
+            allowed_free(allow, n_allow);
+            return 0;
+        }
+        o.allow_ids = (const char *const *)allow;
+        o.n_allow = n_allow;
+    }
+    int rc = 0;
     /* Ask for extra candidates; widen while skipped ids starve the result. */
     size_t want = limit + 16;
     for (int round = 0; round < 4; round++) {
         ae_vs_hit *hits = NULL;
         size_t n_hits = 0;
-        int rc = ae_vs_search(vs, q, dim, provider, model, want, &o, &hits, &n_hits, &e2);
+        rc = ae_vs_search(vs, q, dim, provider, model, want, &o, &hits, &n_hits, &e2);
         const char *warning = ae_vs_last_warning(vs); /* e.g. a corrupt index: exact scan */
         if (round == 0 && warning) ae_ws_notice(ws, "%s", warning);
-        if (rc == AE_ENOTFOUND || (rc == 0 && n_hits == 0)) {
+        if (rc == AE_ENOTFOUND || (rc == 0 && n_hits == 0 && !allow)) {
             free(hits);
             *reason = strdup("semantic index not ready for this embedding provider/model");
-            return 0;
+            rc = 0;
+            break;
         }
         if (rc < 0) {
             free(hits);
             *err = e2;
-            return rc;
+            break;
         }
         for (size_t i = 0; i < r->n; i++)
             match_clear(&r->matches[i]);
         r->n = 0;
-        rc = resolve_hits(ws, hits, n_hits, limit, r, err);
+        rc = ae_search_resolve(ws, hits, n_hits, limit, true, r, err);
         free(hits);
-        if (rc < 0) return rc;
-        if (r->n == limit || n_hits < want) break;
+        if (rc < 0 || r->n == limit || n_hits < want) break;
         want *= 4;
     }
-    return 0;
+    allowed_free(allow, n_allow);
+    return rc;
 }
 
 static int semantic(ae_workspace *ws, const char *query, size_t limit,
-                    const ae_vs_search_opts *opts, ae_search_results *r, char **reason,
-                    ae_error *err)
+                    const ae_vs_search_opts *opts, const ae_search_filter *filter,
+                    ae_search_results *r, char **reason, ae_error *err)
 {
     *reason = NULL;
     if (!ws->meta) {
@@ -266,7 +275,7 @@ static int semantic(ae_workspace *ws, const char *query, size_t limit,
         goto cleanup;
     }
     rc = semantic_with_vector(ws, q, dim, ae_embedder_provider(em), ae_embedder_model(em), limit,
-                              opts, r, reason, err);
+                              opts, filter, r, reason, err);
 cleanup:
     free(q);
     return rc;
@@ -307,7 +316,7 @@ int ae_search_fuse_rrf(const ae_search_results *lex, const ae_search_results *se
         }
     }
     qsort(f, nf, sizeof *f, cmp_fused);
-    limit = clamp_limit(limit);
+    limit = ae_search_clamp_limit(limit);
     out->matches = calloc(limit, sizeof *out->matches);
     int rc = 0;
     if (!out->matches) AE_FAIL(err, AE_ENOMEM, "out of memory");
@@ -337,8 +346,8 @@ static ae_search_results *results_new(ae_search_mode mode)
 }
 
 /* Replaces r's content by a lexical search and records why. */
-static int fall_back(ae_workspace *ws, const char *query, size_t limit, ae_search_results *r,
-                     char *reason, ae_error *err)
+static int fall_back(ae_workspace *ws, const char *query, const ae_search_filter *filter,
+                     size_t limit, ae_search_results *r, char *reason, ae_error *err)
 {
     for (size_t i = 0; i < r->n; i++)
         match_clear(&r->matches[i]);
@@ -348,32 +357,34 @@ static int fall_back(ae_workspace *ws, const char *query, size_t limit, ae_searc
     r->mode_used = AE_SEARCH_LEXICAL;
     r->fallback_reason = reason;
     if (!reason) return ae_fail(err, AE_ENOMEM, "out of memory");
-    return ae_search_lexical(ws, query, limit, r, err);
+    return ae_search_lexical_ex(ws, query, filter, limit, r, err);
 }
 
-int ae_search(ae_workspace *ws, const char *query, ae_search_mode mode, size_t limit,
-              const ae_vs_search_opts *opts, ae_search_results **out, ae_error *err)
+int ae_search_ex(ae_workspace *ws, const char *query, ae_search_mode mode, size_t limit,
+                 const ae_search_options *so, ae_search_results **out, ae_error *err)
 {
     *out = NULL;
     ae_strlist_free(&ws->notices);
-    limit = clamp_limit(limit);
+    limit = ae_search_clamp_limit(limit);
+    const ae_vs_search_opts *opts = so ? so->vs : NULL;
+    const ae_search_filter *filter = so && ae_filter_active(&so->filter) ? &so->filter : NULL;
     ae_search_results *r = results_new(mode);
     if (!r) return ae_fail(err, AE_ENOMEM, "out of memory");
     int rc = 0;
     if (mode == AE_SEARCH_LEXICAL) {
-        AE_CHECK(ae_search_lexical(ws, query, limit, r, err));
+        AE_CHECK(ae_search_lexical_ex(ws, query, filter, limit, r, err));
     } else if (!query[0]) {
         r->mode_used = mode; /* an empty query returns nothing, in any mode */
         r->matches = calloc(1, sizeof *r->matches);
     } else if (mode == AE_SEARCH_SEMANTIC) {
         char *reason = NULL;
-        AE_CHECK(semantic(ws, query, limit, opts, r, &reason, err));
-        if (reason) AE_CHECK(fall_back(ws, query, limit, r, reason, err));
+        AE_CHECK(semantic(ws, query, limit, opts, filter, r, &reason, err));
+        if (reason) AE_CHECK(fall_back(ws, query, filter, limit, r, reason, err));
     } else {
         ae_search_results lex = {0}, sem = {0};
         char *reason = NULL;
-        rc = semantic(ws, query, limit, opts, &sem, &reason, err);
-        if (rc == 0 && !reason) rc = ae_search_lexical(ws, query, limit, &lex, err);
+        rc = semantic(ws, query, limit, opts, filter, &sem, &reason, err);
+        if (rc == 0 && !reason) rc = ae_search_lexical_ex(ws, query, filter, limit, &lex, err);
         if (rc == 0 && !reason) rc = ae_search_fuse_rrf(&lex, &sem, limit, r, err);
         for (size_t i = 0; i < lex.n; i++)
             match_clear(&lex.matches[i]);
@@ -385,13 +396,20 @@ int ae_search(ae_workspace *ws, const char *query, ae_search_mode mode, size_t l
             free(reason);
             goto cleanup;
         }
-        if (reason) AE_CHECK(fall_back(ws, query, limit, r, reason, err));
+        if (reason) AE_CHECK(fall_back(ws, query, filter, limit, r, reason, err));
     }
     *out = r;
     return 0;
 cleanup:
     ae_search_results_free(r);
     return rc;
+}
+
+int ae_search(ae_workspace *ws, const char *query, ae_search_mode mode, size_t limit,
+              const ae_vs_search_opts *opts, ae_search_results **out, ae_error *err)
+{
+    ae_search_options so = {.vs = opts};
+    return ae_search_ex(ws, query, mode, limit, &so, out, err);
 }
 
 int ae_search_vector(ae_workspace *ws, const float *query, uint32_t dim, const char *provider,
@@ -409,8 +427,8 @@ int ae_search_vector(ae_workspace *ws, const float *query, uint32_t dim, const c
     ae_search_results *r = results_new(AE_SEARCH_SEMANTIC);
     if (!r) return ae_fail(err, AE_ENOMEM, "out of memory");
     char *reason = NULL;
-    int rc = semantic_with_vector(ws, query, dim, provider, model, clamp_limit(limit), opts, r,
-                                  &reason, err);
+    int rc = semantic_with_vector(ws, query, dim, provider, model, ae_search_clamp_limit(limit),
+                                  opts, NULL, r, &reason, err);
     if (rc == 0 && reason) {
         rc = ae_fail(err, AE_ENOTFOUND, "%s (provider %s, model %s, dim %u)", reason, provider,
                      model, dim);

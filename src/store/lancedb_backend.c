@@ -318,13 +318,22 @@ static int cmp_hit(const void *a, const void *c)
 
 /* Note 4: the index over the rows it covers, the exact scan over the rest. */
 static int index_search(lance_tab *lt, const float *query, size_t limit,
-                        const ae_vs_search_opts *opts, ae_vs_hit **hits, size_t *n_hits,
-                        ae_error *err)
+                        const ae_vs_search_opts *opts, ae_row_live_fn live_fn, void *live_ctx,
+                        size_t n_allowed, ae_vs_hit **hits, size_t *n_hits, ae_error *err)
 {
     ae_table *t = lt->t;
     size_t live = ae_table_rows_live(t);
+    if (n_allowed < live) live = n_allowed;
     size_t want = limit + TIE_EXTRA < live ? limit + TIE_EXTRA : live;
     uint32_t nprobe = opts && opts->nprobe > 0 ? (uint32_t)opts->nprobe : 0;
+    /* A filter keeping a fraction f of the rows: probe 1/f times as many
+     * lists, so about as many allowed rows are scanned as without it. */
+    if (n_allowed < ae_table_rows_live(t)) {
+        uint64_t p = (uint64_t)(nprobe ? nprobe : AE_IVFPQ_DEFAULT_NPROBE) *
+                     ae_table_rows_live(t) / (n_allowed ? n_allowed : 1);
+        uint32_t nl = ae_ivfpq_nlist(lt->ix);
+        nprobe = p > nl ? nl : (uint32_t)p;
+    }
     uint32_t refine = opts && opts->refine_factor > 0 ? (uint32_t)opts->refine_factor
                                                       : ae_ivfpq_default_refine(ae_table_dim(t));
     /* The re-rank depth is limit * refine, as asked: the TIE_EXTRA slots must
@@ -339,8 +348,8 @@ static int index_search(lance_tab *lt, const float *query, size_t limit,
     if (!h || !out) AE_FAIL(err, AE_ENOMEM, "out of memory for %zu hits", want);
     ae_vec_source src;
     ae_table_vec_source(t, &src);
-    AE_CHECK(ae_ivfpq_search(lt->ix, &src, query, want, nprobe, refine, ae_table_row_live, t, h,
-                             &nh, err));
+    AE_CHECK(ae_ivfpq_search(lt->ix, &src, query, want, nprobe, refine, live_fn, live_ctx, h, &nh,
+                             err));
     for (size_t i = 0; i < nh; i++) {
         AE_CHECK(ae_table_row_symbol_id(t, (size_t)h[i].row, out[i].symbol_id, err));
         out[i].score = h[i].score;
@@ -352,6 +361,59 @@ static int index_search(lance_tab *lt, const float *query, size_t limit,
 cleanup:
     free(h);
     free(out);
+    return rc;
+}
+
+/* Row predicate of a filtered index search: live and in the allowed set. */
+typedef struct allow_bits {
+    ae_table *t;
+    uint8_t *bits;
+    size_t n;
+} allow_bits;
+
+static bool allowed_row(void *ctx, size_t row)
+{
+    const allow_bits *a = ctx;
+    return row < a->n && (a->bits[row >> 3] >> (row & 7)) & 1 && ae_table_row_live(a->t, row);
+}
+
+/* The filter path (see ae_vs_search_opts): an exact scan of the allowed rows
+ * when they are few or there is no index, else the index probed wider, then
+ * the exact scan if the probe came back short. */
+static int filtered_search(lance_tab *lt, const float *query, uint32_t dim, size_t limit,
+                           const ae_vs_search_opts *opts, ae_vs_hit **hits, size_t *n_hits,
+                           ae_error *err)
+{
+    ae_table *t = lt->t;
+    uint64_t *rows = NULL;
+    size_t n_rows = 0;
+    AE_TRY(ae_table_rows_for_ids(t, opts->allow_ids, opts->n_allow, &rows, &n_rows, err));
+    int rc = 0;
+    allow_bits a = {t, NULL, ae_table_rows_total(t)};
+    bool use_index = !opts->exact && n_rows > AE_VS_FILTER_EXACT_ROWS &&
+                     ae_table_rows_live(t) >= ae_lancedb_index_min_rows();
+    if (use_index) index_sync(lt);
+    if (use_index && lt->ix) {
+        a.bits = calloc(a.n / 8 + 1, 1);
+        if (!a.bits) AE_FAIL(err, AE_ENOMEM, "out of memory for a %zu-row filter", a.n);
+        for (size_t i = 0; i < n_rows; i++)
+            a.bits[rows[i] >> 3] |= (uint8_t)(1u << (rows[i] & 7));
+        ae_error e2;
+        rc = index_search(lt, query, limit, opts, allowed_row, &a, n_rows, hits, n_hits, &e2);
+        if (rc < 0 && rc != AE_ECORRUPT) {
+            *err = e2;
+            goto cleanup;
+        }
+        rc = 0;
+        if (*n_hits >= (limit < n_rows ? limit : n_rows)) goto cleanup;
+        free(*hits); /* short (or a corrupt index): the exact scan answers */
+        *hits = NULL;
+        *n_hits = 0;
+    }
+    rc = ae_table_search_rows(t, query, dim, limit, rows, n_rows, hits, n_hits, err);
+cleanup:
+    free(a.bits);
+    free(rows);
     return rc;
 }
 
@@ -372,12 +434,17 @@ static int lance_search(void *be, const float *query, uint32_t dim, const char *
     if (rc < 0) return rc;
     ae_table *t = lt->t;
     if (limit == 0) return 0;
+    if (opts && opts->allow_ids) {
+        AE_TRY(ae_vs_validate_allow(opts, err));
+        return filtered_search(lt, query, dim, limit, opts, hits, n_hits, err);
+    }
     if ((opts && opts->exact) || ae_table_rows_live(t) < ae_lancedb_index_min_rows())
         return ae_table_search(t, query, dim, limit, hits, n_hits, err);
     index_sync(lt);
     if (lt->ix) {
         ae_error e2;
-        rc = index_search(lt, query, limit, opts, hits, n_hits, &e2);
+        rc = index_search(lt, query, limit, opts, ae_table_row_live, t, SIZE_MAX, hits, n_hits,
+                          &e2);
         if (rc != AE_ECORRUPT) {
             if (rc < 0) *err = e2;
             return rc;

@@ -303,6 +303,7 @@ static int sqlite_search(void *be, const float *query, uint32_t dim, const char 
     *hits = NULL;
     *n_hits = 0;
     AE_TRY(ae_vs_validate_query(query, dim, provider, model, err));
+    AE_TRY(ae_vs_validate_allow(opts, err));
 
     sqlite3_stmt *st = NULL;
     float *row = NULL;
@@ -329,7 +330,7 @@ static int sqlite_search(void *be, const float *query, uint32_t dim, const char 
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         seen++;
         const char *id = (const char *)sqlite3_column_text(st, 0);
-        if (!id || !*id || limit == 0) continue;
+        if (!id || !*id || limit == 0 || !ae_vs_opts_allows(opts, id)) continue;
         const char *json = (const char *)sqlite3_column_text(st, 1);
         if (sqlite_parse_floats(json, row, dim) < 0) continue;
         float score = (float)cosine(query, qn, row, dim);

@@ -327,6 +327,11 @@ static int ensure_ids(ae_table *t, ae_error *err)
     return 0;
 }
 
+int table_ensure_ids(ae_table *t, ae_error *err)
+{
+    return ensure_ids(t, err);
+}
+
 static int validate(const ae_table *t, const ae_vs_record *recs, size_t n, ae_error *err)
 {
     AE_TRY(ae_vs_validate_records(recs, n, err));

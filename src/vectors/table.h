@@ -85,6 +85,15 @@ int ae_table_delete(ae_table *t, const char *const *ids, size_t n, size_t *n_del
  * symbol_id ascending.  *hits allocated (caller frees). */
 int ae_table_search(ae_table *t, const float *query, uint32_t dim, size_t k, ae_vs_hit **hits,
                     size_t *n_hits, ae_error *err);
+/* Filtered search (ae_vs_search_opts.allow_ids): the global rows of the live
+ * rows holding these ids, ascending (ids not in the table are skipped);
+ * *rows allocated (caller frees).  Then the exact top-k over those rows,
+ * same order and ties as ae_table_search. */
+int ae_table_rows_for_ids(ae_table *t, const char *const *ids, size_t n, uint64_t **rows,
+                          size_t *n_rows, ae_error *err);
+int ae_table_search_rows(ae_table *t, const float *query, uint32_t dim, size_t k,
+                         const uint64_t *rows, size_t n_rows, ae_vs_hit **hits, size_t *n_hits,
+                         ae_error *err);
 /* Calls fn for every live row of the snapshot (strings NUL-terminated,
  * borrowed until fn returns).  Stops and returns fn's value if nonzero. */
 int ae_table_iterate(ae_table *t, ae_vs_row_fn fn, void *ctx, ae_error *err);

@@ -21,11 +21,10 @@
 
 enum { BLOCK_ROWS = 2048 };
 
-int ae_table_search(ae_table *t, const float *query, uint32_t dim, size_t k, ae_vs_hit **hits,
-                    size_t *n_hits, ae_error *err)
+/* Checks the query; *qinv = 1 / |query| (0 for the zero vector). */
+static int query_check(const ae_table *t, const float *query, uint32_t dim, double *qinv,
+                       ae_error *err)
 {
-    *hits = NULL;
-    *n_hits = 0;
     AE_RETURN_IF(!query, err, AE_EINVAL, "no query vector");
     AE_RETURN_IF(dim != t->dim, err, AE_EINVAL,
                  "vector table %s: expected %" PRIu32 " dimensions, not %" PRIu32, t->name, t->dim,
@@ -36,7 +35,17 @@ int ae_table_search(ae_table *t, const float *query, uint32_t dim, size_t k, ae_
                      "query: non-finite value at dimension %" PRIu32, d);
         qq += (double)query[d] * query[d];
     }
-    double qinv = qq > 0 ? 1.0 / sqrt(qq) : 0.0;
+    *qinv = qq > 0 ? 1.0 / sqrt(qq) : 0.0;
+    return 0;
+}
+
+int ae_table_search(ae_table *t, const float *query, uint32_t dim, size_t k, ae_vs_hit **hits,
+                    size_t *n_hits, ae_error *err)
+{
+    *hits = NULL;
+    *n_hits = 0;
+    double qinv;
+    AE_TRY(query_check(t, query, dim, &qinv, err));
     if (k == 0 || t->snap->rows_live == 0) return 0;
     float *scores = malloc(BLOCK_ROWS * sizeof *scores);
     if (!scores) return ae_fail(err, AE_ENOMEM, "out of memory");
@@ -77,6 +86,81 @@ int ae_table_search(ae_table *t, const float *query, uint32_t dim, size_t k, ae_
 cleanup:
     ae_topk_free(&top);
     free(scores);
+    return rc;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int ae_table_rows_for_ids(ae_table *t, const char *const *ids, size_t n, uint64_t **rows,
+                          size_t *n_rows, ae_error *err)
+{
+    *rows = NULL;
+    *n_rows = 0;
+    AE_TRY(table_ensure_ids(t, err));
+    uint64_t *out = ae_calloc_array(n ? n : 1, sizeof *out);
+    if (!out) return ae_fail(err, AE_ENOMEM, "out of memory for %zu allowed rows", n);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t f, r;
+        int rc = idmap_find(&t->ids, t->snap, ids[i], strlen(ids[i]), &f, &r);
+        if (rc < 0) {
+            free(out);
+            return ae_fail(err, rc, "vector table %s: bad symbol_id column", t->name);
+        }
+        if (rc == 1) out[m++] = t->snap->frags[f].base + r;
+    }
+    qsort(out, m, sizeof *out, cmp_u64);
+    *rows = out;
+    *n_rows = m;
+    return 0;
+}
+
+int ae_table_search_rows(ae_table *t, const float *query, uint32_t dim, size_t k,
+                         const uint64_t *rows, size_t n_rows, ae_vs_hit **hits, size_t *n_hits,
+                         ae_error *err)
+{
+    *hits = NULL;
+    *n_hits = 0;
+    double qinv;
+    AE_TRY(query_check(t, query, dim, &qinv, err));
+    if (k == 0 || n_rows == 0) return 0;
+    ae_topk top;
+    ae_topk_init(&top, k);
+    int rc = 0;
+    char id[AE_SYMBOL_ID_MAX + 1];
+    const snapshot *s = t->snap;
+    size_t f = 0;
+    for (size_t i = 0; i < n_rows; i++) {
+        while (f < s->m.n_fragments && rows[i] >= s->frags[f].base + s->frags[f].rows)
+            f++;
+        if (f == s->m.n_fragments) break; /* rows ascending: none further */
+        const snap_frag *sf = &s->frags[f];
+        size_t row = (size_t)(rows[i] - sf->base);
+        if (snap_row_deleted(sf, row)) continue;
+        float dot;
+        ae_dot_many_f32(query, ae_fragment_vectors(sf->frag) + row * dim, 1, dim, &dot);
+        float score = (float)((double)dot * ae_fragment_inv_norms(sf->frag)[row] * qinv);
+        if (top.len == top.limit && score < top.items[0].score) continue;
+        const char *s_id;
+        size_t len;
+        rc = ae_fragment_symbol_id(sf->frag, row, &s_id, &len);
+        if (rc < 0) {
+            ae_fail(err, rc, "%s: bad symbol_id at row %zu", s->m.fragments[f].data.file, row);
+            goto cleanup;
+        }
+        if (len > AE_SYMBOL_ID_MAX) len = AE_SYMBOL_ID_MAX;
+        memcpy(id, s_id, len);
+        id[len] = '\0';
+        if (!ae_topk_would_keep(&top, score, id)) continue;
+        AE_CHECK(ae_topk_push(&top, id, score, err));
+    }
+    ae_topk_finish(&top, hits, n_hits);
+cleanup:
+    ae_topk_free(&top);
     return rc;
 }
 

@@ -9,6 +9,7 @@
 #include "util/err.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int check_vector(const float *v, uint32_t dim, ae_error *err, const char *what, size_t row,
@@ -68,4 +69,27 @@ int ae_vs_validate_query(const float *query, uint32_t dim, const char *provider,
     AE_RETURN_IF(missing(provider) || missing(model), err, AE_EINVAL,
                  "search needs a provider and a model");
     return check_vector(query, dim, err, "query vector", 0, NULL);
+}
+
+static int cmp_id(const void *key, const void *elem)
+{
+    return strcmp(key, *(const char *const *)elem);
+}
+
+bool ae_vs_opts_allows(const ae_vs_search_opts *opts, const char *id)
+{
+    if (!opts || !opts->allow_ids) return true;
+    return bsearch(id, opts->allow_ids, opts->n_allow, sizeof *opts->allow_ids, cmp_id) != NULL;
+}
+
+int ae_vs_validate_allow(const ae_vs_search_opts *opts, ae_error *err)
+{
+    if (!opts || !opts->allow_ids) return 0;
+    for (size_t i = 0; i < opts->n_allow; i++) {
+        AE_RETURN_IF(!opts->allow_ids[i], err, AE_EINVAL, "filter: allowed id %zu is NULL", i);
+        AE_RETURN_IF(i > 0 && strcmp(opts->allow_ids[i - 1], opts->allow_ids[i]) >= 0, err,
+                     AE_EINVAL, "filter: allowed ids not sorted and unique at %zu (%s after %s)",
+                     i, opts->allow_ids[i], opts->allow_ids[i - 1]);
+    }
+    return 0;
 }

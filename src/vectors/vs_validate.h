@@ -4,6 +4,7 @@
 #define AE_VECTORS_VS_VALIDATE_H
 
 #include <aether/vector_store.h>
+#include <stdbool.h>
 
 #define AE_VS_MAX_DIM 16384
 
@@ -17,5 +18,10 @@ int ae_vs_validate_records(const ae_vs_record *recs, size_t n, ae_error *err);
  * present. */
 int ae_vs_validate_query(const float *query, uint32_t dim, const char *provider, const char *model,
                          ae_error *err);
+
+/* true when opts has no filter or id is in its allowed set (bsearch). */
+bool ae_vs_opts_allows(const ae_vs_search_opts *opts, const char *id);
+/* AE_EINVAL unless the allowed set is sorted and free of NULLs. */
+int ae_vs_validate_allow(const ae_vs_search_opts *opts, ae_error *err);
 
 #endif

@@ -1,0 +1,45 @@
+/* The full-text index in meta.sqlite (lexical search), kept in step with the
+ * symbols and sir tables by the meta writes themselves.
+ *
+ *   fts_doc(rowid INTEGER PRIMARY KEY, symbol_id UNIQUE, file_path)
+ *       stable integer rowids for the FTS tables (the symbols table's own
+ *       rowid may change on VACUUM: its key is TEXT)
+ *   fts_words  FTS5 unicode61 (tokenchars '_'): name, qualified_name, path,
+ *       sir, tags -- each the text cut by src/text/tokenize (sub-tokens plus
+ *       whole identifiers), sir the SIR's string values, tags "language kind";
+ *       ranked with bm25() and the field weights AE_FTS_WEIGHTS
+ *   fts_names  FTS5 trigram: name (empty when qualified_name contains it),
+ *       qualified_name -- substring matches (LIKE '%q%') from the index
+ *   fts_path_doc / fts_paths  FTS5 trigram over each distinct file_path once
+ *
+ * Schema: an additive, idempotent block (CREATE ... IF NOT EXISTS) plus a
+ * one-time backfill from the rows already there, recorded as
+ * aether_c_meta(key='fts_version'); a store without it (opened read-only
+ * before any writer ran, or written by the reference tool) is searched by the
+ * LIKE scan instead. */
+#ifndef AE_META_META_FTS_H
+#define AE_META_META_FTS_H
+
+#include "meta/meta.h"
+
+#define AE_FTS_VERSION "1"
+/* bm25() weights of fts_words' columns: name, qualified_name, path, sir, tags. */
+#define AE_FTS_WEIGHTS "4.0, 2.0, 1.0, 1.0, 0.5"
+
+/* Creates the FTS tables and indexes; backfills once (see above). */
+int ae_meta_fts_migrate(ae_meta *m, ae_error *err);
+/* true when the index exists and was backfilled (search may use it). */
+int ae_meta_fts_ready(ae_meta *m, bool *ready, ae_error *err);
+
+/* Called by the meta writes (inside the caller's transaction). */
+int ae_meta_fts_symbol(ae_meta *m, const ae_symbol *s, ae_error *err);
+int ae_meta_fts_symbol_delete(ae_meta *m, const char *id, ae_error *err);
+int ae_meta_fts_sir(ae_meta *m, const char *id, const char *sir_json, ae_error *err);
+
+/* Text helpers shared with the query side: tokens of s joined by one space
+ * (flags of text/tokenize.h); SIR string values (keys skipped, escapes as
+ * spaces) cut the same way.  Caller frees *out. */
+int ae_fts_tokens(const char *s, unsigned flags, char **out, ae_error *err);
+int ae_fts_sir_text(const char *sir_json, char **out, ae_error *err);
+
+#endif

@@ -1,0 +1,395 @@
+/* Lexical search: ranked full-text matches that keep the reference tool's
+ * identifier behaviour.  The reference answers `LIKE %q%` over id,
+ * qualified_name, file_path, language and kind, ordered exact name, name
+ * prefix, name substring, qualified-name substring, the rest (ties by
+ * qualified_name, id).  Here, in order, each phase filling what is left of
+ * the limit and skipping ids already taken:
+ *
+ *   1. exact name or qualified name (case-insensitive)  idx_symbols_lname/lqname
+ *   2. name prefix                                      idx_symbols_lname range
+ *   3. BM25 over fts_words (meta_fts.h), the query cut by src/text/tokenize
+ *      (sub-tokens, whole identifiers, stop words dropped) into an OR query,
+ *      field weights AE_FTS_WEIGHTS: sentences and identifiers alike
+ *   4. substrings, the reference's remaining tiers, from the trigram tables:
+ *      name / qualified name (fts_names), then paths (fts_paths), language
+ *      and kind values (found by a loose index scan), ids (hex queries only;
+ *      a scan of the id index)
+ *   5. queries under 3 characters (no trigram exists): the reference's LIKE
+ *      scan, only when phases 1-3 left room
+ *
+ * So every row the reference's LIKE matches can still be returned (phase 4/5
+ * produce exactly those rows, in the reference's order), an exact name comes
+ * first, a prefix before anything else, and the ranked words come before bare
+ * substrings.  A store without the index (read-only before a writer migrated
+ * it, or the reference tool's own) is answered by the LIKE scan alone. */
+#include "search/search.h"
+
+#include "meta/meta_fts.h"
+#include "text/tokenize.h"
+#include "util/err.h"
+#include "workspace/workspace.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_QUERY_TOKENS 32
+
+typedef struct idset {
+    ae_vs_hit *ids; /* symbol_id only */
+    size_t n, cap;
+} idset;
+
+static bool idset_has(const idset *s, const char *id)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->ids[i].symbol_id, id)) return true;
+    return false;
+}
+
+static bool idset_full(const idset *s)
+{
+    return s->n >= s->cap;
+}
+
+static void idset_add(idset *s, const char *id)
+{
+    if (!id || idset_full(s) || idset_has(s, id)) return;
+    snprintf(s->ids[s->n].symbol_id, sizeof s->ids[s->n].symbol_id, "%s", id);
+    s->n++;
+}
+
+/* Steps st (column 0: symbol id) into s; finalizes. *rows counts rows seen. */
+static int collect(ae_workspace *ws, sqlite3_stmt *st, idset *s, size_t *rows, ae_error *err)
+{
+    int step;
+    size_t seen = 0;
+    while (!idset_full(s) && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        seen++;
+        idset_add(s, (const char *)sqlite3_column_text(st, 0));
+    }
+    if (idset_full(s)) step = SQLITE_DONE;
+    sqlite3_finalize(st);
+    if (rows) *rows = seen;
+    if (step != SQLITE_DONE)
+        return ae_fail(err, AE_EIO, "lexical search: %s", sqlite3_errmsg(ae_meta_db(ws->meta)));
+    return 0;
+}
+
+static void bind_name(sqlite3_stmt *st, const char *name, const char *v, int n)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (i > 0) sqlite3_bind_text(st, i, v, n, SQLITE_TRANSIENT);
+}
+
+static void bind_int(sqlite3_stmt *st, const char *name, int64_t v)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (i > 0) sqlite3_bind_int64(st, i, v);
+}
+
+/* LIKE pattern with %, _ and the escape character escaped. */
+static char *like_escape(const char *q, const char *prefix, const char *suffix)
+{
+    size_t n = strlen(q);
+    char *out = malloc(2 * n + strlen(prefix) + strlen(suffix) + 1);
+    if (!out) return NULL;
+    char *p = stpcpy(out, prefix);
+    for (size_t i = 0; i < n; i++) {
+        if (q[i] == '%' || q[i] == '_' || q[i] == '\\') *p++ = '\\';
+        *p++ = q[i];
+    }
+    strcpy(p, suffix);
+    return out;
+}
+
+/* An FTS5 string: "q" with " doubled. */
+static char *fts_quote(const char *q)
+{
+    size_t n = strlen(q);
+    char *out = malloc(2 * n + 3), *p = out;
+    if (!out) return NULL;
+    *p++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (q[i] == '"') *p++ = '"';
+        *p++ = q[i];
+    }
+    *p++ = '"';
+    *p = '\0';
+    return out;
+}
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xc0) != 0x80) n++;
+    return n;
+}
+
+static bool all_hex(const char *s)
+{
+    for (; *s; s++)
+        if (!strchr("0123456789abcdefABCDEF", *s)) return false;
+    return true;
+}
+
+/* --- phase 5 / no index: the reference's LIKE scan --------------------- */
+
+static int like_scan(ae_workspace *ws, const char *query, const ae_search_filter *f, idset *s,
+                     ae_error *err)
+{
+    char *contains = like_escape(query, "%", "%");
+    char *prefix = like_escape(query, "", "%");
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    if (!contains || !prefix) AE_FAIL(err, AE_ENOMEM, "out of memory");
+    AE_CHECK(ae_filter_prepare(
+        ws->meta,
+        "SELECT s.id FROM symbols s WHERE (s.id LIKE ?1 ESCAPE '\\' OR s.qualified_name LIKE ?1 "
+        "ESCAPE '\\' OR s.file_path LIKE ?1 ESCAPE '\\' OR s.language LIKE ?1 ESCAPE '\\' OR "
+        "s.kind LIKE ?1 ESCAPE '\\')",
+        f,
+        " ORDER BY CASE "
+        "  WHEN lower(COALESCE(s.name, s.qualified_name)) = lower(?2) "
+        "    OR lower(s.qualified_name) = lower(?2) THEN 0 "
+        "  WHEN COALESCE(s.name, s.qualified_name) LIKE ?3 ESCAPE '\\' THEN 1 "
+        "  WHEN COALESCE(s.name, s.qualified_name) LIKE ?1 ESCAPE '\\' THEN 2 "
+        "  WHEN s.qualified_name LIKE ?1 ESCAPE '\\' THEN 3 ELSE 4 END, "
+        "s.qualified_name, s.id LIMIT ?4",
+        &st, err));
+    sqlite3_bind_text(st, 1, contains, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, query, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, prefix, -1, SQLITE_STATIC);
+    /* ids already taken come back too: ask for that many more */
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)(s->cap + s->n));
+    rc = collect(ws, st, s, NULL, err);
+cleanup:
+    free(contains);
+    free(prefix);
+    return rc;
+}
+
+/* --- phases 1 and 2 ------------------------------------------------------ */
+
+static int names_exact_prefix(ae_workspace *ws, const char *query, const ae_search_filter *f,
+                              idset *s, ae_error *err)
+{
+    size_t n = strlen(query);
+    char *lq = malloc(n + 2);
+    if (!lq) return ae_fail(err, AE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) /* SQLite's lower(): ASCII only */
+        lq[i] = query[i] >= 'A' && query[i] <= 'Z' ? (char)(query[i] - 'A' + 'a') : query[i];
+    lq[n] = '\0';
+    sqlite3_stmt *st;
+    int rc = 0;
+    AE_CHECK(ae_filter_prepare(ws->meta,
+                               "SELECT s.id FROM symbols s WHERE (lower(COALESCE(s.name, "
+                               "s.qualified_name)) = :lq OR lower(s.qualified_name) = :lq)",
+                               f, " ORDER BY s.qualified_name, s.id LIMIT :n", &st, err));
+    bind_name(st, ":lq", lq, (int)n);
+    bind_int(st, ":n", (int64_t)s->cap);
+    AE_CHECK(collect(ws, st, s, NULL, err));
+    if (idset_full(s)) goto cleanup;
+    lq[n] = (char)0xff; /* [lq, lq "\xff"): every name starting with lq */
+    AE_CHECK(ae_filter_prepare(ws->meta,
+                               "SELECT s.id FROM symbols s WHERE lower(COALESCE(s.name, "
+                               "s.qualified_name)) >= :lq AND lower(COALESCE(s.name, "
+                               "s.qualified_name)) < :lq_end",
+                               f, " ORDER BY s.qualified_name, s.id LIMIT :n", &st, err));
+    bind_name(st, ":lq", lq, (int)n);
+    bind_name(st, ":lq_end", lq, (int)n + 1);
+    bind_int(st, ":n", (int64_t)(s->cap + s->n));
+    rc = collect(ws, st, s, NULL, err);
+cleanup:
+    free(lq);
+    return rc;
+}
+
+/* --- phase 3 --------------------------------------------------------------- */
+
+/* `"t1" OR "t2" ...` of the query's tokens (stop words dropped unless that
+ * leaves nothing), AND the filter's language/kind as tags phrases (a
+ * superset; the join checks them exactly).  *out NULL when no token. */
+static int match_expr(const char *query, const ae_search_filter *f, char **out, ae_error *err)
+{
+    *out = NULL;
+    char *toks = NULL;
+    AE_TRY(ae_fts_tokens(query, AE_TOK_WHOLE | AE_TOK_STOP, &toks, err));
+    if (!toks[0]) {
+        free(toks);
+        AE_TRY(ae_fts_tokens(query, AE_TOK_WHOLE, &toks, err));
+    }
+    if (!toks[0]) {
+        free(toks);
+        return 0;
+    }
+    /* tokens hold [a-z0-9_] and UTF-8 bytes: no quote inside */
+    size_t cap = 3 * strlen(toks) + 256;
+    if (f && f->language) cap += 3 * strlen(f->language);
+    if (f && f->kind) cap += 3 * strlen(f->kind);
+    char *e = malloc(cap), *p = e;
+    if (!e) {
+        free(toks);
+        return ae_fail(err, AE_ENOMEM, "out of memory");
+    }
+    p += sprintf(p, "(");
+    int nt = 0;
+    for (char *save = NULL, *t = strtok_r(toks, " ", &save); t && nt < MAX_QUERY_TOKENS;
+         t = strtok_r(NULL, " ", &save)) {
+        char pat[AE_TOK_MAX + 4];
+        snprintf(pat, sizeof pat, "\"%s\"", t);
+        if (strstr(e, pat)) continue; /* repeated token */
+        p += sprintf(p, "%s%s", nt++ ? " OR " : "", pat);
+    }
+    p += sprintf(p, ")");
+    const char *tags[2] = {f ? f->language : NULL, f ? f->kind : NULL};
+    for (int i = 0; i < 2; i++) {
+        if (!tags[i] || !tags[i][0]) continue;
+        char *tt = NULL;
+        if (ae_fts_tokens(tags[i], 0, &tt, err) < 0) {
+            free(e);
+            free(toks);
+            return err->code;
+        }
+        if (tt[0]) p += sprintf(p, " AND {tags} : \"%s\"", tt);
+        free(tt);
+    }
+    free(toks);
+    *out = e;
+    return 0;
+}
+
+static int bm25_words(ae_workspace *ws, const char *query, const ae_search_filter *f, idset *s,
+                      ae_error *err)
+{
+    char *m = NULL;
+    AE_TRY(match_expr(query, f, &m, err));
+    if (!m) return 0;
+    int rc = 0;
+    /* The inner query ranks on fts_words alone (no join per match); a
+     * filter may reject some of its rows, so it over-fetches, and widens
+     * until the filter is satisfied or every match was seen. */
+    int64_t inner = (int64_t)(s->cap + s->n) * (ae_filter_active(f) ? 8 : 1);
+    for (;;) {
+        sqlite3_stmt *st;
+        AE_CHECK(ae_filter_prepare(
+            ws->meta,
+            "SELECT d.symbol_id FROM (SELECT rowid AS r, bm25(fts_words, " AE_FTS_WEIGHTS
+            ") AS score FROM fts_words WHERE fts_words MATCH :m ORDER BY score LIMIT :inner) x "
+            "JOIN fts_doc d ON d.rowid = x.r JOIN symbols s ON s.id = d.symbol_id WHERE 1",
+            f, " ORDER BY x.score, d.symbol_id", &st, err));
+        bind_name(st, ":m", m, -1);
+        bind_int(st, ":inner", inner);
+        size_t rows = 0;
+        /* a widened round sees the earlier rounds' rows again, first and in
+         * the same order: they are skipped as already taken */
+        AE_CHECK(collect(ws, st, s, &rows, err));
+        if (idset_full(s) || inner < 0 || (!f && (int64_t)rows < inner)) break;
+        inner = inner > (1 << 20) ? -1 : inner * 16;
+    }
+cleanup:
+    free(m);
+    return rc;
+}
+
+/* --- phase 4 --------------------------------------------------------------- */
+
+static int substrings(ae_workspace *ws, const char *query, const ae_search_filter *f, idset *s,
+                      ae_error *err)
+{
+    char *phrase = fts_quote(query);
+    char *contains = like_escape(query, "%", "%");
+    char *sql = NULL;
+    sqlite3_stmt *st;
+    int rc = 0;
+    if (!phrase || !contains) AE_FAIL(err, AE_ENOMEM, "out of memory");
+    /* reference tiers 2 and 3: name, then qualified name */
+    AE_CHECK(ae_filter_prepare(ws->meta,
+                               "SELECT d.symbol_id FROM fts_names JOIN fts_doc d ON d.rowid = "
+                               "fts_names.rowid JOIN symbols s ON s.id = d.symbol_id WHERE "
+                               "fts_names MATCH :p",
+                               f,
+                               " ORDER BY CASE WHEN COALESCE(s.name, s.qualified_name) LIKE :c "
+                               "ESCAPE '\\' THEN 2 ELSE 3 END, s.qualified_name, s.id LIMIT :n",
+                               &st, err));
+    bind_name(st, ":p", phrase, -1);
+    bind_name(st, ":c", contains, -1);
+    bind_int(st, ":n", (int64_t)(s->cap + s->n));
+    AE_CHECK(collect(ws, st, s, NULL, err));
+    if (idset_full(s)) goto cleanup;
+    /* tier 4: paths, language and kind values, ids (hex queries) */
+    const char *fs = ae_filter_sql(f);
+    static const char *const values_cte =
+        "WITH RECURSIVE langs(x) AS (SELECT MIN(language) FROM symbols UNION ALL SELECT "
+        "(SELECT MIN(language) FROM symbols WHERE language > x) FROM langs WHERE x IS NOT "
+        "NULL), kinds(x) AS (SELECT MIN(kind) FROM symbols UNION ALL SELECT (SELECT MIN(kind) "
+        "FROM symbols WHERE kind > x) FROM kinds WHERE x IS NOT NULL) ";
+    if (asprintf(&sql,
+                 "%s SELECT s.id, s.qualified_name FROM fts_paths p JOIN fts_path_doc pd ON "
+                 "pd.rowid = p.rowid JOIN symbols s ON s.file_path = pd.path WHERE fts_paths "
+                 "MATCH :p%s UNION SELECT s.id, s.qualified_name FROM symbols s WHERE "
+                 "s.language IN (SELECT x FROM langs WHERE x LIKE :c ESCAPE '\\')%s UNION "
+                 "SELECT s.id, s.qualified_name FROM symbols s WHERE s.kind IN (SELECT x FROM "
+                 "kinds WHERE x LIKE :c ESCAPE '\\')%s%s%s%s ORDER BY 2, 1 LIMIT :n",
+                 values_cte, fs, fs, fs,
+                 all_hex(query) ? " UNION SELECT s.id, s.qualified_name FROM symbols s WHERE "
+                                  "s.id LIKE :c ESCAPE '\\'"
+                                : "",
+                 all_hex(query) ? fs : "", "") < 0) {
+        sql = NULL;
+        AE_FAIL(err, AE_ENOMEM, "out of memory");
+    }
+    AE_CHECK(ae_meta_prepare(ws->meta, sql, &st, err));
+    rc = ae_filter_bind(st, f, err);
+    if (rc < 0) {
+        sqlite3_finalize(st);
+        goto cleanup;
+    }
+    bind_name(st, ":p", phrase, -1);
+    bind_name(st, ":c", contains, -1);
+    bind_int(st, ":n", (int64_t)(s->cap + s->n));
+    rc = collect(ws, st, s, NULL, err);
+cleanup:
+    free(sql);
+    free(phrase);
+    free(contains);
+    return rc;
+}
+
+int ae_search_lexical_ex(ae_workspace *ws, const char *query, const ae_search_filter *f,
+                         size_t limit, ae_search_results *r, ae_error *err)
+{
+    limit = ae_search_clamp_limit(limit);
+    r->matches = calloc(limit, sizeof *r->matches);
+    if (!r->matches) return ae_fail(err, AE_ENOMEM, "out of memory");
+    if (!ws->meta || !query[0]) return 0;
+    idset s = {calloc(limit, sizeof *s.ids), 0, limit};
+    if (!s.ids) return ae_fail(err, AE_ENOMEM, "out of memory");
+    if (!ae_filter_active(f)) f = NULL;
+    bool ready = false;
+    int rc = 0;
+    AE_CHECK(ae_meta_fts_ready(ws->meta, &ready, err));
+    if (!ready) {
+        AE_CHECK(like_scan(ws, query, f, &s, err));
+    } else {
+        AE_CHECK(names_exact_prefix(ws, query, f, &s, err));
+        if (!idset_full(&s)) AE_CHECK(bm25_words(ws, query, f, &s, err));
+        if (!idset_full(&s)) {
+            if (utf8_chars(query) >= 3)
+                AE_CHECK(substrings(ws, query, f, &s, err));
+            else
+                AE_CHECK(like_scan(ws, query, f, &s, err));
+        }
+    }
+    rc = ae_search_resolve(ws, s.ids, s.n, limit, false, r, err);
+cleanup:
+    free(s.ids);
+    return rc;
+}
+
+int ae_search_lexical(ae_workspace *ws, const char *query, size_t limit, ae_search_results *r,
+                      ae_error *err)
+{
+    return ae_search_lexical_ex(ws, query, NULL, limit, r, err);
+}
