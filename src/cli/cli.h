@@ -45,6 +45,7 @@ typedef struct cli_options {
     output_format output;
     const char *search_vector, *search_provider, *search_model;
     ae_vs_search_opts vs_opts;
+    ae_search_filter filter; /* --language, --path-prefix, --kind */
     const char *import_path, *export_path;
 } cli_options;
 

@@ -91,7 +91,8 @@ int cli_run_search(ae_workspace *ws, const cli_options *o)
 {
     ae_search_results *r;
     ae_error err;
-    if (ae_search(ws, o->search, o->search_mode, o->search_limit, &o->vs_opts, &r, &err) < 0) {
+    ae_search_options so = {.vs = &o->vs_opts, .filter = o->filter};
+    if (ae_search_ex(ws, o->search, o->search_mode, o->search_limit, &so, &r, &err) < 0) {
         show_notices(ws);
         fprintf(stderr, "aetherd: search failed: %s\n", err.message);
         return EXIT_RUNTIME;

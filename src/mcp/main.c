@@ -111,12 +111,14 @@ static int be_get_sir(void *ctx, const char *id, char **sir_json, char hash[65],
 }
 
 static int be_search(void *ctx, const char *query, ae_search_mode mode, size_t limit,
-                     ae_search_results **out, ae_error *err)
+                     const ae_search_filter *filter, ae_search_results **out, ae_error *err)
 {
     server_ctx *c = ctx;
     AE_TRY(ensure_open(c, err));
     ae_vs_search_opts opts = {0}; /* the CLI's defaults: the index's own nprobe/refine */
-    int rc = ae_search(c->ws, query, mode, limit, &opts, out, err);
+    ae_search_options so = {.vs = &opts};
+    if (filter) so.filter = *filter;
+    int rc = ae_search_ex(c->ws, query, mode, limit, &so, out, err);
     log_notices(c);
     return rc;
 }

@@ -225,7 +225,13 @@ static json_t *search_input(void)
                              "both, fused by rank. Semantic and hybrid fall back to lexical "
                              "(with fallback_reason) when embeddings are unavailable.");
     return object_schema(
-        json_pack("{s:o, s:o, s:o}", "query", query_prop(), "limit", limit_prop(), "mode", mode),
+        json_pack("{s:o, s:o, s:o, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}}", "query",
+                  query_prop(), "limit", limit_prop(), "mode", mode, "language", "type", "string",
+                  "description", "Only symbols of this language (python, c, typescript, ...).",
+                  "path_prefix", "type", "string", "description",
+                  "Only symbols whose workspace-relative file path starts with this.", "kind",
+                  "type", "string", "description",
+                  "Only symbols of this kind (function, method, class, struct, ...)."),
         json_pack("[s]", "query"));
 }
 
@@ -348,12 +354,17 @@ static json_t *search_common(const mcp_backend *be, const char *tool, json_t *ar
     json_t *bad = get_string(tool, args, "query", true, &query);
     if (!bad) bad = get_limit(tool, args, &limit);
     if (!bad && !lexical_only) bad = get_mode(tool, args, &mode);
+    ae_search_filter filter = {0};
+    if (!bad && !lexical_only) bad = get_string(tool, args, "language", false, &filter.language);
+    if (!bad && !lexical_only)
+        bad = get_string(tool, args, "path_prefix", false, &filter.path_prefix);
+    if (!bad && !lexical_only) bad = get_string(tool, args, "kind", false, &filter.kind);
     if (bad) return bad;
 
     ae_search_results *r = NULL;
     ae_error err;
     ae_error_clear(&err);
-    if (be->search(be->ctx, query, mode, limit, &r, &err) < 0)
+    if (be->search(be->ctx, query, mode, limit, lexical_only ? NULL : &filter, &r, &err) < 0)
         return tool_error("%s: %s", tool, err.message);
     json_t *matches = json_array();
     for (size_t i = 0; matches && i < r->n; i++) {
@@ -418,7 +429,8 @@ static json_t *run_get_sir(const mcp_backend *be, json_t *args)
 
 static const char *const no_args[] = {NULL};
 static const char *const lookup_args[] = {"query", "limit", NULL};
-static const char *const search_args[] = {"query", "limit", "mode", NULL};
+static const char *const search_args[] = {"query",       "limit", "mode", "language",
+                                          "path_prefix", "kind",  NULL};
 static const char *const get_sir_args[] = {"symbol_id", NULL};
 
 static const tool_def tool_defs[MCP_TOOL_COUNT] = {

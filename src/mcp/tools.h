@@ -15,8 +15,9 @@ typedef struct mcp_backend {
     /* *sir_json allocated (the tools free it with free()); AE_ENOTFOUND when absent. */
     int (*get_sir)(void *ctx, const char *symbol_id, char **sir_json, char sir_hash[65],
                    ae_error *err);
+    /* filter: aether_search's language / path_prefix / kind (NULL fields: any). */
     int (*search)(void *ctx, const char *query, ae_search_mode mode, size_t limit,
-                  ae_search_results **out, ae_error *err);
+                  const ae_search_filter *filter, ae_search_results **out, ae_error *err);
     void (*results_free)(ae_search_results *r);
     /* Paths reported by aether_status (borrowed). */
     const char *(*root)(void *ctx);

@@ -151,8 +151,8 @@ static int doc_rowid(ae_meta *m, const char *id, const char *path, bool create, 
     sqlite3_stmt *st;
     *rowid = 0;
     if (old_path) *old_path = NULL;
-    AE_TRY(ae_meta_prepare(m, "SELECT rowid, file_path FROM fts_doc WHERE symbol_id = ?", &st,
-                           err));
+    AE_TRY(
+        ae_meta_prepare(m, "SELECT rowid, file_path FROM fts_doc WHERE symbol_id = ?", &st, err));
     bind(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW) {
         *rowid = sqlite3_column_int64(st, 0);
@@ -331,8 +331,8 @@ int ae_meta_fts_symbol_delete(ae_meta *m, const char *id, ae_error *err)
     int64_t rowid;
     char *path = NULL;
     sqlite3_stmt *st;
-    AE_TRY(ae_meta_prepare(m, "SELECT rowid, file_path FROM fts_doc WHERE symbol_id = ?", &st,
-                           err));
+    AE_TRY(
+        ae_meta_prepare(m, "SELECT rowid, file_path FROM fts_doc WHERE symbol_id = ?", &st, err));
     bind(st, 1, id);
     rowid = 0;
     if (sqlite3_step(st) == SQLITE_ROW) {

@@ -14,8 +14,8 @@
  *      name / qualified name (fts_names), then paths (fts_paths), language
  *      and kind values (found by a loose index scan), ids (hex queries only;
  *      a scan of the id index)
- *   5. queries under 3 characters (no trigram exists): the reference's LIKE
- *      scan, only when phases 1-3 left room
+ *   5. queries under 3 characters (no trigram exists) or over 256: the
+ *      reference's LIKE scan, only when phases 1-3 left room
  *
  * So every row the reference's LIKE matches can still be returned (phase 4/5
  * produce exactly those rows, in the reference's order), an exact name comes
@@ -34,6 +34,10 @@
 #include <string.h>
 
 #define MAX_QUERY_TOKENS 32
+/* A trigram phrase is one token per character: queries longer than this
+ * (no symbol name is; a 1 MiB query would be a million-token phrase) take
+ * the LIKE scan instead. */
+#define TRIGRAM_MAX_CHARS 256
 
 typedef struct idset {
     ae_vs_hit *ids; /* symbol_id only */
@@ -144,25 +148,27 @@ static int like_scan(ae_workspace *ws, const char *query, const ae_search_filter
     sqlite3_stmt *st = NULL;
     int rc = 0;
     if (!contains || !prefix) AE_FAIL(err, AE_ENOMEM, "out of memory");
+    /* named parameters only: a ?NNN mixed with the filter's :names would
+     * share numbers with them */
     AE_CHECK(ae_filter_prepare(
         ws->meta,
-        "SELECT s.id FROM symbols s WHERE (s.id LIKE ?1 ESCAPE '\\' OR s.qualified_name LIKE ?1 "
-        "ESCAPE '\\' OR s.file_path LIKE ?1 ESCAPE '\\' OR s.language LIKE ?1 ESCAPE '\\' OR "
-        "s.kind LIKE ?1 ESCAPE '\\')",
+        "SELECT s.id FROM symbols s WHERE (s.id LIKE :c ESCAPE '\\' OR s.qualified_name LIKE :c "
+        "ESCAPE '\\' OR s.file_path LIKE :c ESCAPE '\\' OR s.language LIKE :c ESCAPE '\\' OR "
+        "s.kind LIKE :c ESCAPE '\\')",
         f,
         " ORDER BY CASE "
-        "  WHEN lower(COALESCE(s.name, s.qualified_name)) = lower(?2) "
-        "    OR lower(s.qualified_name) = lower(?2) THEN 0 "
-        "  WHEN COALESCE(s.name, s.qualified_name) LIKE ?3 ESCAPE '\\' THEN 1 "
-        "  WHEN COALESCE(s.name, s.qualified_name) LIKE ?1 ESCAPE '\\' THEN 2 "
-        "  WHEN s.qualified_name LIKE ?1 ESCAPE '\\' THEN 3 ELSE 4 END, "
-        "s.qualified_name, s.id LIMIT ?4",
+        "  WHEN lower(COALESCE(s.name, s.qualified_name)) = lower(:q) "
+        "    OR lower(s.qualified_name) = lower(:q) THEN 0 "
+        "  WHEN COALESCE(s.name, s.qualified_name) LIKE :pre ESCAPE '\\' THEN 1 "
+        "  WHEN COALESCE(s.name, s.qualified_name) LIKE :c ESCAPE '\\' THEN 2 "
+        "  WHEN s.qualified_name LIKE :c ESCAPE '\\' THEN 3 ELSE 4 END, "
+        "s.qualified_name, s.id LIMIT :n",
         &st, err));
-    sqlite3_bind_text(st, 1, contains, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, query, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, prefix, -1, SQLITE_STATIC);
+    bind_name(st, ":c", contains, -1);
+    bind_name(st, ":q", query, -1);
+    bind_name(st, ":pre", prefix, -1);
     /* ids already taken come back too: ask for that many more */
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)(s->cap + s->n));
+    bind_int(st, ":n", (int64_t)(s->cap + s->n));
     rc = collect(ws, st, s, NULL, err);
 cleanup:
     free(contains);
@@ -376,7 +382,8 @@ int ae_search_lexical_ex(ae_workspace *ws, const char *query, const ae_search_fi
         AE_CHECK(names_exact_prefix(ws, query, f, &s, err));
         if (!idset_full(&s)) AE_CHECK(bm25_words(ws, query, f, &s, err));
         if (!idset_full(&s)) {
-            if (utf8_chars(query) >= 3)
+            size_t nc = utf8_chars(query);
+            if (nc >= 3 && nc <= TRIGRAM_MAX_CHARS)
                 AE_CHECK(substrings(ws, query, f, &s, err));
             else
                 AE_CHECK(like_scan(ws, query, f, &s, err));

@@ -329,8 +329,8 @@ static int index_search(lance_tab *lt, const float *query, size_t limit,
     /* A filter keeping a fraction f of the rows: probe 1/f times as many
      * lists, so about as many allowed rows are scanned as without it. */
     if (n_allowed < ae_table_rows_live(t)) {
-        uint64_t p = (uint64_t)(nprobe ? nprobe : AE_IVFPQ_DEFAULT_NPROBE) *
-                     ae_table_rows_live(t) / (n_allowed ? n_allowed : 1);
+        uint64_t p = (uint64_t)(nprobe ? nprobe : AE_IVFPQ_DEFAULT_NPROBE) * ae_table_rows_live(t) /
+                     (n_allowed ? n_allowed : 1);
         uint32_t nl = ae_ivfpq_nlist(lt->ix);
         nprobe = p > nl ? nl : (uint32_t)p;
     }
@@ -348,8 +348,8 @@ static int index_search(lance_tab *lt, const float *query, size_t limit,
     if (!h || !out) AE_FAIL(err, AE_ENOMEM, "out of memory for %zu hits", want);
     ae_vec_source src;
     ae_table_vec_source(t, &src);
-    AE_CHECK(ae_ivfpq_search(lt->ix, &src, query, want, nprobe, refine, live_fn, live_ctx, h, &nh,
-                             err));
+    AE_CHECK(
+        ae_ivfpq_search(lt->ix, &src, query, want, nprobe, refine, live_fn, live_ctx, h, &nh, err));
     for (size_t i = 0; i < nh; i++) {
         AE_CHECK(ae_table_row_symbol_id(t, (size_t)h[i].row, out[i].symbol_id, err));
         out[i].score = h[i].score;
@@ -443,8 +443,8 @@ static int lance_search(void *be, const float *query, uint32_t dim, const char *
     index_sync(lt);
     if (lt->ix) {
         ae_error e2;
-        rc = index_search(lt, query, limit, opts, ae_table_row_live, t, SIZE_MAX, hits, n_hits,
-                          &e2);
+        rc =
+            index_search(lt, query, limit, opts, ae_table_row_live, t, SIZE_MAX, hits, n_hits, &e2);
         if (rc != AE_ECORRUPT) {
             if (rc < 0) *err = e2;
             return rc;

@@ -88,8 +88,8 @@ int ae_vs_validate_allow(const ae_vs_search_opts *opts, ae_error *err)
     for (size_t i = 0; i < opts->n_allow; i++) {
         AE_RETURN_IF(!opts->allow_ids[i], err, AE_EINVAL, "filter: allowed id %zu is NULL", i);
         AE_RETURN_IF(i > 0 && strcmp(opts->allow_ids[i - 1], opts->allow_ids[i]) >= 0, err,
-                     AE_EINVAL, "filter: allowed ids not sorted and unique at %zu (%s after %s)",
-                     i, opts->allow_ids[i], opts->allow_ids[i - 1]);
+                     AE_EINVAL, "filter: allowed ids not sorted and unique at %zu (%s after %s)", i,
+                     opts->allow_ids[i], opts->allow_ids[i - 1]);
     }
     return 0;
 }

@@ -96,7 +96,10 @@ test('tools/list: four tools with strict input schemas', async () => {
   assert.deepEqual(Object.keys(by.aether_status.inputSchema.properties), []);
   assert.deepEqual(by.aether_symbol_lookup.inputSchema.required, ['query']);
   assert.deepEqual(Object.keys(by.aether_symbol_lookup.inputSchema.properties), ['query', 'limit']);
-  assert.deepEqual(Object.keys(by.aether_search.inputSchema.properties), ['query', 'limit', 'mode']);
+  assert.deepEqual(Object.keys(by.aether_search.inputSchema.properties),
+    ['query', 'limit', 'mode', 'language', 'path_prefix', 'kind']);
+  for (const f of ['language', 'path_prefix', 'kind'])
+    assert.equal(by.aether_search.inputSchema.properties[f].type, 'string', f);
   assert.deepEqual(by.aether_search.inputSchema.properties.mode.enum, ['lexical', 'semantic', 'hybrid']);
   const limit = by.aether_search.inputSchema.properties.limit;
   assert.deepEqual([limit.type, limit.minimum, limit.maximum, limit.default], ['integer', 1, 100, 20]);
@@ -224,7 +227,10 @@ test('the server does not block a concurrent index run, and sees its result', as
     '\n\ndef rotate_session_token(token):\n    return token[::-1]\n');
   execFileSync(AETHERD, ['--workspace', WS, '--index-once'], { stdio: 'ignore', timeout: 60_000 * Number(process.env.AE_TEST_TIMEOUT_SCALE || 1) });
   const r = await callOk(client, 'aether_symbol_lookup', { query: 'rotate_session_token' });
-  assert.equal(r.result_count, 1);
+  // the exact name first; ranked word matches (session, token) may follow
+  assert.ok(r.result_count >= 1);
+  assert.equal(r.matches[0].qualified_name, 'rotate_session_token');
+  assert.equal(r.matches.filter((m) => m.qualified_name === 'rotate_session_token').length, 1);
   assert.equal(r.matches[0].language, 'python');
   // semantic search sees the new vectors too (no stale snapshot)
   for (const mode of ['semantic', 'hybrid']) {

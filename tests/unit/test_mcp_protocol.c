@@ -23,6 +23,7 @@ typedef struct fake {
     ae_search_mode last_mode;
     size_t last_limit;
     char last_query[64];
+    char last_language[32], last_path_prefix[32], last_kind[32];
     bool fail_search, corrupt_sir;
 } fake;
 
@@ -53,9 +54,14 @@ static int fake_get_sir(void *ctx, const char *id, char **sir_json, char hash[65
 }
 
 static int fake_search(void *ctx, const char *query, ae_search_mode mode, size_t limit,
-                       ae_search_results **out, ae_error *err)
+                       const ae_search_filter *filter, ae_search_results **out, ae_error *err)
 {
     F.search_calls++;
+    snprintf(F.last_language, sizeof F.last_language, "%s",
+             filter && filter->language ? filter->language : "");
+    snprintf(F.last_path_prefix, sizeof F.last_path_prefix, "%s",
+             filter && filter->path_prefix ? filter->path_prefix : "");
+    snprintf(F.last_kind, sizeof F.last_kind, "%s", filter && filter->kind ? filter->kind : "");
     F.last_mode = mode;
     F.last_limit = limit;
     snprintf(F.last_query, sizeof F.last_query, "%s", query);
@@ -460,6 +466,16 @@ static void test_call_search_modes(void **state)
 
     r = call("aether_search", "{\"query\":\"q\"}");
     assert_string_equal(json_string_value(json_object_get(structured(r), "mode_used")), "lexical");
+    assert_string_equal(F.last_language, "");
+    json_decref(r);
+
+    /* the filters reach the workspace call */
+    r = call("aether_search", "{\"query\":\"q\",\"language\":\"rust\",\"path_prefix\":"
+                              "\"src/\",\"kind\":\"function\"}");
+    assert_false(json_is_true(json_object_get(r, "isError")));
+    assert_string_equal(F.last_language, "rust");
+    assert_string_equal(F.last_path_prefix, "src/");
+    assert_string_equal(F.last_kind, "function");
     json_decref(r);
 }
 
@@ -481,7 +497,15 @@ static void test_call_bad_arguments(void **state)
          "'mode' must be \"lexical\", \"semantic\" or \"hybrid\", not \"fuzzy\""},
         {"aether_search", "{\"query\":\"q\",\"mode\":[]}", "'mode' must be a string, not an array"},
         {"aether_search", "{\"query\":\"q\",\"top_k\":3}",
-         "unknown argument 'top_k' (accepted: query, limit, mode)"},
+         "unknown argument 'top_k' (accepted: query, limit, mode, language, path_prefix, kind)"},
+        {"aether_search", "{\"query\":\"q\",\"language\":3}",
+         "argument 'language' must be a string, not an integer"},
+        {"aether_search", "{\"query\":\"q\",\"path_prefix\":[]}",
+         "argument 'path_prefix' must be a string, not an array"},
+        {"aether_search", "{\"query\":\"q\",\"kind\":null}",
+         "argument 'kind' must be a string, not null"},
+        {"aether_symbol_lookup", "{\"query\":\"q\",\"language\":\"c\"}",
+         "unknown argument 'language' (accepted: query, limit)"},
         {"aether_symbol_lookup", "{\"query\":true}", "must be a string, not a boolean"},
         {"aether_get_sir", "{}", "missing required argument 'symbol_id'"},
         {"aether_get_sir", "{\"symbol_id\":1.5}", "must be a string, not a number"},
