@@ -23,7 +23,7 @@ like_ids() {
   q=${q//\\/\\\\}; q=${q//%/\\%}; q=${q//_/\\_}
   sqlite3 "$DB" "select id from symbols where id like '%$q%' escape '\\' or qualified_name like '%$q%' escape '\\' or file_path like '%$q%' escape '\\' or language like '%$q%' escape '\\' or kind like '%$q%' escape '\\'" | sort
 }
-for q in parse onfig Store STORE py c go src/ function ::from auth.py e6c6 issue; do
+for q in parse onfig Store STORE py c go src/ function ::from auth.py e6c6 issue ytho unctio rc/ser Conf; do
   want=$(like_ids "$q")
   got=$(search "$q" --search-limit 100 | ids | sort)
   missing=$(comm -23 <(echo "$want") <(echo "$got"))
