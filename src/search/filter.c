@@ -30,8 +30,8 @@ const char *ae_filter_sql(const ae_search_filter *f)
         " AND s.file_path >= :f_path AND s.file_path < :f_path_end",
         " AND s.language = :f_lang AND s.file_path >= :f_path AND s.file_path < :f_path_end",
         " AND s.kind = :f_kind AND s.file_path >= :f_path AND s.file_path < :f_path_end",
-        " AND s.language = :f_lang AND s.kind = :f_kind AND s.file_path >= :f_path AND "
-        "s.file_path < :f_path_end",
+        (" AND s.language = :f_lang AND s.kind = :f_kind AND s.file_path >= :f_path AND "
+         "s.file_path < :f_path_end"),
     };
     if (!f) return variants[0];
     int v = (set(f->language) ? 1 : 0) | (set(f->kind) ? 2 : 0) | (set(f->path_prefix) ? 4 : 0);
