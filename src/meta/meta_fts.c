@@ -9,6 +9,7 @@
  * 3. A path leaves fts_paths with the last symbol that had it. */
 #include "meta/meta_fts.h"
 
+#include "meta/sqlite_err.h"
 #include "text/tokenize.h"
 #include "util/err.h"
 
@@ -128,7 +129,7 @@ cleanup:
 
 static int fts_fail(ae_meta *m, ae_error *err, const char *what)
 {
-    return ae_fail(err, AE_EIO, "full-text index: %s: %s", what, sqlite3_errmsg(ae_meta_db(m)));
+    return ae_sqlite_fail(ae_meta_db(m), err, "full-text index: %s", what);
 }
 
 static int step_done(ae_meta *m, sqlite3_stmt *st, ae_error *err, const char *what)

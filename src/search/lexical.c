@@ -25,6 +25,7 @@
 #include "search/search.h"
 
 #include "meta/meta_fts.h"
+#include "meta/sqlite_err.h"
 #include "text/tokenize.h"
 #include "util/err.h"
 #include "workspace/workspace.h"
@@ -75,8 +76,7 @@ static int collect(ae_workspace *ws, sqlite3_stmt *st, idset *s, size_t *rows, a
     if (idset_full(s)) step = SQLITE_DONE;
     sqlite3_finalize(st);
     if (rows) *rows = seen;
-    if (step != SQLITE_DONE)
-        return ae_fail(err, AE_EIO, "lexical search: %s", sqlite3_errmsg(ae_meta_db(ws->meta)));
+    if (step != SQLITE_DONE) return ae_sqlite_fail(ae_meta_db(ws->meta), err, "lexical search");
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "search/search.h"
 
 #include "embed/embed.h"
+#include "meta/sqlite_err.h"
 #include "util/err.h"
 #include "workspace/workspace.h"
 
@@ -143,8 +144,10 @@ static int allowed_ids(ae_workspace *ws, const ae_search_filter *f, char ***ptrs
         }
         strcpy(ids[len++], id);
     }
-    if (step != SQLITE_DONE)
-        AE_FAIL(err, AE_EIO, "filter: %s", sqlite3_errmsg(ae_meta_db(ws->meta)));
+    if (step != SQLITE_DONE) {
+        rc = ae_sqlite_fail(ae_meta_db(ws->meta), err, "filter");
+        goto cleanup;
+    }
     char **pp = calloc(len + 1, sizeof *pp);
     if (!pp) AE_FAIL(err, AE_ENOMEM, "out of memory for %zu filter ids", len);
     /* the block rides in front of the pointers: pp[len] owns it */
