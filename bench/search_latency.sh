@@ -13,7 +13,8 @@
 #
 # Two figures per mode:
 #   process  one whole `aetherd --search Q --search-mode M` (open, query,
-#            print JSON), wall time from fork to exit, median of RUNS
+#            print JSON): wall time from fork to exit and the child's CPU time
+#            (user + sys), medians of RUNS
 #   search   ae_search() alone in one process (bench_search: median of RUNS
 #            after a warm-up; the workspace opened once)
 # The queries are fixed here, not taken from any quality benchmark set.
@@ -40,37 +41,47 @@ echo "runs: $runs per figure; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loada
 echo
 echo "== process: whole aetherd --search, ms (median of $runs)"
 python3 - "$ws" "$runs" "$build" "$base" "${modes[@]}" -- "${queries[@]}" <<'PY'
-import statistics, subprocess, sys, time
+import resource, statistics, subprocess, sys, time
 ws, runs, build, base = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 rest = sys.argv[5:]
 sep = rest.index("--")
 modes, queries = rest[:sep], rest[sep + 1:]
 builds = [("after", build)] + ([("before", base)] if base else [])
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 def once(b, q, m):
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu()
     subprocess.run([b + "/aetherd", "--workspace", ws, "--search", q, "--search-mode", m,
                     "--output", "json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    check=True)
-    return (time.perf_counter() - t) * 1e3
-hdr = "%-8s %-36s" % ("mode", "query") + "".join(" %9s" % n for n, _ in builds)
+    return ((time.perf_counter() - t) * 1e3, (cpu() - c) * 1e3)
+# wall and CPU (user + sys of the child) per build; ratio = before / after (wall)
+hdr = "%-8s %-36s" % ("mode", "query") + "".join(" %9s %9s" % (n, n + "_cpu") for n, _ in builds)
 if base: hdr += " %8s" % "ratio"
 print(hdr)
 for m in modes:
-    per = {n: [] for n, _ in builds}
+    per = {n: ([], []) for n, _ in builds}
     for q in queries:
-        t = {n: [] for n, _ in builds}
+        t = {n: ([], []) for n, _ in builds}
         for _ in range(1):  # warm-up (page cache)
             for n, b in builds: once(b, q, m)
         for _ in range(runs):  # interleaved: after, before, after, before ...
-            for n, b in builds: t[n].append(once(b, q, m))
-        med = {n: statistics.median(v) for n, v in t.items()}
-        for n in med: per[n].append(med[n])
-        line = "%-8s %-36s" % (m, q[:36]) + "".join(" %9.1f" % med[n] for n, _ in builds)
-        if base: line += " %7.2fx" % (med["before"] / med["after"])
+            for n, b in builds:
+                w, c = once(b, q, m)
+                t[n][0].append(w)
+                t[n][1].append(c)
+        med = {n: (statistics.median(v[0]), statistics.median(v[1])) for n, v in t.items()}
+        for n in med:
+            per[n][0].append(med[n][0])
+            per[n][1].append(med[n][1])
+        line = "%-8s %-36s" % (m, q[:36]) + "".join(" %9.1f %9.1f" % med[n] for n, _ in builds)
+        if base: line += " %7.2fx" % (med["before"][0] / med["after"][0])
         print(line)
+    mm = {n: (statistics.median(per[n][0]), statistics.median(per[n][1])) for n, _ in builds}
     line = "%-8s %-36s" % (m, "(median over queries)") + "".join(
-        " %9.1f" % statistics.median(per[n]) for n, _ in builds)
-    if base: line += " %7.2fx" % (statistics.median(per["before"]) / statistics.median(per["after"]))
+        " %9.1f %9.1f" % mm[n] for n, _ in builds)
+    if base: line += " %7.2fx" % (mm["before"][0] / mm["after"][0])
     print(line)
 PY
 

@@ -9,7 +9,8 @@
  *   2. name prefix                                      idx_symbols_lname range
  *   3. BM25 over fts_words (meta_fts.h), the query cut by src/text/tokenize
  *      (sub-tokens, whole identifiers, stop words dropped) into an OR query,
- *      field weights AE_FTS_WEIGHTS: sentences and identifiers alike
+ *      field weights AE_FTS_WEIGHTS: sentences and identifiers alike; the
+ *      most frequent tokens left out past AE_FTS_MAX_POSTINGS documents
  *   4. substrings, the reference's remaining tiers, from the trigram tables:
  *      name / qualified name (fts_names), then paths (fts_paths), language
  *      and kind values (found by a loose index scan), ids (hex queries only;
@@ -35,6 +36,8 @@
 #include <string.h>
 
 #define MAX_QUERY_TOKENS 32
+/* Documents BM25 may score per query (see match_expr). */
+#define AE_FTS_MAX_POSTINGS 8192
 /* A trigram phrase is one token per character: queries longer than this
  * (no symbol name is; a 1 MiB query would be a million-token phrase) take
  * the LIKE scan instead. */
@@ -214,10 +217,42 @@ cleanup:
 
 /* --- phase 3 --------------------------------------------------------------- */
 
+/* Documents containing each token (fts5vocab over fts_words, a temp table of
+ * this connection: it works on read-only opens too); -1 when unknown. */
+static void token_dfs(ae_workspace *ws, char **tok, int n, int64_t *df)
+{
+    sqlite3 *db = ae_meta_db(ws->meta);
+    sqlite3_stmt *st = NULL;
+    for (int i = 0; i < n; i++)
+        df[i] = -1;
+    if (sqlite3_exec(db,
+                     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_words_vocab USING "
+                     "fts5vocab(main, fts_words, 'row')",
+                     NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT doc FROM temp.fts_words_vocab WHERE term = ?", -1, &st,
+                           NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, tok[i], -1, SQLITE_STATIC);
+        df[i] = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    }
+    sqlite3_finalize(st);
+}
+
 /* `"t1" OR "t2" ...` of the query's tokens (stop words dropped unless that
  * leaves nothing), AND the filter's language/kind as tags phrases (a
- * superset; the join checks them exactly).  *out NULL when no token. */
-static int match_expr(const char *query, const ae_search_filter *f, char **out, ae_error *err)
+ * superset; the join checks them exactly).  *out NULL when no token.
+ *
+ * Cost cap: BM25 is computed for every document matching any token, so the
+ * most frequent tokens are left out while the documents of all tokens
+ * together exceed AE_FTS_MAX_POSTINGS and another token remains: a word in
+ * 5% of a 250K-symbol workspace would cost ~10 ms alone and adds little to
+ * the ranking (its IDF is the lowest of the query's). */
+static int match_expr(ae_workspace *ws, const char *query, const ae_search_filter *f, char **out,
+                      ae_error *err)
 {
     *out = NULL;
     char *toks = NULL;
@@ -230,8 +265,33 @@ static int match_expr(const char *query, const ae_search_filter *f, char **out, 
         free(toks);
         return 0;
     }
+    char *tok[MAX_QUERY_TOKENS];
+    int nt = 0;
+    for (char *save = NULL, *t = strtok_r(toks, " ", &save); t && nt < MAX_QUERY_TOKENS;
+         t = strtok_r(NULL, " ", &save)) {
+        bool dup = false;
+        for (int i = 0; i < nt && !dup; i++)
+            dup = !strcmp(tok[i], t);
+        if (!dup) tok[nt++] = t;
+    }
+    int64_t df[MAX_QUERY_TOKENS], sum = 0;
+    bool keep[MAX_QUERY_TOKENS];
+    token_dfs(ws, tok, nt, df);
+    int kept = nt;
+    for (int i = 0; i < nt; i++) {
+        keep[i] = true;
+        sum += df[i] > 0 ? df[i] : 0;
+    }
+    while (sum > AE_FTS_MAX_POSTINGS && kept > 1) {
+        int worst = -1;
+        for (int i = 0; i < nt; i++)
+            if (keep[i] && (worst < 0 || df[i] > df[worst])) worst = i;
+        keep[worst] = false;
+        kept--;
+        sum -= df[worst];
+    }
     /* tokens hold [a-z0-9_] and UTF-8 bytes: no quote inside */
-    size_t cap = 3 * strlen(toks) + 256;
+    size_t cap = 3 * strlen(query) + 64 * MAX_QUERY_TOKENS + 256;
     if (f && f->language) cap += 3 * strlen(f->language);
     if (f && f->kind) cap += 3 * strlen(f->kind);
     char *e = malloc(cap), *p = e;
@@ -240,14 +300,8 @@ static int match_expr(const char *query, const ae_search_filter *f, char **out, 
         return ae_fail(err, AE_ENOMEM, "out of memory");
     }
     p += sprintf(p, "(");
-    int nt = 0;
-    for (char *save = NULL, *t = strtok_r(toks, " ", &save); t && nt < MAX_QUERY_TOKENS;
-         t = strtok_r(NULL, " ", &save)) {
-        char pat[AE_TOK_MAX + 4];
-        snprintf(pat, sizeof pat, "\"%s\"", t);
-        if (strstr(e, pat)) continue; /* repeated token */
-        p += sprintf(p, "%s%s", nt++ ? " OR " : "", pat);
-    }
+    for (int i = 0, w = 0; i < nt; i++)
+        if (keep[i]) p += sprintf(p, "%s\"%s\"", w++ ? " OR " : "", tok[i]);
     p += sprintf(p, ")");
     const char *tags[2] = {f ? f->language : NULL, f ? f->kind : NULL};
     for (int i = 0; i < 2; i++) {
@@ -270,7 +324,7 @@ static int bm25_words(ae_workspace *ws, const char *query, const ae_search_filte
                       ae_error *err)
 {
     char *m = NULL;
-    AE_TRY(match_expr(query, f, &m, err));
+    AE_TRY(match_expr(ws, query, f, &m, err));
     if (!m) return 0;
     int rc = 0;
     /* The inner query ranks on fts_words alone (no join per match); a

@@ -79,6 +79,17 @@ n=$(search vector_math --search-limit 100 | ids | wc -l)
 [ "$(sqlite3 "$DB" "select count(*) from fts_path_doc where path = 'src/vec.c'")" -eq 0 ] && ok "rename: old path gone" || fail "old path left"
 [ "$(fts_count)" -eq "$(sym_count)" ] && ok "documents follow renames" || fail "fts $(fts_count) vs symbols $(sym_count)"
 
+# --- rename a function: the old name leaves the index, the new one is found
+sed -i 's/def cache_lookup(/def cache_fetch(/' "$WS/pkg/auth.py"
+expect_exit 0 "$AETHERD" --workspace "$WS" --index-once || true
+out=$(search cache_lookup --search-limit 100 | names)
+! contains "$out" cache_lookup && ok "symbol rename: old name gone" || fail "old name still found: $out"
+first=$(search cache_fetch | names 1)
+[ "$first" = "cache_fetch" ] && ok "symbol rename: new name first" || fail "new name: $first"
+first=$(search kingfisher | names 1)
+[ "$first" = "cache_fetch" ] && ok "symbol rename: its SIR words follow it" || fail "renamed SIR: $first"
+[ "$(fts_count)" -eq "$(sym_count)" ] && ok "documents follow symbol renames" || fail "fts $(fts_count) vs symbols $(sym_count)"
+
 # --- a store from before the index: LIKE until a writer backfills it -------
 sqlite3 "$DB" "drop table fts_words; drop table fts_names; drop table fts_doc; drop table fts_paths; drop table fts_path_doc; delete from aether_c_meta where key = 'fts_version'"
 first=$(search parseConfig | names 1)
@@ -89,7 +100,7 @@ expect_exit 0 "$AETHERD" --workspace "$WS" --index-once || true
 [ "$(sqlite3 "$DB" "select value from aether_c_meta where key = 'fts_version'")" = 1 ] && ok "backfill recorded" || fail "no fts_version"
 [ "$(fts_count)" -eq "$(sym_count)" ] && ok "backfill: every symbol ($(fts_count))" || fail "backfill fts $(fts_count) vs $(sym_count)"
 first=$(search kingfisher | names 1)
-[ "$first" = "cache_lookup" ] && ok "backfill: SIR text indexed" || fail "backfill SIR: $first"
+[ "$first" = "cache_fetch" ] && ok "backfill: SIR text indexed" || fail "backfill SIR: $first"
 
 # --- filters, every mode ----------------------------------------------------
 for mode in lexical semantic hybrid; do
