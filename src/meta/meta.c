@@ -4,16 +4,25 @@
  *    synchronous=FULL, so a committed transaction survives power loss (the
  *    embedding state must never claim a vector the store lost).
  * 2. Schema creation is idempotent and tolerant of a database written by the
- *    reference tool: its tables are reused, our extra columns are added. */
+ *    reference tool: its tables are reused, our extra columns are added.
+ * 3. A new meta.sqlite is built complete under a private name (WAL mode set,
+ *    schema written, closed) and only then linked into place.  A writer killed
+ *    while creating it leaves no meta.sqlite (just a temp file the next writer
+ *    removes), never a half-made one with a hot rollback journal that a
+ *    read-only opener could not roll back. */
 #include "meta/meta.h"
 
 #include "meta/meta_fts.h"
 #include "meta/sqlite_err.h"
 #include "util/err.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct ae_meta {
     sqlite3 *db;
@@ -108,7 +117,7 @@ static int migrate(ae_meta *m, ae_error *err)
     return ae_meta_fts_migrate(m, err);
 }
 
-int ae_meta_open(const char *path, bool readonly, ae_meta **out, ae_error *err)
+static int open_db(const char *path, bool readonly, ae_meta **out, ae_error *err)
 {
     *out = NULL;
     ae_meta *m = calloc(1, sizeof *m);
@@ -136,6 +145,71 @@ int ae_meta_open(const char *path, bool readonly, ae_meta **out, ae_error *err)
 cleanup:
     ae_meta_close(m);
     return rc;
+}
+
+static void remove_db_files(const char *db)
+{
+    static const char *const suffixes[] = {"", "-journal", "-wal", "-shm"};
+    char p[4096];
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        snprintf(p, sizeof p, "%s%s", db, suffixes[i]);
+        unlink(p);
+    }
+}
+
+/* fsync of the directory holding `path`: the new name survives a power cut. */
+static void sync_dir_of(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+/* Note 3: builds a complete new database under "<path>.new-<pid>" and links it
+ * into place.  link() never replaces, so a writer that lost the race to
+ * another creator simply opens the winner's file.  (A writer SIGKILLed here
+ * leaves its small temp file behind; a later run with the same pid removes it.) */
+static int create_complete(const char *path, ae_error *err)
+{
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.new-%ld", path, (long)getpid()) >= sizeof tmp)
+        return ae_fail(err, AE_EINVAL, "path too long: %s", path);
+    remove_db_files(tmp); /* left by a writer killed while creating */
+    ae_meta *m;
+    int rc = open_db(tmp, false, &m, err);
+    if (rc < 0) {
+        remove_db_files(tmp);
+        return rc;
+    }
+    /* Back to a plain file (the WAL is checkpointed into it and removed on close). */
+    ae_meta_close(m);
+    if (link(tmp, path) < 0 && errno != EEXIST) {
+        rc = ae_fail(err, errno == ENOSPC ? AE_ENOSPC : AE_EIO, "create %s: %s", path,
+                     strerror(errno));
+    } else {
+        sync_dir_of(path);
+    }
+    remove_db_files(tmp);
+    return rc;
+}
+
+int ae_meta_open(const char *path, bool readonly, ae_meta **out, ae_error *err)
+{
+    *out = NULL;
+    struct stat sb;
+    if (!readonly && stat(path, &sb) < 0 && errno == ENOENT) AE_TRY(create_complete(path, err));
+    return open_db(path, readonly, out, err);
 }
 
 void ae_meta_close(ae_meta *m)
