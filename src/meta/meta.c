@@ -27,7 +27,13 @@
 struct ae_meta {
     sqlite3 *db;
     char *path;
+    void *fts; /* meta_fts.c's prepared statements */
 };
+
+void **ae_meta_fts_slot(ae_meta *m)
+{
+    return &m->fts;
+}
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS aether_c_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -215,6 +221,7 @@ int ae_meta_open(const char *path, bool readonly, ae_meta **out, ae_error *err)
 void ae_meta_close(ae_meta *m)
 {
     if (!m) return;
+    ae_meta_fts_close(m);
     sqlite3_close_v2(m->db);
     free(m->path);
     free(m);

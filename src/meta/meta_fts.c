@@ -6,7 +6,9 @@
  * 2. A symbol upsert rewrites its fts_words row only when one of the indexed
  *    fields changed, and keeps the row's sir column; a SIR write replaces
  *    only the sir column.  Unchanged files cost one point read per symbol.
- * 3. A path leaves fts_paths with the last symbol that had it. */
+ * 3. A path leaves fts_paths with the last symbol that had it.
+ * 4. The write path's statements are prepared once per connection (a
+ *    prepare costs more than the FTS5 work of one row). */
 #include "meta/meta_fts.h"
 
 #include "meta/sqlite_err.h"
@@ -132,10 +134,54 @@ static int fts_fail(ae_meta *m, ae_error *err, const char *what)
     return ae_sqlite_fail(ae_meta_db(m), err, "full-text index: %s", what);
 }
 
+/* Statements are prepared once per connection and kept (note 4): the
+ * cache is keyed by the SQL literal's address, every caller passing a
+ * string constant. */
+enum { FTS_STMT_MAX = 24 };
+
+typedef struct fts_cache {
+    const char *sql[FTS_STMT_MAX];
+    sqlite3_stmt *st[FTS_STMT_MAX];
+    int n;
+} fts_cache;
+
+static int prep(ae_meta *m, const char *sql, sqlite3_stmt **st, ae_error *err)
+{
+    fts_cache **slot = (fts_cache **)ae_meta_fts_slot(m);
+    if (!*slot && !(*slot = calloc(1, sizeof **slot)))
+        return ae_fail(err, AE_ENOMEM, "out of memory");
+    fts_cache *c = *slot;
+    for (int i = 0; i < c->n; i++)
+        if (c->sql[i] == sql) {
+            *st = c->st[i];
+            sqlite3_reset(*st);
+            sqlite3_clear_bindings(*st);
+            return 0;
+        }
+    if (c->n == FTS_STMT_MAX)
+        return ae_fail(err, AE_EINVAL, "full-text index: more than %d statements", FTS_STMT_MAX);
+    if (sqlite3_prepare_v3(ae_meta_db(m), sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
+        SQLITE_OK)
+        return fts_fail(m, err, sql);
+    c->sql[c->n] = sql;
+    c->st[c->n++] = *st;
+    return 0;
+}
+
+void ae_meta_fts_close(ae_meta *m)
+{
+    fts_cache **slot = (fts_cache **)ae_meta_fts_slot(m);
+    if (!*slot) return;
+    for (int i = 0; i < (*slot)->n; i++)
+        sqlite3_finalize((*slot)->st[i]);
+    free(*slot);
+    *slot = NULL;
+}
+
 static int step_done(ae_meta *m, sqlite3_stmt *st, ae_error *err, const char *what)
 {
     int s = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (s != SQLITE_DONE && s != SQLITE_ROW) return fts_fail(m, err, what);
     return 0;
 }
@@ -152,20 +198,19 @@ static int doc_rowid(ae_meta *m, const char *id, const char *path, bool create, 
     sqlite3_stmt *st;
     *rowid = 0;
     if (old_path) *old_path = NULL;
-    AE_TRY(
-        ae_meta_prepare(m, "SELECT rowid, file_path FROM fts_doc WHERE symbol_id = ?", &st, err));
+    AE_TRY(prep(m, "SELECT rowid, file_path FROM fts_doc WHERE symbol_id = ?", &st, err));
     bind(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW) {
         *rowid = sqlite3_column_int64(st, 0);
         const char *p = (const char *)sqlite3_column_text(st, 1);
         if (old_path && p && strcmp(p, path ? path : "") != 0 && !(*old_path = strdup(p))) {
-            sqlite3_finalize(st);
+            sqlite3_reset(st);
             return ae_fail(err, AE_ENOMEM, "out of memory");
         }
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (*rowid || !create) return 0;
-    AE_TRY(ae_meta_prepare(m, "INSERT INTO fts_doc(symbol_id, file_path) VALUES (?, ?)", &st, err));
+    AE_TRY(prep(m, "INSERT INTO fts_doc(symbol_id, file_path) VALUES (?, ?)", &st, err));
     bind(st, 1, id);
     bind(st, 2, path);
     AE_TRY(step_done(m, st, err, "add document"));
@@ -176,11 +221,11 @@ static int doc_rowid(ae_meta *m, const char *id, const char *path, bool create, 
 static int path_add(ae_meta *m, const char *path, ae_error *err)
 {
     sqlite3_stmt *st;
-    AE_TRY(ae_meta_prepare(m, "INSERT OR IGNORE INTO fts_path_doc(path) VALUES (?)", &st, err));
+    AE_TRY(prep(m, "INSERT OR IGNORE INTO fts_path_doc(path) VALUES (?)", &st, err));
     bind(st, 1, path);
     AE_TRY(step_done(m, st, err, "add path"));
     if (sqlite3_changes(ae_meta_db(m)) == 0) return 0;
-    AE_TRY(ae_meta_prepare(m, "INSERT INTO fts_paths(rowid, path) VALUES (?, ?)", &st, err));
+    AE_TRY(prep(m, "INSERT INTO fts_paths(rowid, path) VALUES (?, ?)", &st, err));
     sqlite3_bind_int64(st, 1, sqlite3_last_insert_rowid(ae_meta_db(m)));
     bind(st, 2, path);
     return step_done(m, st, err, "index path");
@@ -190,17 +235,17 @@ static int path_add(ae_meta *m, const char *path, ae_error *err)
 static int path_prune(ae_meta *m, const char *path, ae_error *err)
 {
     sqlite3_stmt *st;
-    AE_TRY(ae_meta_prepare(m, "SELECT 1 FROM symbols WHERE file_path = ? LIMIT 1", &st, err));
+    AE_TRY(prep(m, "SELECT 1 FROM symbols WHERE file_path = ? LIMIT 1", &st, err));
     bind(st, 1, path);
     int used = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (used) return 0;
     static const char *const sqls[] = {
         "DELETE FROM fts_paths WHERE rowid = (SELECT rowid FROM fts_path_doc WHERE path = ?1)",
         "DELETE FROM fts_path_doc WHERE path = ?1",
     };
     for (size_t i = 0; i < sizeof sqls / sizeof *sqls; i++) {
-        AE_TRY(ae_meta_prepare(m, sqls[i], &st, err));
+        AE_TRY(prep(m, sqls[i], &st, err));
         bind(st, 1, path);
         AE_TRY(step_done(m, st, err, "remove path"));
     }
@@ -249,11 +294,11 @@ static int doc_write(ae_meta *m, int64_t rowid, const doc_text *d, const char *q
                      const char *sir_text, ae_error *err)
 {
     sqlite3_stmt *st;
-    AE_TRY(ae_meta_prepare(m,
-                           "INSERT OR REPLACE INTO fts_words(rowid, name, qualified_name, path, "
-                           "sir, tags) VALUES (?1, ?2, ?3, ?4, COALESCE(?5, (SELECT sir FROM "
-                           "fts_words WHERE rowid = ?1), ''), ?6)",
-                           &st, err));
+    AE_TRY(prep(m,
+                "INSERT OR REPLACE INTO fts_words(rowid, name, qualified_name, path, "
+                "sir, tags) VALUES (?1, ?2, ?3, ?4, COALESCE(?5, (SELECT sir FROM "
+                "fts_words WHERE rowid = ?1), ''), ?6)",
+                &st, err));
     sqlite3_bind_int64(st, 1, rowid);
     bind(st, 2, d->name);
     bind(st, 3, d->qname);
@@ -261,9 +306,8 @@ static int doc_write(ae_meta *m, int64_t rowid, const doc_text *d, const char *q
     if (sir_text) bind(st, 5, sir_text);
     bind(st, 6, d->tags);
     AE_TRY(step_done(m, st, err, "index words"));
-    AE_TRY(ae_meta_prepare(
-        m, "INSERT OR REPLACE INTO fts_names(rowid, name, qualified_name) VALUES (?, ?, ?)", &st,
-        err));
+    AE_TRY(prep(m, "INSERT OR REPLACE INTO fts_names(rowid, name, qualified_name) VALUES (?, ?, ?)",
+                &st, err));
     sqlite3_bind_int64(st, 1, rowid);
     bind(st, 2, d->trgm_name);
     bind(st, 3, qname);
@@ -274,17 +318,17 @@ static int doc_write(ae_meta *m, int64_t rowid, const doc_text *d, const char *q
 static int doc_same(ae_meta *m, int64_t rowid, const doc_text *d, bool *same, ae_error *err)
 {
     sqlite3_stmt *st;
-    AE_TRY(ae_meta_prepare(m,
-                           "SELECT name = ?2 AND qualified_name = ?3 AND path = ?4 AND tags = ?5 "
-                           "FROM fts_words WHERE rowid = ?1",
-                           &st, err));
+    AE_TRY(prep(m,
+                "SELECT name = ?2 AND qualified_name = ?3 AND path = ?4 AND tags = ?5 "
+                "FROM fts_words WHERE rowid = ?1",
+                &st, err));
     sqlite3_bind_int64(st, 1, rowid);
     bind(st, 2, d->name);
     bind(st, 3, d->qname);
     bind(st, 4, d->path);
     bind(st, 5, d->tags);
     *same = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return 0;
 }
 
@@ -309,7 +353,7 @@ static int symbol_index(ae_meta *m, const char *id, const char *name, const char
     }
     if (old_path) {
         sqlite3_stmt *st;
-        AE_CHECK(ae_meta_prepare(m, "UPDATE fts_doc SET file_path = ? WHERE rowid = ?", &st, err));
+        AE_CHECK(prep(m, "UPDATE fts_doc SET file_path = ? WHERE rowid = ?", &st, err));
         bind(st, 1, path);
         sqlite3_bind_int64(st, 2, rowid);
         AE_CHECK(step_done(m, st, err, "move document"));
@@ -332,8 +376,7 @@ int ae_meta_fts_symbol_delete(ae_meta *m, const char *id, ae_error *err)
     int64_t rowid;
     char *path = NULL;
     sqlite3_stmt *st;
-    AE_TRY(
-        ae_meta_prepare(m, "SELECT rowid, file_path FROM fts_doc WHERE symbol_id = ?", &st, err));
+    AE_TRY(prep(m, "SELECT rowid, file_path FROM fts_doc WHERE symbol_id = ?", &st, err));
     bind(st, 1, id);
     rowid = 0;
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -341,7 +384,7 @@ int ae_meta_fts_symbol_delete(ae_meta *m, const char *id, ae_error *err)
         const char *p = (const char *)sqlite3_column_text(st, 1);
         path = strdup(p ? p : "");
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (!rowid) return 0;
     if (!path) return ae_fail(err, AE_ENOMEM, "out of memory");
     static const char *const sqls[] = {
@@ -351,7 +394,7 @@ int ae_meta_fts_symbol_delete(ae_meta *m, const char *id, ae_error *err)
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof sqls / sizeof *sqls; i++) {
-        AE_CHECK(ae_meta_prepare(m, sqls[i], &st, err));
+        AE_CHECK(prep(m, sqls[i], &st, err));
         sqlite3_bind_int64(st, 1, rowid);
         AE_CHECK(step_done(m, st, err, "remove document"));
     }
@@ -369,7 +412,7 @@ int ae_meta_fts_sir(ae_meta *m, const char *id, const char *sir_json, ae_error *
     char *text;
     AE_TRY(ae_fts_sir_text(sir_json, &text, err));
     sqlite3_stmt *st;
-    int rc = ae_meta_prepare(m, "UPDATE fts_words SET sir = ? WHERE rowid = ?", &st, err);
+    int rc = prep(m, "UPDATE fts_words SET sir = ? WHERE rowid = ?", &st, err);
     if (rc == 0) {
         bind(st, 1, text);
         sqlite3_bind_int64(st, 2, rowid);

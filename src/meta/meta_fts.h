@@ -36,6 +36,11 @@ int ae_meta_fts_symbol(ae_meta *m, const ae_symbol *s, ae_error *err);
 int ae_meta_fts_symbol_delete(ae_meta *m, const char *id, ae_error *err);
 int ae_meta_fts_sir(ae_meta *m, const char *id, const char *sir_json, ae_error *err);
 
+/* meta.c's slot for this module's prepared statements, and their release
+ * (called by ae_meta_close). */
+void **ae_meta_fts_slot(ae_meta *m);
+void ae_meta_fts_close(ae_meta *m);
+
 /* Text helpers shared with the query side: tokens of s joined by one space
  * (flags of text/tokenize.h); SIR string values (keys skipped, escapes as
  * spaces) cut the same way.  Caller frees *out. */
