@@ -2,8 +2,9 @@
  *
  * What is unusual here:
  * 1. It reads code with patterns, not a parser.  Comments are blanked first and string contents
- *    are blanked for identifier scanning (offsets are kept, so a match in the blanked copy can
- *    look at the literal text, e.g. the mode string of fopen/open).  It is meant to be honest
+ *    are blanked for identifier scanning, both by the language layer's lexer (src/lang, the
+ *    one symbols/span.c reads with).  Offsets are kept, so a match in the blanked copy can
+ *    look at the literal text, e.g. the mode string of fopen/open.  It is meant to be honest
  *    rather than complete: a side effect is listed only when a known call is seen.
  * 2. Calls are read as "chains": `a.b.c(` and `a::b::c(` normalise to "a.b.c"; rules match a
  *    chain by whole-segment suffix ("fs.write" matches `std::fs::write(` and `fs.write(`).
@@ -16,6 +17,8 @@
  * 5. Time is linear in the span: brackets are matched once into a table, lookahead windows are
  *    bounded (STATIC_WINDOW), and at most STATIC_MAX_SOURCE bytes of a span are read. */
 #include "sir/provider.h"
+
+#include "lang/lang.h"
 #include "sir/sir_internal.h"
 
 #include "util/err.h"
@@ -37,26 +40,6 @@
 #define STATIC_SIGNATURE_LINES  64        /* lines of a span searched for its signature */
 #define STATIC_CONFIDENCE_DOC   0.6
 #define STATIC_CONFIDENCE_NAME  0.4
-
-enum family { FAM_OTHER, FAM_C, FAM_RUST, FAM_GO, FAM_PY, FAM_JS, FAM_JAVA };
-
-static enum family family_of(const char *lang)
-{
-    static const struct {
-        const char *name;
-        enum family fam;
-    } map[] = {
-        {"c", FAM_C},           {"cpp", FAM_C},       {"c++", FAM_C},         {"objc", FAM_C},
-        {"cuda", FAM_C},        {"rust", FAM_RUST},   {"go", FAM_GO},         {"python", FAM_PY},
-        {"typescript", FAM_JS}, {"tsx", FAM_JS},      {"javascript", FAM_JS}, {"jsx", FAM_JS},
-        {"java", FAM_JAVA},     {"csharp", FAM_JAVA}, {"c#", FAM_JAVA},       {"kotlin", FAM_JAVA},
-        {"scala", FAM_JAVA},
-    };
-    if (!lang) return FAM_OTHER;
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcasecmp(lang, map[i].name) == 0) return map[i].fam;
-    return FAM_OTHER;
-}
 
 static bool is_ident_start(char c)
 {
@@ -122,94 +105,6 @@ static int push_unique_n(ae_strlist *l, const char *s, size_t n)
 static int push_unique(ae_strlist *l, const char *s)
 {
     return push_unique_n(l, s, strlen(s));
-}
-
-/* ---- comment and string blanking ---------------------------------------------------------- */
-
-/* Returns a copy of src of the same length where comments are spaces (newlines kept) and, when
- * blank_strings, the contents of string and character literals are spaces (quotes kept). */
-AE_STATIC char *static_blank_code(const char *src, enum family fam, bool blank_strings)
-{
-    size_t n = strlen(src);
-    char *out = ae_strndup(src, n);
-    if (!out) return NULL;
-    bool hash_comments = fam == FAM_PY;
-    bool slash_comments = fam != FAM_PY;
-    size_t i = 0;
-#define BLANK(k) (out[k] = out[k] == '\n' ? '\n' : ' ')
-    while (i < n) {
-        char c = src[i];
-        if ((hash_comments && c == '#') || (slash_comments && c == '/' && src[i + 1] == '/')) {
-            while (i < n && src[i] != '\n')
-                BLANK(i), i++;
-        } else if (slash_comments && c == '/' && src[i + 1] == '*') {
-            BLANK(i), BLANK(i + 1);
-            i += 2;
-            while (i < n && !(src[i] == '*' && src[i + 1] == '/'))
-                BLANK(i), i++;
-            if (i < n) BLANK(i), BLANK(i + 1), i += 2;
-        } else if (fam == FAM_PY && (c == '"' || c == '\'') && src[i + 1] == c && src[i + 2] == c) {
-            i += 3; /* triple-quoted string */
-            while (i < n && !(src[i] == c && src[i + 1] == c && src[i + 2] == c)) {
-                if (src[i] == '\\' && i + 1 < n) {
-                    if (blank_strings) BLANK(i);
-                    i++;
-                }
-                if (blank_strings) BLANK(i);
-                i++;
-            }
-            i += i < n ? 3 : 0;
-        } else if (fam == FAM_RUST && c == 'r' && (i == 0 || !is_ident_char(src[i - 1])) &&
-                   (src[i + 1] == '"' || src[i + 1] == '#')) {
-            size_t hashes = 0, k = i + 1; /* raw string r#"..."# */
-            while (src[k] == '#')
-                hashes++, k++;
-            if (src[k] != '"') {
-                i++;
-                continue;
-            }
-            i = k + 1;
-            while (i < n) {
-                if (src[i] == '"' && strspn(src + i + 1, "#") >= hashes) break;
-                if (blank_strings) BLANK(i);
-                i++;
-            }
-            i += i < n ? 1 + hashes : 0;
-        } else if (c == '"' || c == '`' || (c == '\'' && fam != FAM_RUST)) {
-            bool escapes = !(c == '`' && fam == FAM_GO);
-            i++;
-            while (i < n && src[i] != c) {
-                if (c != '`' && src[i] == '\n') break; /* unterminated: stop at the line end */
-                if (escapes && src[i] == '\\' && i + 1 < n) {
-                    if (blank_strings) BLANK(i);
-                    i++;
-                }
-                if (blank_strings) BLANK(i);
-                i++;
-            }
-            i += i < n && src[i] == c ? 1 : 0;
-        } else if (c == '\'' && fam == FAM_RUST) {
-            /* a char literal 'x' or '\n'; otherwise a lifetime such as 'a */
-            size_t len = 0;
-            if (src[i + 1] == '\\') {
-                const char *end = memchr(src + i + 2, '\'', strnlen(src + i + 2, 10));
-                if (end) len = (size_t)(end - (src + i));
-            } else if (src[i + 1] && src[i + 1] != '\'') {
-                size_t cl = 1;
-                while (((unsigned char)src[i + 1 + cl] & 0xC0) == 0x80)
-                    cl++;
-                if (src[i + 1 + cl] == '\'') len = cl + 1;
-            }
-            if (len && blank_strings)
-                for (size_t k = i + 1; k < i + len; k++)
-                    BLANK(k);
-            i += len ? len + 1 : 1;
-        } else {
-            i++;
-        }
-    }
-#undef BLANK
-    return out;
 }
 
 /* ---- the intent --------------------------------------------------------------------------- */
@@ -881,7 +776,7 @@ static int prefix_return_type(const char *sig, size_t name_at, ae_strlist *outs)
     return rc;
 }
 
-AE_STATIC int static_signature(const ae_symbol *sym, enum family fam, ae_strlist *inputs,
+AE_STATIC int static_signature(const ae_symbol *sym, lang_family fam, ae_strlist *inputs,
                                ae_strlist *outputs)
 {
     const char *sig = sym->signature;
@@ -889,14 +784,14 @@ AE_STATIC int static_signature(const ae_symbol *sym, enum family fam, ae_strlist
     size_t open, close;
     if (!find_params(sig, sym->name, &open, &close)) return 0;
     AE_TRY(split_top(sig + open + 1, close - open - 1, add_param, inputs));
-    if (fam == FAM_GO) AE_TRY(go_spread_types(inputs));
+    if (fam == LANG_FAM_GO) AE_TRY(go_spread_types(inputs));
     if (sym->kind && strcmp(sym->kind, "macro") == 0) return 0;
 
     const char *rest = sig + close + 1;
     while (isspace((unsigned char)*rest))
         rest++;
     switch (fam) {
-    case FAM_GO: {
+    case LANG_FAM_GO: {
         size_t n = until_top(rest, "{", false);
         while (n > 0 && isspace((unsigned char)rest[n - 1]))
             n--;
@@ -911,15 +806,15 @@ AE_STATIC int static_signature(const ae_symbol *sym, enum family fam, ae_strlist
         }
         return add_output(outputs, rest, n);
     }
-    case FAM_JS:
+    case LANG_FAM_JS:
         if (rest[0] == ':') {
             rest++;
             return add_output(outputs, rest, until_top(rest, "{;", false));
         }
         return 0;
-    case FAM_C:
-    case FAM_JAVA: {
-        if (rest[0] == ':' && fam == FAM_JAVA) { /* Kotlin/Scala "fun f(): T" */
+    case LANG_FAM_C:
+    case LANG_FAM_JAVA: {
+        if (rest[0] == ':' && fam == LANG_FAM_JAVA) { /* Kotlin/Scala "fun f(): T" */
             rest++;
             return add_output(outputs, rest, until_top(rest, "{=", false));
         }
@@ -933,7 +828,7 @@ AE_STATIC int static_signature(const ae_symbol *sym, enum family fam, ae_strlist
     default:
         if (strncmp(rest, "->", 2) == 0) {
             rest += 2;
-            size_t n = until_top(rest, fam == FAM_PY ? "{:" : "{;", fam == FAM_RUST);
+            size_t n = until_top(rest, fam == LANG_FAM_PY ? "{:" : "{;", fam == LANG_FAM_RUST);
             return add_output(outputs, rest, n);
         }
         return 0;
@@ -944,7 +839,7 @@ AE_STATIC int static_signature(const ae_symbol *sym, enum family fam, ae_strlist
 
 typedef struct body_ctx {
     const ae_symbol *sym;
-    enum family fam;
+    lang_family fam;
     const char *code; /* comments and string contents blanked */
     const char *raw;  /* comments blanked, strings kept; same offsets as code */
     uint32_t *closes; /* closes[i]: index of the bracket closing the one at code[i], or 0 */
@@ -1179,13 +1074,13 @@ static bool go_returns_error(const body_ctx *c, size_t i)
 static int rule_keyword(body_ctx *c, const char *chain, size_t k)
 {
     const char *s = c->code;
-    enum family fam = c->fam;
+    lang_family fam = c->fam;
     char buf[STATIC_CHAIN_MAX];
     size_t last_at;
     size_t j = skip_space(s, k);
     if (strcmp(chain, "return") == 0) {
-        if (fam == FAM_GO && go_returns_error(c, k)) return error_mode(c, "returns error");
-        if (fam == FAM_C) {
+        if (fam == LANG_FAM_GO && go_returns_error(c, k)) return error_mode(c, "returns error");
+        if (fam == LANG_FAM_C) {
             while (s[j] == '(' || s[j] == ' ')
                 j++;
             if (starts(s + j, "-1") && !isdigit((unsigned char)s[j + 2]))
@@ -1195,14 +1090,15 @@ static int rule_keyword(body_ctx *c, const char *chain, size_t k)
             if (starts(s + j, "nullptr") && !is_ident_char(s[j + 7]))
                 return error_mode(c, "returns nullptr on error");
         }
-    } else if (strcmp(chain, "raise") == 0 && fam == FAM_PY) {
+    } else if (strcmp(chain, "raise") == 0 && fam == LANG_FAM_PY) {
         if (!is_ident_start(s[j])) return error_mode(c, "re-raises exceptions");
         read_chain(s, j, buf, sizeof buf, &last_at);
         char *m = ae_asprintf("raises %s", buf);
         int rc = m ? error_mode(c, m) : AE_ENOMEM;
         free(m);
         return rc;
-    } else if (strcmp(chain, "throw") == 0 && (fam == FAM_JS || fam == FAM_JAVA || fam == FAM_C)) {
+    } else if (strcmp(chain, "throw") == 0 &&
+               (fam == LANG_FAM_JS || fam == LANG_FAM_JAVA || fam == LANG_FAM_C)) {
         if (starts(s + j, "new") && !is_ident_char(s[j + 3])) j = skip_space(s, j + 3);
         if (!is_ident_start(s[j])) return error_mode(c, "throws");
         read_chain(s, j, buf, sizeof buf, &last_at);
@@ -1211,12 +1107,13 @@ static int rule_keyword(body_ctx *c, const char *chain, size_t k)
         int rc = m ? error_mode(c, m) : AE_ENOMEM;
         free(m);
         return rc;
-    } else if (fam == FAM_PY && (strcmp(chain, "global") == 0 || strcmp(chain, "nonlocal") == 0) &&
-               j > k && is_ident_start(s[j])) {
+    } else if (fam == LANG_FAM_PY &&
+               (strcmp(chain, "global") == 0 || strcmp(chain, "nonlocal") == 0) && j > k &&
+               is_ident_start(s[j])) {
         return effect(c, "mutates global state");
-    } else if (fam == FAM_PY && strcmp(chain, "assert") == 0 && j > k) {
+    } else if (fam == LANG_FAM_PY && strcmp(chain, "assert") == 0 && j > k) {
         return error_mode(c, "raises AssertionError");
-    } else if (fam == FAM_C && strcmp(chain, "errno") == 0 && s[j] == '=' && s[j + 1] != '=') {
+    } else if (fam == LANG_FAM_C && strcmp(chain, "errno") == 0 && s[j] == '=' && s[j + 1] != '=') {
         return error_mode(c, "sets errno");
     }
     return 0;
@@ -1258,7 +1155,7 @@ static bool is_network(const char *chain, const char *last, bool call)
 static int rule_call(body_ctx *c, const char *chain, const char *last, size_t k, bool call,
                      bool macro, bool dot_before)
 {
-    enum family fam = c->fam;
+    lang_family fam = c->fam;
     bool multi = strchr(chain, '.') != NULL;
     static const char *const std_streams[] = {"stdout", "stderr", "Stdout", "Stderr", NULL};
     int rc = 0;
@@ -1274,7 +1171,7 @@ static int rule_call(body_ctx *c, const char *chain, const char *last, size_t k,
     if (is_network(chain, last, call)) EFFECT("network");
 
     switch (fam) {
-    case FAM_C: {
+    case LANG_FAM_C: {
         static const char *const prints[] = {"printf",  "puts",   "putchar",
                                              "vprintf", "perror", NULL};
         static const char *const fwrites[] = {"fprintf",  "fputs",  "fputc", "putc",
@@ -1311,7 +1208,7 @@ static int rule_call(body_ctx *c, const char *chain, const char *last, size_t k,
         if (strcmp(last, "assert") == 0) ERRMODE("aborts on failed assertion");
         break;
     }
-    case FAM_RUST: {
+    case LANG_FAM_RUST: {
         static const char *const prints[] = {"println", "print", "eprintln", "eprint", "dbg", NULL};
         static const char *const panics[] = {"panic",  "unreachable", "todo",      "unimplemented",
                                              "assert", "assert_eq",   "assert_ne", NULL};
@@ -1349,7 +1246,7 @@ static int rule_call(body_ctx *c, const char *chain, const char *last, size_t k,
         if (ends_seg(chain, "env.set_var")) EFFECT("mutates global state");
         break;
     }
-    case FAM_GO: {
+    case LANG_FAM_GO: {
         static const char *const writes[] = {
             "os.Create",    "os.WriteFile", "ioutil.WriteFile", "os.OpenFile", "os.Remove",
             "os.RemoveAll", "os.Rename",    "os.Mkdir",         "os.MkdirAll", NULL};
@@ -1376,7 +1273,7 @@ static int rule_call(body_ctx *c, const char *chain, const char *last, size_t k,
         if (strcmp(chain, "os.Setenv") == 0) EFFECT("mutates global state");
         break;
     }
-    case FAM_PY: {
+    case LANG_FAM_PY: {
         static const char *const writes[] = {"os.remove",   "os.unlink", "os.rename", "os.replace",
                                              "os.makedirs", "os.mkdir",  "os.rmdir",  "json.dump",
                                              "pickle.dump", NULL};
@@ -1402,7 +1299,7 @@ static int rule_call(body_ctx *c, const char *chain, const char *last, size_t k,
             EFFECT("reads environment");
         break;
     }
-    case FAM_JS: {
+    case LANG_FAM_JS: {
         static const char *const fs_writes[] = {
             "writeFile", "writeFileSync", "appendFile", "appendFileSync", "createWriteStream",
             "mkdir",     "mkdirSync",     "unlink",     "unlinkSync",     "rm",
@@ -1429,7 +1326,7 @@ static int rule_call(body_ctx *c, const char *chain, const char *last, size_t k,
         if (strcmp(chain, "Promise.reject") == 0) ERRMODE("rejects promise");
         break;
     }
-    case FAM_JAVA: {
+    case LANG_FAM_JAVA: {
         static const char *const writes[] = {
             "FileWriter",   "FileOutputStream",        "Files.write", "Files.writeString",
             "Files.delete", "Files.createDirectories", "Files.move",  NULL};
@@ -1483,14 +1380,14 @@ static bool is_definition(const body_ctx *c, size_t start, size_t open)
             if (in_list(word, def_words)) return true;
         }
     }
-    if (c->fam != FAM_C && c->fam != FAM_JS && c->fam != FAM_JAVA) return false;
+    if (c->fam != LANG_FAM_C && c->fam != LANG_FAM_JS && c->fam != LANG_FAM_JAVA) return false;
     size_t close = c->closes[open];
     if (!close) return false;
     size_t k = close + 1;
     while (isspace((unsigned char)s[k]))
         k++;
     if (s[k] == '{') return true;
-    if (c->fam == FAM_C) return false;
+    if (c->fam == LANG_FAM_C) return false;
     /* ": ReturnType {" (TypeScript) or "throws X {" (Java) */
     if (s[k] != ':' && !starts(s + k, "throws")) return false;
     for (size_t stop = k + STATIC_WINDOW; s[k] && s[k] != '\n' && k < stop; k++) {
@@ -1577,15 +1474,16 @@ static size_t turbofish_end(const char *code, size_t lt)
     return 0;
 }
 
-AE_STATIC int static_body(const ae_symbol *sym, enum family fam, ae_sir *out)
+AE_STATIC int static_body(const ae_symbol *sym, const lang_info *lang, ae_sir *out)
 {
+    lang_family fam = lang->family;
     if (!sym->source || !sym->source[0]) return 0;
     if (sym->kind && in_list(sym->kind, declaration_kinds)) return 0;
     body_ctx c = {.sym = sym, .fam = fam, .out = out};
     char *src = ae_strndup(sym->source, strnlen(sym->source, STATIC_MAX_SOURCE));
-    char *code = src ? static_blank_code(src, fam, true) : NULL;
-    char *raw = src ? static_blank_code(src, fam, false) : NULL;
     size_t n = src ? strlen(src) : 0;
+    char *code = src ? lang_blank(lang, src, n, true) : NULL;
+    char *raw = src ? lang_blank(lang, src, n, false) : NULL;
     int rc = 0;
     if (!code || !raw || !(c.closes = bracket_table(code, n)))
         AE_FAIL(NULL, AE_ENOMEM, "out of memory");
@@ -1609,8 +1507,8 @@ AE_STATIC int static_body(const ae_symbol *sym, enum family fam, ae_sir *out)
             if (e) k = e + 1;
         }
         bool call = code[k] == '(';
-        bool macro =
-            fam == FAM_RUST && code[k] == '!' && code[k + 1] != '\0' && strchr("([{", code[k + 1]);
+        bool macro = fam == LANG_FAM_RUST && code[k] == '!' && code[k + 1] != '\0' &&
+                     strchr("([{", code[k + 1]);
         bool dot_before = start > 0 && code[start - 1] == '.';
         if (call && last[0] && !in_list(last, keywords) && strcmp(last, own) != 0 &&
             !is_definition(&c, start, k))
@@ -1619,7 +1517,7 @@ AE_STATIC int static_body(const ae_symbol *sym, enum family fam, ae_sir *out)
         AE_CHECK(rule_call(&c, chain, last, k, call, macro, dot_before));
         i = end > start ? end : start + 1;
     }
-    if (fam == FAM_RUST && rust_question_mark(code, body))
+    if (fam == LANG_FAM_RUST && rust_question_mark(code, body))
         AE_CHECK(error_mode(&c, "propagates errors with ?"));
     ae_strlist_sort(&c.deps);
     for (size_t d = 0; d < c.deps.len; d++) {
@@ -1642,10 +1540,11 @@ int ae_sir_generate_static(const ae_symbol *sym, ae_sir *out, ae_error *err)
     memset(out, 0, sizeof *out);
     AE_RETURN_IF(!sym || (!sym->name && !sym->qualified_name), err, AE_EINVAL,
                  "static sir: symbol has no name");
-    enum family fam = family_of(sym->language);
+    const lang_info *lang = lang_or_other(sym->language);
+    lang_family fam = lang->family;
     int rc = static_doc_sentence(sym->doc, &out->intent);
     if (rc == 0) rc = static_signature(sym, fam, &out->inputs, &out->outputs);
-    if (rc == 0) rc = static_body(sym, fam, out);
+    if (rc == 0) rc = static_body(sym, lang, out);
     out->confidence = out->intent ? STATIC_CONFIDENCE_DOC : STATIC_CONFIDENCE_NAME;
     if (rc == 0 && !out->intent) rc = static_name_sentence(sym, out->outputs.len > 0, &out->intent);
     if (rc < 0) {

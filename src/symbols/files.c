@@ -10,6 +10,7 @@
  *    stage). */
 #include "symbols/files.h"
 
+#include "lang/lang.h"
 #include "symbols/internal.h"
 #include "util/err.h"
 #include "util/fs.h"
@@ -25,41 +26,11 @@
 
 #define FILES_BINARY_PROBE 8192
 
-static const struct {
-    const char *ext, *lang;
-} ext_langs[] = {
-    {".rs", "rust"},
-    {".ts", "typescript"},
-    {".mts", "typescript"},
-    {".cts", "typescript"},
-    {".tsx", "tsx"},
-    {".js", "javascript"},
-    {".mjs", "javascript"},
-    {".cjs", "javascript"},
-    {".jsx", "jsx"},
-    {".py", "python"},
-    {".c", "c"},
-    {".h", "c"},
-    {".go", "go"},
-    {".cc", "cpp"},
-    {".cpp", "cpp"},
-    {".cxx", "cpp"},
-    {".hpp", "cpp"},
-    {".hh", "cpp"},
-    {".hxx", "cpp"},
-    {".java", "java"},
-};
-
+/* The extensions are the language table's (src/lang/lang.c). */
 const char *ae_language_for_path(const char *path)
 {
-    if (!path) return NULL;
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    const char *dot = strrchr(base, '.');
-    if (!dot || dot == base) return NULL; /* no extension, or a dotfile like ".c" */
-    for (size_t i = 0; i < sizeof ext_langs / sizeof *ext_langs; i++)
-        if (strcmp(dot, ext_langs[i].ext) == 0) return ext_langs[i].lang;
-    return NULL;
+    const lang_info *l = lang_for_path(path);
+    return l ? l->name : NULL;
 }
 
 static bool is_binary(int fd)

@@ -1,9 +1,10 @@
 /* Reading a symbol's source text: where it ends, its signature, its doc comment.
  *
- * 1. One small lexer serves every language: it yields code characters and skips comments
- *    and string/char literals (a string comes back as one '"' so callers see "something"),
- *    so braces, colons and semicolons inside strings or comments never count.  Rust's
- *    lifetimes ('a) are told apart from char literals ('a').
+ * 1. The language layer's lexer (src/lang, the same one the static SIR provider reads
+ *    with) yields code characters and skips comments and string/char literals (a literal
+ *    comes back as one '"' so callers see "something"), so braces, colons and semicolons
+ *    inside strings or comments never count.  What a language's comments, literals,
+ *    attributes and blocks look like is its row in src/lang/lang.c, not a test here.
  * 2. End lines come from ctags when it has them (C, Go, Python); otherwise from brace
  *    matching (a body `{...}` closes it, or a `;` at depth 0, or the end of a line for
  *    constants and aliases) or, for Python, from indentation.
@@ -12,6 +13,7 @@
  *    C macro's parameters.  It is capped at SPAN_SIGNATURE_MAX bytes. */
 #include "symbols/internal.h"
 
+#include "lang/lang.h"
 #include "util/err.h"
 
 #include <ctype.h>
@@ -108,123 +110,34 @@ static int line_of(const src_text *s, size_t pos)
     return lo + 1;
 }
 
-/* ---- the lexer ------------------------------------------------------------------------- */
+/* ---- the lexer (src/lang) ------------------------------------------------------------- */
 
 typedef struct lexer {
+    lang_lexer lx;
     const char *t;
-    size_t pos, lim; /* next position, end */
-    size_t tok;      /* position of the last returned character or literal */
-    size_t tok_end;  /* one past the end of it */
-    bool hash_comments, slash_comments, triple_quotes, backticks, rust, char_literals;
+    size_t tok;     /* position of the last returned character or literal */
+    size_t tok_end; /* one past the end of it */
 } lexer;
 
-static void lex_init(lexer *lx, const src_text *s, const char *lang, size_t from, size_t lim)
+static void lex_init(lexer *lx, const src_text *s, const lang_info *lang, size_t from, size_t lim)
 {
     memset(lx, 0, sizeof *lx);
     lx->t = s->text;
-    lx->pos = from;
-    lx->lim = lim < s->len ? lim : s->len;
-    bool py = eq(lang, "python");
-    lx->hash_comments = py;
-    lx->slash_comments = !py;
-    lx->triple_quotes = py;
-    lx->backticks = eq(lang, "javascript") || eq(lang, "jsx") || eq(lang, "typescript") ||
-                    eq(lang, "tsx") || eq(lang, "go");
-    lx->rust = eq(lang, "rust");
-    lx->char_literals = eq(lang, "c") || eq(lang, "cpp") || eq(lang, "java") || eq(lang, "go");
-}
-
-/* Skips a quoted literal starting at lx->pos (the opening quote). */
-static void skip_quoted(lexer *lx, char q, bool multiline)
-{
-    size_t p = lx->pos + 1;
-    while (p < lx->lim) {
-        char c = lx->t[p];
-        if (c == '\\' && q != '`') {
-            p += 2;
-            continue;
-        }
-        if (c == q) {
-            p++;
-            break;
-        }
-        if (c == '\n' && !multiline) break;
-        p++;
-    }
-    lx->pos = p < lx->lim ? p : lx->lim;
+    lang_lexer_init(&lx->lx, lang, s->text, from, lim < s->len ? lim : s->len);
 }
 
 /* Next code character, or -1 at the end.  Comments read as nothing (a line comment stops
  * before its newline), literals as '"'. */
 static int lex_next(lexer *lx)
 {
-    const char *t = lx->t;
-    while (lx->pos < lx->lim) {
-        size_t p = lx->pos;
-        char c = t[p];
-        char n1 = p + 1 < lx->lim ? t[p + 1] : '\0';
-        lx->tok = p;
-        if (lx->hash_comments && c == '#') {
-            while (lx->pos < lx->lim && t[lx->pos] != '\n')
-                lx->pos++;
-            continue;
-        }
-        if (lx->slash_comments && c == '/' && n1 == '/') {
-            while (lx->pos < lx->lim && t[lx->pos] != '\n')
-                lx->pos++;
-            continue;
-        }
-        if (lx->slash_comments && c == '/' && n1 == '*') {
-            const char *e = NULL;
-            for (size_t q = p + 2; q + 1 < lx->lim; q++)
-                if (t[q] == '*' && t[q + 1] == '/') {
-                    e = t + q;
-                    break;
-                }
-            lx->pos = e ? (size_t)(e - t) + 2 : lx->lim;
-            continue;
-        }
-        if (lx->triple_quotes && (c == '"' || c == '\'') && n1 == c && p + 2 < lx->lim &&
-            t[p + 2] == c) {
-            size_t q = p + 3;
-            while (q < lx->lim) {
-                if (t[q] == '\\') {
-                    q += 2;
-                    continue;
-                }
-                if (t[q] == c && q + 2 < lx->lim && t[q + 1] == c && t[q + 2] == c) {
-                    q += 3;
-                    break;
-                }
-                q++;
-            }
-            lx->pos = q < lx->lim ? q : lx->lim;
-            lx->tok_end = lx->pos;
-            return '"';
-        }
-        if (c == '"' || (c == '`' && lx->backticks)) {
-            skip_quoted(lx, c, c == '`' || lx->rust);
-            lx->tok_end = lx->pos;
-            return '"';
-        }
-        if (c == '\'') {
-            bool literal = true;
-            if (lx->rust) {
-                /* 'a' or '\n' or a multi-byte char is a literal; 'a alone is a lifetime */
-                unsigned char u = (unsigned char)n1;
-                literal = n1 == '\\' || (p + 2 < lx->lim && t[p + 2] == '\'') || u >= 0x80;
-            }
-            if (literal) {
-                skip_quoted(lx, '\'', !lx->char_literals && !lx->rust);
-                lx->tok_end = lx->pos;
-                return '"';
-            }
-        }
-        lx->pos++;
-        lx->tok_end = lx->pos;
-        return (unsigned char)c;
+    lang_token t;
+    while (lang_lex(&lx->lx, &t)) {
+        lx->tok = t.start;
+        lx->tok_end = t.end;
+        if (t.kind == LANG_TOK_COMMENT) continue;
+        return t.kind == LANG_TOK_STRING ? '"' : (unsigned char)lx->t[t.start];
     }
-    lx->tok = lx->tok_end = lx->lim;
+    lx->tok = lx->tok_end = lx->lx.lim;
     return -1;
 }
 
@@ -240,7 +153,7 @@ static bool continues_line(int c)
     return c == 0 || strchr("=,+-*/|&(<.:?[", c) != NULL;
 }
 
-static int end_by_braces(const src_text *s, const char *lang, const char *kind, int start,
+static int end_by_braces(const src_text *s, const lang_info *lang, const char *kind, int start,
                          size_t col)
 {
     lexer lx;
@@ -296,14 +209,15 @@ static int indent_of(const char *p, size_t n, bool *blank)
     return w;
 }
 
-static int end_by_indent(const src_text *s, const char *kind, int start, size_t col)
+static int end_by_indent(const src_text *s, const lang_info *lang, const char *kind, int start,
+                         size_t col)
 {
     size_t n;
     bool blank;
     const char *l0 = src_line(s, start, &n);
     int indent0 = indent_of(l0, n, &blank);
     lexer lx;
-    lex_init(&lx, s, "python", s->off[start - 1] + col, s->len);
+    lex_init(&lx, s, lang, s->off[start - 1] + col, s->len);
     int depth = 0, last_code = start, c;
     bool header_done = false;
     while ((c = lex_next(&lx)) >= 0) {
@@ -333,8 +247,9 @@ int span_end_line(const src_text *s, const char *language, const char *kind, int
     if (start < 1) start = 1;
     if (start > s->nlines) return s->nlines;
     col = clamp_col(s, start, col);
-    int end = eq(language, "python") ? end_by_indent(s, kind, start, col)
-                                     : end_by_braces(s, language, kind, start, col);
+    const lang_info *lang = lang_or_other(language);
+    int end = lang->indent_blocks ? end_by_indent(s, lang, kind, start, col)
+                                  : end_by_braces(s, lang, kind, start, col);
     if (end < start) end = start;
     if (end > s->nlines) end = s->nlines;
     return end;
@@ -351,15 +266,15 @@ static bool assignment_at(const char *t, size_t p, size_t lim)
 
 /* Where the declaration header stops: offset of the stop character (excluded), or of one
  * past it when `inclusive` (C macro parameters).  *stop_char tells which one, 0 if none. */
-static size_t header_stop(const src_text *s, const char *lang, const char *kind, int start,
+static size_t header_stop(const src_text *s, const lang_info *lang, const char *kind, int start,
                           size_t col, int end, int *stop_char)
 {
     size_t from = s->off[start - 1] + col, lim = s->off[end];
     lexer lx;
     lex_init(&lx, s, lang, from, lim);
-    bool py = eq(lang, "python");
+    bool py = lang->indent_blocks; /* a `:` ends the header, braces are data */
     bool constant = eq(kind, "constant");
-    bool c_macro = eq(kind, "macro") && (eq(lang, "c") || eq(lang, "cpp"));
+    bool c_macro = eq(kind, "macro") && lang->family == LANG_FAM_C;
     int paren = 0, brace = 0, c;
     *stop_char = 0;
     while ((c = lex_next(&lx)) >= 0) {
@@ -406,7 +321,7 @@ char *span_signature(const src_text *s, const char *language, const char *kind, 
     int sc;
     col = clamp_col(s, start, col);
     size_t from = s->off[start - 1] + col;
-    size_t stop = header_stop(s, language, kind, start, col, end, &sc);
+    size_t stop = header_stop(s, lang_or_other(language), kind, start, col, end, &sc);
     char *sig = trimmed_copy(s->text + from, stop - from);
     if (sig && !sig[0]) {
         free(sig);
@@ -457,21 +372,26 @@ static bool starts(const char *p, const char *e, const char *lit)
     return (size_t)(e - p) >= n && memcmp(p, lit, n) == 0;
 }
 
-static bool attribute_line(const char *lang, const char *p, const char *e)
+/* A decorator or attribute line ("#[derive(..)]", "@cached"). */
+static bool attribute_line(const lang_info *lang, const char *p, const char *e)
 {
-    if (eq(lang, "rust")) return starts(p, e, "#[");
-    if (eq(lang, "c") || eq(lang, "go")) return false;
-    return p < e && *p == '@';
+    return lang->attribute && starts(p, e, lang->attribute);
 }
 
-static bool line_comment(const char *lang, const char *p, const char *e)
+/* A line comment that documents what follows: not a shebang "#!", not Rust's inner "//!". */
+static bool line_comment(const lang_info *lang, const char *p, const char *e)
 {
-    if (eq(lang, "python")) return p < e && *p == '#' && !starts(p, e, "#!");
-    return starts(p, e, "//") && !starts(p, e, "//!");
+    const char *m = lang_line_comment(lang);
+    if (!m) return false;
+    size_t n = strlen(m);
+    return starts(p, e, m) && !(e - p > (ptrdiff_t)n && p[n] == '!');
 }
 
-static char *comment_above(const src_text *s, const char *lang, int start)
+static char *comment_above(const src_text *s, const lang_info *lang, int start)
 {
+    const char *bo = NULL, *bc = NULL;
+    bool has_block = lang_block_comment(lang, &bo, &bc);
+    size_t bol = has_block ? strlen(bo) : 0, bcl = has_block ? strlen(bc) : 0;
     int l = start - 1;
     size_t n;
     const char *p, *e;
@@ -496,16 +416,16 @@ static char *comment_above(const src_text *s, const char *lang, int start)
             if (!line_comment(lang, skip_ws(q0, q0 + n), q0 + n)) break;
             first--;
         }
-    } else if (!eq(lang, "python") && e - p >= 2 && e[-2] == '*' && e[-1] == '/') {
+    } else if (has_block && (size_t)(e - p) >= bcl && memcmp(e - bcl, bc, bcl) == 0) {
         block = true;
         while (first >= 1) {
             const char *q = src_line(s, first, &n);
-            if (memmem(q, n, "/*", 2)) break;
+            if (memmem(q, n, bo, bol)) break;
             first--;
         }
         if (first < 1 || last - first > 200) return NULL;
         const char *q0 = src_line(s, first, &n);
-        const char *o = memmem(q0, n, "/*", 2);
+        const char *o = memmem(q0, n, bo, bol);
         if (skip_ws(q0, o) != o) return NULL; /* a trailing comment of code, not a doc */
     } else {
         return NULL;
@@ -515,8 +435,8 @@ static char *comment_above(const src_text *s, const char *lang, int start)
         q = skip_ws(q, qe);
         if (block) {
             if (i == first) {
-                const char *o = memmem(q, (size_t)(qe - q), "/*", 2);
-                q = o ? o + 2 : q;
+                const char *o = memmem(q, (size_t)(qe - q), bo, bol);
+                q = o ? o + bol : q;
                 while (q < qe && (*q == '*' || *q == '!'))
                     q++;
             } else {
@@ -525,17 +445,15 @@ static char *comment_above(const src_text *s, const char *lang, int start)
             }
             if (i == last) {
                 const char *c = NULL;
-                for (const char *x = q; x + 1 < qe; x++)
-                    if (x[0] == '*' && x[1] == '/') c = x;
+                for (const char *x = q; x + bcl <= qe; x++)
+                    if (memcmp(x, bc, bcl) == 0) c = x;
                 if (c) qe = c;
                 while (qe > q && qe[-1] == '*')
                     qe--;
             }
-        } else if (eq(lang, "python")) {
-            while (q < qe && *q == '#')
-                q++;
         } else {
-            while (q < qe && *q == '/')
+            char m = lang_line_comment(lang)[0]; /* "///", "##": every marker byte goes */
+            while (q < qe && *q == m)
                 q++;
         }
         if (append_words(&b, q, (size_t)(qe - q)) < 0) {
@@ -546,55 +464,51 @@ static char *comment_above(const src_text *s, const char *lang, int start)
     return b.data; /* NULL when nothing was appended */
 }
 
-static char *python_docstring(const src_text *s, const char *kind, int start, size_t col, int end)
+/* The string that opens a Python block (after its header's `:`, past blank lines and
+ * comments, with at most one r/u prefix), words collapsed; NULL when there is none. */
+static char *python_docstring(const src_text *s, const lang_info *lang, const char *kind, int start,
+                              size_t col, int end)
 {
     int sc;
-    size_t stop = header_stop(s, "python", kind, start, col, end, &sc);
+    size_t stop = header_stop(s, lang, kind, start, col, end, &sc);
     if (sc != ':') return NULL;
-    const char *t = s->text, *e = s->text + s->off[end];
-    const char *p = t + stop + 1;
-    for (;;) {
-        p = skip_ws(p, e);
-        if (p < e && *p == '#') {
-            while (p < e && *p != '\n')
-                p++;
+    lang_lexer lx;
+    lang_token tok;
+    bool prefix = false;
+    lang_lexer_init(&lx, lang, s->text, stop + 1, s->off[end]);
+    while (lang_lex(&lx, &tok)) {
+        char c = s->text[tok.start];
+        if (tok.kind == LANG_TOK_COMMENT ||
+            (tok.kind == LANG_TOK_CODE && !prefix && isspace((unsigned char)c)))
+            continue;
+        if (tok.kind == LANG_TOK_CODE && !prefix && c && strchr("rRuU", c)) {
+            prefix = true;
             continue;
         }
-        break;
-    }
-    if (p < e && strchr("rRuU", *p)) p++;
-    if (p >= e || (*p != '"' && *p != '\'')) return NULL;
-    char q = *p;
-    bool triple = e - p >= 3 && p[1] == q && p[2] == q;
-    const char *body = p + (triple ? 3 : 1), *c = body;
-    while (c < e) {
-        if (*c == '\\') {
-            c += 2;
-            continue;
+        if (tok.kind != LANG_TOK_STRING) return NULL;
+        /* a one-line string that a newline cut off is not a docstring */
+        if (!tok.closed && tok.body_end < lx.lim && s->text[tok.body_end] == '\n') return NULL;
+        ae_buf b = {0};
+        if (append_words(&b, s->text + tok.body, tok.body_end - tok.body) < 0) {
+            ae_buf_free(&b);
+            return NULL;
         }
-        if (*c == q && (!triple || (e - c >= 3 && c[1] == q && c[2] == q))) break;
-        if (!triple && *c == '\n') return NULL;
-        c++;
+        return b.data;
     }
-    if (c > e) c = e;
-    ae_buf b = {0};
-    if (append_words(&b, body, (size_t)(c - body)) < 0) {
-        ae_buf_free(&b);
-        return NULL;
-    }
-    return b.data;
+    return NULL;
 }
 
 char *span_doc(const src_text *s, const char *language, const char *kind, int start, size_t col,
                int end)
 {
     col = clamp_col(s, start, col);
-    if (eq(language, "python") && block_kind(kind)) {
-        char *d = python_docstring(s, kind, start, col, end);
+    const lang_info *lang = lang_or_other(language);
+    if (lang->family == LANG_FAM_PY && block_kind(kind)) {
+        char *d = python_docstring(s, lang, kind, start, col, end);
         if (d) return d;
     }
     size_t n;
     const char *l = src_line(s, start, &n);
     if (skip_ws(l, l + col) != l + col) return NULL; /* code before it on its line */
-    return comment_above(s, language, start);
+    return comment_above(s, lang, start);
 }
