@@ -104,6 +104,7 @@ typedef struct lang_lexer {
     const char *text;
     size_t pos, lim;
     const lang_syntax *syntax;
+    bool opens[256]; /* opens[b]: some rule's opening starts with byte b (others are code) */
 } lang_lexer;
 
 /* Lexes text[from, lim) as `lang`.  text before `from` is looked at for one byte (a raw

@@ -292,9 +292,14 @@ void lang_lexer_init(lang_lexer *lx, const lang_info *lang, const char *text, si
     lx->pos = from < lim ? from : lim;
     lx->lim = lim;
     lx->syntax = (lang ? lang : lang_or_other(NULL))->syntax;
+    memset(lx->opens, 0, sizeof lx->opens);
+    for (size_t i = 0; i < lx->syntax->nrules; i++)
+        lx->opens[(unsigned char)lx->syntax->rules[i].open[0]] = true;
 }
 
-bool lang_lex(lang_lexer *lx, lang_token *tok)
+/* The next token; with `runs`, a code token spans every byte up to the next possible opening
+ * (the blanker copies code through, so it needs no byte-by-byte stops). */
+static bool next_token(lang_lexer *lx, lang_token *tok, bool runs)
 {
     size_t p = lx->pos;
     if (p >= lx->lim) {
@@ -303,7 +308,7 @@ bool lang_lex(lang_lexer *lx, lang_token *tok)
         return false;
     }
     const lang_syntax *syn = lx->syntax;
-    for (size_t i = 0; i < syn->nrules; i++) {
+    for (size_t i = 0; lx->opens[(unsigned char)lx->text[p]] && i < syn->nrules; i++) {
         if (match_rule(lx, &syn->rules[i], p, tok)) {
             tok->rule = &syn->rules[i];
             if (tok->end > lx->lim) tok->end = lx->lim; /* an escape at the limit */
@@ -312,10 +317,18 @@ bool lang_lex(lang_lexer *lx, lang_token *tok)
             return true;
         }
     }
-    finish(tok, LANG_TOK_CODE, p, p, p + 1, p + 1, true);
+    size_t e = p + 1;
+    while (runs && e < lx->lim && !lx->opens[(unsigned char)lx->text[e]])
+        e++;
+    finish(tok, LANG_TOK_CODE, p, p, e, e, true);
     tok->rule = NULL;
-    lx->pos = p + 1;
+    lx->pos = e;
     return true;
+}
+
+bool lang_lex(lang_lexer *lx, lang_token *tok)
+{
+    return next_token(lx, tok, false);
 }
 
 static void blank_range(char *out, size_t a, size_t b)
@@ -331,7 +344,7 @@ char *lang_blank(const lang_info *lang, const char *src, size_t n, bool blank_st
     lang_lexer lx;
     lang_token tok;
     lang_lexer_init(&lx, lang, src, 0, n);
-    while (lang_lex(&lx, &tok)) {
+    while (next_token(&lx, &tok, true)) {
         if (tok.kind == LANG_TOK_COMMENT)
             blank_range(out, tok.start, tok.end);
         else if (tok.kind == LANG_TOK_STRING && blank_strings)
