@@ -15,6 +15,7 @@
 #include "index/ivfpq_internal.h"
 
 #include "util/blake3.h"
+#include "util/bytes.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -37,27 +38,6 @@ static const char *const SECTION_NAME[IVFPQ_NSECTIONS] = {
 static uint64_t align_up(uint64_t v)
 {
     return (v + IVFPQ_ALIGN - 1) & ~(uint64_t)(IVFPQ_ALIGN - 1);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    memcpy(p, &v, 8);
-}
-static uint32_t get32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
 }
 
 void ivfpq_hash(const void *p, size_t n, uint8_t out[IVFPQ_HASH_BYTES])
@@ -124,20 +104,20 @@ int ivfpq_write(const ivfpq_image *im, const char *path, ae_error *err)
         block += ivfpq_blocks(len);
     }
 
-    memcpy(buf, IVFPQ_MAGIC, sizeof IVFPQ_MAGIC); /* 7 chars + NUL = 8 bytes */
-    put32(buf + 8, IVFPQ_VERSION);
-    put32(buf + 12, IVFPQ_HEADER_BYTES);
-    put32(buf + 16, im->dim);
-    put32(buf + 20, im->nlist);
-    put32(buf + 24, im->m);
-    put32(buf + 28, AE_IVFPQ_KSUB);
-    put64(buf + 32, im->rows);
-    put64(buf + 40, total);
-    put32(buf + 48, IVFPQ_BLOCK);
-    put64(buf + 56, im->seed);
+    memcpy(buf + IVFPQ_OFF_MAGIC, IVFPQ_MAGIC, sizeof IVFPQ_MAGIC); /* 7 chars + NUL = 8 bytes */
+    ae_put_le32(buf + IVFPQ_OFF_VERSION, IVFPQ_VERSION);
+    ae_put_le32(buf + IVFPQ_OFF_HEADER_SIZE, IVFPQ_HEADER_BYTES);
+    ae_put_le32(buf + IVFPQ_OFF_DIM, im->dim);
+    ae_put_le32(buf + IVFPQ_OFF_NLIST, im->nlist);
+    ae_put_le32(buf + IVFPQ_OFF_M, im->m);
+    ae_put_le32(buf + IVFPQ_OFF_KSUB, AE_IVFPQ_KSUB);
+    ae_put_le64(buf + IVFPQ_OFF_ROWS, im->rows);
+    ae_put_le64(buf + IVFPQ_OFF_FILE_BYTES, total);
+    ae_put_le32(buf + IVFPQ_OFF_BLOCK, IVFPQ_BLOCK);
+    ae_put_le64(buf + IVFPQ_OFF_SEED, im->seed);
     for (int s = 0; s < IVFPQ_NSECTIONS; s++) {
-        put64(buf + IVFPQ_OFF_SECTIONS + 16 * s, off[s]);
-        put64(buf + IVFPQ_OFF_SECTIONS + 16 * s + 8, size[s]);
+        ae_put_le64(buf + IVFPQ_OFF_SECTIONS + IVFPQ_SECTION_ENTRY * s, off[s]);
+        ae_put_le64(buf + IVFPQ_OFF_SECTIONS + IVFPQ_SECTION_ENTRY * s + 8, size[s]);
         ivfpq_hash(buf + off[s], size[s], buf + IVFPQ_OFF_SECTION_HASHES + IVFPQ_HASH_BYTES * s);
     }
     ivfpq_hash(buf, IVFPQ_OFF_HEADER_HASH, buf + IVFPQ_OFF_HEADER_HASH);
@@ -178,14 +158,14 @@ int ae_ivfpq_open(const char *path, ae_ivfpq **out, ae_error *err)
         goto cleanup;
     }
     const uint8_t *h = map;
-    if (memcmp(h, IVFPQ_MAGIC, sizeof IVFPQ_MAGIC) != 0) {
+    if (memcmp(h + IVFPQ_OFF_MAGIC, IVFPQ_MAGIC, sizeof IVFPQ_MAGIC) != 0) {
         rc = ae_fail(err, AE_ENOTOURS, "%s: not an aether IVF-PQ index (bad magic)", path);
         goto cleanup;
     }
     if (bytes < IVFPQ_HEADER_BYTES + IVFPQ_HASH_BYTES)
         CORRUPT("%s: truncated: %zu bytes, the header alone is %u", path, bytes,
                 IVFPQ_HEADER_BYTES);
-    uint32_t version = get32(h + 8);
+    uint32_t version = ae_get_le32(h + IVFPQ_OFF_VERSION);
     if (version != IVFPQ_VERSION) {
         rc = ae_fail(err, AE_EVERSION, "%s: index format version %u, this build reads %u", path,
                      version, IVFPQ_VERSION);
@@ -197,9 +177,9 @@ int ae_ivfpq_open(const char *path, ae_ivfpq **out, ae_error *err)
     if (memcmp(hh, h + IVFPQ_OFF_HEADER_HASH, IVFPQ_HASH_BYTES) != 0)
         CORRUPT("%s: header checksum mismatch", path);
 #endif
-    if (get64(h + 40) != bytes)
+    if (ae_get_le64(h + IVFPQ_OFF_FILE_BYTES) != bytes)
         CORRUPT("%s: truncated or extended: %zu bytes, header says %llu", path, bytes,
-                (unsigned long long)get64(h + 40));
+                (unsigned long long)ae_get_le64(h + IVFPQ_OFF_FILE_BYTES));
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
     if (memcmp(h + bytes - IVFPQ_HASH_BYTES, hh, IVFPQ_HASH_BYTES) != 0)
         CORRUPT("%s: trailer checksum does not match the header", path);
@@ -207,13 +187,14 @@ int ae_ivfpq_open(const char *path, ae_ivfpq **out, ae_error *err)
 
     ix = calloc(1, sizeof *ix);
     if (!ix) AE_FAIL(err, AE_ENOMEM, "out of memory");
-    ix->dim = get32(h + 16);
-    ix->nlist = get32(h + 20);
-    ix->m = get32(h + 24);
-    ix->rows = get64(h + 32);
-    ix->seed = get64(h + 56);
-    if (get32(h + 12) != IVFPQ_HEADER_BYTES || get32(h + 28) != AE_IVFPQ_KSUB ||
-        get32(h + 48) != IVFPQ_BLOCK)
+    ix->dim = ae_get_le32(h + IVFPQ_OFF_DIM);
+    ix->nlist = ae_get_le32(h + IVFPQ_OFF_NLIST);
+    ix->m = ae_get_le32(h + IVFPQ_OFF_M);
+    ix->rows = ae_get_le64(h + IVFPQ_OFF_ROWS);
+    ix->seed = ae_get_le64(h + IVFPQ_OFF_SEED);
+    if (ae_get_le32(h + IVFPQ_OFF_HEADER_SIZE) != IVFPQ_HEADER_BYTES ||
+        ae_get_le32(h + IVFPQ_OFF_KSUB) != AE_IVFPQ_KSUB ||
+        ae_get_le32(h + IVFPQ_OFF_BLOCK) != IVFPQ_BLOCK)
         CORRUPT("%s: unexpected header size, ksub or block size", path);
     if (ix->dim < AE_IVFPQ_MIN_DIM || ix->dim > AE_IVFPQ_MAX_DIM || ix->nlist < 1 ||
         ix->nlist > AE_IVFPQ_MAX_NLIST || ix->m < 1 || ix->m > AE_IVFPQ_MAX_M || ix->dim % ix->m ||
@@ -223,8 +204,8 @@ int ae_ivfpq_open(const char *path, ae_ivfpq **out, ae_error *err)
     ix->dsub = ix->dim / ix->m;
     uint64_t prev_end = IVFPQ_HEADER_BYTES;
     for (int s = 0; s < IVFPQ_NSECTIONS; s++) {
-        uint64_t o = get64(h + IVFPQ_OFF_SECTIONS + 16 * s);
-        uint64_t z = get64(h + IVFPQ_OFF_SECTIONS + 16 * s + 8);
+        uint64_t o = ae_get_le64(h + IVFPQ_OFF_SECTIONS + IVFPQ_SECTION_ENTRY * s);
+        uint64_t z = ae_get_le64(h + IVFPQ_OFF_SECTIONS + IVFPQ_SECTION_ENTRY * s + 8);
         if (o % IVFPQ_ALIGN || o < prev_end || o > bytes - IVFPQ_HASH_BYTES ||
             z > bytes - IVFPQ_HASH_BYTES - o)
             CORRUPT("%s: %s section [%llu, +%llu) out of bounds", path, SECTION_NAME[s],

@@ -1,5 +1,7 @@
-/* IVF-PQ internals shared by the phase files (kmeans, pq, build, format,
- * search, verify).  Not part of the API: only src/index/ and its tests.
+/* IVF-PQ internals shared by the phase files (distance, kmeans, pq, build,
+ * format, search, verify).  Calls go one way: build -> pq -> kmeans ->
+ * distance (the kernels); search and verify use format and distance.  Not part of the API: only
+ * src/index/ and its tests.
  *
  * File layout (format version 1), little-endian, every section 64-byte aligned:
  *
@@ -58,8 +60,21 @@ enum {
     IVFPQ_SEC_CODES,
 };
 
-#define IVFPQ_OFF_SECTIONS       64u
-#define IVFPQ_OFF_SECTION_HASHES 160u
+/* Header field offsets (the table above), shared by writer and reader. */
+#define IVFPQ_OFF_MAGIC          0u
+#define IVFPQ_OFF_VERSION        8u
+#define IVFPQ_OFF_HEADER_SIZE    12u
+#define IVFPQ_OFF_DIM            16u
+#define IVFPQ_OFF_NLIST          20u
+#define IVFPQ_OFF_M              24u
+#define IVFPQ_OFF_KSUB           28u
+#define IVFPQ_OFF_ROWS           32u
+#define IVFPQ_OFF_FILE_BYTES     40u
+#define IVFPQ_OFF_BLOCK          48u
+#define IVFPQ_OFF_SEED           56u
+#define IVFPQ_OFF_SECTIONS       64u /* IVFPQ_NSECTIONS x {offset u64, size u64} */
+#define IVFPQ_SECTION_ENTRY      16u
+#define IVFPQ_OFF_SECTION_HASHES 160u /* IVFPQ_NSECTIONS x IVFPQ_HASH_BYTES */
 #define IVFPQ_OFF_HEADER_HASH    352u
 
 /* Rows per batch in the BLAS passes (bounds the distance matrix). */
@@ -94,6 +109,30 @@ static inline uint64_t ivfpq_rand(uint64_t *s)
     return z ^ (z >> 31);
 }
 
+/* distance.c: the IVF-PQ kernels (SIMD where the CPU has it, each identical
+ * to its scalar loop, so an index does not depend on the CPU that built it) */
+
+/* argmin_j norms[j] - 2 dots[j] (ties: lowest j). */
+uint32_t ivfpq_argmin(const float *norms, const float *dots, uint32_t k);
+
+/* norms[c] = |c_c|^2 for k rows of d. */
+void ivfpq_sqnorms(const float *c, uint32_t k, uint32_t d, float *norms);
+
+/* cbt (m x dsub x 256): codebooks transposed per sub-quantiser; norms
+ * (m x 256): |centroid|^2.  Computed once, shared by the encode threads. */
+void ivfpq_pq_prepare(const float *codebooks, uint32_t dim, uint32_t m, float *cbt, float *norms);
+
+/* codes[i * m + j] = nearest centroid of sub-vector j of resid row i (row
+ * stride ld floats). */
+void ivfpq_encode(const float *resid, size_t n, uint32_t dim, size_t ld, uint32_t m,
+                  const float *cbt, const float *norms, uint8_t *codes);
+
+/* acc[i] = sum_j lut8[j * 256 + code j of vector i] for the 64 vectors of a
+ * code block (m x 64 bytes, transposed). */
+typedef void (*ivfpq_scan_fn)(const uint8_t *blk, const uint8_t *lut8, uint32_t m, uint16_t *acc);
+/* The code-scan kernel for this CPU (VBMI byte shuffles, or scalar). */
+ivfpq_scan_fn ivfpq_scan_kernel(void);
+
 /* kmeans.c --------------------------------------------------------------- */
 
 /* k-means (Lloyd) on n rows of d floats with row stride ldx; centroids (k x d,
@@ -108,13 +147,6 @@ int ivfpq_kmeans(const float *x, size_t n, uint32_t d, size_t ldx, uint32_t k, u
 void ivfpq_assign(const float *x, size_t n, uint32_t d, size_t ldx, const float *c,
                   const float *cnorm, uint32_t k, uint32_t *assign, float *work);
 
-/* argmin_j norms[j] - 2 dots[j] (ties: lowest j), AVX-512 where available,
- * identical to the scalar loop. */
-uint32_t ivfpq_argmin(const float *norms, const float *dots, uint32_t k);
-
-/* norms[c] = |c_c|^2 for k rows of d. */
-void ivfpq_sqnorms(const float *c, uint32_t k, uint32_t d, float *norms);
-
 /* pq.c ------------------------------------------------------------------- */
 
 /* Trains m sub-quantisers of 256 centroids on n residual rows (n x dim);
@@ -122,15 +154,6 @@ void ivfpq_sqnorms(const float *c, uint32_t k, uint32_t d, float *norms);
  * threads. */
 int ivfpq_train_pq(const float *resid, size_t n, uint32_t dim, uint32_t m, uint32_t iters,
                    uint64_t seed, int threads, float *codebooks, ae_error *err);
-
-/* cbt (m x dsub x 256): codebooks transposed per sub-quantiser; norms
- * (m x 256): |centroid|^2.  Computed once, shared by the encode threads. */
-void ivfpq_pq_prepare(const float *codebooks, uint32_t dim, uint32_t m, float *cbt, float *norms);
-
-/* codes[i * m + j] = nearest centroid of sub-vector j of resid row i (row
- * stride ld floats). */
-void ivfpq_encode(const float *resid, size_t n, uint32_t dim, size_t ld, uint32_t m,
-                  const float *cbt, const float *norms, uint8_t *codes);
 
 /* format.c --------------------------------------------------------------- */
 
@@ -158,10 +181,5 @@ static inline uint64_t ivfpq_blocks(uint64_t len)
 void ivfpq_hash(const void *p, size_t n, uint8_t out[IVFPQ_HASH_BYTES]);
 /* "centroids", "codes", ... for messages. */
 const char *ivfpq_section_name(int s);
-
-/* search.c --------------------------------------------------------------- */
-
-/* Internal switch for tests: 0 = best kernel, 1 = force the scalar scan. */
-extern int ivfpq_force_scalar;
 
 #endif

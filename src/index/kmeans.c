@@ -8,7 +8,10 @@
  * 3. Initialisation picks k distinct rows by a seeded partial shuffle; k-means++
  *    was not used: it costs k passes over the sample and, measured on our data,
  *    ten Lloyd iterations from random rows reach the same recall.
- * 4. An empty cluster is re-seeded from the largest one (its centroid nudged
+ * 4. The per-row kernels (argmin over the distance row, and for the 256
+ *    centroids of a sub-quantiser the register-blocked encoder) are in
+ *    distance.c with the other SIMD kernels.
+ * 5. An empty cluster is re-seeded from the largest one (its centroid nudged
  *    by +-1e-4 relative, the big cluster's by the opposite), so nlist lists
  *    stay usable; everything depends only on the seed and the input. */
 #include "index/ivfpq_internal.h"
@@ -17,90 +20,8 @@
 #include "util/mem.h"
 
 #include <cblas.h>
-#include <float.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define IVFPQ_HAVE_AVX512 1
-#endif
-
-static uint32_t argmin_scalar(const float *norms, const float *dots, uint32_t k)
-{
-    float best = FLT_MAX;
-    uint32_t arg = 0;
-    for (uint32_t j = 0; j < k; j++) {
-        float v = norms[j] - 2.0f * dots[j];
-        if (v < best) {
-            best = v;
-            arg = j;
-        }
-    }
-    return arg;
-}
-
-#ifdef IVFPQ_HAVE_AVX512
-/* Same result as argmin_scalar: 2 * dot is exact, so v rounds once either
- * way; each lane keeps its first minimum and the lanes reduce to the lowest
- * index among equal minima. */
-__attribute__((target("avx512f"))) static uint32_t argmin_avx512(const float *norms,
-                                                                 const float *dots, uint32_t k)
-{
-    uint32_t k16 = k & ~15u;
-    __m512 best = _mm512_set1_ps(FLT_MAX);
-    __m512i arg = _mm512_setzero_si512();
-    __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const __m512i step = _mm512_set1_epi32(16);
-    const __m512 two = _mm512_set1_ps(2.0f);
-    for (uint32_t j = 0; j < k16; j += 16) {
-        __m512 v = _mm512_sub_ps(_mm512_loadu_ps(norms + j),
-                                 _mm512_mul_ps(two, _mm512_loadu_ps(dots + j)));
-        __mmask16 lt = _mm512_cmp_ps_mask(v, best, _CMP_LT_OQ);
-        best = _mm512_mask_mov_ps(best, lt, v);
-        arg = _mm512_mask_mov_epi32(arg, lt, idx);
-        idx = _mm512_add_epi32(idx, step);
-    }
-    float bv[16];
-    uint32_t ba[16];
-    _mm512_storeu_ps(bv, best);
-    _mm512_storeu_si512((void *)ba, arg);
-    float b = FLT_MAX;
-    uint32_t a = 0;
-    for (int l = 0; l < 16; l++)
-        if (bv[l] < b || (bv[l] == b && ba[l] < a)) {
-            b = bv[l];
-            a = ba[l];
-        }
-    for (uint32_t j = k16; j < k; j++) {
-        float v = norms[j] - 2.0f * dots[j];
-        if (v < b) {
-            b = v;
-            a = j;
-        }
-    }
-    return a;
-}
-#endif
-
-uint32_t ivfpq_argmin(const float *norms, const float *dots, uint32_t k)
-{
-#ifdef IVFPQ_HAVE_AVX512
-    if (__builtin_cpu_supports("avx512f")) return argmin_avx512(norms, dots, k);
-#endif
-    return argmin_scalar(norms, dots, k);
-}
-
-void ivfpq_sqnorms(const float *c, uint32_t k, uint32_t d, float *norms)
-{
-    for (uint32_t i = 0; i < k; i++) {
-        const float *r = c + (size_t)i * d;
-        float s = 0;
-        for (uint32_t j = 0; j < d; j++)
-            s += r[j] * r[j];
-        norms[i] = s;
-    }
-}
 
 void ivfpq_assign(const float *x, size_t n, uint32_t d, size_t ldx, const float *c,
                   const float *cnorm, uint32_t k, uint32_t *assign, float *work)

@@ -7,26 +7,20 @@
  * 2. Each sub-quantiser trains on a strided column slice of the residual
  *    matrix (no copy), on its own thread: the m problems are independent, so
  *    the result does not depend on the thread count.
- * 3. Encoding does not use BLAS: a (batch x 16) x (16 x 256) sgemm per
- *    sub-quantiser spent most of its time packing.  A register-blocked kernel
- *    over a transposed codebook (16 AVX-512 accumulators = 256 centroids)
- *    is ~10x faster, and with multiply-then-add it rounds like the scalar
- *    loop, so codes are the same on every CPU. */
+ * 3. Encoding (ivfpq_encode, in distance.c) does not use BLAS: a
+ *    (batch x 16) x (16 x 256) sgemm per sub-quantiser spent most of its time
+ *    packing.  A register-blocked kernel over a transposed codebook (16
+ *    AVX-512 accumulators = 256 centroids) is ~10x faster, and it rounds like
+ *    the scalar loop, so codes are the same on every CPU. */
 #include "index/ivfpq_internal.h"
 
 #include "util/err.h"
 #include "util/mem.h"
 
 #include <cblas.h>
-#include <float.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define IVFPQ_HAVE_AVX512 1
-#endif
 
 typedef struct pq_job {
     const float *resid;
@@ -100,70 +94,4 @@ int ivfpq_train_pq(const float *resid, size_t n, uint32_t dim, uint32_t m, uint3
         return job.rc;
     }
     return 0;
-}
-
-void ivfpq_pq_prepare(const float *codebooks, uint32_t dim, uint32_t m, float *cbt, float *norms)
-{
-    uint32_t dsub = dim / m;
-    for (uint32_t j = 0; j < m; j++) {
-        const float *cb = codebooks + (size_t)j * AE_IVFPQ_KSUB * dsub;
-        float *t = cbt + (size_t)j * AE_IVFPQ_KSUB * dsub;
-        for (uint32_t c = 0; c < AE_IVFPQ_KSUB; c++)
-            for (uint32_t d = 0; d < dsub; d++)
-                t[(size_t)d * AE_IVFPQ_KSUB + c] = cb[(size_t)c * dsub + d];
-        ivfpq_sqnorms(cb, AE_IVFPQ_KSUB, dsub, norms + (size_t)j * AE_IVFPQ_KSUB);
-    }
-}
-
-/* dots[c] = r . C[c] for the 256 centroids of one sub-quantiser, summed over
- * d in order with separate multiply and add (no FMA), so both kernels round
- * identically and the codes do not depend on the CPU. */
-static void sub_dots_scalar(const float *r, const float *cbt, uint32_t dsub, float *dots)
-{
-    for (uint32_t c = 0; c < AE_IVFPQ_KSUB; c++)
-        dots[c] = 0;
-    for (uint32_t d = 0; d < dsub; d++) {
-        const float *t = cbt + (size_t)d * AE_IVFPQ_KSUB;
-        for (uint32_t c = 0; c < AE_IVFPQ_KSUB; c++) {
-            float p = r[d] * t[c];
-            dots[c] = dots[c] + p;
-        }
-    }
-}
-
-#ifdef IVFPQ_HAVE_AVX512
-__attribute__((target("avx512f,fma"))) static void sub_dots_avx512(const float *r, const float *cbt,
-                                                                   uint32_t dsub, float *dots)
-{
-    __m512 acc[16];
-    for (int i = 0; i < 16; i++)
-        acc[i] = _mm512_setzero_ps();
-    for (uint32_t d = 0; d < dsub; d++) {
-        __m512 b = _mm512_set1_ps(r[d]);
-        const float *t = cbt + (size_t)d * AE_IVFPQ_KSUB;
-        for (int i = 0; i < 16; i++)
-            acc[i] = _mm512_fmadd_ps(b, _mm512_loadu_ps(t + 16 * i), acc[i]);
-    }
-    for (int i = 0; i < 16; i++)
-        _mm512_storeu_ps(dots + 16 * i, acc[i]);
-}
-#endif
-
-void ivfpq_encode(const float *resid, size_t n, uint32_t dim, size_t ld, uint32_t m,
-                  const float *cbt, const float *norms, uint8_t *codes)
-{
-    uint32_t dsub = dim / m;
-    void (*dots_fn)(const float *, const float *, uint32_t, float *) = sub_dots_scalar;
-#ifdef IVFPQ_HAVE_AVX512
-    if (__builtin_cpu_supports("avx512f")) dots_fn = sub_dots_avx512;
-#endif
-    float dots[AE_IVFPQ_KSUB];
-    for (size_t i = 0; i < n; i++) {
-        const float *r = resid + i * ld;
-        for (uint32_t j = 0; j < m; j++) {
-            dots_fn(r + (size_t)j * dsub, cbt + (size_t)j * AE_IVFPQ_KSUB * dsub, dsub, dots);
-            codes[i * m + j] =
-                (uint8_t)ivfpq_argmin(norms + (size_t)j * AE_IVFPQ_KSUB, dots, AE_IVFPQ_KSUB);
-        }
-    }
 }

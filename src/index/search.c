@@ -8,8 +8,9 @@
  *    offset per sub-quantiser) so a 64-vector block is scored with byte
  *    shuffles: AVX-512 VBMI vpermi2b looks up 64 codes at once in a 128-entry
  *    half of a table, no gathers (codes are stored transposed per block for
- *    this).  The scalar kernel computes the same integers, so both kernels
- *    return identical results; it runs where VBMI is missing.  The rounding
+ *    this; the kernels are in distance.c).  The scalar kernel computes the
+ *    same integers, so both kernels return identical results; it runs where
+ *    VBMI is missing.  The rounding
  *    error is ~1/500 of the table's range per sub-quantiser; the exact re-rank
  *    makes it harmless.
  * 3. The best k * refine_factor candidates (a bounded heap; deleted rows are
@@ -26,13 +27,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define IVFPQ_HAVE_VBMI 1
-#endif
-
-int ivfpq_force_scalar = 0;
 
 typedef struct cand {
     float score;
@@ -196,63 +190,6 @@ size_t ae_ivfpq_hits_merge(const ae_ivfpq_hit *a, size_t na, const ae_ivfpq_hit 
     return n;
 }
 
-/* --- code scan kernels: acc[i] = sum_j lut8[j][code_j(i)] for a block ---- */
-
-static void scan_block_scalar(const uint8_t *blk, const uint8_t *lut8, uint32_t m, uint16_t *acc)
-{
-    for (uint32_t i = 0; i < IVFPQ_BLOCK; i++)
-        acc[i] = 0;
-    for (uint32_t j = 0; j < m; j++) {
-        const uint8_t *c = blk + (size_t)j * IVFPQ_BLOCK;
-        const uint8_t *t = lut8 + (size_t)j * AE_IVFPQ_KSUB;
-        for (uint32_t i = 0; i < IVFPQ_BLOCK; i++)
-            acc[i] = (uint16_t)(acc[i] + t[c[i]]);
-    }
-}
-
-#ifdef IVFPQ_HAVE_VBMI
-/* Even lanes accumulate in the low byte of each 16-bit lane, odd lanes in the
- * high byte (mask and shift: no cross-lane widening on the busy shuffle port). */
-__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void
-scan_block_vbmi(const uint8_t *blk, const uint8_t *lut8, uint32_t m, uint16_t *acc)
-{
-    __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
-    const __m512i low = _mm512_set1_epi16(0x00FF);
-    for (uint32_t j = 0; j < m; j++) {
-        __m512i c = _mm512_loadu_si512((const void *)(blk + (size_t)j * IVFPQ_BLOCK));
-        const uint8_t *t = lut8 + (size_t)j * AE_IVFPQ_KSUB;
-        __m512i t0 = _mm512_loadu_si512((const void *)t);
-        __m512i t1 = _mm512_loadu_si512((const void *)(t + 64));
-        __m512i t2 = _mm512_loadu_si512((const void *)(t + 128));
-        __m512i t3 = _mm512_loadu_si512((const void *)(t + 192));
-        __m512i v0 = _mm512_permutex2var_epi8(t0, c, t1);
-        __m512i v1 = _mm512_permutex2var_epi8(t2, c, t3);
-        __m512i v = _mm512_mask_blend_epi8(_mm512_movepi8_mask(c), v0, v1);
-        even = _mm512_add_epi16(even, _mm512_and_si512(v, low));
-        odd = _mm512_add_epi16(odd, _mm512_srli_epi16(v, 8));
-    }
-    uint16_t e[32], o[32];
-    _mm512_storeu_si512((void *)e, even);
-    _mm512_storeu_si512((void *)o, odd);
-    for (uint32_t i = 0; i < 32; i++) {
-        acc[2 * i] = e[i];
-        acc[2 * i + 1] = o[i];
-    }
-}
-#endif
-
-typedef void (*scan_fn)(const uint8_t *, const uint8_t *, uint32_t, uint16_t *);
-
-static scan_fn pick_scan(void)
-{
-#ifdef IVFPQ_HAVE_VBMI
-    if (!ivfpq_force_scalar && __builtin_cpu_supports("avx512f") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi"))
-        return scan_block_vbmi;
-#endif
-    return scan_block_scalar;
-}
-
 /* Re-ranking is bound by memory latency (each candidate is a random 3 KB row
  * at dim 768): whole rows are prefetched a few candidates ahead so several
  * misses are in flight at once. */
@@ -353,7 +290,7 @@ int ae_ivfpq_search(const ae_ivfpq *ix, const ae_vec_source *src, const float *q
     pick_lists(ix, qn, nprobe, dots, probe);
     float delta, sum_lo;
     build_lut(ix, qn, lut, lut8, &delta, &sum_lo);
-    scan_fn scan = pick_scan();
+    ivfpq_scan_fn scan = ivfpq_scan_kernel();
     uint16_t acc[IVFPQ_BLOCK];
     size_t block_bytes = (size_t)m * IVFPQ_BLOCK;
     for (uint32_t p = 0; p < nprobe; p++) {

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/clock.h"
 #include "util/err.h"
 
 typedef json_t *(*tool_fn)(const mcp_backend *be, json_t *args);
@@ -300,13 +301,6 @@ static json_t *get_sir_output(void)
 
 /* ---- handlers ----------------------------------------------------------- */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    if (timespec_get(&ts, TIME_UTC) != TIME_UTC) return 0;
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static json_t *run_status(const mcp_backend *be, json_t *args)
 {
     ae_status st;
@@ -317,7 +311,7 @@ static json_t *run_status(const mcp_backend *be, json_t *args)
     json_t *o = json_object();
     if (!o) return NULL;
     json_object_set_new(o, "schema_version", json_string("1"));
-    json_object_set_new(o, "generated_at", json_integer(now_ms()));
+    json_object_set_new(o, "generated_at", json_integer(ae_now_ms()));
     json_object_set_new(o, "workspace", json_string(be->root(be->ctx)));
     json_object_set_new(o, "store_present", json_boolean(st.store_present));
     json_object_set_new(o, "sqlite_path", json_string(be->meta_path(be->ctx)));

@@ -13,6 +13,7 @@
 #include "sir/sir.h"
 #include "sir/sir_internal.h"
 
+#include "util/bytes.h"
 #include "util/err.h"
 
 #include <jansson.h>
@@ -111,7 +112,6 @@ int ae_sir_validate(const ae_sir *s, ae_error *err)
 /* serde_json's string escaping. */
 static int put_json_string(ae_buf *b, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
     AE_TRY(ae_buf_append(b, "\"", 1));
     const char *run = s;
     for (const char *p = s;; p++) {
@@ -145,8 +145,7 @@ static int put_json_string(ae_buf *b, const char *s)
             break;
         default:
             memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
+            ae_hex_encode(&c, 1, esc + 4);
             n = 6;
         }
         AE_TRY(ae_buf_append(b, esc, n));

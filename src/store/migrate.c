@@ -22,6 +22,7 @@
 
 #include "meta/sqlite_err.h"
 #include "store/sqlite_floats.h"
+#include "util/clock.h"
 #include "vectors/vs_validate.h"
 #include "util/err.h"
 #include "util/fs.h"
@@ -38,13 +39,6 @@
 #include <time.h>
 
 #define CANDIDATE_PAGE 65536 /* ids per pass over the lancedb store */
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static size_t batch_size(const ae_migrate_opts *o)
 {
@@ -383,7 +377,7 @@ int ae_migrate_sqlite_to_lancedb(ae_meta *meta, ae_vector_store *lance, const ch
                                  bool all_rows, const ae_migrate_opts *opts, ae_migrate_report *rep,
                                  ae_error *err)
 {
-    double t0 = mono_s();
+    double t0 = ae_mono_s();
     rep->from = "sqlite";
     rep->to = "lancedb";
     if (!table_exists(meta, "sir_embeddings")) {
@@ -494,7 +488,7 @@ cleanup:
     batch_free(&b);
     free(last);
     free(sql);
-    rep->seconds += mono_s() - t0;
+    rep->seconds += ae_mono_s() - t0;
     return rc;
 }
 
@@ -550,7 +544,7 @@ static const char pull_where[] =
 int ae_migrate_lancedb_to_sqlite(ae_meta *meta, ae_vector_store *lance, ae_vector_store *sqlite_vs,
                                  const ae_migrate_opts *opts, ae_migrate_report *rep, ae_error *err)
 {
-    double t0 = mono_s();
+    double t0 = ae_mono_s();
     rep->from = "lancedb";
     rep->to = "sqlite";
     pull_ctx p = {.per = batch_size(opts),
@@ -634,7 +628,7 @@ cleanup:
     free(sql);
     free(csql);
     free(last);
-    rep->seconds += mono_s() - t0;
+    rep->seconds += ae_mono_s() - t0;
     return rc;
 }
 

@@ -19,6 +19,7 @@
 
 #include "meta/sqlite_err.h"
 #include "store/sqlite_floats.h"
+#include "util/clock.h"
 #include "util/topk.h"
 #include "vectors/vs_validate.h"
 #include "util/err.h"
@@ -69,13 +70,6 @@ static int exec(sqlite_backend *b, const char *sql, ae_error *err, const char *w
 {
     if (sqlite3_exec(b->db, sql, NULL, NULL, NULL) != SQLITE_OK) return fail_sqlite(b, err, what);
     return 0;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- JSON float arrays ------------------------------------------------- */
@@ -218,7 +212,7 @@ static int sqlite_upsert(void *be, const ae_vs_record *recs, size_t n, ae_error 
     sqlite3_stmt *st = NULL;
     ae_buf json = {0};
     int rc = 0, in_tx = 0;
-    int64_t now = now_ms();
+    int64_t now = ae_now_ms();
     AE_CHECK(exec(b, "BEGIN IMMEDIATE", err, "begin upsert"));
     in_tx = 1;
     AE_CHECK(prepare(b,

@@ -7,6 +7,7 @@
  *    list is not a signature change.  Same recipe as the reference tool, so ids match. */
 #include "symbols/extract.h"
 
+#include "util/bytes.h"
 #include "util/mem.h"
 
 #include <ctype.h>
@@ -54,11 +55,6 @@ int ae_symbol_compute_ids(ae_symbol *s)
         ae_blake3_update(&h, parts[i], strlen(parts[i]));
     }
     ae_blake3_final(&h, out);
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < AE_BLAKE3_OUT_LEN; i++) {
-        s->id[2 * i] = hex[out[i] >> 4];
-        s->id[2 * i + 1] = hex[out[i] & 15];
-    }
-    s->id[AE_BLAKE3_HEX_LEN] = '\0';
+    ae_hex_encode(out, AE_BLAKE3_OUT_LEN, s->id);
     return 0;
 }

@@ -7,6 +7,7 @@
  * (the "merge by counter" rule).  Finalising folds whatever is left on the
  * stack from the right, with the ROOT flag on the last compression only. */
 #include "util/blake3.h"
+#include "util/bytes.h"
 
 #include <string.h>
 
@@ -40,19 +41,6 @@ static uint32_t rotr32(uint32_t w, unsigned c)
     return (w >> c) | (w << (32 - c));
 }
 
-static uint32_t load32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static void store32(uint8_t *p, uint32_t w)
-{
-    p[0] = (uint8_t)w;
-    p[1] = (uint8_t)(w >> 8);
-    p[2] = (uint8_t)(w >> 16);
-    p[3] = (uint8_t)(w >> 24);
-}
-
 static inline void g(uint32_t s[16], int a, int b, int c, int d, uint32_t mx, uint32_t my)
 {
     s[a] = s[a] + s[b] + mx;
@@ -84,7 +72,7 @@ static void compress(const uint32_t cv[8], const uint8_t block[BLOCK_LEN], uint6
 {
     uint32_t m[16], s[16];
     for (int i = 0; i < 16; i++)
-        m[i] = load32(block + 4 * i);
+        m[i] = ae_get_le32(block + 4 * i);
     for (int i = 0; i < 8; i++)
         s[i] = cv[i];
     for (int i = 0; i < 4; i++)
@@ -125,8 +113,8 @@ static void parent_output(const uint32_t left[8], const uint32_t right[8], const
 {
     memcpy(o->cv, key, sizeof o->cv);
     for (int i = 0; i < 8; i++) {
-        store32(o->block + 4 * i, left[i]);
-        store32(o->block + 32 + 4 * i, right[i]);
+        ae_put_le32(o->block + 4 * i, left[i]);
+        ae_put_le32(o->block + 32 + 4 * i, right[i]);
     }
     o->counter = 0;
     o->block_len = BLOCK_LEN;
@@ -248,20 +236,15 @@ void ae_blake3_final(const ae_blake3 *h, uint8_t out[AE_BLAKE3_OUT_LEN])
     }
     compress(o.cv, o.block, 0, o.block_len, o.flags | ROOT, words);
     for (int i = 0; i < 8; i++)
-        store32(out + 4 * i, words[i]);
+        ae_put_le32(out + 4 * i, words[i]);
 }
 
 void blake3_hex(const void *data, size_t len, char out[AE_BLAKE3_HEX_LEN + 1])
 {
-    static const char digits[] = "0123456789abcdef";
     ae_blake3 h;
     uint8_t d[AE_BLAKE3_OUT_LEN];
     ae_blake3_init(&h);
     ae_blake3_update(&h, data, len);
     ae_blake3_final(&h, d);
-    for (int i = 0; i < AE_BLAKE3_OUT_LEN; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-    out[AE_BLAKE3_HEX_LEN] = '\0';
+    ae_hex_encode(d, sizeof d, out);
 }

@@ -21,6 +21,7 @@
  *    IVF-PQ index covers never move; full compaction is left to optimize. */
 #include "vectors/table_internal.h"
 
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -264,7 +265,7 @@ static bool young(const ae_table *t, const char *rel)
     char *p = ae_path_join(t->dir, rel);
     struct stat st;
     bool y = p && stat(p, &st) == 0 &&
-             (int64_t)st.st_mtime * 1000 > table_now_ms() - AE_TABLE_INDEX_GRACE_MS;
+             (int64_t)st.st_mtime * 1000 > ae_now_ms() - AE_TABLE_INDEX_GRACE_MS;
     free(p);
     return y;
 }
@@ -322,7 +323,7 @@ static int cleanup_locked(ae_table *t, size_t *removed, ae_error *err)
     ae_strlist keep = {0};
     int rc = 0;
     size_t kept_valid = 0, n_removed = 0;
-    int64_t cutoff = table_now_ms() - t->opts.retention_ms;
+    int64_t cutoff = ae_now_ms() - t->opts.retention_ms;
     bool removed_manifest = false;
     for (size_t i = n; i > 0; i--) {
         char name[64];
@@ -399,7 +400,7 @@ static int cleanup_incremental(ae_table *t, ae_error *err)
     AE_TRY(manifest_list(t->dir, &vs, &n, err));
     ae_strlist drop = {0}, keep = {0};
     int rc = 0;
-    int64_t cutoff = table_now_ms() - t->opts.retention_ms;
+    int64_t cutoff = ae_now_ms() - t->opts.retention_ms;
     size_t limit = n > t->opts.keep_versions ? n - t->opts.keep_versions : 0, i = 0;
     ae_manifest m;
     char name[64];

@@ -7,6 +7,7 @@
 #include "vectors/deletion.h"
 
 #include "util/blake3.h"
+#include "util/bytes.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -14,34 +15,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void put32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 int deletion_encode(uint64_t fragment_id, const uint32_t *rows, size_t n, char **out, size_t *len,
                     ae_error *err)
@@ -51,18 +24,18 @@ int deletion_encode(uint64_t fragment_id, const uint32_t *rows, size_t n, char *
     if (!ae_mul_size(n, 4, &body) || body > SIZE_MAX - AE_DELETION_HEADER - AE_DELETION_TRAILER)
         return ae_fail(err, AE_ENOMEM, "deletion file of %zu rows is too large", n);
     size_t total = AE_DELETION_HEADER + body + AE_DELETION_TRAILER;
-    unsigned char *p = calloc(1, total);
+    uint8_t *p = calloc(1, total);
     if (!p) return ae_fail(err, AE_ENOMEM, "cannot allocate %zu bytes for a deletion file", total);
     memcpy(p, AE_DELETION_MAGIC, 8);
-    put32(p + 8, AE_DELETION_FORMAT);
-    put64(p + 16, fragment_id);
-    put64(p + 24, n);
+    ae_put_le32(p + 8, AE_DELETION_FORMAT);
+    ae_put_le64(p + 16, fragment_id);
+    ae_put_le64(p + 24, n);
     for (size_t i = 0; i < n; i++) {
         if (i && rows[i] <= rows[i - 1]) {
             free(p);
             return ae_fail(err, AE_EINVAL, "deletion rows not strictly ascending at %zu", i);
         }
-        put32(p + AE_DELETION_HEADER + 4 * i, rows[i]);
+        ae_put_le32(p + AE_DELETION_HEADER + 4 * i, rows[i]);
     }
     ae_blake3 h;
     ae_blake3_init(&h);
@@ -78,15 +51,15 @@ int deletion_decode(const char *data, size_t len, const char *name, uint64_t fra
 {
     *rows = NULL;
     *n = 0;
-    const unsigned char *p = (const unsigned char *)data;
+    const uint8_t *p = (const uint8_t *)data;
     if (len < AE_DELETION_HEADER + AE_DELETION_TRAILER)
         return ae_fail(err, AE_ECORRUPT, "%s: truncated deletion file (%zu bytes)", name, len);
     if (memcmp(p, AE_DELETION_MAGIC, 8))
         return ae_fail(err, AE_ECORRUPT, "%s: bad deletion file magic", name);
-    if (get32(p + 8) != AE_DELETION_FORMAT)
+    if (ae_get_le32(p + 8) != AE_DELETION_FORMAT)
         return ae_fail(err, AE_EVERSION, "%s: deletion format %" PRIu32 ", this build reads %d",
-                       name, get32(p + 8), AE_DELETION_FORMAT);
-    uint64_t count = get64(p + 24);
+                       name, ae_get_le32(p + 8), AE_DELETION_FORMAT);
+    uint64_t count = ae_get_le64(p + 24);
     if (count > (len - AE_DELETION_HEADER - AE_DELETION_TRAILER) / 4 ||
         AE_DELETION_HEADER + 4 * count + AE_DELETION_TRAILER != len)
         return ae_fail(err, AE_ECORRUPT, "%s: deletion file is %zu bytes, count %" PRIu64, name,
@@ -98,14 +71,14 @@ int deletion_decode(const char *data, size_t len, const char *name, uint64_t fra
     ae_blake3_final(&h, digest);
     if (memcmp(digest, p + len - AE_DELETION_TRAILER, AE_DELETION_TRAILER))
         return ae_fail(err, AE_ECORRUPT, "%s: deletion file checksum mismatch", name);
-    if (get64(p + 16) != fragment_id)
+    if (ae_get_le64(p + 16) != fragment_id)
         return ae_fail(err, AE_ECORRUPT,
                        "%s: deletion file is for fragment %" PRIu64 ", not %" PRIu64, name,
-                       get64(p + 16), fragment_id);
+                       ae_get_le64(p + 16), fragment_id);
     uint32_t *r = ae_calloc_array(count ? count : 1, sizeof *r);
     if (!r) return ae_fail(err, AE_ENOMEM, "out of memory reading %s", name);
     for (uint64_t i = 0; i < count; i++) {
-        r[i] = get32(p + AE_DELETION_HEADER + 4 * i);
+        r[i] = ae_get_le32(p + AE_DELETION_HEADER + 4 * i);
         if ((i && r[i] <= r[i - 1]) || r[i] >= nrows) {
             uint32_t bad = r[i];
             free(r);

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "util/blake3.h"
+#include "util/bytes.h"
 #include "util/err.h"
 #include "util/mem.h"
 #include "vectors/arrow_ipc.h"
@@ -78,16 +79,6 @@ static void schema_fields(arrow_field fields[7], uint32_t dim)
     fields[4] = (arrow_field){"embedding", ARROW_TYPE_FIXED_SIZE_LIST, (int32_t)dim, &item_field};
     fields[5] = (arrow_field){"updated_at", ARROW_TYPE_INT, 64, NULL};
     fields[6] = (arrow_field){"_inv_norm", ARROW_TYPE_FLOATING_POINT, ARROW_PRECISION_SINGLE, NULL};
-}
-
-static void to_hex(const uint8_t *d, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-    out[2 * n] = 0;
 }
 
 static bool from_hex(const char *s, size_t len, uint8_t *out, size_t n)
@@ -303,7 +294,7 @@ int ae_fragment_write(const char *path, const ae_fragment_rows *r, uint64_t *fil
     uint8_t digest[AE_BLAKE3_OUT_LEN];
     char hex[2 * AE_BLAKE3_OUT_LEN + 1];
     ae_blake3_final(&w.hash, digest);
-    to_hex(digest, sizeof digest, hex);
+    ae_hex_encode(digest, sizeof digest, hex);
     const arrow_kv fmeta[] = {{KEY_DIGEST, hex}};
     if (arrow_put_footer(&tail, fields, 7, meta, 1, &block, 1, fmeta, 1) < 0)
         AE_FAIL(err, AE_ENOMEM, "%s: no memory for the footer", path);
@@ -524,8 +515,8 @@ int ae_fragment_verify(const ae_fragment *f, const uint8_t expected[AE_FRAGMENT_
     ae_blake3_update(&h, f->map, f->footer_pos);
     ae_blake3_final(&h, d);
     if (memcmp(d, f->body_digest, sizeof d) != 0) {
-        to_hex(d, sizeof d, got);
-        to_hex(f->body_digest, sizeof d, want);
+        ae_hex_encode(d, sizeof d, got);
+        ae_hex_encode(f->body_digest, sizeof d, want);
         return CORRUPT("%s: checksum mismatch: data before the footer hashes to %.16s..., footer "
                        "says %.16s...",
                        path, got, want);
@@ -534,8 +525,8 @@ int ae_fragment_verify(const ae_fragment *f, const uint8_t expected[AE_FRAGMENT_
         ae_blake3_update(&h, f->map + f->footer_pos, f->size - f->footer_pos);
         ae_blake3_final(&h, d);
         if (memcmp(d, expected, sizeof d) != 0) {
-            to_hex(d, sizeof d, got);
-            to_hex(expected, sizeof d, want);
+            ae_hex_encode(d, sizeof d, got);
+            ae_hex_encode(expected, sizeof d, want);
             return CORRUPT("%s: checksum mismatch: file hashes to %.16s..., manifest says %.16s...",
                            path, got, want);
         }

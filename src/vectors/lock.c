@@ -6,6 +6,7 @@
  *    an empty or older pid; the message then says "pid unknown". */
 #include "vectors/lock.h"
 
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/mem.h"
 
@@ -17,13 +18,6 @@
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static long read_pid(int fd)
 {
@@ -47,7 +41,7 @@ int vlock_acquire(const char *table_dir, const char *name, int timeout_ms, int *
         return rc;
     }
     free(path);
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = ae_mono_ms() + timeout_ms;
     for (;;) {
         if (flock(f, LOCK_EX | LOCK_NB) == 0) break;
         if (errno != EWOULDBLOCK && errno != EINTR) {
@@ -55,7 +49,7 @@ int vlock_acquire(const char *table_dir, const char *name, int timeout_ms, int *
             close(f);
             return rc;
         }
-        if (now_ms() >= deadline) {
+        if (ae_mono_ms() >= deadline) {
             long pid = read_pid(f);
             close(f);
             if (pid > 0)

@@ -8,6 +8,7 @@
 #include "vectors/manifest.h"
 
 #include "util/blake3.h"
+#include "util/bytes.h"
 #include "util/err.h"
 #include "util/mem.h"
 
@@ -354,12 +355,7 @@ int file_checksum(const char *path, char out[AE_CHECKSUM_HEX_LEN + 1], uint64_t 
     if (rc < 0) return rc;
     uint8_t digest[AE_BLAKE3_OUT_LEN];
     ae_blake3_final(&h, digest);
-    static const char hexd[] = "0123456789abcdef";
-    for (int i = 0; i < AE_BLAKE3_OUT_LEN; i++) {
-        out[2 * i] = hexd[digest[i] >> 4];
-        out[2 * i + 1] = hexd[digest[i] & 15];
-    }
-    out[AE_CHECKSUM_HEX_LEN] = '\0';
+    ae_hex_encode(digest, sizeof digest, out);
     if (size) *size = total;
     return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "vectors/vs_validate.h"
 #include "util/blake3.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -28,13 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-int64_t table_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sanitize(const char *s, char *out, size_t cap)
 {
@@ -453,7 +447,7 @@ int ae_table_upsert(ae_table *t, const ae_vs_record *recs, size_t n, ae_error *e
         keep[m++] = keep[i];
     }
     qsort(keep, m, sizeof *keep, cmp_size); /* batch order, for a stable layout */
-    int64_t now = table_now_ms();
+    int64_t now = ae_now_ms();
     for (size_t i = 0; i < m; i++) {
         const ae_vs_record *r = &recs[keep[i]];
         ids[i] = r->symbol_id;

@@ -134,7 +134,6 @@ void compact_after_append(ae_table *t);
 
 /* table.c */
 int table_lock(ae_table *t, ae_error *err);
-int64_t table_now_ms(void);
 /* Builds the snapshot's symbol_id map if it is not current. */
 int table_ensure_ids(ae_table *t, ae_error *err);
 

@@ -17,6 +17,7 @@
 #include "sir/sir.h"
 #include "symbols/extract.h"
 #include "symbols/files.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/fs.h"
 
@@ -48,13 +49,6 @@ typedef struct run {
      * dropped on rollback, so a mirror never shows an uncommitted SIR. */
     ae_strlist pend_ids, pend_json, pend_hash, pend_gone;
 } run;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void progress(run *r, const char *phase, size_t done, size_t total)
 {
@@ -474,7 +468,7 @@ int ae_workspace_index(ae_workspace *ws, const ae_index_callbacks *cb, ae_index_
     ae_strlist_free(&ws->notices);
     AE_RETURN_IF(ws->readonly || !ws->meta, err, AE_EINVAL, "workspace %s was opened read-only",
                  ws->root);
-    double t0 = now_s();
+    double t0 = ae_mono_s();
     run r = {.ws = ws, .cb = cb, .stats = stats, .err = err};
     AE_TRY(ae_sir_provider_open(&ws->config, &r.sirp, err));
     r.sir_provider = ae_sir_provider_name(r.sirp);
@@ -488,6 +482,6 @@ int ae_workspace_index(ae_workspace *ws, const ae_index_callbacks *cb, ae_index_
     int64_t total = 0;
     AE_TRY(ae_meta_symbol_count(ws->meta, &total, err));
     stats->symbols_total = (size_t)total;
-    stats->seconds = now_s() - t0;
+    stats->seconds = ae_mono_s() - t0;
     return 0;
 }

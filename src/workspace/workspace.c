@@ -15,13 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-int64_t ae_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void ae_ws_notice(ae_workspace *ws, const char *fmt, ...)
 {
     va_list ap;

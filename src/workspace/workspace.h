@@ -4,6 +4,7 @@
 
 #include "config/config.h"
 #include "meta/meta.h"
+#include "util/clock.h"
 #include "util/mem.h"
 
 #include <aether/aether.h>
@@ -33,7 +34,6 @@ int ae_ws_vector_store(ae_workspace *ws, ae_vector_store **out, ae_error *err);
 int ae_ws_embedder(ae_workspace *ws, ae_embedder **out, ae_error *err);
 /* Adds a notice for the caller to show (stderr in the CLI). */
 void ae_ws_notice(ae_workspace *ws, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int64_t ae_now_ms(void);
 
 /* Migration policy (migrate_ws.c), called by ae_ws_vector_store right after
  * it opened the configured backend into ws->vs.  Read-write: first-run

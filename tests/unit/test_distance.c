@@ -1,5 +1,7 @@
 /* Every dot-product variant this CPU runs against the scalar reference and a
- * double-precision sum, on lengths that exercise every tail path. */
+ * double-precision sum, on lengths that exercise every tail path; the IVF-PQ
+ * kernels (argmin, encoder, code scan) at the CPU's level against the scalar
+ * level, bit for bit; the one SIMD level and its cap. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +13,7 @@
 #include <cmocka.h>
 
 #include "index/distance.h"
+#include "index/ivfpq_internal.h"
 
 static const uint32_t dims[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,   10,  11,  12,  13,   14,
                                 15, 16, 17, 18, 19, 20, 21, 22, 23,  24,  25,  26,  27,   28,
@@ -143,12 +146,117 @@ static void test_many_matches_single(void **state)
     }
 }
 
+/* The level is cached and capped by ae_simd_force; kinds follow the CPU. */
+static void test_simd_level_and_cap(void **state)
+{
+    (void)state;
+    ae_simd cpu = ae_simd_level();
+    assert_true(cpu >= AE_SIMD_SCALAR && cpu <= AE_SIMD_AVX512_VBMI);
+    ae_simd_force(AE_SIMD_SCALAR);
+    assert_int_equal(ae_simd_level(), AE_SIMD_SCALAR);
+    assert_int_equal(ae_dot_best(), AE_DOT_SCALAR);
+    /* the cap does not hide what the CPU can do from the explicit calls */
+    assert_int_equal(ae_dot_supported(AE_DOT_AVX2), cpu >= AE_SIMD_AVX2);
+    ae_simd_force(AE_SIMD_AVX512_VBMI);
+    assert_int_equal(ae_simd_level(), cpu);
+    assert_int_equal(ae_dot_best(), cpu >= AE_SIMD_AVX512 ? AE_DOT_AVX512 : (ae_dot_kind)cpu);
+}
+
+/* argmin: ties go to the lowest index at every level, on every length. */
+static void test_argmin_levels_agree(void **state)
+{
+    (void)state;
+    float norms[1000], dots[1000];
+    for (uint32_t k = 1; k <= 1000; k += (k < 40 ? 1 : 37)) {
+        for (int rep = 0; rep < 4; rep++) {
+            for (uint32_t j = 0; j < k; j++) {
+                /* few distinct values: many ties */
+                norms[j] = (float)(int)(frand() * 4) * 0.25f;
+                dots[j] = rep & 1 ? (float)(int)(frand() * 4) * 0.125f : frand();
+            }
+            uint32_t best = ivfpq_argmin(norms, dots, k);
+            ae_simd_force(AE_SIMD_SCALAR);
+            uint32_t ref = ivfpq_argmin(norms, dots, k);
+            ae_simd_force(AE_SIMD_AVX512_VBMI);
+            if (best != ref) fail_msg("k %u rep %d: argmin %u, scalar %u", k, rep, best, ref);
+        }
+    }
+}
+
+/* PQ codes are the same at every level: the index file must not depend on
+ * the CPU that built it.  Odd centroids are their even neighbour moved by one
+ * ulp per component, so the two distances differ only in the last bits and
+ * any difference in rounding (an FMA in one kernel: a quarter of the codes
+ * flipped) shows. */
+static void test_encode_levels_agree(void **state)
+{
+    (void)state;
+    static const uint32_t shapes[][2] = {{768, 96}, {768, 48}, {384, 48}, {64, 8}, {16, 1}};
+    for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++) {
+        uint32_t dim = shapes[sh][0], m = shapes[sh][1], n = 300, dsub = dim / m;
+        float *cb = calloc((size_t)AE_IVFPQ_KSUB * dim, sizeof *cb);
+        float *cbt = calloc((size_t)AE_IVFPQ_KSUB * dim, sizeof *cbt);
+        float *norms = calloc((size_t)AE_IVFPQ_KSUB * m, sizeof *norms);
+        float *x = calloc((size_t)n * dim, sizeof *x);
+        uint8_t *a = calloc((size_t)n * m, 1), *b = calloc((size_t)n * m, 1);
+        assert_true(cb && cbt && norms && x && a && b);
+        for (size_t c = 0; c < (size_t)AE_IVFPQ_KSUB * m; c++)
+            for (uint32_t d = 0; d < dsub; d++) {
+                float *v = &cb[c * dsub + d];
+                *v = c % 2 == 0 ? frand() : nextafterf(v[-(ptrdiff_t)dsub], frand() > 0 ? 1 : -1);
+            }
+        for (size_t i = 0; i < (size_t)n * dim; i++)
+            x[i] = frand();
+        ivfpq_pq_prepare(cb, dim, m, cbt, norms);
+        ivfpq_encode(x, n, dim, dim, m, cbt, norms, a);
+        ae_simd_force(AE_SIMD_SCALAR);
+        ivfpq_encode(x, n, dim, dim, m, cbt, norms, b);
+        ae_simd_force(AE_SIMD_AVX512_VBMI);
+        size_t diff = 0;
+        for (size_t i = 0; i < (size_t)n * m; i++)
+            diff += a[i] != b[i];
+        if (diff)
+            fail_msg("dim %u m %u: %zu of %zu codes differ from the scalar encoder", dim, m, diff,
+                     (size_t)n * m);
+        free(cb), free(cbt), free(norms), free(x), free(a), free(b);
+    }
+}
+
+/* The code scan: the same 16-bit sums from both kernels, saturating bytes. */
+static void test_scan_levels_agree(void **state)
+{
+    (void)state;
+    for (uint32_t m = 1; m <= 128; m = m * 2 + (m & 1)) {
+        uint8_t *blk = malloc((size_t)m * IVFPQ_BLOCK), *lut = malloc((size_t)m * AE_IVFPQ_KSUB);
+        assert_true(blk && lut);
+        for (size_t i = 0; i < (size_t)m * IVFPQ_BLOCK; i++)
+            blk[i] = (uint8_t)(frand() * 128 + 128);
+        for (size_t i = 0; i < (size_t)m * AE_IVFPQ_KSUB; i++)
+            lut[i] = i % 7 ? (uint8_t)(frand() * 127 + 128) : 255;
+        uint16_t x[IVFPQ_BLOCK], y[IVFPQ_BLOCK];
+        ivfpq_scan_kernel()(blk, lut, m, x);
+        ae_simd_force(AE_SIMD_SCALAR);
+        ivfpq_scan_kernel()(blk, lut, m, y);
+        ae_simd_force(AE_SIMD_AVX512_VBMI);
+        for (uint32_t i = 0; i < IVFPQ_BLOCK; i++)
+            if (x[i] != y[i]) fail_msg("m %u vector %u: %u vs scalar %u", m, i, x[i], y[i]);
+        free(blk);
+        free(lut);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scalar_is_always_supported), cmocka_unit_test(test_known_values),
-        cmocka_unit_test(test_variants_match_scalar),      cmocka_unit_test(test_no_overread),
+        cmocka_unit_test(test_scalar_is_always_supported),
+        cmocka_unit_test(test_known_values),
+        cmocka_unit_test(test_variants_match_scalar),
+        cmocka_unit_test(test_no_overread),
         cmocka_unit_test(test_many_matches_single),
+        cmocka_unit_test(test_simd_level_and_cap),
+        cmocka_unit_test(test_argmin_levels_agree),
+        cmocka_unit_test(test_encode_levels_agree),
+        cmocka_unit_test(test_scan_levels_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
