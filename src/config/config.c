@@ -332,22 +332,10 @@ int ae_config_load(const char *path, ae_config *out, ae_error *err)
     return rc;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 int ae_config_write_default(const char *path, ae_error *err)
 {
-    int rc = 0, fd = -1;
-    char *tmp = NULL, *dir = NULL;
+    int rc = 0;
+    char *dir = NULL;
     if (ae_path_exists(path)) return 0;
     const char *slash = strrchr(path, '/');
     if (slash && slash != path) {
@@ -355,34 +343,10 @@ int ae_config_write_default(const char *path, ae_error *err)
         if (!dir) AE_FAIL(err, AE_ENOMEM, "out of memory");
         AE_CHECK(ae_mkdirs(dir, err));
     }
-    /* Written to a temp file and hard-linked into place: link() fails with
-     * EEXIST instead of replacing a file someone created meanwhile, and
-     * readers never see a half-written config. */
-    tmp = ae_asprintf("%s.tmp.%ld", path, (long)getpid());
-    if (!tmp) AE_FAIL(err, AE_ENOMEM, "out of memory");
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rc = ae_fail_errno(err, errno, "create %s", tmp);
-        goto cleanup;
-    }
-    if (write_all(fd, DEFAULT_TEXT, sizeof DEFAULT_TEXT - 1) < 0 || fsync(fd) < 0) {
-        rc = ae_fail_errno(err, errno, "write %s", tmp);
-        goto cleanup;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        rc = ae_fail_errno(err, errno, "close %s", tmp);
-        goto cleanup;
-    }
-    fd = -1;
-    if (link(tmp, path) < 0 && errno != EEXIST) {
-        rc = ae_fail_errno(err, errno, "link %s", path);
-        goto cleanup;
-    }
+    /* create-only: a config someone wrote meanwhile is kept, and readers
+     * never see a half-written one */
+    rc = ae_write_file_new(path, DEFAULT_TEXT, sizeof DEFAULT_TEXT - 1, err);
 cleanup:
-    if (fd >= 0) close(fd);
-    if (tmp) unlink(tmp);
-    free(tmp);
     free(dir);
     return rc;
 }

@@ -59,7 +59,7 @@ int ae_read_file(const char *path, char **out, size_t *len, ae_error *err)
     return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int ae_write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
     while (len) {
@@ -72,7 +72,33 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-int ae_write_file_atomic(const char *path, const void *data, size_t len, ae_error *err)
+/* fsync of the directory that holds `path`, so a new entry in it survives a
+ * power cut.  -1 with errno on failure. */
+static int sync_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir =
+        !slash ? ae_strdup(".") : ae_strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    if (!dir) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = -1, fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        rc = fsync(fd);
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    free(dir);
+    return rc;
+}
+
+/* Temp file, write, fsync, close, then rename (replace) or link (create
+ * only) into place, then fsync the directory: after a power cut readers see
+ * the old file or the new one, never a part, and a completed call stays. */
+static int write_durable(const char *path, const void *data, size_t len, bool replace,
+                         ae_error *err)
 {
     char *tmp = ae_asprintf("%s.tmp.%ld", path, (long)getpid());
     if (!tmp) return ae_fail(err, AE_ENOMEM, "out of memory");
@@ -82,44 +108,51 @@ int ae_write_file_atomic(const char *path, const void *data, size_t len, ae_erro
         rc = ae_fail_errno(err, errno, "create %s", tmp);
         goto cleanup;
     }
-    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (ae_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
         rc = ae_fail_errno(err, errno, "write %s", tmp);
         close(fd);
-        unlink(tmp);
-        goto cleanup;
+        goto unlink_tmp;
     }
-    close(fd);
-    if (rename(tmp, path) < 0) {
-        rc = ae_fail_errno(err, errno, "rename %s", tmp);
-        unlink(tmp);
-        goto cleanup;
+    if (close(fd) < 0) {
+        rc = ae_fail_errno(err, errno, "close %s", tmp);
+        goto unlink_tmp;
     }
+    if (replace) {
+        if (rename(tmp, path) < 0) {
+            rc = ae_fail_errno(err, errno, "rename %s", tmp);
+            goto unlink_tmp;
+        }
+    } else {
+        /* link() fails with EEXIST instead of replacing a file someone
+         * created meanwhile: theirs is kept */
+        if (link(tmp, path) < 0 && errno != EEXIST) rc = ae_fail_errno(err, errno, "link %s", path);
+        unlink(tmp);
+        if (rc < 0) goto cleanup;
+    }
+    if (sync_parent(path) < 0) rc = ae_fail_errno(err, errno, "fsync the directory of %s", path);
+    goto cleanup;
+unlink_tmp:
+    unlink(tmp);
 cleanup:
     free(tmp);
     return rc;
 }
 
-/* fsync of the directory that holds `path`, so a new entry in it survives a
- * power cut. */
-static void sync_parent(char *path)
+int ae_write_file_atomic(const char *path, const void *data, size_t len, ae_error *err)
 {
-    char *slash = strrchr(path, '/');
-    if (!slash) return;
-    char keep = slash[slash == path ? 1 : 0];
-    slash[slash == path ? 1 : 0] = '\0';
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    slash[slash == path ? 1 : 0] = keep;
+    return write_durable(path, data, len, true, err);
+}
+
+int ae_write_file_new(const char *path, const void *data, size_t len, ae_error *err)
+{
+    return write_durable(path, data, len, false, err);
 }
 
 /* Creates one directory; a new one is made durable in its parent. */
 static int make_dir(char *p, ae_error *err)
 {
     if (mkdir(p, 0755) == 0) {
-        sync_parent(p);
+        sync_parent(p); /* best effort, like the mkdir -p it serves */
         return 0;
     }
     if (errno == EEXIST) return 0;

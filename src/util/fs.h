@@ -8,8 +8,15 @@
 
 /* Reads a whole file; *out is NUL-terminated, caller frees. */
 int ae_read_file(const char *path, char **out, size_t *len, ae_error *err);
-/* Writes a file via temp + fsync + rename, so readers see old or new. */
+/* The one durable write: temp file + fsync + rename + fsync of the
+ * directory, so readers see the old file or the new one, and once it
+ * returns 0 the new one survives a power cut. */
 int ae_write_file_atomic(const char *path, const void *data, size_t len, ae_error *err);
+/* The same, but never replaces: if `path` exists (or appears meanwhile) it is
+ * kept as it is and 0 returned. */
+int ae_write_file_new(const char *path, const void *data, size_t len, ae_error *err);
+/* write() until done (EINTR retried); 0, or -1 with errno. */
+int ae_write_all(int fd, const void *data, size_t len);
 /* mkdir -p; existing directories are fine. */
 int ae_mkdirs(const char *path, ae_error *err);
 bool ae_path_exists(const char *path);

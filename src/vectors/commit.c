@@ -25,19 +25,27 @@
  *   C7. Orphans of a failed or crashed commit are removed best-effort at once,
  *       and otherwise by the next cleanup (compact.c); readers ignore them.
  *
- * Writer states and their transitions:
- *   READER    --table_lock-->                 WRITER  (lock held, snapshot newest)
- *   WRITER    --write_fragment/write_deletion-> STAGED  (files durable, unpublished)
- *   STAGED    --publish_manifest (link)-->    PUBLISHED
- *   PUBLISHED --fsync versions/, install_snapshot--> WRITER
- *   WRITER|STAGED --error--> WRITER  (rollback: orphans unlinked)
- *   PUBLISHED --error--> FATAL       (AE_EFATAL until reopened)
+ * Writer states and their transitions (each a function below):
+ *   READER    --table_lock (table.c)-->          WRITER  (lock held, snapshot newest)
+ *   WRITER    --stage_append (write_fragment, write_deletion)
+ *               | stage_replace (compaction), stage_index, sync_staged-->
+ *                                                STAGED  (files durable, unpublished)
+ *   STAGED    --publish_manifest (link)-->       PUBLISHED
+ *   PUBLISHED --install_snapshot (fsync versions/, swap, idmap)--> WRITER
+ *   WRITER|STAGED --error, rollback-->           WRITER  (orphans unlinked)
+ *   PUBLISHED --error-->                         FATAL   (AE_EFATAL until reopened)
+ *
+ * commit_apply checks the preconditions (not fatal, the lock held) and opens
+ * the I/O phase once around commit_apply_nolock, which is the transitions in
+ * order; it then rolls back or marks the handle fatal.
  *
  * Every I/O call here goes through ae_vio (io.h) and is one numbered step of
  * the "commit" phase, so test_commit_crash can abort at each step in turn. */
 #include "vectors/table_internal.h"
 
 #include "util/blake3.h"
+#include "util/bytes.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -51,16 +59,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static void to_hex(const uint8_t *d, size_t n, char *out)
-{
-    static const char hexd[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hexd[d[i] >> 4];
-        out[2 * i + 1] = hexd[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
 
 typedef struct staging {
     ae_table *t;
@@ -106,7 +104,7 @@ int commit_write_fragment(ae_table *t, const char *token, uint64_t id, const ae_
     mf->id = id;
     mf->rows = rows->n;
     mf->data.size = size;
-    to_hex(digest, sizeof digest, mf->data.checksum);
+    ae_hex_encode(digest, sizeof digest, mf->data.checksum);
     if (!(mf->data.file = ae_strdup(rel))) return ae_fail(err, AE_ENOMEM, "out of memory");
     return 0;
 }
@@ -284,6 +282,122 @@ invalid:
     t->ids_valid = false;
 }
 
+/* --- the transitions of commit_apply, in order ------------------------------ */
+
+/* WRITER -> STAGED for a compaction: fragments [replace_from, n) of the
+ * manifest are replaced by the ones compact.c already wrote and fsynced; the
+ * index slot survives only if none of the rows it covers moved. */
+static int stage_replace(staging *st, ae_manifest *next, const commit_plan *plan, ae_error *err)
+{
+    const snapshot *s = st->t->snap;
+    for (size_t i = plan->replace_from; i < next->n_fragments; i++) {
+        free(next->fragments[i].data.file);
+        free(next->fragments[i].deletion.file);
+    }
+    next->n_fragments = plan->replace_from;
+    size_t first_moved =
+        plan->replace_from < s->m.n_fragments ? s->frags[plan->replace_from].base : s->rows_total;
+    if (next->index.ref.file && first_moved < next->index.rows) {
+        free(next->index.ref.file);
+        memset(&next->index, 0, sizeof next->index); /* its row numbers changed */
+    }
+    next->next_fragment_id = plan->next_fragment_id;
+    for (size_t i = 0; i < plan->n_written; i++) {
+        ae_manifest_fragment *f;
+        if (add_fragment_slot(next, &f) < 0) return ae_fail(err, AE_ENOMEM, "out of memory");
+        *f = plan->written[i];
+        memset(&f->deletion, 0, sizeof f->deletion);
+        f->deleted = 0;
+        if (!(f->data.file = ae_strdup(plan->written[i].data.file)))
+            return ae_fail(err, AE_ENOMEM, "out of memory");
+    }
+    st->wrote_data = plan->n_written > 0;
+    return 0;
+}
+
+/* WRITER -> STAGED for an upsert or delete: the new fragment, then the new
+ * deletion file of each fragment that loses rows. */
+static int stage_append(staging *st, ae_manifest *next, const commit_plan *plan, ae_error *err)
+{
+    if (plan->append) AE_TRY(write_fragment(st, next, plan->append, err));
+    for (size_t i = 0; i < plan->n_dels; i++)
+        AE_TRY(write_deletion(st, next, &plan->dels[i], err));
+    return 0;
+}
+
+/* The index slot of the next manifest (its file is already durable). */
+static int stage_index(ae_manifest *next, const ae_manifest_index *ix, ae_error *err)
+{
+    free(next->index.ref.file);
+    next->index = *ix;
+    if (!(next->index.ref.file = ae_strdup(ix->ref.file)))
+        return ae_fail(err, AE_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* fsync of the table's subdirectory `sub`, so the entries created in it are
+ * durable (C2 for data/ and deletions/, C4 for versions/). */
+static int sync_subdir(const ae_table *t, const char *sub, ae_error *err)
+{
+    char *dir = ae_path_join(t->dir, sub);
+    if (!dir) return ae_fail(err, AE_ENOMEM, "out of memory");
+    int rc = vio_fsync_dir(dir, err);
+    free(dir);
+    return rc;
+}
+
+/* STAGED: every file the next manifest names is durable before it is
+ * published (C2). */
+static int sync_staged(const staging *st, ae_error *err)
+{
+    if (st->wrote_data) AE_TRY(sync_subdir(st->t, "data", err));
+    if (st->wrote_del) AE_TRY(sync_subdir(st->t, "deletions", err));
+    return 0;
+}
+
+/* PUBLISHED -> WRITER: the temp manifest name goes (an orphan now: its unlink
+ * may fail), versions/ is fsynced (C4), and the new snapshot replaces the old
+ * one in the handle, the idmap moved along. */
+static int install_snapshot(staging *st, ae_manifest *next, const commit_plan *plan, ae_error *err)
+{
+    ae_table *t = st->t;
+    vio_unlink(st->created.items[st->created.len - 1], NULL);
+    AE_TRY(sync_subdir(t, "versions", err));
+    snapshot *ns = NULL;
+    AE_TRY(snapshot_open(t, next, t->snap, &ns, err));
+    snapshot *old = t->snap;
+    size_t old_frags = old->m.n_fragments;
+    t->snap = ns;
+    if (plan->replace)
+        replace_ids(t, old, plan->replace_from);
+    else
+        update_ids(t, plan, old_frags);
+    snapshot_free(old);
+    return 0;
+}
+
+/* The body of a commit, each step a transition of the diagram at the top.
+ * The caller (commit_apply) holds the writer lock, has opened the "commit"
+ * I/O phase and undoes a failure: nothing here takes, checks or releases
+ * them.  *published is set at the point of no return (C3). */
+static int commit_apply_nolock(staging *st, ae_manifest *next, const commit_plan *plan,
+                               bool *published, ae_error *err)
+{
+    ae_table *t = st->t;
+    if (plan->replace)
+        AE_TRY(stage_replace(st, next, plan, err));
+    else
+        AE_TRY(stage_append(st, next, plan, err));
+    if (plan->set_index) AE_TRY(stage_index(next, plan->set_index, err));
+    AE_TRY(sync_staged(st, err));
+    int rc = publish_manifest(st, next, err);
+    if (rc == AE_EBUSY) t->next_version = 0; /* someone bypassed the lock: recount */
+    if (rc < 0) return rc;
+    *published = true;
+    t->next_version = next->version + 1;
+    return install_snapshot(st, next, plan, err);
+}
+
 int commit_apply(ae_table *t, const commit_plan *plan, ae_error *err)
 {
     if (t->fatal)
@@ -298,86 +412,15 @@ int commit_apply(ae_table *t, const commit_plan *plan, ae_error *err)
     ae_manifest next;
     if (manifest_copy(&t->snap->m, &next) < 0) return ae_fail(err, AE_ENOMEM, "out of memory");
     next.version = version;
-    next.created_at = table_now_ms();
-    size_t old_frags = t->snap->m.n_fragments;
-    int rc = 0;
+    next.created_at = ae_now_ms();
     bool published = false;
+
     vio_phase_begin("commit");
-
-    if (plan->replace) {
-        for (size_t i = plan->replace_from; i < next.n_fragments; i++) {
-            free(next.fragments[i].data.file);
-            free(next.fragments[i].deletion.file);
-        }
-        next.n_fragments = plan->replace_from;
-        size_t first_moved = plan->replace_from < old_frags
-                                 ? t->snap->frags[plan->replace_from].base
-                                 : t->snap->rows_total;
-        if (next.index.ref.file && first_moved < next.index.rows) {
-            free(next.index.ref.file);
-            memset(&next.index, 0, sizeof next.index); /* its row numbers changed */
-        }
-        next.next_fragment_id = plan->next_fragment_id;
-        for (size_t i = 0; i < plan->n_written; i++) {
-            ae_manifest_fragment *f;
-            if (add_fragment_slot(&next, &f) < 0) AE_FAIL(err, AE_ENOMEM, "out of memory");
-            *f = plan->written[i];
-            memset(&f->deletion, 0, sizeof f->deletion);
-            f->deleted = 0;
-            if (!(f->data.file = ae_strdup(plan->written[i].data.file)))
-                AE_FAIL(err, AE_ENOMEM, "out of memory");
-        }
-        st.wrote_data = plan->n_written > 0;
-    } else {
-        if (plan->append) AE_CHECK(write_fragment(&st, &next, plan->append, err));
-        for (size_t i = 0; i < plan->n_dels; i++)
-            AE_CHECK(write_deletion(&st, &next, &plan->dels[i], err));
-    }
-    if (plan->set_index) {
-        free(next.index.ref.file);
-        next.index = *plan->set_index;
-        if (!(next.index.ref.file = ae_strdup(plan->set_index->ref.file)))
-            AE_FAIL(err, AE_ENOMEM, "out of memory");
-    }
-    char *dir = NULL;
-    if (st.wrote_data) {
-        dir = ae_path_join(t->dir, "data");
-        rc = dir ? vio_fsync_dir(dir, err) : ae_fail(err, AE_ENOMEM, "out of memory");
-        free(dir);
-        if (rc < 0) goto cleanup;
-    }
-    if (st.wrote_del) {
-        dir = ae_path_join(t->dir, "deletions");
-        rc = dir ? vio_fsync_dir(dir, err) : ae_fail(err, AE_ENOMEM, "out of memory");
-        free(dir);
-        if (rc < 0) goto cleanup;
-    }
-    rc = publish_manifest(&st, &next, err);
-    if (rc == AE_EBUSY) t->next_version = 0; /* someone bypassed the lock: recount */
-    if (rc < 0) goto cleanup;
-    published = true;
-    t->next_version = version + 1;
-
-    /* PUBLISHED: the temp name is only an orphan now; its unlink may fail */
-    vio_unlink(st.created.items[st.created.len - 1], NULL);
-    dir = ae_path_join(t->dir, "versions");
-    rc = dir ? vio_fsync_dir(dir, err) : ae_fail(err, AE_ENOMEM, "out of memory");
-    free(dir);
-    if (rc < 0) goto cleanup;
-    snapshot *ns = NULL;
-    AE_CHECK(snapshot_open(t, &next, t->snap, &ns, err));
-    snapshot *old = t->snap;
-    t->snap = ns;
-    if (plan->replace)
-        replace_ids(t, old, plan->replace_from);
-    else
-        update_ids(t, plan, old_frags);
-    snapshot_free(old);
-
-cleanup:
+    int rc = commit_apply_nolock(&st, &next, plan, &published, err);
     vio_phase_end();
-    if (rc < 0 && !published) rollback(&st);
-    if (rc < 0 && published) {
+
+    if (rc < 0 && !published) rollback(&st); /* WRITER|STAGED --error--> WRITER */
+    if (rc < 0 && published) {               /* PUBLISHED --error--> FATAL */
         t->fatal = true;
         ae_err_prefix(err,
                       "vector table %s: version %" PRIu64
