@@ -23,6 +23,10 @@ extern "C" {
 #endif
 
 #define AE_SYMBOL_ID_MAX 64 /* hex BLAKE3; longer ids are rejected */
+/* The one cap on vector dimensions, everywhere: config, embedders, both
+ * stores, vector table files, the IVF-PQ index (the largest embedding models
+ * give 4096; the cap bounds per-row buffers). */
+#define AE_MAX_DIM 16384 /* a plain number: text is made with #AE_MAX_DIM */
 
 typedef struct ae_vs_record {
     const char *symbol_id; /* non-empty, at most AE_SYMBOL_ID_MAX bytes */

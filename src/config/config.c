@@ -23,6 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define STR_(x) #x
+#define STR(x)  STR_(x) /* "16384" from AE_MAX_DIM */
+
 typedef enum kind { K_ENUM, K_STRING, K_BOOL, K_INT } kind;
 
 typedef struct key_spec {
@@ -60,7 +63,7 @@ static const key_spec KEYS[] = {
     {"embeddings", "endpoint", K_STRING, NULL, 0, 0, "a URL string", FIELD(embeddings.endpoint)},
     {"embeddings", "api_key_env", K_STRING, NULL, 0, 0, "an environment variable name string",
      FIELD(embeddings.api_key_env)},
-    {"embeddings", "dim", K_INT, NULL, AE_CONFIG_MIN_DIM, AE_CONFIG_MAX_DIM, "1..8192",
+    {"embeddings", "dim", K_INT, NULL, AE_CONFIG_MIN_DIM, AE_MAX_DIM, "1.." STR(AE_MAX_DIM),
      FIELD(embeddings.dim)},
     {"embeddings", "vector_backend", K_ENUM, VECTOR_BACKENDS, 0, 0, "\"lancedb\", \"sqlite\"",
      FIELD(embeddings.vector_backend)},
@@ -107,24 +110,26 @@ static const char DEFAULT_TEXT[] =
     "# Name of the environment variable holding the API key.\n"
     "# api_key_env = \"OPENAI_API_KEY\"\n"
     "# Vector dimension of the hash provider (other providers have their own).\n"
-    "# accepted: 1..8192\n"
-    "dim = 384\n"
-    "# Where vectors are stored: \"lancedb\" is aether's native vector table under\n"
-    "# .aether/vectors/ (the Lance design written in C, not the LanceDB library);\n"
-    "# \"sqlite\" is the legacy brute-force table in .aether/meta.sqlite.\n"
-    "# accepted: \"lancedb\", \"sqlite\"\n"
-    "vector_backend = \"lancedb\"\n"
-    "# Texts per embedding request.\n"
-    "# accepted: 1..4096\n"
-    "batch_size = 64\n"
-    "\n"
-    "[search]\n"
-    "# Inverted lists probed per query.\n"
-    "# accepted: 0 (index default) or a positive integer\n"
-    "nprobe = 0\n"
-    "# Candidates re-ranked exactly, as a multiple of the limit.\n"
-    "# accepted: 0 (index default) or a positive integer\n"
-    "refine_factor = 0\n";
+    "# accepted: 1.." STR(
+        AE_MAX_DIM) "\n"
+                    "dim = 384\n"
+                    "# Where vectors are stored: \"lancedb\" is aether's native vector table "
+                    "under\n"
+                    "# .aether/vectors/ (the Lance design written in C, not the LanceDB library);\n"
+                    "# \"sqlite\" is the legacy brute-force table in .aether/meta.sqlite.\n"
+                    "# accepted: \"lancedb\", \"sqlite\"\n"
+                    "vector_backend = \"lancedb\"\n"
+                    "# Texts per embedding request.\n"
+                    "# accepted: 1..4096\n"
+                    "batch_size = 64\n"
+                    "\n"
+                    "[search]\n"
+                    "# Inverted lists probed per query.\n"
+                    "# accepted: 0 (index default) or a positive integer\n"
+                    "nprobe = 0\n"
+                    "# Candidates re-ranked exactly, as a multiple of the limit.\n"
+                    "# accepted: 0 (index default) or a positive integer\n"
+                    "refine_factor = 0\n";
 
 const char *ae_config_default_text(void)
 {

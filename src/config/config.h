@@ -5,7 +5,7 @@
  *                model, endpoint, api_key_env (strings; unset or "" -> NULL)
  *   [storage]    mirror_sir_files bool [true]
  *   [embeddings] enabled bool [true], provider mock|hash|openai_compat|ollama|qwen3_local
- *                ["hash"], model, endpoint, api_key_env, dim 1..8192 [384] (hash only),
+ *                ["hash"], model, endpoint, api_key_env, dim 1..AE_MAX_DIM [384] (hash only),
  *                vector_backend "lancedb"|"sqlite" ["lancedb"], batch_size 1..4096 [64]
  *   [search]     nprobe >= 0 [0], refine_factor >= 0 [0]  (0: the index default) */
 #ifndef AE_CONFIG_CONFIG_H
@@ -14,11 +14,11 @@
 #include "util/mem.h"
 
 #include <aether/error.h>
+#include <aether/vector_store.h>
 #include <stdbool.h>
 
 #define AE_CONFIG_DEFAULT_DIM        384
 #define AE_CONFIG_MIN_DIM            1
-#define AE_CONFIG_MAX_DIM            8192
 #define AE_CONFIG_DEFAULT_BATCH_SIZE 64
 #define AE_CONFIG_MIN_BATCH_SIZE     1
 #define AE_CONFIG_MAX_BATCH_SIZE     4096

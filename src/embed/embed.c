@@ -16,9 +16,6 @@
 
 typedef int (*provider_open_fn)(const ae_embed_options *o, ae_embedder *e, ae_error *err);
 
-/* embed_http.c: "openai_compat", "ollama", "qwen3_local" (an alias of ollama). */
-int embed_http_open(const ae_embed_options *o, ae_embedder *e, ae_error *err);
-
 static const struct {
     const char *name;
     provider_open_fn open; /* NULL: known but not built yet */

@@ -15,6 +15,7 @@
 #define AE_EMBED_EMBED_H
 
 #include <aether/error.h>
+#include <aether/vector_store.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,7 +25,6 @@
 
 #define AE_EMBED_HASH_DEFAULT_DIM 384
 #define AE_EMBED_HASH_MIN_DIM     8
-#define AE_EMBED_HASH_MAX_DIM     16384
 
 #define AE_EMBED_DEFAULT_BATCH_SIZE 64
 

@@ -203,9 +203,9 @@ int embed_hash_open(const ae_embed_options *o, ae_embedder *e, ae_error *err)
                  AE_EINVAL, "provider 'hash' has model '%s', not '%s'", AE_EMBED_HASH_MODEL,
                  o->model);
     int dim = o->dim ? o->dim : AE_EMBED_HASH_DEFAULT_DIM;
-    AE_RETURN_IF(dim < AE_EMBED_HASH_MIN_DIM || dim > AE_EMBED_HASH_MAX_DIM, err, AE_EINVAL,
+    AE_RETURN_IF(dim < AE_EMBED_HASH_MIN_DIM || dim > AE_MAX_DIM, err, AE_EINVAL,
                  "hash embedding dim must be between %d and %d, not %d", AE_EMBED_HASH_MIN_DIM,
-                 AE_EMBED_HASH_MAX_DIM, dim);
+                 AE_MAX_DIM, dim);
     e->model = ae_strdup(AE_EMBED_HASH_MODEL);
     AE_RETURN_IF(!e->model, err, AE_ENOMEM, "out of memory opening embedder 'hash'");
     e->dim = (uint32_t)dim;

@@ -256,8 +256,6 @@ static void http_close(ae_embedder *e)
 
 static const ae_embedder_ops http_ops = {http_embed, http_close};
 
-int embed_http_open(const ae_embed_options *o, ae_embedder *e, ae_error *err);
-
 int embed_http_open(const ae_embed_options *o, ae_embedder *e, ae_error *err)
 {
     const char *name = o->provider;

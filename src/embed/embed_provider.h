@@ -28,6 +28,8 @@ struct ae_embedder {
 /* Each fills e->model (allocated), e->dim, e->ops and e->impl from o. */
 int embed_mock_open(const ae_embed_options *o, ae_embedder *e, ae_error *err);
 int embed_hash_open(const ae_embed_options *o, ae_embedder *e, ae_error *err);
+/* embed_http.c: "openai_compat", "ollama", "qwen3_local" (an alias of ollama). */
+int embed_http_open(const ae_embed_options *o, ae_embedder *e, ae_error *err);
 
 /* Exposed for tests and the reference comparison. */
 uint64_t embed_fnv1a64(const void *p, size_t n);

@@ -46,9 +46,8 @@ static int make_plan(const ae_vec_source *src, const ae_ivfpq_params *p, build_p
                      ae_error *err)
 {
     AE_RETURN_IF(!src || !src->row, err, AE_EINVAL, "no vector source");
-    AE_RETURN_IF(src->dim < AE_IVFPQ_MIN_DIM || src->dim > AE_IVFPQ_MAX_DIM, err, AE_EINVAL,
-                 "dimension %u out of range [%d, %d]", src->dim, AE_IVFPQ_MIN_DIM,
-                 AE_IVFPQ_MAX_DIM);
+    AE_RETURN_IF(src->dim < AE_IVFPQ_MIN_DIM || src->dim > AE_MAX_DIM, err, AE_EINVAL,
+                 "dimension %u out of range [%d, %d]", src->dim, AE_IVFPQ_MIN_DIM, AE_MAX_DIM);
     AE_RETURN_IF(src->n < AE_IVFPQ_MIN_ROWS, err, AE_EINVAL,
                  "an index needs at least %d rows, not %zu (keep the table exact)",
                  AE_IVFPQ_MIN_ROWS, src->n);

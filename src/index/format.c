@@ -196,7 +196,7 @@ int ae_ivfpq_open(const char *path, ae_ivfpq **out, ae_error *err)
         ae_get_le32(h + IVFPQ_OFF_KSUB) != AE_IVFPQ_KSUB ||
         ae_get_le32(h + IVFPQ_OFF_BLOCK) != IVFPQ_BLOCK)
         CORRUPT("%s: unexpected header size, ksub or block size", path);
-    if (ix->dim < AE_IVFPQ_MIN_DIM || ix->dim > AE_IVFPQ_MAX_DIM || ix->nlist < 1 ||
+    if (ix->dim < AE_IVFPQ_MIN_DIM || ix->dim > AE_MAX_DIM || ix->nlist < 1 ||
         ix->nlist > AE_IVFPQ_MAX_NLIST || ix->m < 1 || ix->m > AE_IVFPQ_MAX_M || ix->dim % ix->m ||
         ix->rows > AE_IVFPQ_MAX_ROWS)
         CORRUPT("%s: bad dimensions: dim %u, nlist %u, m %u, rows %llu", path, ix->dim, ix->nlist,

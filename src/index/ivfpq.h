@@ -23,6 +23,7 @@
 #define AE_INDEX_IVFPQ_H
 
 #include <aether/error.h>
+#include <aether/vector_store.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,7 +45,6 @@
 #define AE_IVFPQ_MIN_ROWS 256         /* fewer rows: keep the table exact */
 #define AE_IVFPQ_MAX_ROWS 0xFFFFFFFFu /* row ids are stored as uint32 */
 #define AE_IVFPQ_MIN_DIM  1
-#define AE_IVFPQ_MAX_DIM  65536
 
 /* train_sample = 0 picks max(nlist * 64, 65536) rows, capped at the row count. */
 #define AE_IVFPQ_DEFAULT_TRAIN_PER_LIST 64

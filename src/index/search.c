@@ -22,6 +22,7 @@
 
 #include "index/distance.h"
 #include "util/err.h"
+#include "util/heap.h"
 #include "util/mem.h"
 
 #include <math.h>
@@ -39,26 +40,13 @@ static inline bool worse(const cand *a, const cand *b)
     return a->score < b->score || (a->score == b->score && a->row > b->row);
 }
 
-/* Bounded min-heap of the best `cap` candidates; h[0] is the worst kept. */
+AE_HEAP_DEFINE(cands, cand, worse)
+
+/* Bounded heap of the best `cap` candidates; h[0] is the worst kept. */
 typedef struct heap {
     cand *h;
     size_t n, cap;
 } heap;
-
-static void sift_down(heap *hp, size_t i)
-{
-    cand *h = hp->h;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < hp->n && worse(&h[l], &h[w])) w = l;
-        if (r < hp->n && worse(&h[r], &h[w])) w = r;
-        if (w == i) return;
-        cand t = h[i];
-        h[i] = h[w];
-        h[w] = t;
-        i = w;
-    }
-}
 
 /* Would c enter the heap? */
 static inline bool heap_accepts(const heap *hp, const cand *c)
@@ -69,19 +57,11 @@ static inline bool heap_accepts(const heap *hp, const cand *c)
 static void heap_push(heap *hp, cand c)
 {
     if (hp->n < hp->cap) {
-        size_t i = hp->n++;
-        hp->h[i] = c;
-        while (i > 0) {
-            size_t p = (i - 1) / 2;
-            if (!worse(&hp->h[i], &hp->h[p])) break;
-            cand t = hp->h[i];
-            hp->h[i] = hp->h[p];
-            hp->h[p] = t;
-            i = p;
-        }
+        hp->h[hp->n] = c;
+        cands_sift_up(hp->h, hp->n++);
     } else if (worse(&hp->h[0], &c)) {
         hp->h[0] = c;
-        sift_down(hp, 0);
+        cands_sift_down(hp->h, hp->n, 0);
     }
 }
 

@@ -8,8 +8,7 @@
 #include "meta/sqlite_err.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
+#include <stddef.h>
 
 static const struct {
     int sqlite;
@@ -40,11 +39,9 @@ int ae_sqlite_fail(sqlite3 *db, ae_error *err, const char *fmt, ...)
 {
     int code =
         db ? ae_sqlite_code(sqlite3_extended_errcode(db), sqlite3_system_errno(db)) : AE_ENOMEM;
-    if (!err) return code;
-    char head[AE_ERROR_MESSAGE_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(head, sizeof head, fmt, ap);
+    code = ae_vfail_detail(err, code, db ? sqlite3_errmsg(db) : "out of memory", fmt, ap);
     va_end(ap);
-    return ae_fail(err, code, "%s: %s", head, db ? sqlite3_errmsg(db) : "out of memory");
+    return code;
 }

@@ -22,18 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct sir_http {
+struct sir_http {
     ae_http_client *http;
     char *url, *model, *provider;
     bool openai;
     bool no_response_format;
     int max_attempts;
     size_t max_source;
-} sir_http;
+};
 
-int sir_http_open(const ae_sir_provider_options *o, sir_http **out, ae_error *err);
-int sir_http_generate(sir_http *h, const ae_symbol *sym, ae_sir *out, ae_error *err);
-void sir_http_close(sir_http *h);
 AE_STATIC char *sir_http_reply_json(const char *content);
 AE_STATIC char *sir_http_user_prompt(const ae_symbol *sym, size_t max_source);
 

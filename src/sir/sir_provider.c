@@ -7,16 +7,12 @@
 #include "sir/sir_provider.h"
 
 #include "sir/provider.h"
+#include "sir/sir_internal.h"
 #include "util/err.h"
 #include "util/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct sir_http sir_http;
-int sir_http_open(const ae_sir_provider_options *o, sir_http **out, ae_error *err);
-int sir_http_generate(sir_http *h, const ae_symbol *sym, ae_sir *out, ae_error *err);
-void sir_http_close(sir_http *h);
 
 typedef enum { KIND_MOCK, KIND_STATIC, KIND_HTTP } kind;
 

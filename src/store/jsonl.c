@@ -48,9 +48,8 @@ int ae_jsonl_parse_line(const char *line, size_t len, ae_vs_record *rec, void **
     json_t *emb = json_object_get(o, "embedding");
     if (!json_is_array(emb)) AE_FAIL(err, AE_EINVAL, "\"embedding\" must be an array of numbers");
     size_t dim = json_array_size(emb);
-    if (dim == 0 || dim > AE_VS_MAX_DIM)
-        AE_FAIL(err, AE_EINVAL, "\"embedding\" has %zu values; accepted: 1..%d", dim,
-                AE_VS_MAX_DIM);
+    if (dim == 0 || dim > AE_MAX_DIM)
+        AE_FAIL(err, AE_EINVAL, "\"embedding\" has %zu values; accepted: 1..%d", dim, AE_MAX_DIM);
     *vec = malloc(dim * sizeof **vec);
     if (!*vec) AE_FAIL(err, AE_ENOMEM, "out of memory");
     for (size_t i = 0; i < dim; i++) {

@@ -562,55 +562,54 @@ int ae_vs_open_lancedb(const char *vectors_dir, ae_vector_store **out, ae_error 
 
 /* --- administration (lancedb_admin.h) ------------------------------------- */
 
+typedef struct status_acc {
+    ae_table_status *st;
+    size_t n;
+} status_acc;
+
+static int status_one(ae_table **t, void *ctx, ae_error *err)
+{
+    status_acc *a = ctx;
+    ae_table_status *st = ae_realloc_array(a->st, a->n + 1, sizeof *st);
+    if (!st) return ae_fail(err, AE_ENOMEM, "out of memory");
+    a->st = st;
+    memset(&st[a->n], 0, sizeof *st);
+    AE_TRY(ae_table_status_get(*t, &st[a->n], err));
+    a->n++;
+    return 0;
+}
+
 int ae_lancedb_status(const char *vectors_dir, ae_table_status **out, size_t *n, ae_error *err)
 {
     *out = NULL;
     *n = 0;
-    ae_strlist names = {0};
-    AE_TRY(ae_tables_list(vectors_dir, &names, err));
-    ae_table_status *st = ae_calloc_array(names.len + 1, sizeof *st);
-    int rc = 0;
-    if (!st) AE_FAIL(err, AE_ENOMEM, "out of memory");
-    for (size_t i = 0; i < names.len; i++) {
-        char *path = ae_path_join(vectors_dir, names.items[i]);
-        ae_table *t = NULL;
-        if (!path) AE_FAIL(err, AE_ENOMEM, "out of memory");
-        rc = ae_table_open_dir(path, NULL, &t, err);
-        free(path);
-        if (rc == 0) rc = ae_table_status_get(t, &st[i], err);
-        ae_table_close(t);
-        if (rc < 0) goto cleanup;
+    status_acc a = {0};
+    int rc = ae_tables_each(vectors_dir, NULL, status_one, &a, err);
+    if (rc == 0 && !a.st && !(a.st = ae_calloc_array(1, sizeof *a.st)))
+        rc = ae_fail(err, AE_ENOMEM, "out of memory");
+    if (rc < 0) {
+        free(a.st);
+        return rc;
     }
-    *out = st;
-    *n = names.len;
-    st = NULL;
-cleanup:
-    free(st);
-    ae_strlist_free(&names);
+    *out = a.st;
+    *n = a.n;
+    return 0;
+}
+
+static int optimize_one(ae_table **t, void *ctx, ae_error *err)
+{
+    (void)ctx;
+    int rc = ae_table_optimize(*t, err);
+    /* compaction renumbered the rows and cleared the index slot */
+    lance_tab lt = {.t = *t};
+    if (rc == 0) rc = index_maintain(&lt, false, err);
+    index_drop(&lt);
     return rc;
 }
 
 int ae_lancedb_optimize(const char *vectors_dir, const ae_table_opts *opts, ae_error *err)
 {
-    ae_strlist names = {0};
-    AE_TRY(ae_tables_list(vectors_dir, &names, err));
-    int rc = 0;
-    for (size_t i = 0; i < names.len && rc == 0; i++) {
-        char *path = ae_path_join(vectors_dir, names.items[i]);
-        ae_table *t = NULL;
-        if (!path) AE_FAIL(err, AE_ENOMEM, "out of memory");
-        rc = ae_table_open_dir(path, opts, &t, err);
-        free(path);
-        if (rc == 0) rc = ae_table_optimize(t, err);
-        /* compaction renumbered the rows and cleared the index slot */
-        lance_tab lt = {.t = t};
-        if (rc == 0) rc = index_maintain(&lt, false, err);
-        index_drop(&lt);
-        ae_table_close(t);
-    }
-cleanup:
-    ae_strlist_free(&names);
-    return rc;
+    return ae_tables_each(vectors_dir, opts, optimize_one, NULL, err);
 }
 
 int ae_lancedb_verify(const char *vectors_dir, ae_lancedb_table_report **out, size_t *n,
@@ -673,35 +672,36 @@ static void describe(lance_tab *lt, char *out, size_t cap)
     }
 }
 
+typedef struct largest {
+    const char *provider, *model;
+    ae_table *best;
+} largest;
+
+/* Keeps the table of (provider, model) with the most live rows. */
+static int keep_largest(ae_table **t, void *ctx, ae_error *err)
+{
+    (void)err;
+    largest *l = ctx;
+    bool match = (!l->provider || !*l->provider || !strcmp(l->provider, ae_table_provider(*t))) &&
+                 (!l->model || !*l->model || !strcmp(l->model, ae_table_model(*t)));
+    if (match && ae_table_rows_live(*t) > 0 &&
+        (!l->best || ae_table_rows_live(*t) > ae_table_rows_live(l->best))) {
+        ae_table_close(l->best);
+        l->best = *t;
+        *t = NULL;
+    }
+    return 0;
+}
+
 int ae_lancedb_index_state(const char *vectors_dir, const char *provider, const char *model,
                            char *out, size_t cap, ae_error *err)
 {
     snprintf(out, cap, "no vectors");
-    ae_strlist names = {0};
-    AE_TRY(ae_tables_list(vectors_dir, &names, err));
-    lance_tab best = {0};
-    int rc = 0;
-    for (size_t i = 0; i < names.len; i++) {
-        char *path = ae_path_join(vectors_dir, names.items[i]);
-        ae_table *t = NULL;
-        if (!path) AE_FAIL(err, AE_ENOMEM, "out of memory");
-        rc = ae_table_open_dir(path, NULL, &t, err);
-        free(path);
-        if (rc < 0) goto cleanup;
-        bool match = (!provider || !*provider || !strcmp(provider, ae_table_provider(t))) &&
-                     (!model || !*model || !strcmp(model, ae_table_model(t)));
-        if (match && ae_table_rows_live(t) > 0 &&
-            (!best.t || ae_table_rows_live(t) > ae_table_rows_live(best.t))) {
-            ae_table_close(best.t);
-            best.t = t;
-        } else {
-            ae_table_close(t);
-        }
-    }
-    if (best.t) describe(&best, out, cap);
-cleanup:
+    largest l = {provider, model, NULL};
+    int rc = ae_tables_each(vectors_dir, NULL, keep_largest, &l, err);
+    lance_tab best = {.t = l.best};
+    if (rc == 0 && best.t) describe(&best, out, cap);
     index_drop(&best);
     ae_table_close(best.t);
-    ae_strlist_free(&names);
     return rc;
 }

@@ -357,8 +357,8 @@ static int read_row(sqlite3_stmt *st, batch *b, ae_migrate_report *rep, ae_error
     if (!r.sir_hash || !*r.sir_hash) return report_bad(rep, id, "empty sir_hash", err);
     if (!r.provider || !*r.provider) return report_bad(rep, id, "empty provider", err);
     if (!r.model || !*r.model) return report_bad(rep, id, "empty model", err);
-    if (d <= 0 || d > AE_VS_MAX_DIM) {
-        snprintf(why, sizeof why, "embedding_dim %lld outside 1..%d", (long long)d, AE_VS_MAX_DIM);
+    if (d <= 0 || d > AE_MAX_DIM) {
+        snprintf(why, sizeof why, "embedding_dim %lld outside 1..%d", (long long)d, AE_MAX_DIM);
         return report_bad(rep, id, why, err);
     }
     r.dim = (uint32_t)d;

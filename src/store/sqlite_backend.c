@@ -394,7 +394,7 @@ static int sqlite_iterate(void *be, ae_vs_row_fn fn, void *ctx, ae_error *err)
         sqlite3_int64 d = sqlite3_column_int64(st, 4);
         r.updated_at = sqlite3_column_int64(st, 6);
         if (!r.symbol_id || !*r.symbol_id || strlen(r.symbol_id) > AE_SYMBOL_ID_MAX ||
-            !r.sir_hash || !r.provider || !r.model || d <= 0 || d > AE_VS_MAX_DIM)
+            !r.sir_hash || !r.provider || !r.model || d <= 0 || d > AE_MAX_DIM)
             continue;
         r.dim = (uint32_t)d;
         if (r.dim > row_cap) {

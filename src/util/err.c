@@ -83,14 +83,19 @@ int ae_code_from_errno(int e)
     }
 }
 
-int ae_fail_errno(ae_error *err, int e, const char *fmt, ...)
+int ae_vfail_detail(ae_error *err, int code, const char *detail, const char *fmt, va_list ap)
 {
-    int code = ae_code_from_errno(e);
     if (!err) return code;
     char head[AE_ERROR_MESSAGE_MAX];
+    vsnprintf(head, sizeof head, fmt, ap);
+    return ae_fail(err, code, "%s: %s", head, detail);
+}
+
+int ae_fail_errno(ae_error *err, int e, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(head, sizeof head, fmt, ap);
+    int code = ae_vfail_detail(err, ae_code_from_errno(e), strerror(e), fmt, ap);
     va_end(ap);
-    return ae_fail(err, code, "%s: %s", head, strerror(e));
+    return code;
 }

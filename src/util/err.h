@@ -10,6 +10,7 @@
 #define AE_UTIL_ERR_H
 
 #include <aether/error.h>
+#include <stdarg.h>
 
 #if defined(__GNUC__)
 #define AE_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -25,6 +26,9 @@ int ae_err_prefix(ae_error *err, const char *fmt, ...) AE_PRINTF(2, 3);
 int ae_code_from_errno(int e);
 /* ae_fail with the errno text appended: "open x: No such file or directory". */
 int ae_fail_errno(ae_error *err, int e, const char *fmt, ...) AE_PRINTF(3, 4);
+/* ae_fail with "<fmt, ap>: <detail>" (the errno text, a library's message). */
+int ae_vfail_detail(ae_error *err, int code, const char *detail, const char *fmt, va_list ap)
+    AE_PRINTF(4, 0);
 
 #define AE_RETURN_IF(cond, err, code, ...)                                                         \
     do {                                                                                           \

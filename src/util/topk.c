@@ -1,4 +1,4 @@
-/* Bounded top-k heap.
+/* Bounded top-k heap (util/heap.h).
  *
  * 1. The heap is ordered so its root is the worst kept hit; a new hit only
  *    costs a comparison unless it beats the root.
@@ -9,6 +9,7 @@
 #include "util/topk.h"
 
 #include "util/err.h"
+#include "util/heap.h"
 #include "util/mem.h"
 
 #include <math.h>
@@ -45,31 +46,7 @@ static bool worse(const ae_vs_hit *a, const ae_vs_hit *b)
     return ae_vs_hit_cmp(a, b) > 0;
 }
 
-static void sift_up(ae_vs_hit *h, size_t i)
-{
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!worse(&h[i], &h[p])) break;
-        ae_vs_hit tmp = h[i];
-        h[i] = h[p];
-        h[p] = tmp;
-        i = p;
-    }
-}
-
-static void sift_down(ae_vs_hit *h, size_t n, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < n && worse(&h[l], &h[w])) w = l;
-        if (r < n && worse(&h[r], &h[w])) w = r;
-        if (w == i) return;
-        ae_vs_hit tmp = h[i];
-        h[i] = h[w];
-        h[w] = tmp;
-        i = w;
-    }
-}
+AE_HEAP_DEFINE(hits, ae_vs_hit, worse)
 
 bool ae_topk_would_keep(const ae_topk *t, float score, const char *symbol_id)
 {
@@ -99,11 +76,11 @@ int ae_topk_push(ae_topk *t, const char *symbol_id, float score, ae_error *err)
             t->cap = cap;
         }
         set_hit(&t->items[t->len], symbol_id, score);
-        sift_up(t->items, t->len++);
+        hits_sift_up(t->items, t->len++);
         return 0;
     }
     set_hit(&t->items[0], symbol_id, score);
-    sift_down(t->items, t->len, 0);
+    hits_sift_down(t->items, t->len, 0);
     return 0;
 }
 

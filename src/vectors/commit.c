@@ -220,35 +220,49 @@ cleanup:
     return rc;
 }
 
-/* Moves the idmap along an append-only commit; compaction invalidates it. */
-static int update_ids(ae_table *t, const commit_plan *plan, size_t old_frags)
+/* The idmap follows a commit row by row; where it cannot (a fragment that
+ * does not give an id back), it is dropped and rebuilt on next use. */
+static void ids_invalidate(ae_table *t)
 {
-    if (!t->ids_valid) return 0;
-    snapshot *s = t->snap;
-    for (size_t i = 0; i < plan->n_dels; i++) {
-        const commit_del *d = &plan->dels[i];
-        for (size_t r = 0; r < d->n; r++) {
-            const char *id;
-            size_t len;
-            if (ae_fragment_symbol_id(s->frags[d->frag].frag, d->rows[r], &id, &len) < 0)
-                goto invalid;
-            idmap_remove(&t->ids, d->frag, d->rows[r], id, len);
-        }
-    }
-    for (size_t f = old_frags; f < s->m.n_fragments; f++) {
+    idmap_free(&t->ids);
+    t->ids_valid = false;
+}
+
+/* Every row of fragments [from, n) of the current snapshot enters the idmap. */
+static int ids_insert_from(ae_table *t, size_t from)
+{
+    const snapshot *s = t->snap;
+    for (size_t f = from; f < s->m.n_fragments; f++) {
         for (size_t r = 0; r < s->frags[f].rows; r++) {
             const char *id;
             size_t len;
             if (ae_fragment_symbol_id(s->frags[f].frag, r, &id, &len) < 0 ||
                 idmap_insert(&t->ids, id, len, (uint32_t)f, (uint32_t)r) < 0)
-                goto invalid;
+                return -1;
         }
     }
     return 0;
-invalid:
-    idmap_free(&t->ids);
-    t->ids_valid = false;
-    return 0;
+}
+
+/* Moves the idmap along an append-only commit: the deleted rows leave, the
+ * rows of the new fragments (from old_frags on) enter. */
+static void update_ids(ae_table *t, const commit_plan *plan, size_t old_frags)
+{
+    if (!t->ids_valid) return;
+    const snapshot *s = t->snap;
+    for (size_t i = 0; i < plan->n_dels; i++) {
+        const commit_del *d = &plan->dels[i];
+        for (size_t r = 0; r < d->n; r++) {
+            const char *id;
+            size_t len;
+            if (ae_fragment_symbol_id(s->frags[d->frag].frag, d->rows[r], &id, &len) < 0) {
+                ids_invalidate(t);
+                return;
+            }
+            idmap_remove(&t->ids, d->frag, d->rows[r], id, len);
+        }
+    }
+    if (ids_insert_from(t, old_frags) < 0) ids_invalidate(t);
 }
 
 /* After a compaction of fragments [from, n): the old rows leave the idmap
@@ -262,24 +276,14 @@ static void replace_ids(ae_table *t, const snapshot *old, size_t from)
             const char *id;
             size_t len;
             if (snap_row_deleted(sf, r)) continue;
-            if (!sf->frag || ae_fragment_symbol_id(sf->frag, r, &id, &len) < 0) goto invalid;
+            if (!sf->frag || ae_fragment_symbol_id(sf->frag, r, &id, &len) < 0) {
+                ids_invalidate(t);
+                return;
+            }
             idmap_remove(&t->ids, (uint32_t)f, (uint32_t)r, id, len);
         }
     }
-    const snapshot *s = t->snap;
-    for (size_t f = from; f < s->m.n_fragments; f++) {
-        for (size_t r = 0; r < s->frags[f].rows; r++) {
-            const char *id;
-            size_t len;
-            if (ae_fragment_symbol_id(s->frags[f].frag, r, &id, &len) < 0 ||
-                idmap_insert(&t->ids, id, len, (uint32_t)f, (uint32_t)r) < 0)
-                goto invalid;
-        }
-    }
-    return;
-invalid:
-    idmap_free(&t->ids);
-    t->ids_valid = false;
+    if (ids_insert_from(t, from) < 0) ids_invalidate(t);
 }
 
 /* --- the transitions of commit_apply, in order ------------------------------ */

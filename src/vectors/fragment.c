@@ -205,8 +205,8 @@ int ae_fragment_write(const char *path, const ae_fragment_rows *r, uint64_t *fil
     AE_RETURN_IF(r->n >= AE_FRAGMENT_MAX_ROWS, err, AE_EINVAL,
                  "%s: %zu rows exceed the fragment limit of %zu", path, r->n,
                  AE_FRAGMENT_MAX_ROWS - 1);
-    AE_RETURN_IF(r->dim < 1 || r->dim > AE_FRAGMENT_MAX_DIM, err, AE_EINVAL,
-                 "%s: dimension %u is outside 1..%d", path, r->dim, AE_FRAGMENT_MAX_DIM);
+    AE_RETURN_IF(r->dim < 1 || r->dim > AE_MAX_DIM, err, AE_EINVAL,
+                 "%s: dimension %u is outside 1..%d", path, r->dim, AE_MAX_DIM);
     AE_RETURN_IF(!r->embeddings || !r->updated_at, err, AE_EINVAL,
                  "%s: no embeddings or updated_at column", path);
 
@@ -349,7 +349,7 @@ static int check_schema(const char *path, const arrow_file *af, uint32_t *dim, a
         if (e->type == ARROW_TYPE_FIXED_SIZE_LIST) {
             fb_table ct;
             arrow_field_view cv;
-            ok = ok && v.param >= 1 && v.param <= AE_FRAGMENT_MAX_DIM && v.children.count == 1;
+            ok = ok && v.param >= 1 && v.param <= AE_MAX_DIM && v.children.count == 1;
             if (ok && !fb_vector_table(&v.children, 0, &ct))
                 return CORRUPT("%s: malformed child of field '%s'", path, e->name);
             if (ok) AE_TRY(arrow_field_read(path, &ct, &cv, err));

@@ -19,12 +19,12 @@
 #define AE_VECTORS_FRAGMENT_H
 
 #include <aether/error.h>
+#include <aether/vector_store.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define AE_FRAGMENT_FORMAT_VERSION 1
-#define AE_FRAGMENT_CHECKSUM_LEN   32 /* BLAKE3 digest */
-#define AE_FRAGMENT_MAX_DIM        65536
+#define AE_FRAGMENT_CHECKSUM_LEN   32                /* BLAKE3 digest */
 #define AE_FRAGMENT_MAX_ROWS       ((size_t)1 << 31) /* Utf8 offsets are int32 */
 
 /* Borrowed input of one write.  Strings are NUL-terminated UTF-8; each string
@@ -42,7 +42,7 @@ typedef struct ae_fragment_rows {
 
 /* Writes rows to path (created or truncated; the caller picks a fresh name and
  * publishes it through the manifest), fsyncs the file (not its directory).
- * Input is validated before anything is created: n >= 1, 1 <= dim <= MAX_DIM,
+ * Input is validated before anything is created: n >= 1, 1 <= dim <= AE_MAX_DIM,
  * non-NULL strings, finite values (AE_EINVAL "NaN at dimension 17 of row 4").
  * On success fills the optional outputs with the file size and the BLAKE3 of
  * the whole file.  On an I/O failure the partial file is removed. */

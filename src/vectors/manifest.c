@@ -7,6 +7,8 @@
  * 3. Versions are 20-digit zero-padded decimals so names sort like numbers. */
 #include "vectors/manifest.h"
 
+#include <aether/vector_store.h>
+
 #include "util/blake3.h"
 #include "util/bytes.h"
 #include "util/err.h"
@@ -154,7 +156,7 @@ int manifest_decode(const char *data, size_t len, const char *name, ae_manifest 
     if (get_u64(body, "version", &m->version) < 0 || get_str(body, "provider", &m->provider) < 0 ||
         get_str(body, "model", &m->model) < 0 || get_u64(body, "dim", &dim) < 0 ||
         get_u64(body, "created_at", &created) < 0 ||
-        get_u64(body, "next_fragment_id", &m->next_fragment_id) < 0 || dim == 0 || dim > 65536)
+        get_u64(body, "next_fragment_id", &m->next_fragment_id) < 0 || dim == 0 || dim > AE_MAX_DIM)
         AE_FAIL(err, AE_ECORRUPT, "%s: manifest is missing a field", name);
     m->dim = (uint32_t)dim;
     m->created_at = (int64_t)created;

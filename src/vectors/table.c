@@ -60,8 +60,8 @@ static int valid_key(const char *provider, const char *model, uint32_t dim, ae_e
                  "vector table needs a provider name without newlines");
     AE_RETURN_IF(!model || !*model || strchr(model, '\n'), err, AE_EINVAL,
                  "vector table needs a model name without newlines");
-    AE_RETURN_IF(dim == 0 || dim > AE_FRAGMENT_MAX_DIM, err, AE_EINVAL,
-                 "vector dimension must be 1..%d, not %" PRIu32, AE_FRAGMENT_MAX_DIM, dim);
+    AE_RETURN_IF(dim == 0 || dim > AE_MAX_DIM, err, AE_EINVAL,
+                 "vector dimension must be 1..%d, not %" PRIu32, AE_MAX_DIM, dim);
     return 0;
 }
 
@@ -80,7 +80,7 @@ static int read_marker(const char *dir, char **provider, char **model, uint32_t 
     if (!j ||
         json_unpack(j, "{s:s,s:s,s:s,s:I}", "magic", &magic, "provider", &p, "model", &m, "dim",
                     &d) < 0 ||
-        strcmp(magic, "aether-vector-table") || d <= 0 || d > AE_FRAGMENT_MAX_DIM) {
+        strcmp(magic, "aether-vector-table") || d <= 0 || d > AE_MAX_DIM) {
         rc = ae_fail(err, AE_ENOTOURS, "%s was not created by aether (no valid %s marker)", dir,
                      AE_TABLE_MARKER);
     } else {
@@ -603,5 +603,24 @@ int ae_tables_list(const char *vectors_dir, ae_strlist *names, ae_error *err)
         ae_strlist_free(names);
     else
         ae_strlist_sort(names);
+    return rc;
+}
+
+int ae_tables_each(const char *vectors_dir, const ae_table_opts *opts, ae_table_each_fn fn,
+                   void *ctx, ae_error *err)
+{
+    ae_strlist names = {0};
+    AE_TRY(ae_tables_list(vectors_dir, &names, err));
+    int rc = 0;
+    for (size_t i = 0; i < names.len && rc == 0; i++) {
+        char *path = ae_path_join(vectors_dir, names.items[i]);
+        ae_table *t = NULL;
+        rc = path ? ae_table_open_dir(path, opts, &t, err)
+                  : ae_fail(err, AE_ENOMEM, "out of memory");
+        free(path);
+        if (rc == 0) rc = fn(&t, ctx, err);
+        ae_table_close(t);
+    }
+    ae_strlist_free(&names);
     return rc;
 }

@@ -192,4 +192,11 @@ void ae_verify_report_free(ae_verify_report *rep);
 struct ae_strlist;
 int ae_tables_list(const char *vectors_dir, struct ae_strlist *names, ae_error *err);
 
+/* Opens each table of vectors_dir (ae_tables_list order) with opts and calls
+ * fn on it; the table is closed after fn returns unless fn took it (set *t
+ * to NULL).  Stops at the first negative return and returns it. */
+typedef int (*ae_table_each_fn)(ae_table **t, void *ctx, ae_error *err);
+int ae_tables_each(const char *vectors_dir, const ae_table_opts *opts, ae_table_each_fn fn,
+                   void *ctx, ae_error *err);
+
 #endif

@@ -47,9 +47,9 @@ int ae_vs_validate_records(const ae_vs_record *recs, size_t n, ae_error *err)
                      "missing provider in row %zu (symbol_id %s)", i, r->symbol_id);
         AE_RETURN_IF(missing(r->model), err, AE_EINVAL, "missing model in row %zu (symbol_id %s)",
                      i, r->symbol_id);
-        AE_RETURN_IF(r->dim == 0 || r->dim > AE_VS_MAX_DIM, err, AE_EINVAL,
+        AE_RETURN_IF(r->dim == 0 || r->dim > AE_MAX_DIM, err, AE_EINVAL,
                      "dimension %u of row %zu (symbol_id %s) is outside 1..%d", r->dim, i,
-                     r->symbol_id, AE_VS_MAX_DIM);
+                     r->symbol_id, AE_MAX_DIM);
         AE_RETURN_IF(!r->embedding, err, AE_EINVAL, "missing embedding in row %zu (symbol_id %s)",
                      i, r->symbol_id);
         AE_RETURN_IF(r->updated_at < 0, err, AE_EINVAL,
@@ -64,8 +64,8 @@ int ae_vs_validate_query(const float *query, uint32_t dim, const char *provider,
                          ae_error *err)
 {
     AE_RETURN_IF(!query, err, AE_EINVAL, "query vector is NULL");
-    AE_RETURN_IF(dim == 0 || dim > AE_VS_MAX_DIM, err, AE_EINVAL,
-                 "query dimension %u is outside 1..%d", dim, AE_VS_MAX_DIM);
+    AE_RETURN_IF(dim == 0 || dim > AE_MAX_DIM, err, AE_EINVAL,
+                 "query dimension %u is outside 1..%d", dim, AE_MAX_DIM);
     AE_RETURN_IF(missing(provider) || missing(model), err, AE_EINVAL,
                  "search needs a provider and a model");
     return check_vector(query, dim, err, "query vector", 0, NULL);

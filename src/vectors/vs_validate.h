@@ -6,15 +6,13 @@
 #include <aether/vector_store.h>
 #include <stdbool.h>
 
-#define AE_VS_MAX_DIM 16384
-
 /* Every record, before anything is written: symbol_id non-empty and at most
  * AE_SYMBOL_ID_MAX bytes; sir_hash, provider, model present and non-empty;
- * dim in 1..AE_VS_MAX_DIM; every component finite.  AE_EINVAL naming the row
+ * dim in 1..AE_MAX_DIM; every component finite.  AE_EINVAL naming the row
  * ("NaN at dimension 17 of row 4021 (symbol_id abc...)"). */
 int ae_vs_validate_records(const ae_vs_record *recs, size_t n, ae_error *err);
 
-/* A query vector: present, dim in 1..AE_VS_MAX_DIM, finite; provider and model
+/* A query vector: present, dim in 1..AE_MAX_DIM, finite; provider and model
  * present. */
 int ae_vs_validate_query(const float *query, uint32_t dim, const char *provider, const char *model,
                          ae_error *err);

@@ -19,7 +19,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static float row_buf[AE_IVFPQ_MAX_DIM];
+static float row_buf[AE_MAX_DIM];
 
 static const float *fz_row(void *ctx, size_t i)
 {
@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static char path[64];
     if (!path[0]) {
         snprintf(path, sizeof path, "/tmp/fuzz_ivfpq.%d.idx", (int)getpid());
-        for (size_t j = 0; j < AE_IVFPQ_MAX_DIM; j++)
+        for (size_t j = 0; j < AE_MAX_DIM; j++)
             row_buf[j] = (float)(j % 3) * 0.25f;
     }
     FILE *fp = fopen(path, "wb");

@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int crc = ae_config_parse("<fuzz>", (const char *)data, size, &c, &cerr);
     if (crc == 0) {
         if (rc != 0) abort(); /* the config accepts only what the parser accepts */
-        if (c.embeddings.dim < 1 || c.embeddings.dim > 8192) abort();
+        if (c.embeddings.dim < 1 || c.embeddings.dim > AE_MAX_DIM) abort();
         if (c.embeddings.batch_size < 1 || c.embeddings.batch_size > 4096) abort();
         if (c.search.nprobe < 0 || c.search.refine_factor < 0) abort();
         if (!c.inference.provider || !c.embeddings.provider || !c.embeddings.vector_backend)

@@ -216,8 +216,8 @@ static void test_bad_input_rejected(void **state)
     x.emb[4 * 8 + 3] = 0.5f;
     x.r.dim = 0;
     expect_rejected(&x, "dimension 0");
-    x.r.dim = AE_FRAGMENT_MAX_DIM + 1;
-    expect_rejected(&x, "outside 1..65536");
+    x.r.dim = AE_MAX_DIM + 1;
+    expect_rejected(&x, "outside 1..16384");
     x.r.dim = 8;
     x.r.n = 0;
     expect_rejected(&x, "at least one row");
