@@ -7,7 +7,7 @@
  *       never modified or removed (cleanup removes only unreferenced files).
  *   C2. Before a manifest is published, every file it names is complete and
  *       durable: the file is fsynced, then its directory.
- *   C3. The manifest is written to versions/.tmp-<V>, fsynced, then link()ed
+ *   C3. The manifest is written to versions/.tmp-<V>-<token>, fsynced, then link()ed
  *       to versions/<V>.manifest.  link never replaces an existing file, so a
  *       version is never overwritten, and a writer racing us (which the lock
  *       should make impossible) gets AE_EBUSY instead of a lost update.  The

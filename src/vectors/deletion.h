@@ -1,8 +1,8 @@
 /* Deletion files: the sorted row numbers deleted from one fragment.
  *
  * Written copy-on-write: a commit that deletes rows from a fragment writes a
- * new file deletions/<fragment id>-<version>.del holding every deleted row of
- * that fragment so far, and the manifest points at it.  Little-endian:
+ * new file deletions/<fragment id>-<version>-<token>.del holding every deleted
+ * row of that fragment so far, and the manifest points at it.  Little-endian:
  *
  *   OFFSET   SIZE  MEANING
  *   0        8     magic "AEDELETE"

@@ -4,10 +4,14 @@
  *
  *   <vectors>/<name>/AETHER_TABLE        marker: ours, and for which key
  *                    writer.lock         flock of the one writer (+ its pid)
- *                    data/<id>.arrow     fragments (Arrow IPC files)
- *                    deletions/<id>-<version>.del
+ *                    data/<id>-<token>.arrow            fragments (Arrow IPC files)
+ *                    deletions/<id>-<version>-<token>.del
  *                    versions/<version>.manifest
- *                    index/              ANN index files (IVF-PQ, later)
+ *                    versions/.tmp-<version>-<token>    a manifest being written
+ *                    index/              ANN index files (IVF-PQ), named by manifests
+ *
+ * ids and versions are 20-digit zero-padded decimals, <token> 8 hex digits
+ * unique to the commit that wrote the file.
  *
  * A handle reads a snapshot (one manifest and the files it names, mmapped);
  * it takes the writer lock lazily at its first write and keeps it until close.
