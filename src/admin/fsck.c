@@ -24,6 +24,7 @@
  *    fsck must pass after a kill at any point (invariants X1..X3 below). */
 #include <aether/admin.h>
 
+#include "meta/sqlite_err.h"
 #include "store/lancedb_admin.h"
 #include "util/err.h"
 #include "util/fs.h"
@@ -283,8 +284,7 @@ static void cross(ae_fsck_report *rep, const char *fmt, ...)
 
 static int sql_fail(ae_workspace *ws, ae_error *err, const char *what)
 {
-    return ae_fail(err, AE_EIO, "%s: %s: %s", ws->meta_path, what,
-                   sqlite3_errmsg(ae_meta_db(ws->meta)));
+    return ae_sqlite_fail(ae_meta_db(ws->meta), err, "%s: %s", ws->meta_path, what);
 }
 
 static const char *col(sqlite3_stmt *st, int i)

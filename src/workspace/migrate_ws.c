@@ -11,6 +11,7 @@
  *    A failed check only costs the fallback, never the search. */
 #include "workspace/workspace.h"
 
+#include "meta/sqlite_err.h"
 #include "store/migrate.h"
 #include "util/err.h"
 #include "util/fs.h"
@@ -69,11 +70,11 @@ static int set_synced(ae_workspace *ws, const char *backend, ae_error *err)
         ws->meta, "INSERT OR REPLACE INTO aether_c_meta(key, value) VALUES ('" SYNCED_KEY "', ?1)",
         &st, err));
     sqlite3_bind_text(st, 1, backend, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
+    int rc = sqlite3_step(st) == SQLITE_DONE
+                 ? 0
+                 : ae_sqlite_fail(ae_meta_db(ws->meta), err, "record synced backend");
     sqlite3_finalize(st);
-    return s == SQLITE_DONE ? 0
-                            : ae_fail(err, AE_EIO, "record synced backend: %s",
-                                      sqlite3_errmsg(ae_meta_db(ws->meta)));
+    return rc;
 }
 
 /* Read-only: pick the backend that holds the current embeddings. */
