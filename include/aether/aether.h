@@ -44,10 +44,17 @@ typedef struct ae_index_progress {
 
 typedef struct ae_index_callbacks {
     void (*progress)(void *ctx, const ae_index_progress *p);
-    /* Called for every SIR written (new or changed hash). */
+    /* Called for every SIR written (new or changed hash), after its transaction committed. */
     void (*sir_stored)(void *ctx, const char *symbol_id, const char *sir_hash,
                        const char *provider);
     void *ctx;
+    /* Called for every failed SIR generation (the symbol keeps its previous SIR, if any, and
+     * is marked stale), after the commit; error is one line. */
+    void (*sir_stale)(void *ctx, const char *symbol_id, const char *error);
+    /* Called for every embedding stored, after the vector backend and the embedding state
+     * committed. */
+    void (*embedding_stored)(void *ctx, const char *symbol_id, const char *provider,
+                             const char *model);
 } ae_index_callbacks;
 
 typedef struct ae_index_stats {
@@ -55,11 +62,26 @@ typedef struct ae_index_stats {
     size_t symbols_total, symbols_removed;
     size_t sirs_written, embeddings_written, embeddings_deleted;
     double seconds;
+    size_t sirs_failed; /* generations that failed: those symbols are stale */
 } ae_index_stats;
 
-/* One incremental indexing pass. */
+/* One incremental indexing pass.  A SIR provider failure for one symbol does not fail the
+ * pass (the symbol turns stale, see aether/sir.h); a provider failing for several symbols in a
+ * row stops it with AE_EPROVIDER, after writing what was done (docs/PROVIDERS.md). */
 int ae_workspace_index(ae_workspace *ws, const ae_index_callbacks *cb, ae_index_stats *stats,
                        ae_error *err);
+
+/* SIR generations in flight during indexing (1..64; default 2, the reference's). */
+#define AE_WORKSPACE_SIR_CONCURRENCY_DEFAULT 2
+#define AE_WORKSPACE_SIR_CONCURRENCY_MIN     1
+#define AE_WORKSPACE_SIR_CONCURRENCY_MAX     64
+int ae_workspace_set_sir_concurrency(ae_workspace *ws, int n, ae_error *err);
+
+/* Overrides one known config key for this handle only (the file is not touched), validated
+ * like the file: AE_ECONFIG naming `origin` (e.g. "--inference-model"), the key and the
+ * accepted values.  value is parsed as the key's type ("true", "42", or a string). */
+int ae_workspace_override(ae_workspace *ws, const char *section, const char *key, const char *value,
+                          const char *origin, ae_error *err);
 
 typedef struct ae_status {
     bool store_present;              /* .aether/meta.sqlite exists */

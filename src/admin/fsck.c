@@ -310,11 +310,13 @@ static int check_state(ae_workspace *ws, ae_fsck_report *rep, const scan *s, ae_
 {
     sqlite3 *db = ae_meta_db(ws->meta);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT s.id, s.sir_hash, e.sir_hash, e.provider, e.model "
-                           "FROM sir s JOIN symbols y ON y.id = s.id "
-                           "LEFT JOIN embedding_state e ON e.backend = ?1 AND e.symbol_id = s.id",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT s.id, s.sir_hash, e.sir_hash, e.provider, e.model "
+            "FROM sir s JOIN symbols y ON y.id = s.id "
+            "LEFT JOIN embedding_state e ON e.backend = ?1 AND e.symbol_id = s.id "
+            "WHERE s.sir_json IS NOT NULL AND s.sir_hash <> ''", /* not a placeholder */
+            -1, &st, NULL) != SQLITE_OK)
         return sql_fail(ws, err, "read sir and embedding_state");
     sqlite3_bind_text(st, 1, rep->backend, -1, SQLITE_STATIC);
     int step, rc = 0;

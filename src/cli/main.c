@@ -47,6 +47,18 @@ static void print_sir_line(void *ctx, const char *id, const char *hash, const ch
     printf("SIR_STORED symbol_id=%s sir_hash=%s provider=%s\n", id, hash, provider);
 }
 
+static void print_sir_stale_line(void *ctx, const char *id, const char *error)
+{
+    (void)ctx;
+    printf("SIR_STALE symbol_id=%s error=%s\n", id, error);
+}
+
+static void print_embedding_line(void *ctx, const char *id, const char *provider, const char *model)
+{
+    (void)ctx;
+    printf("EMBEDDING_STORED symbol_id=%s provider=%s model=%s\n", id, provider, model);
+}
+
 static void show_notices(ae_workspace *ws)
 {
     size_t n;
@@ -68,7 +80,11 @@ int cli_run_index_once(ae_workspace *ws, const cli_options *o)
         cb.progress = cli_progress;
         ae_migrate_set_progress(migrate_progress, NULL);
     }
-    if (o->print_sir) cb.sir_stored = print_sir_line;
+    if (o->print_sir) {
+        cb.sir_stored = print_sir_line;
+        cb.sir_stale = print_sir_stale_line;
+        cb.embedding_stored = print_embedding_line;
+    }
     ae_index_stats st;
     ae_error err;
     int rc = ae_workspace_index(ws, &cb, &st, &err);

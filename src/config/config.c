@@ -210,7 +210,8 @@ static int warn(ae_config *c, ae_error *err, const char *fmt, ...)
     return 0;
 }
 
-static int apply(const char *path, const key_spec *k, const ae_toml_value *v, ae_config *c,
+/* where names the value in messages: "path:line" for the file, a flag for overrides. */
+static int apply(const char *where, const key_spec *k, const ae_toml_value *v, ae_config *c,
                  ae_error *err)
 {
     char *field = (char *)c + k->offset;
@@ -218,17 +219,16 @@ static int apply(const char *path, const key_spec *k, const ae_toml_value *v, ae
                    (k->kind == K_INT && v->type == AE_TOML_INT) ||
                    ((k->kind == K_ENUM || k->kind == K_STRING) && v->type == AE_TOML_STRING);
     if (!type_ok)
-        return ae_fail(err, AE_ECONFIG, "%s:%d: [%s] %s must be %s, not %s; accepted: %s", path,
-                       v->line, k->section, k->key, kind_name(k->kind), a_type(v->type),
-                       k->accepted);
+        return ae_fail(err, AE_ECONFIG, "%s: [%s] %s must be %s, not %s; accepted: %s", where,
+                       k->section, k->key, kind_name(k->kind), a_type(v->type), k->accepted);
     switch (k->kind) {
     case K_BOOL:
         *(bool *)(void *)field = v->u.b;
         return 0;
     case K_INT:
         if (v->u.i < k->min || v->u.i > k->max)
-            return ae_fail(err, AE_ECONFIG, "%s:%d: [%s] %s = %lld is out of range; accepted: %s",
-                           path, v->line, k->section, k->key, (long long)v->u.i, k->accepted);
+            return ae_fail(err, AE_ECONFIG, "%s: [%s] %s = %lld is out of range; accepted: %s",
+                           where, k->section, k->key, (long long)v->u.i, k->accepted);
         *(int *)(void *)field = (int)v->u.i;
         return 0;
     case K_ENUM:
@@ -239,14 +239,14 @@ static int apply(const char *path, const key_spec *k, const ae_toml_value *v, ae
                 if (strcmp(*ch, v->u.str) == 0) found = true;
             if (!found)
                 return ae_fail(err, AE_ECONFIG,
-                               "%s:%d: [%s] %s = \"%.64s\" is not supported; accepted: %s", path,
-                               v->line, k->section, k->key, v->u.str, k->accepted);
+                               "%s: [%s] %s = \"%.64s\" is not supported; accepted: %s", where,
+                               k->section, k->key, v->u.str, k->accepted);
         }
         char **slot = (char **)(void *)field;
         char *s = NULL;
         if (v->u.str[0] != '\0' || k->kind == K_ENUM) {
             s = ae_strdup(v->u.str);
-            if (!s) return ae_fail(err, AE_ENOMEM, "%s:%d: out of memory", path, v->line);
+            if (!s) return ae_fail(err, AE_ENOMEM, "%s: out of memory", where);
         }
         free(*slot);
         *slot = s;
@@ -276,8 +276,10 @@ static int apply_section(const char *path, const char *name, const ae_toml_value
         for (size_t j = 0; j < sizeof KEYS / sizeof KEYS[0]; j++)
             if (strcmp(KEYS[j].section, name) == 0 && strcmp(KEYS[j].key, t->keys[i]) == 0)
                 k = &KEYS[j];
+        char where[AE_ERROR_MESSAGE_MAX / 2];
+        snprintf(where, sizeof where, "%s:%d", path, t->values[i].line);
         if (k)
-            AE_TRY(apply(path, k, &t->values[i], c, err));
+            AE_TRY(apply(where, k, &t->values[i], c, err));
         else
             AE_TRY(warn(c, err, "%s:%d: unknown key '%s' in [%s] (ignored)", path,
                         t->values[i].line, t->keys[i], name));
@@ -314,6 +316,41 @@ cleanup:
     ae_config_free(&c);
     memset(out, 0, sizeof *out);
     return rc;
+}
+
+static const key_spec *find_key(const char *section, const char *key)
+{
+    for (size_t j = 0; j < sizeof KEYS / sizeof KEYS[0]; j++)
+        if (!strcmp(KEYS[j].section, section) && !strcmp(KEYS[j].key, key)) return &KEYS[j];
+    return NULL;
+}
+
+int ae_config_override(ae_config *c, const char *section, const char *key, const char *value,
+                       const char *origin, ae_error *err)
+{
+    if (!origin) origin = "override";
+    AE_RETURN_IF(!c || !section || !key || !value, err, AE_EINVAL,
+                 "%s: section, key and value are required", origin);
+    const key_spec *k = find_key(section, key);
+    AE_RETURN_IF(!k, err, AE_ECONFIG, "%s: [%s] %s is not a known setting", origin, section, key);
+    ae_toml_value v = {.type = AE_TOML_STRING, .line = 0};
+    v.u.str = (char *)value;
+    if (k->kind == K_BOOL) {
+        AE_RETURN_IF(strcmp(value, "true") && strcmp(value, "false"), err, AE_ECONFIG,
+                     "%s: [%s] %s must be true or false, not '%.64s'", origin, section, key, value);
+        v.type = AE_TOML_BOOL;
+        v.u.b = !strcmp(value, "true");
+    } else if (k->kind == K_INT) {
+        char *end;
+        errno = 0;
+        long long n = strtoll(value, &end, 10);
+        AE_RETURN_IF(!*value || *end || errno, err, AE_ECONFIG,
+                     "%s: [%s] %s must be an integer, not '%.64s'; accepted: %s", origin, section,
+                     key, value, k->accepted);
+        v.type = AE_TOML_INT;
+        v.u.i = n;
+    }
+    return apply(origin, k, &v, c, err);
 }
 
 int ae_config_load(const char *path, ae_config *out, ae_error *err)

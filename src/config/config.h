@@ -63,5 +63,10 @@ int ae_config_write_default(const char *path, ae_error *err);
 /* The text ae_config_write_default writes (static storage). */
 const char *ae_config_default_text(void);
 void ae_config_free(ae_config *c);
+/* Sets one known key from text, as if the file said so (command-line overrides such as
+ * --inference-model); the same validation as the file, messages prefixed with origin instead
+ * of path:line.  An empty string unsets a string key. */
+int ae_config_override(ae_config *c, const char *section, const char *key, const char *value,
+                       const char *origin, ae_error *err);
 
 #endif

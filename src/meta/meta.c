@@ -13,6 +13,7 @@
 #include "meta/meta.h"
 
 #include "meta/meta_fts.h"
+#include "meta/meta_sir.h"
 #include "meta/sqlite_err.h"
 #include "util/err.h"
 
@@ -120,6 +121,7 @@ static int migrate(ae_meta *m, ae_error *err)
                         "INSERT OR REPLACE INTO aether_c_meta(key, value) "
                         "VALUES ('schema_version', '1');",
                         err));
+    AE_TRY(meta_sir_migrate(m, err)); /* SIR status columns (meta_sir.c) */
     return ae_meta_fts_migrate(m, err);
 }
 
@@ -401,7 +403,7 @@ int ae_meta_symbol_count(ae_meta *m, int64_t *out, ae_error *err)
 
 int ae_meta_sir_count(ae_meta *m, int64_t *out, ae_error *err)
 {
-    return count_rows(m, "SELECT COUNT(*) FROM sir", out, err);
+    return count_rows(m, "SELECT COUNT(*) FROM sir WHERE " AE_META_SIR_PRESENT, out, err);
 }
 
 int ae_meta_sir_put(ae_meta *m, const char *id, const char *sir_hash, const char *provider,
@@ -456,7 +458,8 @@ int ae_meta_sir_get(ae_meta *m, const char *id, char **json, char hash[AE_BLAKE3
                     bool *found, ae_error *err)
 {
     sqlite3_stmt *st;
-    AE_TRY(ae_meta_prepare(m, "SELECT sir_json, sir_hash FROM sir WHERE id = ?", &st, err));
+    AE_TRY(ae_meta_prepare(
+        m, "SELECT sir_json, sir_hash FROM sir WHERE id = ? AND " AE_META_SIR_PRESENT, &st, err));
     bind_text(st, 1, id);
     *found = false;
     *json = NULL;

@@ -16,6 +16,7 @@
 #include "symbols/symbol.h"
 
 #include <aether/error.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define AE_SIR_HTTP_DEFAULT_ATTEMPTS   3
@@ -51,6 +52,40 @@ const char *ae_sir_provider_model(const ae_sir_provider *p);
 /* Fills a zeroed *out (caller frees with ae_sir_clear, also after a failure, when it is
  * empty).  The symbol is borrowed. */
 int ae_sir_provider_generate(ae_sir_provider *p, const ae_symbol *sym, ae_sir *out, ae_error *err);
+
+/* Many symbols at once, with up to `concurrency` generations in flight (threads; each has
+ * its own HTTP connection, the local generators are pure).  out[i] always belongs to syms[i],
+ * whatever the order in which generations finish, so what the caller writes from out[] does
+ * not depend on the concurrency.
+ *
+ * Failure policy: a provider failure for one symbol (AE_EPROVIDER: the model gave no valid SIR,
+ * or the transport failed after its retries) is recorded in out[i] and the others go on.
+ * stop_after such failures in a row (in completion order, with no success between) mean the
+ * provider itself is failing (endpoint down, model missing, key rejected): the batch stops,
+ * the remaining symbols are not attempted, and the call returns AE_EPROVIDER with the count
+ * and the last error.  Any other error (out of memory) stops the batch and is returned. */
+#define AE_SIR_CONCURRENCY_DEFAULT 2
+#define AE_SIR_CONCURRENCY_MIN     1
+#define AE_SIR_CONCURRENCY_MAX     64
+#define AE_SIR_STOP_AFTER_DEFAULT  5
+
+typedef struct ae_sir_batch_options {
+    int concurrency; /* 0: AE_SIR_CONCURRENCY_DEFAULT; else 1..AE_SIR_CONCURRENCY_MAX */
+    int stop_after;  /* 0: AE_SIR_STOP_AFTER_DEFAULT; < 0: never stop */
+} ae_sir_batch_options;
+
+typedef struct ae_sir_outcome {
+    bool attempted;                   /* false: the batch stopped before this symbol */
+    int rc;                           /* 0: sir holds the record; < 0: error says why */
+    ae_sir sir;                       /* caller frees with ae_sir_clear (always safe) */
+    char error[AE_ERROR_MESSAGE_MAX]; /* one line */
+} ae_sir_outcome;
+
+/* out[0..n-1] are filled (zeroed first).  Returns 0 when every symbol was attempted (some may
+ * have failed: see out[i].rc), or < 0 as above. */
+int ae_sir_provider_generate_batch(ae_sir_provider *p, const ae_symbol *const *syms, size_t n,
+                                   const ae_sir_batch_options *o, ae_sir_outcome *out,
+                                   ae_error *err);
 
 /* Accepts NULL. */
 void ae_sir_provider_close(ae_sir_provider *p);

@@ -1,25 +1,28 @@
 /* One incremental indexing pass, as a recipe of named steps:
  *   scan_files      list the workspace, compare (mtime, size) with the last run
  *   remove_files    drop symbols of files that disappeared
- *   extract_changed symbols of new/changed files -> SIR for changed content
+ *   extract_changed symbols of new/changed files, fed to an index batch (index_batch.h) that
+ *                   generates the SIRs they need and writes each batch in one transaction
  *   sync_embeddings embed SIRs whose hash the active backend has not seen,
  *                   delete vectors of symbols that are gone
  * Notes:
  * 1. An unchanged file is not read at all; an unchanged symbol in a changed
  *    file keeps its SIR (content_hash equal) and its embedding (sir_hash equal).
- * 2. meta.sqlite writes happen in batched transactions (one per file batch).
+ * 2. git HEAD is resolved once per pass, for the commit_hash of new SIR history rows.
  * 3. Embedding state is recorded only after the vector store committed, so a
- *    crash in between costs a re-embed, never a missing vector. */
+ *    crash in between costs a re-embed, never a missing vector; EMBEDDING_STORED
+ *    callbacks follow that commit. */
 #include "workspace/workspace.h"
 
 #include "embed/embed.h"
 #include "sir/sir_provider.h"
-#include "sir/sir.h"
 #include "symbols/extract.h"
 #include "symbols/files.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/fs.h"
+#include "workspace/git_head.h"
+#include "workspace/index_batch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FILES_PER_TXN   256
 #define VS_UPSERT_BATCH 4096
 
 typedef struct run {
@@ -38,16 +40,10 @@ typedef struct run {
     const ae_index_callbacks *cb;
     ae_index_stats *stats;
     ae_error *err;
-    const char *sir_provider, *sir_model;
     ae_sir_provider *sirp;
-    size_t files_in_txn;
+    char commit_hash[AE_GIT_HASH_MAX + 1]; /* "" outside git */
+    ix_batch *batch;
     size_t files_done, files_total;
-    bool in_txn;
-    bool sir_dir_ready;
-    /* Effects outside meta.sqlite wait for the transaction: SIR mirrors to
-     * write (id, json, hash), mirrors to remove.  Applied after the commit,
-     * dropped on rollback, so a mirror never shows an uncommitted SIR. */
-    ae_strlist pend_ids, pend_json, pend_hash, pend_gone;
 } run;
 
 static void progress(run *r, const char *phase, size_t done, size_t total)
@@ -71,182 +67,15 @@ static int file_state(const char *root, const char *rel, ae_file_state *st, bool
     return 0;
 }
 
-static int txn_begin(run *r)
-{
-    if (r->in_txn) return 0;
-    AE_TRY(ae_meta_begin(r->ws->meta, r->err));
-    r->in_txn = true;
-    return 0;
-}
-
-static void pending_drop(run *r)
-{
-    ae_strlist_free(&r->pend_ids);
-    ae_strlist_free(&r->pend_json);
-    ae_strlist_free(&r->pend_hash);
-    ae_strlist_free(&r->pend_gone);
-}
-
-static int mirror_write(run *r, const char *id, const char *json);
-static void mirror_remove(run *r, const char *id);
-
-/* After a commit: the mirrors and SIR_STORED notifications of what it wrote. */
-static int pending_apply(run *r)
-{
-    int rc = 0;
-    for (size_t i = 0; i < r->pend_ids.len && rc == 0; i++) {
-        rc = mirror_write(r, r->pend_ids.items[i], r->pend_json.items[i]);
-        if (rc == 0 && r->cb && r->cb->sir_stored)
-            r->cb->sir_stored(r->cb->ctx, r->pend_ids.items[i], r->pend_hash.items[i],
-                              r->sir_provider);
-    }
-    for (size_t i = 0; i < r->pend_gone.len; i++)
-        mirror_remove(r, r->pend_gone.items[i]);
-    pending_drop(r);
-    return rc;
-}
-
-static int txn_commit(run *r)
-{
-    if (!r->in_txn) return 0;
-    r->in_txn = false;
-    r->files_in_txn = 0;
-    int rc = ae_meta_commit(r->ws->meta, r->err);
-    if (rc < 0) {
-        pending_drop(r);
-        return rc;
-    }
-    return pending_apply(r);
-}
-
-static void mirror_remove(run *r, const char *id)
-{
-    char name[AE_BLAKE3_HEX_LEN + 8];
-    snprintf(name, sizeof name, "%s.json", id);
-    char *p = ae_path_join(r->ws->sir_dir, name);
-    if (p) unlink(p);
-    free(p);
-}
-
-static int mirror_write(run *r, const char *id, const char *json)
-{
-    if (!r->ws->config.storage.mirror_sir_files) return 0;
-    if (!r->sir_dir_ready) {
-        AE_TRY(ae_mkdirs(r->ws->sir_dir, r->err));
-        r->sir_dir_ready = true;
-    }
-    char name[AE_BLAKE3_HEX_LEN + 8];
-    snprintf(name, sizeof name, "%s.json", id);
-    char *p = ae_path_join(r->ws->sir_dir, name);
-    if (!p) return ae_fail(r->err, AE_ENOMEM, "out of memory");
-    FILE *f = fopen(p, "w");
-    int rc = 0;
-    if (!f || fputs(json, f) < 0 || fputc('\n', f) < 0)
-        rc = ae_fail_errno(r->err, errno, "write %s", p);
-    if (f && fclose(f) != 0 && rc == 0) rc = ae_fail_errno(r->err, errno, "write %s", p);
-    free(p);
-    return rc;
-}
-
-static int delete_symbol(run *r, const char *id)
-{
-    AE_TRY(ae_meta_symbol_delete(r->ws->meta, id, r->err));
-    if (ae_strlist_push(&r->pend_gone, id) < 0) return ae_fail(r->err, AE_ENOMEM, "out of memory");
-    r->stats->symbols_removed++;
-    return 0;
-}
-
-/* SIR for one symbol whose content changed (or that has none yet). */
-static int refresh_sir(run *r, const ae_symbol *s)
-{
-    ae_sir sir = {0};
-    char *json = NULL;
-    int rc = 0;
-    AE_CHECK(ae_sir_provider_generate(r->sirp, s, &sir, r->err));
-    AE_CHECK(ae_sir_canonical_json(&sir, &json, r->err));
-    char hash[AE_BLAKE3_HEX_LEN + 1];
-    blake3_hex(json, strlen(json), hash);
-    bool changed = false;
-    AE_CHECK(ae_meta_sir_put(r->ws->meta, s->id, hash, r->sir_provider, r->sir_model, json,
-                             ae_now_ms(), &changed, r->err));
-    if (changed) {
-        r->stats->sirs_written++;
-        if (ae_strlist_push(&r->pend_ids, s->id) < 0 || ae_strlist_push(&r->pend_json, json) < 0 ||
-            ae_strlist_push(&r->pend_hash, hash) < 0)
-            AE_FAIL(r->err, AE_ENOMEM, "out of memory");
-    }
-cleanup:
-    free(json);
-    ae_sir_clear(&sir);
-    return rc;
-}
-
-/* A SIR from this run's provider exists (switching providers regenerates). */
-static bool has_sir(run *r, const char *id)
-{
-    sqlite3_stmt *st;
-    if (ae_meta_prepare(r->ws->meta, "SELECT 1 FROM sir WHERE id = ? AND provider = ?", &st, NULL) <
-        0)
-        return false;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->sir_provider, -1, SQLITE_STATIC);
-    bool found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return found;
-}
-
-static int cmp_id(const void *a, const void *b)
-{
-    return strcmp(((const ae_symbol *)a)->id, ((const ae_symbol *)b)->id);
-}
-
 static int on_file(const char *rel_path, const char *language, ae_symbol *syms, size_t n, void *ctx)
 {
     run *r = ctx;
     (void)language;
-    AE_TRY(txn_begin(r));
-    ae_strlist old = {0};
-    int rc = 0;
-    AE_CHECK(ae_meta_symbol_ids_for_file(r->ws->meta, rel_path, &old, r->err));
-    int64_t now = ae_now_ms();
-    for (size_t i = 0; i < n; i++) {
-        bool content_changed = false;
-        AE_CHECK(ae_meta_symbol_upsert(r->ws->meta, &syms[i], now, &content_changed, r->err));
-        if (content_changed || !has_sir(r, syms[i].id)) AE_CHECK(refresh_sir(r, &syms[i]));
-    }
-    /* Symbols of this file that are gone (renamed, signature changed, deleted). */
-    if (n > 1) qsort(syms, n, sizeof *syms, cmp_id);
-    for (size_t i = 0; i < old.len; i++) {
-        ae_symbol key = {0};
-        snprintf(key.id, sizeof key.id, "%s", old.items[i]);
-        if (!n || !bsearch(&key, syms, n, sizeof *syms, cmp_id))
-            AE_CHECK(delete_symbol(r, old.items[i]));
-    }
-    ae_file_state st;
-    bool exists;
-    AE_CHECK(file_state(r->ws->root, rel_path, &st, &exists));
-    if (exists) AE_CHECK(ae_meta_file_put(r->ws->meta, rel_path, &st, r->err));
-    r->stats->symbols_total += n;
+    AE_TRY(ix_batch_add_file(r->batch, rel_path, syms, n, r->err));
     r->files_done++;
     progress(r, "symbols", r->files_done, r->files_total);
-    if (++r->files_in_txn >= FILES_PER_TXN) AE_CHECK(txn_commit(r));
-cleanup:
-    ae_strlist_free(&old);
-    return rc;
-}
-
-static int remove_file(run *r, const char *rel_path)
-{
-    ae_strlist ids = {0};
-    int rc = 0;
-    AE_CHECK(ae_meta_symbol_ids_for_file(r->ws->meta, rel_path, &ids, r->err));
-    for (size_t i = 0; i < ids.len; i++)
-        AE_CHECK(delete_symbol(r, ids.items[i]));
-    AE_CHECK(ae_meta_file_delete(r->ws->meta, rel_path, r->err));
-    r->stats->files_removed++;
-cleanup:
-    ae_strlist_free(&ids);
-    return rc;
+    if (ix_batch_full(r->batch)) AE_TRY(ix_batch_apply(r->batch, r->err));
+    return 0;
 }
 
 static int scan_and_extract(run *r)
@@ -260,14 +89,13 @@ static int scan_and_extract(run *r)
     r->stats->files_seen = files.len;
     /* Both lists are sorted bytewise: one merge pass finds removed files. */
     size_t j = 0;
-    AE_CHECK(txn_begin(r));
     for (size_t i = 0; i < stored.len; i++) {
         while (j < files.len && strcmp(files.items[j], stored.items[i]) < 0)
             j++;
         if (j < files.len && !strcmp(files.items[j], stored.items[i])) continue;
-        AE_CHECK(remove_file(r, stored.items[i]));
+        AE_CHECK(ix_batch_remove_file(r->batch, stored.items[i], r->err));
     }
-    AE_CHECK(txn_commit(r));
+    AE_CHECK(ix_batch_apply(r->batch, r->err));
     for (size_t i = 0; i < files.len; i++) {
         ae_file_state now, before;
         bool exists, found;
@@ -281,13 +109,8 @@ static int scan_and_extract(run *r)
     r->stats->files_changed = changed.len;
     r->files_total = changed.len;
     if (changed.len) AE_CHECK(ae_symbols_extract(ws->root, &changed, on_file, r, r->err));
-    AE_CHECK(txn_commit(r));
+    AE_CHECK(ix_batch_apply(r->batch, r->err));
 cleanup:
-    if (r->in_txn) {
-        ae_meta_rollback(ws->meta);
-        r->in_txn = false;
-    }
-    pending_drop(r);
     ae_strlist_free(&files);
     ae_strlist_free(&stored);
     ae_strlist_free(&changed);
@@ -343,6 +166,10 @@ static int flush_embeddings(run *r, ae_embedder *em, ae_vector_store *vs, pendin
     }
     AE_CHECK(ae_meta_commit(r->ws->meta, r->err));
     r->stats->embeddings_written += n;
+    if (r->cb && r->cb->embedding_stored)
+        for (size_t i = 0; i < n; i++)
+            r->cb->embedding_stored(r->cb->ctx, p->ids.items[i], ae_embedder_provider(em),
+                                    ae_embedder_model(em));
 cleanup:
     free(vecs);
     free(recs);
@@ -393,8 +220,9 @@ static int count_stale(run *r, ae_embedder *em, int64_t *out)
     AE_TRY(ae_meta_prepare(r->ws->meta,
                            "SELECT COUNT(*) FROM sir s JOIN symbols y ON y.id = s.id "
                            "LEFT JOIN embedding_state e ON e.backend = ?1 AND e.symbol_id = s.id "
-                           "WHERE e.symbol_id IS NULL OR e.sir_hash <> s.sir_hash "
-                           "OR e.provider <> ?2 OR e.model <> ?3",
+                           "WHERE (e.symbol_id IS NULL OR e.sir_hash <> s.sir_hash "
+                           "OR e.provider <> ?2 OR e.model <> ?3) "
+                           "AND s.sir_json IS NOT NULL AND s.sir_hash <> ''",
                            &st, r->err));
     sqlite3_bind_text(st, 1, r->ws->backend_name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, ae_embedder_provider(em), -1, SQLITE_STATIC);
@@ -428,7 +256,8 @@ static int sync_embeddings(run *r)
             "SELECT s.id, s.sir_hash, s.sir_json FROM sir s JOIN symbols y ON y.id = s.id "
             "LEFT JOIN embedding_state e ON e.backend = ?1 AND e.symbol_id = s.id "
             "WHERE (e.symbol_id IS NULL OR e.sir_hash <> s.sir_hash OR e.provider <> ?2 "
-            "OR e.model <> ?3) AND s.id > ?4 ORDER BY s.id LIMIT ?5",
+            "OR e.model <> ?3) AND s.sir_json IS NOT NULL AND s.sir_hash <> '' "
+            "AND s.id > ?4 ORDER BY s.id LIMIT ?5",
             &st, r->err));
         sqlite3_bind_text(st, 1, ws->backend_name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, ae_embedder_provider(em), -1, SQLITE_STATIC);
@@ -471,13 +300,25 @@ int ae_workspace_index(ae_workspace *ws, const ae_index_callbacks *cb, ae_index_
     double t0 = ae_mono_s();
     run r = {.ws = ws, .cb = cb, .stats = stats, .err = err};
     AE_TRY(ae_sir_provider_open(&ws->config, &r.sirp, err));
-    r.sir_provider = ae_sir_provider_name(r.sirp);
-    r.sir_model = ae_sir_provider_model(r.sirp);
-    int rc = scan_and_extract(&r);
+    ae_git_head(ws->root, r.commit_hash);
+    ix_batch_config bc = {.ws = ws,
+                          .cb = cb,
+                          .stats = stats,
+                          .sirp = r.sirp,
+                          .sir_concurrency = ws->sir_concurrency,
+                          .commit_hash = r.commit_hash[0] ? r.commit_hash : NULL};
+    int rc = ix_batch_open(&bc, &r.batch, err);
+    if (rc == 0) rc = scan_and_extract(&r);
+    ix_batch_close(r.batch);
     if (rc == 0) rc = sync_embeddings(&r);
     /* build or refresh the ANN index where due (cheap when not) */
     if (rc == 0 && ws->config.embeddings.enabled && ws->vs) rc = ae_vs_rebuild_index(ws->vs, err);
     ae_sir_provider_close(r.sirp);
+    if (stats->sirs_failed)
+        ae_ws_notice(ws,
+                     "SIR generation failed for %zu symbol%s: previous SIRs are kept and marked "
+                     "stale, and are retried on the next pass",
+                     stats->sirs_failed, stats->sirs_failed == 1 ? "" : "s");
     AE_TRY(rc);
     int64_t total = 0;
     AE_TRY(ae_meta_symbol_count(ws->meta, &total, err));

@@ -26,6 +26,7 @@ struct ae_workspace {
     const char *backend_name; /* of vs: "lancedb" or "sqlite" */
     ae_embedder *embedder;    /* opened lazily */
     ae_strlist notices;
+    int sir_concurrency; /* 0: the default */
 };
 
 /* The configured vector store, opened on first use. */

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Index through HTTP providers (Ollama embeddings + chat) served by tests/http_stub/stub.js on
 # loopback, then resume after a provider failure:
-#   1. 300 one-function files; the chat model fails after 280 SIRs.  The run fails naming the
-#      endpoint and status; the first 256-file transaction stays committed.
+#   1. 300 one-function files; the chat model fails after 280 SIRs.  Five failures in a row
+#      stop the run (docs/PROVIDERS.md, failure policy): it fails naming the endpoint and
+#      status; the 280 SIRs and the stale rows of the failed symbols are committed, the files
+#      never attempted are not recorded.
 #   2. The next run asks the model only for the symbols without a SIR, embeds everything.
 #   3. A third run asks nothing of the chat model and embeds nothing new.
 . "$(dirname "$0")/lib.sh"
@@ -16,7 +18,8 @@ for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
 URL="http://127.0.0.1:$(cat "$TMP/port")"
 control() { curl -s --noproxy '*' -X POST -d "$1" "$URL/__control" >/dev/null; }
 stat_of() { curl -s --noproxy '*' "$URL/__stats" | python3 -c "import json,sys; print(json.load(sys.stdin).get('$1', 0))"; }
-sir_rows() { python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM sir WHERE provider='ollama'\").fetchone()[0])" "$WS/.aether/meta.sqlite"; }
+sql() { python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])" "$WS/.aether/meta.sqlite" "$1"; }
+sir_rows() { sql "SELECT count(*) FROM sir WHERE provider='ollama' AND sir_json IS NOT NULL"; }
 
 WS="$TMP/ws"
 mkdir -p "$WS/.aether" "$WS/pkg"
@@ -39,12 +42,18 @@ export AE_HTTP_RETRIES=1 AE_HTTP_BACKOFF_MS=10
 
 control '{"fail_chat_after": 280, "reset_counts": true}'
 
-# 1. Failure midway.
+# 1. Failure midway: 5 in a row stop the run (with 2 in flight, 5 or 6 failures, 2 requests each).
 expect_exit 1 "$AETHERD" --workspace "$WS" --index-once || true
 contains "$ERR" "$URL/api/chat: HTTP 500" && ok "failure names endpoint and status" || fail "error: $ERR"
-[ "$(stat_of /api/chat)" -eq 282 ] && ok "280 SIRs, then 1 + 1 retry" || fail "chat requests: $(stat_of /api/chat)"
+contains "$ERR" "symbols in a row, stopping" && ok "failure says the provider keeps failing" || fail "error: $ERR"
+chat=$(stat_of /api/chat)
+[ "$chat" -ge 290 ] && [ "$chat" -le 292 ] && ok "280 SIRs, then 5-6 failures x (1 + 1 retry)" || fail "chat requests: $chat"
 kept=$(sir_rows)
-[ "$kept" -eq 256 ] && ok "first transaction kept ($kept SIRs)" || fail "SIRs kept after failure: $kept"
+[ "$kept" -eq 280 ] && ok "every SIR made before the stop kept ($kept SIRs)" || fail "SIRs kept after failure: $kept"
+stale=$(sql "SELECT count(*) FROM sir WHERE sir_status='stale' AND sir_json IS NULL AND last_error LIKE '%HTTP 500%'")
+[ "$stale" -ge 5 ] && [ "$stale" -le 6 ] && ok "failed symbols recorded stale with the error ($stale)" || fail "stale rows: $stale"
+recorded=$(sql "SELECT count(*) FROM files")
+[ "$recorded" -eq $((280 + stale)) ] && ok "files never attempted are not recorded" || fail "files recorded: $recorded (stale $stale)"
 mirrors=$(ls "$WS/.aether/sir" 2>/dev/null | wc -l)
 [ "$mirrors" -eq "$kept" ] && ok "SIR mirrors only for committed SIRs ($mirrors)" || fail "mirrors $mirrors vs committed $kept"
 
@@ -53,6 +62,7 @@ control '{"fail_chat_after": null, "reset_counts": true}'
 expect_exit 0 "$AETHERD" --workspace "$WS" --index-once --print-sir || true
 chat=$(stat_of /api/chat)
 [ "$chat" -eq $((300 - kept)) ] && ok "resume asked for $chat SIRs" || fail "resume chat requests: $chat (kept $kept)"
+[ "$(sql "SELECT count(*) FROM sir WHERE sir_status='fresh' AND last_error IS NULL")" -eq 300 ] && ok "all fresh after resume" || fail "fresh rows: $(sql "SELECT count(*) FROM sir WHERE sir_status='fresh'")"
 [ "$(sir_rows)" -eq 300 ] && ok "300 SIRs" || fail "SIRs after resume: $(sir_rows)"
 [ "$(grep -c '^SIR_STORED .*provider=ollama$' <<<"$OUT")" -eq "$chat" ] && ok "SIR_STORED lines" || fail "SIR_STORED: $OUT"
 embed=$(stat_of /api/embed)

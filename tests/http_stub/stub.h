@@ -8,6 +8,9 @@
  *   POST /v1/chat/completions   {"choices":[{"message":{"content"}}]}
  *   POST /api/chat              {"message":{"content"},"done":true}
  * Default vectors are stub_value(text, j); default chat content is stub->chat_content.
+ * With chat_echo_name set, an unscripted chat reply is a SIR whose intent names the prompt's
+ * "Qualified name:"; a chat prompt containing fail_name gets HTTP 500; chat_delay_ms delays every
+ * unscripted chat reply.
  * Tests queue scripted replies (status, delay, Retry-After, raw body, chat content, dim) that
  * are consumed one per request, in arrival order; the log keeps every request's path,
  * Authorization header and body.  One thread per connection, so a slow reply does not
@@ -52,6 +55,9 @@ typedef struct stub {
     char base[64]; /* "http://127.0.0.1:PORT" */
     int dim;
     const char *chat_content;
+    int chat_echo_name;    /* unscripted chat replies name the prompt's symbol */
+    const char *fail_name; /* chat prompts containing it get HTTP 500 */
+    int chat_delay_ms;     /* delay of unscripted chat replies */
     pthread_t acceptor;
     pthread_t conns[STUB_MAX_CONN];
     int n_conns;
@@ -126,6 +132,30 @@ static char *stub_default_body(stub *s, const char *path, json_t *req, const stu
     } else if (!strcmp(path, "/api/embeddings")) {
         const char *t = json_string_value(json_object_get(req, "prompt"));
         json_object_set_new(out, "embedding", stub_vector(t ? t : "", dim));
+    } else if ((!strcmp(path, "/v1/chat/completions") || !strcmp(path, "/api/chat")) &&
+               s->chat_echo_name && !(r && r->content)) {
+        const char *user = json_string_value(
+            json_object_get(json_array_get(json_object_get(req, "messages"), 1), "content"));
+        const char *q = user ? strstr(user, "Qualified name: ") : NULL;
+        char name[256] = "unknown";
+        if (q) sscanf(q + 16, "%255[^\n]", name);
+        char intent[400];
+        snprintf(intent, sizeof intent, "Summary of %s", name);
+        json_t *sir =
+            json_pack("{s:s, s:[], s:[], s:[], s:[], s:[], s:f}", "intent", intent, "inputs",
+                      "outputs", "side_effects", "dependencies", "error_modes", "confidence", 0.5);
+        char *c = json_dumps(sir, JSON_COMPACT);
+        json_decref(sir);
+        if (!strcmp(path, "/api/chat")) {
+            json_object_set_new(out, "message",
+                                json_pack("{s:s, s:s}", "role", "assistant", "content", c));
+        } else {
+            json_object_set_new(out, "choices",
+                                json_pack("[{s:i, s:{s:s, s:s}, s:s}]", "index", 0, "message",
+                                          "role", "assistant", "content", c, "finish_reason",
+                                          "stop"));
+        }
+        free(c);
     } else if (!strcmp(path, "/v1/chat/completions")) {
         json_object_set_new(out, "choices",
                             json_pack("[{s:i, s:{s:s, s:s}, s:s}]", "index", 0, "message", "role",
@@ -206,6 +236,8 @@ static void *stub_serve(void *arg)
     }
     q.body = strndup(hdr_end + 4, (size_t)content_length);
     json_t *req = q.body ? json_loads(q.body, 0, NULL) : NULL;
+    int is_chat = !strcmp(q.path, "/v1/chat/completions") || !strcmp(q.path, "/api/chat");
+    int fail_this = is_chat && s->fail_name && q.body && strstr(q.body, s->fail_name);
     stub_reply r = {0};
     int scripted = 0;
     pthread_mutex_lock(&s->mu);
@@ -219,6 +251,13 @@ static void *stub_serve(void *arg)
     }
     pthread_mutex_unlock(&s->mu);
     free(buf);
+    if (!scripted && is_chat) {
+        if (s->chat_delay_ms > 0) r.delay_ms = s->chat_delay_ms;
+        if (fail_this) {
+            r.status = 500;
+            r.body = "{\"error\":\"stub: failing this symbol\"}";
+        }
+    }
     char *body = r.body ? strdup(r.body) : stub_default_body(s, q.path, req, scripted ? &r : NULL);
     json_decref(req);
     int status = r.status ? r.status : (strstr(body, "not found") ? 404 : 200);

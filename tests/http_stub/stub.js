@@ -3,9 +3,13 @@
 //
 //   POST /api/embed, /v1/embeddings, /api/embeddings   deterministic vectors of DIM floats
 //   POST /api/chat, /v1/chat/completions               a valid SIR naming the prompt's symbol
-//   POST /__control {"fail_chat_after": N | null, "dim": D}   change behaviour
+//   POST /__control {"fail_chat_after": N | null, "dim": D, "fail_chat_for": NAME | null,
+//                    "intent_suffix": S, "chat_delay_ms": MS}   change behaviour
 //   GET  /__stats                                      request counts by path
-// After fail_chat_after successful chat replies, every chat request gets HTTP 500.
+// After fail_chat_after successful chat replies, every chat request gets HTTP 500; a chat
+// request whose "Qualified name:" contains fail_chat_for gets HTTP 500 too.  intent_suffix is
+// appended to every intent (so a regenerated SIR has a new hash); chat_delay_ms delays every
+// chat reply (concurrent requests are served concurrently).
 'use strict';
 const http = require('http');
 const fs = require('fs');
@@ -13,6 +17,9 @@ const fs = require('fs');
 let DIM = 16;
 let failChatAfter = null;
 let chatOk = 0;
+let failChatFor = null;
+let intentSuffix = '';
+let chatDelayMs = 0;
 const counts = {};
 
 function vector(text) {
@@ -26,13 +33,17 @@ function vector(text) {
   return v;
 }
 
-function sirFor(body) {
+function nameOf(body) {
   const msgs = body.messages || [];
   const user = msgs.length ? String(msgs[msgs.length - 1].content) : '';
   const m = /Qualified name: (.*)/.exec(user);
-  const name = m ? m[1] : 'unknown';
+  return m ? m[1] : 'unknown';
+}
+
+function sirFor(body) {
+  const name = nameOf(body);
   return JSON.stringify({
-    intent: 'Stub summary of ' + name, inputs: [], outputs: [], side_effects: [],
+    intent: 'Stub summary of ' + name + intentSuffix, inputs: [], outputs: [], side_effects: [],
     dependencies: [], error_modes: [], confidence: 0.75,
   });
 }
@@ -55,6 +66,9 @@ const server = http.createServer((req, res) => {
     if (path === '/__control') {
       if ('fail_chat_after' in body) { failChatAfter = body.fail_chat_after; chatOk = 0; }
       if (body.dim) DIM = body.dim;
+      if ('fail_chat_for' in body) failChatFor = body.fail_chat_for;
+      if ('intent_suffix' in body) intentSuffix = body.intent_suffix || '';
+      if ('chat_delay_ms' in body) chatDelayMs = body.chat_delay_ms || 0;
       if (body.reset_counts) for (const k of Object.keys(counts)) delete counts[k];
       return reply(res, 200, {ok: true});
     }
@@ -63,12 +77,18 @@ const server = http.createServer((req, res) => {
       return reply(res, 200, {data: body.input.map((t, i) => ({index: i, embedding: vector(t)}))});
     if (path === '/api/embeddings') return reply(res, 200, {embedding: vector(body.prompt)});
     if (path === '/api/chat' || path === '/v1/chat/completions') {
-      if (failChatAfter !== null && chatOk >= failChatAfter)
-        return reply(res, 500, {error: 'model crashed'});
-      chatOk++;
-      const content = sirFor(body);
-      if (path === '/api/chat') return reply(res, 200, {message: {role: 'assistant', content}, done: true});
-      return reply(res, 200, {choices: [{index: 0, message: {role: 'assistant', content}}]});
+      const answer = () => {
+        if (failChatAfter !== null && chatOk >= failChatAfter)
+          return reply(res, 500, {error: 'model crashed'});
+        if (failChatFor !== null && nameOf(body).includes(failChatFor))
+          return reply(res, 500, {error: 'model crashed on ' + nameOf(body)});
+        chatOk++;
+        const content = sirFor(body);
+        if (path === '/api/chat') return reply(res, 200, {message: {role: 'assistant', content}, done: true});
+        return reply(res, 200, {choices: [{index: 0, message: {role: 'assistant', content}}]});
+      };
+      if (chatDelayMs > 0) return setTimeout(answer, chatDelayMs);
+      return answer();
     }
     return reply(res, 404, {error: 'not found'});
   });
