@@ -149,6 +149,7 @@ static int show_version(const cli_flag *f, const char *val, cli_options *o)
 #define M(x)          CLI_IN(CLI_MODE_##x)
 #define SEARCH_MODES  (M(SEARCH) | M(SEARCH_VECTOR))
 #define REPORT_MODES  (SEARCH_MODES | M(VECTOR_STATUS) | M(FSCK) | M(REPAIR) | M(MIGRATE))
+#define INDEX_MODES   (M(INDEX_ONCE) | M(NONE)) /* indexing: once, or watching */
 #define NO_FIELD      0
 #define NO_RANGE      0, 0
 #define MODE(x)       CLI_MODE_##x, CLI_ANY_MODE
@@ -208,8 +209,21 @@ static const cli_flag cli_flags[] = {
     {"--search-model", NULL, "M", set_string, FIELD(search_model), NO_RANGE,
      OPTION(M(SEARCH_VECTOR)), SECTION_SEARCH, "model of the --search-vector embedding"},
 
-    {"--print-sir", NULL, NULL, set_bool, FIELD(print_sir), NO_RANGE, OPTION(M(INDEX_ONCE)),
-     SECTION_INDEX, "print a SIR_STORED line for each SIR written"},
+    {"--print-sir", NULL, NULL, set_bool, FIELD(print_sir), NO_RANGE, OPTION(INDEX_MODES),
+     SECTION_INDEX, "print SIR_STORED, SIR_STALE (generation failed) and\n"
+     "EMBEDDING_STORED lines as they commit"},
+    {"--sir-concurrency", NULL, "N", set_int, FIELD(sir_concurrency),
+     AE_WORKSPACE_SIR_CONCURRENCY_MIN, AE_WORKSPACE_SIR_CONCURRENCY_MAX, OPTION(INDEX_MODES),
+     SECTION_INDEX, "SIR generations in flight, 1..64 (default 2)"},
+    {"--inference-provider", NULL, "P", set_string, FIELD(inference.provider), NO_RANGE,
+     OPTION(INDEX_MODES), SECTION_INDEX, "override [inference] provider for this run"},
+    {"--inference-model", NULL, "M", set_string, FIELD(inference.model), NO_RANGE,
+     OPTION(INDEX_MODES), SECTION_INDEX, "override [inference] model for this run"},
+    {"--inference-endpoint", NULL, "URL", set_string, FIELD(inference.endpoint), NO_RANGE,
+     OPTION(INDEX_MODES), SECTION_INDEX, "override [inference] endpoint for this run"},
+    {"--inference-api-key-env", NULL, "VAR", set_string, FIELD(inference.api_key_env), NO_RANGE,
+     OPTION(INDEX_MODES), SECTION_INDEX,
+     "override [inference] api_key_env (the variable's name) for this run"},
 
     {"--workspace", NULL, "DIR", set_string, FIELD(workspace), NO_RANGE, OPTION(CLI_ANY_MODE),
      SECTION_GENERAL, "workspace root (default .); state lives in DIR/.aether/"},

@@ -47,6 +47,10 @@ typedef struct cli_options {
     ae_vs_search_opts vs_opts;
     ae_search_filter filter; /* --language, --path-prefix, --kind */
     const char *import_path, *export_path;
+    int sir_concurrency; /* 0: the library's default */
+    struct {
+        const char *provider, *model, *endpoint, *api_key_env; /* NULL: from the config */
+    } inference;
 } cli_options;
 
 /* How a workspace is opened for a mode before its run function is called. */
@@ -78,6 +82,10 @@ int cli_parse_args(int argc, char **argv, cli_options *o);
 void cli_print_help(FILE *out);
 /* "aetherd: <message>\nTry 'aetherd --help'." on stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Applies the indexing flags (--sir-concurrency, --inference-*) to an open workspace
+ * (index_opts.c); prints the error naming the flag and returns EXIT_USAGE, or 0. */
+int cli_index_setup(ae_workspace *ws, const cli_options *o);
 
 /* Mode run functions (cmd_*.c, main.c). */
 int cli_run_index_once(ae_workspace *ws, const cli_options *o);

@@ -75,6 +75,8 @@ static void migrate_progress(void *ctx, size_t done, size_t total)
 
 int cli_run_index_once(ae_workspace *ws, const cli_options *o)
 {
+    int setup = cli_index_setup(ws, o);
+    if (setup) return setup;
     ae_index_callbacks cb = {0};
     if (isatty(STDERR_FILENO)) {
         cb.progress = cli_progress;
@@ -97,9 +99,9 @@ int cli_run_index_once(ae_workspace *ws, const cli_options *o)
     }
     fprintf(stderr,
             "aetherd: indexed %zu files (%zu changed, %zu removed): %zu symbols, "
-            "%zu SIRs written, %zu embeddings written, %zu removed, in %.2fs\n",
+            "%zu SIRs written (%zu failed), %zu embeddings written, %zu removed, in %.2fs\n",
             st.files_seen, st.files_changed, st.files_removed, st.symbols_total, st.sirs_written,
-            st.embeddings_written, st.embeddings_deleted, st.seconds);
+            st.sirs_failed, st.embeddings_written, st.embeddings_deleted, st.seconds);
     return EXIT_OK;
 }
 

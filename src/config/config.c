@@ -349,6 +349,11 @@ int ae_config_override(ae_config *c, const char *section, const char *key, const
                      key, value, k->accepted);
         v.type = AE_TOML_INT;
         v.u.i = n;
+    } else if (!strcmp(key, "endpoint") && *value) {
+        /* A flag is checked at once; the file's value is checked when its provider opens. */
+        AE_RETURN_IF(strncmp(value, "http://", 7) && strncmp(value, "https://", 8), err, AE_ECONFIG,
+                     "%s: [%s] endpoint '%.200s' must start with http:// or https://", origin,
+                     section, value);
     }
     return apply(origin, k, &v, c, err);
 }

@@ -88,7 +88,7 @@ int ae_meta_sir_state_get(ae_meta *m, const char *id, const char *content_hash,
     sqlite3_stmt *st;
     AE_TRY(ae_meta_prepare(m,
                            "SELECT " AE_META_SIR_PRESENT ", sir_status = 'stale', "
-                           "source_hash IS NULL OR source_hash = ?2, provider "
+                           "source_hash IS NULL OR source_hash = ?2, provider, model "
                            "FROM sir WHERE id = ?1",
                            &st, err));
     bind_str(st, 1, id);
@@ -101,6 +101,8 @@ int ae_meta_sir_state_get(ae_meta *m, const char *id, const char *content_hash,
         out->same_source = sqlite3_column_int(st, 2) != 0;
         const char *p = (const char *)sqlite3_column_text(st, 3);
         snprintf(out->provider, sizeof out->provider, "%s", p ? p : "");
+        const char *md = (const char *)sqlite3_column_text(st, 4);
+        snprintf(out->model, sizeof out->model, "%s", md ? md : "");
     }
     sqlite3_finalize(st);
     return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : fail_sql(m, err, "read sir state");

@@ -34,7 +34,7 @@ typedef struct ae_meta_sir_state {
     bool present;     /* it holds a SIR */
     bool stale;       /* sir_status = 'stale' */
     bool same_source; /* source_hash equals the given content hash, or is unknown (NULL) */
-    char provider[64];
+    char provider[64], model[256]; /* of the row ("" without one; longer names are cut) */
 } ae_meta_sir_state;
 
 int ae_meta_sir_state_get(ae_meta *m, const char *id, const char *content_hash,

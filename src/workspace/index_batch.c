@@ -181,7 +181,8 @@ static int needs_sir(ix_batch *b, const ae_symbol *s, bool *out, ae_error *err)
     AE_TRY(ae_meta_sir_state_get(m, s->id, s->content_hash, &st, err));
     bool content_changed = strcmp(stored, s->content_hash) != 0;
     *out = content_changed || !st.present || st.stale || !st.same_source ||
-           strcmp(st.provider, ae_sir_provider_name(b->cfg.sirp)) != 0;
+           strcmp(st.provider, ae_sir_provider_name(b->cfg.sirp)) != 0 ||
+           strcmp(st.model, ae_sir_provider_model(b->cfg.sirp)) != 0;
     return 0;
 }
 

@@ -78,14 +78,44 @@ static int on_file(const char *rel_path, const char *language, ae_symbol *syms, 
     return 0;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Files holding a SIR from another provider or model than this run's: they are re-extracted
+ * even when unchanged, so switching [inference] (or --inference-*) regenerates their SIRs. */
+static int files_with_foreign_sirs(run *r, ae_strlist *out)
+{
+    sqlite3_stmt *st;
+    AE_TRY(ae_meta_prepare(r->ws->meta,
+                           "SELECT DISTINCT y.file_path FROM symbols y JOIN sir s ON s.id = y.id "
+                           "WHERE s.provider <> ?1 OR s.model <> ?2 ORDER BY y.file_path",
+                           &st, r->err));
+    sqlite3_bind_text(st, 1, ae_sir_provider_name(r->sirp), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ae_sir_provider_model(r->sirp), -1, SQLITE_STATIC);
+    int s, rc = 0;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW)
+        if (ae_strlist_push(out, (const char *)sqlite3_column_text(st, 0)) < 0) {
+            rc = ae_fail(r->err, AE_ENOMEM, "out of memory");
+            break;
+        }
+    sqlite3_finalize(st);
+    if (rc == 0 && s != SQLITE_ROW && s != SQLITE_DONE)
+        rc = ae_fail(r->err, AE_EIO, "meta.sqlite: list files with other SIR providers");
+    /* ORDER BY uses SQLite's BINARY collation: bytewise, as strcmp. */
+    return rc;
+}
+
 static int scan_and_extract(run *r)
 {
     ae_workspace *ws = r->ws;
-    ae_strlist files = {0}, stored = {0}, changed = {0};
+    ae_strlist files = {0}, stored = {0}, changed = {0}, foreign = {0};
     int rc = 0;
     progress(r, "scan", 0, 0);
     AE_CHECK(ae_workspace_list_files(ws->root, &files, r->err));
     AE_CHECK(ae_meta_file_list(ws->meta, &stored, r->err));
+    AE_CHECK(files_with_foreign_sirs(r, &foreign));
     r->stats->files_seen = files.len;
     /* Both lists are sorted bytewise: one merge pass finds removed files. */
     size_t j = 0;
@@ -102,7 +132,10 @@ static int scan_and_extract(run *r)
         AE_CHECK(file_state(ws->root, files.items[i], &now, &exists));
         if (!exists) continue;
         AE_CHECK(ae_meta_file_get(ws->meta, files.items[i], &before, &found, r->err));
-        if (found && before.mtime_ns == now.mtime_ns && before.size == now.size) continue;
+        if (found && before.mtime_ns == now.mtime_ns && before.size == now.size &&
+            (!foreign.len ||
+             !bsearch(&files.items[i], foreign.items, foreign.len, sizeof *foreign.items, cmp_str)))
+            continue;
         if (ae_strlist_push(&changed, files.items[i]) < 0)
             AE_FAIL(r->err, AE_ENOMEM, "out of memory");
     }
@@ -114,6 +147,7 @@ cleanup:
     ae_strlist_free(&files);
     ae_strlist_free(&stored);
     ae_strlist_free(&changed);
+    ae_strlist_free(&foreign);
     return rc;
 }
 

@@ -93,7 +93,7 @@ contains "$OUT" "SIR_STORED symbol_id=$BETA " && ok "beta retried (file untouche
 [ ! -e "$WS/.aether/sir/$DELTA.json" ] && ok "no mirror for a missing SIR" || fail "mirror written"
 [ "$(sql "SELECT count(*) FROM embedding_state WHERE symbol_id='$DELTA'")" -eq 0 ] && ok "nothing embedded for it" || fail "embedded a placeholder"
 [ "$(sql "SELECT count(*) FROM sir_history WHERE symbol_id='$DELTA'")" -eq 0 ] && ok "no history for it" || fail "history"
-expect_exit 0 "$AETHERD" --workspace "$WS" --verify || true
+expect_exit 0 "$AETHERD" --workspace "$WS" --fsck || true
 ok "verify passes with a placeholder row"
 
 # 4. Recovery at a new commit.
