@@ -103,11 +103,11 @@ static int be_status(void *ctx, ae_status *out, ae_error *err)
     return rc;
 }
 
-static int be_get_sir(void *ctx, const char *id, char **sir_json, char hash[65], ae_error *err)
+static int be_get_sir(void *ctx, const char *id, ae_sir_info **out, ae_error *err)
 {
     server_ctx *c = ctx;
     AE_TRY(ensure_open(c, err));
-    return ae_workspace_get_sir(c->ws, id, sir_json, hash, err);
+    return ae_workspace_sir_info(c->ws, id, out, err);
 }
 
 static int be_search(void *ctx, const char *query, ae_search_mode mode, size_t limit,

@@ -294,9 +294,11 @@ static json_t *search_output(void)
 
 static json_t *get_sir_output(void)
 {
-    return output_schema(json_pack("{s:o, s:o, s:o, s:o}", "symbol_id", typed("string"), "sir_hash",
-                                   typed("string"), "sir", typed("object"), "sir_json",
-                                   typed("string")));
+    return output_schema(json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "found",
+                                   typed("boolean"), "symbol_id", typed("string"), "sir_hash",
+                                   typed("string"), "sir", nullable("object"), "sir_json",
+                                   typed("string"), "sir_status", nullable("string"), "last_error",
+                                   nullable("string"), "last_attempt_at", nullable("integer")));
 }
 
 /* ---- handlers ----------------------------------------------------------- */
@@ -389,33 +391,41 @@ static json_t *run_search(const mcp_backend *be, json_t *args)
     return search_common(be, "aether_search", args, false);
 }
 
+/* Reference-contract section 6: found, symbol_id, sir, sir_json, sir_hash and the status
+ * (sir_status, last_error, last_attempt_at).  A row whose first generation failed has no SIR:
+ * found false with the status saying why.  A symbol without any row is a tool error naming
+ * where ids come from. */
 static json_t *run_get_sir(const mcp_backend *be, json_t *args)
 {
     const char *id;
     json_t *bad = get_string("aether_get_sir", args, "symbol_id", true, &id);
     if (bad) return bad;
-    char *sir_json = NULL;
-    char hash[65] = "";
+    ae_sir_info *info = NULL;
     ae_error err;
     ae_error_clear(&err);
-    int rc = be->get_sir(be->ctx, id, &sir_json, hash, &err);
+    int rc = be->get_sir(be->ctx, id, &info, &err);
     if (rc == AE_ENOTFOUND)
         return tool_error("aether_get_sir: no SIR for symbol_id '%.80s' (%s); find ids with "
                           "aether_symbol_lookup",
                           id, err.message);
     if (rc < 0) return tool_error("aether_get_sir: %s", err.message);
+    json_t *sir = json_null(), *out;
     json_error_t jerr;
-    json_t *sir = json_loads(sir_json, 0, &jerr);
-    json_t *out;
-    if (!json_is_object(sir)) {
+    if (info->has_sir) sir = json_loads(info->sir_json, 0, &jerr); /* json_is_object is a macro */
+    if (info->has_sir && !json_is_object(sir)) {
         out = tool_error("aether_get_sir: the stored SIR of %.80s is not a JSON object: %s", id,
                          sir ? "wrong type" : jerr.text);
         json_decref(sir);
-    } else {
-        out = tool_ok(json_pack("{s:s, s:s, s:o, s:s}", "symbol_id", id, "sir_hash", hash, "sir",
-                                sir, "sir_json", sir_json));
+        ae_sir_info_free(info);
+        return out;
     }
-    free(sir_json);
+    out = tool_ok(
+        json_pack("{s:b, s:s, s:o, s:s, s:s, s:s, s:o, s:o}", "found", info->has_sir, "symbol_id",
+                  id, "sir", sir, "sir_json", info->has_sir ? info->sir_json : "", "sir_hash",
+                  info->sir_hash, "sir_status", info->sir_status, "last_error",
+                  info->last_error ? json_string(info->last_error) : json_null(), "last_attempt_at",
+                  info->last_attempt_at > 0 ? json_integer(info->last_attempt_at) : json_null()));
+    ae_sir_info_free(info);
     return out;
 }
 

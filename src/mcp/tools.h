@@ -7,14 +7,15 @@
 #define AE_MCP_TOOLS_H
 
 #include <aether/aether.h>
+#include <aether/sir.h>
 #include <jansson.h>
 
 typedef struct mcp_backend {
     void *ctx;
     int (*status)(void *ctx, ae_status *out, ae_error *err);
-    /* *sir_json allocated (the tools free it with free()); AE_ENOTFOUND when absent. */
-    int (*get_sir)(void *ctx, const char *symbol_id, char **sir_json, char sir_hash[65],
-                   ae_error *err);
+    /* The SIR row with its status (the tools free it with ae_sir_info_free); AE_ENOTFOUND
+     * when the symbol has no row. */
+    int (*get_sir)(void *ctx, const char *symbol_id, ae_sir_info **out, ae_error *err);
     /* filter: aether_search's language / path_prefix / kind (NULL fields: any). */
     int (*search)(void *ctx, const char *query, ae_search_mode mode, size_t limit,
                   const ae_search_filter *filter, ae_search_results **out, ae_error *err);

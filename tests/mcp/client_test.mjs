@@ -198,6 +198,10 @@ test('aether_get_sir returns the parsed SIR and its canonical JSON', async () =>
   assert.equal(typeof r.sir.intent, 'string');
   assert.ok(r.sir.intent.length > 0);
   assert.deepEqual(JSON.parse(r.sir_json), r.sir);
+  assert.equal(r.found, true);
+  assert.equal(r.sir_status, 'fresh');
+  assert.equal(r.last_error, null);
+  assert.ok(Number.isInteger(r.last_attempt_at) && r.last_attempt_at > 1.7e9, 'unix seconds');
   // the mirror file holds the same canonical JSON
   const mirror = join(WS, '.aether', 'sir', `${id}.json`);
   if (existsSync(mirror)) {

@@ -17,6 +17,7 @@
 
 #define SIR_ID   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SIR_HASH "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define STALE_ID "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 
 typedef struct fake {
     int search_calls;
@@ -44,12 +45,29 @@ static int fake_status(void *ctx, ae_status *out, ae_error *err)
     return 0;
 }
 
-static int fake_get_sir(void *ctx, const char *id, char **sir_json, char hash[65], ae_error *err)
+static int fake_get_sir(void *ctx, const char *id, ae_sir_info **out, ae_error *err)
 {
-    if (strcmp(id, SIR_ID) != 0) return ae_fail(err, AE_ENOTFOUND, "symbol %s has no sir", id);
-    *sir_json =
-        strdup(F.corrupt_sir ? "{\"intent\":" : "{\"confidence\":0.5,\"intent\":\"parse\"}");
-    memcpy(hash, SIR_HASH, 65);
+    bool stale_only = !strcmp(id, STALE_ID);
+    if (strcmp(id, SIR_ID) != 0 && !stale_only)
+        return ae_fail(err, AE_ENOTFOUND, "symbol %s has no sir", id);
+    ae_sir_info *s = calloc(1, sizeof *s);
+    snprintf(s->symbol_id, sizeof s->symbol_id, "%s", id);
+    s->provider = strdup("ollama");
+    s->model = strdup("m");
+    if (stale_only) { /* its first generation failed */
+        snprintf(s->sir_status, sizeof s->sir_status, "stale");
+        s->last_error = strdup("HTTP 500");
+        s->last_attempt_at = 1700000000;
+    } else {
+        s->has_sir = true;
+        s->sir_json =
+            strdup(F.corrupt_sir ? "{\"intent\":" : "{\"confidence\":0.5,\"intent\":\"parse\"}");
+        memcpy(s->sir_hash, SIR_HASH, 65);
+        s->sir_version = 1;
+        snprintf(s->sir_status, sizeof s->sir_status, "fresh");
+        s->last_attempt_at = 1700000001;
+    }
+    *out = s;
     return 0;
 }
 
@@ -536,6 +554,22 @@ static void test_call_get_sir(void **state)
                         "parse");
     assert_string_equal(json_string_value(json_object_get(sc, "sir_json")),
                         "{\"confidence\":0.5,\"intent\":\"parse\"}");
+    assert_true(json_is_true(json_object_get(sc, "found")));
+    assert_string_equal(json_string_value(json_object_get(sc, "sir_status")), "fresh");
+    assert_true(json_is_null(json_object_get(sc, "last_error")));
+    assert_int_equal(json_integer_value(json_object_get(sc, "last_attempt_at")), 1700000001);
+    json_decref(r);
+
+    /* a symbol whose first generation failed: not found, with the reason */
+    r = call("aether_get_sir", "{\"symbol_id\":\"" STALE_ID "\"}");
+    sc = structured(r);
+    assert_true(json_is_false(json_object_get(sc, "found")));
+    assert_true(json_is_null(json_object_get(sc, "sir")));
+    assert_string_equal(json_string_value(json_object_get(sc, "sir_json")), "");
+    assert_string_equal(json_string_value(json_object_get(sc, "sir_hash")), "");
+    assert_string_equal(json_string_value(json_object_get(sc, "sir_status")), "stale");
+    assert_string_equal(json_string_value(json_object_get(sc, "last_error")), "HTTP 500");
+    assert_int_equal(json_integer_value(json_object_get(sc, "last_attempt_at")), 1700000000);
     json_decref(r);
 
     r = call("aether_get_sir", "{\"symbol_id\":\"deadbeef\"}");

@@ -562,7 +562,8 @@ static void set_sir(sqlite3 *db, int i, int gen)
              "INSERT OR REPLACE INTO symbols (id, file_path, language, kind, qualified_name, "
              "signature_fingerprint, last_seen_at) VALUES ('%s', 'a.rs', 'rust', 'function', "
              "'f%d', 'fp', 0);"
-             "INSERT OR REPLACE INTO sir VALUES ('%s', '%s', 1, 'static', 'static-v1', 0, '{}');",
+             "INSERT OR REPLACE INTO sir (id, sir_hash, sir_version, provider, model, updated_at, "
+             "sir_json) VALUES ('%s', '%s', 1, 'static', 'static-v1', 0, '{}');",
              id, i, id, h);
     exec(db, sql);
 }
