@@ -410,48 +410,13 @@ int ae_meta_sir_put(ae_meta *m, const char *id, const char *sir_hash, const char
                     const char *model, const char *sir_json, int64_t now_ms, bool *changed,
                     ae_error *err)
 {
-    sqlite3_stmt *st;
-    AE_TRY(ae_meta_prepare(m, "SELECT sir_hash, sir_version FROM sir WHERE id = ?", &st, err));
-    bind_text(st, 1, id);
-    int64_t version = 0;
-    *changed = true;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *old = (const char *)sqlite3_column_text(st, 0);
-        *changed = !old || strcmp(old, sir_hash) != 0;
-        version = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_finalize(st);
-    if (!*changed) return 0;
-    /* History continues from the highest version ever written for this id, so a
-     * symbol that disappears and comes back never reuses a version number. */
-    AE_TRY(ae_meta_prepare(
-        m, "SELECT COALESCE(MAX(version), 0) FROM sir_history WHERE symbol_id = ?", &st, err));
-    bind_text(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > version)
-        version = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    version++;
-    AE_TRY(ae_meta_prepare(m,
-                           "INSERT OR REPLACE INTO sir(id, sir_hash, sir_version, provider, model, "
-                           "updated_at, sir_json) VALUES (?,?,?,?,?,?,?)",
-                           &st, err));
-    bind_text(st, 1, id);
-    bind_text(st, 2, sir_hash);
-    sqlite3_bind_int64(st, 3, version);
-    bind_text(st, 4, provider);
-    bind_text(st, 5, model);
-    sqlite3_bind_int64(st, 6, now_ms);
-    bind_text(st, 7, sir_json);
-    AE_TRY(step_done(m, st, err, "store sir"));
-    AE_TRY(ae_meta_fts_sir(m, id, sir_json, err));
-    /* The history row is the current row just written, copied, not re-bound. */
-    AE_TRY(ae_meta_prepare(m,
-                           "INSERT OR REPLACE INTO sir_history(symbol_id, version, sir_hash, "
-                           "provider, model, created_at, sir_json) SELECT id, sir_version, "
-                           "sir_hash, provider, model, updated_at, sir_json FROM sir WHERE id = ?",
-                           &st, err));
-    bind_text(st, 1, id);
-    return step_done(m, st, err, "store sir history");
+    ae_meta_sir_write w = {.id = id,
+                           .sir_hash = sir_hash,
+                           .provider = provider,
+                           .model = model,
+                           .sir_json = sir_json,
+                           .now_ms = now_ms};
+    return ae_meta_sir_store(m, &w, changed, err); /* meta_sir.c */
 }
 
 int ae_meta_sir_get(ae_meta *m, const char *id, char **json, char hash[AE_BLAKE3_HEX_LEN + 1],

@@ -60,7 +60,8 @@ int ae_meta_symbol_count(ae_meta *m, int64_t *out, ae_error *err);
 int ae_meta_sir_count(ae_meta *m, int64_t *out, ae_error *err);
 
 /* SIR.  put writes a history row only when the hash differs from the current one;
- * *changed reports that. */
+ * *changed reports that.  The short form of ae_meta_sir_store (meta/meta_sir.h, with status,
+ * source_hash and commit_hash). */
 int ae_meta_sir_put(ae_meta *m, const char *id, const char *sir_hash, const char *provider,
                     const char *model, const char *sir_json, int64_t now_ms, bool *changed,
                     ae_error *err);

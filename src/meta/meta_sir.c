@@ -86,26 +86,33 @@ int ae_meta_sir_state_get(ae_meta *m, const char *id, const char *content_hash,
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st;
+    /* One row always: the symbol's stored content_hash (NULL when new) and the SIR row's state
+     * (NULLs when it has none). */
     AE_TRY(ae_meta_prepare(m,
-                           "SELECT " AE_META_SIR_PRESENT ", sir_status = 'stale', "
-                           "source_hash IS NULL OR source_hash = ?2, provider, model "
-                           "FROM sir WHERE id = ?1",
+                           "SELECT (SELECT content_hash FROM symbols WHERE id = ?1), s.id IS NOT "
+                           "NULL, s.sir_json IS NOT NULL AND s.sir_hash <> '', "
+                           "s.sir_status = 'stale', s.source_hash IS NULL OR s.source_hash = ?2, "
+                           "s.provider, s.model FROM (SELECT 1) LEFT JOIN sir s ON s.id = ?1",
                            &st, err));
     bind_str(st, 1, id);
     bind_str(st, 2, content_hash ? content_hash : "");
     int s = sqlite3_step(st);
     if (s == SQLITE_ROW) {
-        out->row = true;
-        out->present = sqlite3_column_int(st, 0) != 0;
-        out->stale = sqlite3_column_int(st, 1) != 0;
-        out->same_source = sqlite3_column_int(st, 2) != 0;
-        const char *p = (const char *)sqlite3_column_text(st, 3);
-        snprintf(out->provider, sizeof out->provider, "%s", p ? p : "");
-        const char *md = (const char *)sqlite3_column_text(st, 4);
-        snprintf(out->model, sizeof out->model, "%s", md ? md : "");
+        const char *stored = (const char *)sqlite3_column_text(st, 0);
+        out->symbol_same = stored && content_hash && !strcmp(stored, content_hash);
+        out->row = sqlite3_column_int(st, 1) != 0;
+        if (out->row) {
+            out->present = sqlite3_column_int(st, 2) != 0;
+            out->stale = sqlite3_column_int(st, 3) != 0;
+            out->same_source = sqlite3_column_int(st, 4) != 0;
+            const char *p = (const char *)sqlite3_column_text(st, 5);
+            snprintf(out->provider, sizeof out->provider, "%s", p ? p : "");
+            const char *md = (const char *)sqlite3_column_text(st, 6);
+            snprintf(out->model, sizeof out->model, "%s", md ? md : "");
+        }
     }
     sqlite3_finalize(st);
-    return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : fail_sql(m, err, "read sir state");
+    return s == SQLITE_ROW ? 0 : fail_sql(m, err, "read sir state");
 }
 
 int ae_meta_sir_store(ae_meta *m, const ae_meta_sir_write *w, bool *changed, ae_error *err)
@@ -155,6 +162,7 @@ int ae_meta_sir_store(ae_meta *m, const ae_meta_sir_write *w, bool *changed, ae_
     sqlite3_bind_int64(st, 8, attempt_s);
     bind_str(st, 9, w->source_hash);
     AE_TRY(run_done(m, st, err, "store sir"));
+    AE_TRY(ae_meta_fts_sir(m, w->id, w->sir_json, err)); /* the lexical index's SIR text */
     /* The history row is the current row just written, copied, not re-bound. */
     AE_TRY(ae_meta_prepare(m,
                            "INSERT OR REPLACE INTO sir_history(symbol_id, version, sir_hash, "

@@ -30,6 +30,7 @@ int meta_sir_migrate(ae_meta *m, ae_error *err);
 
 /* What the pipeline needs to decide whether a symbol gets a new SIR. */
 typedef struct ae_meta_sir_state {
+    bool symbol_same; /* the symbols row exists with this content_hash */
     bool row;         /* a sir row exists (a SIR or a stale placeholder) */
     bool present;     /* it holds a SIR */
     bool stale;       /* sir_status = 'stale' */

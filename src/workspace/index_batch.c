@@ -156,31 +156,11 @@ static int push_job(ix_batch *b, const ae_symbol *sym, size_t file)
     return 0;
 }
 
-/* The stored content_hash of a symbol; "" when it is new. */
-static int stored_content_hash(ae_meta *m, const char *id, char out[AE_BLAKE3_HEX_LEN + 1],
-                               ae_error *err)
-{
-    sqlite3_stmt *st;
-    AE_TRY(ae_meta_prepare(m, "SELECT content_hash FROM symbols WHERE id = ?", &st, err));
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    out[0] = '\0';
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *h = (const char *)sqlite3_column_text(st, 0);
-        snprintf(out, AE_BLAKE3_HEX_LEN + 1, "%s", h ? h : "");
-    }
-    sqlite3_finalize(st);
-    return 0;
-}
-
 static int needs_sir(ix_batch *b, const ae_symbol *s, bool *out, ae_error *err)
 {
-    ae_meta *m = b->cfg.ws->meta;
-    char stored[AE_BLAKE3_HEX_LEN + 1];
-    AE_TRY(stored_content_hash(m, s->id, stored, err));
     ae_meta_sir_state st;
-    AE_TRY(ae_meta_sir_state_get(m, s->id, s->content_hash, &st, err));
-    bool content_changed = strcmp(stored, s->content_hash) != 0;
-    *out = content_changed || !st.present || st.stale || !st.same_source ||
+    AE_TRY(ae_meta_sir_state_get(b->cfg.ws->meta, s->id, s->content_hash, &st, err));
+    *out = !st.symbol_same || !st.present || st.stale || !st.same_source ||
            strcmp(st.provider, ae_sir_provider_name(b->cfg.sirp)) != 0 ||
            strcmp(st.model, ae_sir_provider_model(b->cfg.sirp)) != 0;
     return 0;

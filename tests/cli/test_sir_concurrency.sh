@@ -59,7 +59,11 @@ control '{"chat_delay_ms": 0}'
 [ "$(dump "$TMP/n1")" = "$(dump "$TMP/n4")" ] && ok "identical stores for N=1 and N=4" || { fail "stores differ"; diff <(dump "$TMP/n1") <(dump "$TMP/n4") | head; }
 read -r s1 s4 ratio < <(python3 -c "import sys; a,b,c=map(float,sys.argv[1:]); print(f'{b-a:.2f} {c-b:.2f} {(b-a)/(c-b):.2f}')" "$t0" "$t1" "$t4")
 echo "sir-concurrency, 32 symbols, 200 ms per reply: N=1 ${s1}s, N=4 ${s4}s (${ratio}x)"
-python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 2.5 else 1)" "$ratio" && ok "N=4 is ${ratio}x faster" || fail "N=4 only ${ratio}x faster (${s1}s vs ${s4}s)"
+if [ "${AE_TEST_TIMEOUT_SCALE:-1}" -gt 1 ]; then
+  ok "speedup not checked under a slow harness (AE_TEST_TIMEOUT_SCALE): ${ratio}x"
+else
+  python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 2.5 else 1)" "$ratio" && ok "N=4 is ${ratio}x faster" || fail "N=4 only ${ratio}x faster (${s1}s vs ${s4}s)"
+fi
 expect_exit 2 "$AETHERD" --workspace "$TMP/n1" --search x --sir-concurrency 2 || true
 contains "$ERR" "--sir-concurrency needs" && ok "--sir-concurrency is an indexing flag" || fail "stderr: $ERR"
 

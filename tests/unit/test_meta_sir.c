@@ -189,6 +189,7 @@ static void test_first_failure_is_a_placeholder(void **state)
     assert_null(s);
     assert_int_equal(ae_meta_sir_state_get(m, "zz", "c", &st, &err), 0);
     assert_false(st.row);
+    assert_false(st.symbol_same); /* no symbols row */
     ae_meta_close(m);
 }
 
