@@ -8,6 +8,7 @@
  * 3. Every function here runs inside the caller's transaction and never begins one. */
 #include "meta/meta_sir.h"
 
+#include "meta/sqlite_err.h"
 #include "util/err.h"
 
 #include <stdio.h>
@@ -23,10 +24,7 @@ static const char *const sir_columns[][2] = {
 
 static int fail_sql(ae_meta *m, ae_error *err, const char *what)
 {
-    sqlite3 *db = ae_meta_db(m);
-    int code = sqlite3_errcode(db);
-    return ae_fail(err, code == SQLITE_BUSY || code == SQLITE_LOCKED ? AE_EBUSY : AE_EIO,
-                   "meta.sqlite: %s: %s", what, sqlite3_errmsg(db));
+    return ae_sqlite_fail(ae_meta_db(m), err, "meta.sqlite: %s", what);
 }
 
 static void bind_str(sqlite3_stmt *st, int i, const char *s)
