@@ -38,7 +38,7 @@ const char *const *ae_workspace_warnings(const ae_workspace *ws, size_t *n);
 const char *const *ae_workspace_notices(const ae_workspace *ws, size_t *n);
 
 typedef struct ae_index_progress {
-    const char *phase; /* "scan", "symbols", "embed" */
+    const char *phase; /* "scan", "symbols", "sir" (SIRs of the current batch), "embed" */
     size_t done, total;
 } ae_index_progress;
 

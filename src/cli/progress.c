@@ -29,6 +29,7 @@ void cli_progress(void *ctx, const ae_index_progress *p)
     double rate = t > started ? (double)p->done / (t - started) : 0;
     const char *unit = !strcmp(p->phase, "embed")     ? "embeddings"
                        : !strcmp(p->phase, "migrate") ? "rows"
+                       : !strcmp(p->phase, "sir")     ? "SIRs"
                                                       : "files";
     if (p->total && rate > 0 && p->done < p->total)
         fprintf(stderr, "\r\033[K%s: %zu/%zu %s (%.0f/s, %.0f s left)", p->phase, p->done, p->total,

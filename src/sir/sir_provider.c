@@ -131,6 +131,8 @@ typedef struct batch {
     const ae_symbol *const *syms;
     size_t n, next;
     ae_sir_outcome *out;
+    size_t finished;
+    const ae_sir_batch_options *o;
     int stop_after, failures_in_row;
     bool stop;
     int fatal_rc;   /* first non-provider error */
@@ -142,6 +144,7 @@ typedef struct batch {
 typedef struct worker {
     batch *b;
     sir_http *http; /* NULL for the local generators */
+    bool caller;    /* the thread that called the batch: it reports progress */
 } worker;
 
 static void one_line(char *s)
@@ -179,6 +182,7 @@ static void *work(void *arg)
         pthread_mutex_lock(&b->mu);
         o->attempted = true;
         o->rc = rc;
+        size_t finished = ++b->finished;
         if (rc == 0) {
             b->failures_in_row = 0;
         } else if (rc == AE_EPROVIDER) {
@@ -190,6 +194,7 @@ static void *work(void *arg)
             b->stop = true;
         }
         pthread_mutex_unlock(&b->mu);
+        if (w->caller && b->o && b->o->progress) b->o->progress(b->o->progress_ctx, finished, b->n);
     }
     return NULL;
 }
@@ -217,13 +222,14 @@ int ae_sir_provider_generate_batch(ae_sir_provider *p, const ae_symbol *const *s
                .syms = syms,
                .n = n,
                .out = out,
+               .o = o,
                .stop_after = o && o->stop_after ? o->stop_after : AE_SIR_STOP_AFTER_DEFAULT};
     pthread_mutex_init(&b.mu, NULL);
     worker ws[AE_SIR_CONCURRENCY_MAX];
     pthread_t tids[AE_SIR_CONCURRENCY_MAX];
     size_t started = 0;
     for (size_t i = 0; i < nw; i++)
-        ws[i] = (worker){.b = &b, .http = i == 0 ? p->http : p->workers[i - 1]};
+        ws[i] = (worker){.b = &b, .http = i == 0 ? p->http : p->workers[i - 1], .caller = i == 0};
     /* Worker 0 is this thread; a thread that cannot start leaves its share to the others. */
     for (size_t i = 1; i < nw; i++)
         if (pthread_create(&tids[started], NULL, work, &ws[i]) == 0) started++;
@@ -231,6 +237,7 @@ int ae_sir_provider_generate_batch(ae_sir_provider *p, const ae_symbol *const *s
     for (size_t i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     pthread_mutex_destroy(&b.mu);
+    if (o && o->progress) o->progress(o->progress_ctx, b.finished, n);
     if (b.fatal_rc) return ae_fail(err, b.fatal_rc, "%s", b.fatal.message);
     if (b.stop)
         return ae_fail(err, AE_EPROVIDER,

@@ -72,6 +72,10 @@ int ae_sir_provider_generate(ae_sir_provider *p, const ae_symbol *sym, ae_sir *o
 typedef struct ae_sir_batch_options {
     int concurrency; /* 0: AE_SIR_CONCURRENCY_DEFAULT; else 1..AE_SIR_CONCURRENCY_MAX */
     int stop_after;  /* 0: AE_SIR_STOP_AFTER_DEFAULT; < 0: never stop */
+    /* Generations finished so far; called on the calling thread only (never concurrently),
+     * after each of its own generations and once at the end.  May be NULL. */
+    void (*progress)(void *ctx, size_t done, size_t total);
+    void *progress_ctx;
 } ae_sir_batch_options;
 
 typedef struct ae_sir_outcome {

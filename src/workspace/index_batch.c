@@ -361,6 +361,14 @@ static int pending_apply(ix_batch *b, ae_error *err)
     return rc;
 }
 
+static void sir_progress(void *ctx, size_t done, size_t total)
+{
+    const ae_index_callbacks *cb = ((ix_batch *)ctx)->cfg.cb;
+    if (!cb || !cb->progress) return;
+    ae_index_progress p = {.phase = "sir", .done = done, .total = total};
+    cb->progress(cb->ctx, &p);
+}
+
 /* Files with a symbol the provider never got to are left out whole. */
 static bool file_complete(const ix_batch *b, const ix_file *f, const ae_sir_outcome *outs)
 {
@@ -375,6 +383,7 @@ int ix_batch_apply(ix_batch *b, ae_error *err)
     ae_sir_outcome *outs = NULL;
     int rc = 0, gen_rc = 0;
     ae_error gen_err = {0};
+    if (!b->n_files) return 0;
     if (b->n_jobs) {
         outs = calloc(b->n_jobs, sizeof *outs);
         if (!outs) AE_FAIL(err, AE_ENOMEM, "out of memory for %zu SIR outcomes", b->n_jobs);
@@ -382,7 +391,8 @@ int ix_batch_apply(ix_batch *b, ae_error *err)
         if (!syms) AE_FAIL(err, AE_ENOMEM, "out of memory for %zu SIR jobs", b->n_jobs);
         for (size_t k = 0; k < b->n_jobs; k++)
             syms[k] = b->jobs[k].sym;
-        ae_sir_batch_options o = {.concurrency = b->cfg.sir_concurrency};
+        ae_sir_batch_options o = {
+            .concurrency = b->cfg.sir_concurrency, .progress = sir_progress, .progress_ctx = b};
         gen_rc = ae_sir_provider_generate_batch(b->cfg.sirp, (const ae_symbol *const *)syms,
                                                 b->n_jobs, &o, outs, &gen_err);
         free(syms);

@@ -90,13 +90,39 @@ static double run_batch(ae_sir_provider *p, int conc, ae_sir_outcome *out)
     return t;
 }
 
+typedef struct progress_log {
+    pthread_t thread;
+    size_t calls, last, total;
+    bool wrong_thread, backwards;
+} progress_log;
+
+static void on_progress(void *ctx, size_t done, size_t total)
+{
+    progress_log *l = ctx;
+    if (!pthread_equal(pthread_self(), l->thread)) l->wrong_thread = true;
+    if (done < l->last) l->backwards = true;
+    l->calls++;
+    l->last = done;
+    l->total = total;
+}
+
 static void test_outcomes_follow_their_symbols(void **state)
 {
     ae_sir_provider *p = open_http();
     S.chat_delay_ms = 5;
     for (int conc = 1; conc <= 8; conc *= 2) {
         ae_sir_outcome out[N_SYMS];
-        run_batch(p, conc, out);
+        progress_log log = {.thread = pthread_self()};
+        ae_sir_batch_options o = {
+            .concurrency = conc, .progress = on_progress, .progress_ctx = &log};
+        ae_error err = {0};
+        assert_int_equal(ae_sir_provider_generate_batch(p, PTRS, N_SYMS, &o, out, &err), 0);
+        /* progress on the calling thread only, never backwards, ending at the total */
+        assert_false(log.wrong_thread);
+        assert_false(log.backwards);
+        assert_true(log.calls >= 2);
+        assert_int_equal(log.last, N_SYMS);
+        assert_int_equal(log.total, N_SYMS);
         for (int i = 0; i < N_SYMS; i++) {
             char want[64];
             snprintf(want, sizeof want, "Summary of %s", NAMES[i]);
