@@ -8,6 +8,7 @@
  * 3. Every function here runs inside the caller's transaction and never begins one. */
 #include "meta/meta_sir.h"
 
+#include "meta/meta_fts.h"
 #include "meta/sqlite_err.h"
 #include "util/err.h"
 
