@@ -38,6 +38,7 @@ typedef struct ae_config {
         char *endpoint, *api_key_env;
         int dim;              /* hash provider only; default 384 */
         char *vector_backend; /* "lancedb" (default) | "sqlite" */
+        char *retrain;        /* ppmi: "auto" (default) | "never" | "always" */
         int batch_size;       /* default 64 */
     } embeddings;
     struct {

@@ -2,8 +2,10 @@
  *   scan_files      list the workspace, compare (mtime, size) with the last run
  *   remove_files    drop symbols of files that disappeared
  *   extract_changed symbols of new/changed files -> SIR for changed content
+ *   model_prepare   a learned embedder ("ppmi") trains its model when due (model_train.h)
  *   sync_embeddings embed SIRs whose hash the active backend has not seen,
  *                   delete vectors of symbols that are gone
+ *   model_settle    drop the vectors and files of replaced models
  * Notes:
  * 1. An unchanged file is not read at all; an unchanged symbol in a changed
  *    file keeps its SIR (content_hash equal) and its embedding (sir_hash equal).
@@ -13,6 +15,7 @@
 #include "workspace/workspace.h"
 
 #include "embed/embed.h"
+#include "embed/embed_text.h"
 #include "sir/sir_provider.h"
 #include "sir/sir.h"
 #include "symbols/extract.h"
@@ -20,6 +23,7 @@
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/fs.h"
+#include "workspace/model_train.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +52,7 @@ typedef struct run {
      * write (id, json, hash), mirrors to remove.  Applied after the commit,
      * dropped on rollback, so a mirror never shows an uncommitted SIR. */
     ae_strlist pend_ids, pend_json, pend_hash, pend_gone;
+    ae_ws_model_pass model; /* the learned embedder's pass (model_train.h) */
 } run;
 
 static void progress(run *r, const char *phase, size_t done, size_t total)
@@ -410,14 +415,16 @@ static int sync_embeddings(run *r)
     if (!ws->config.embeddings.enabled) return 0;
     ae_embedder *em;
     ae_vector_store *vs;
-    AE_TRY(ae_ws_embedder(ws, &em, r->err));
     AE_TRY(ae_ws_vector_store(ws, &vs, r->err));
     AE_TRY(prune_embeddings(r, vs));
+    if (r->model.active && !r->model.has_model) return 0; /* no symbol to learn from yet */
+    AE_TRY(ae_ws_embedder(ws, &em, r->err));
     int64_t total;
     AE_TRY(count_stale(r, em, &total));
     if (!total) return 0;
     /* Page through stale SIRs by id so memory stays bounded at any size. */
     pending p = {0};
+    ae_buf text = {0};
     char last[AE_BLAKE3_HEX_LEN + 1] = "";
     size_t done = 0;
     int rc = 0;
@@ -425,7 +432,8 @@ static int sync_embeddings(run *r)
         sqlite3_stmt *st;
         AE_CHECK(ae_meta_prepare(
             ws->meta,
-            "SELECT s.id, s.sir_hash, s.sir_json FROM sir s JOIN symbols y ON y.id = s.id "
+            "SELECT s.id, s.sir_hash, s.sir_json, y.qualified_name, y.signature "
+            "FROM sir s JOIN symbols y ON y.id = s.id "
             "LEFT JOIN embedding_state e ON e.backend = ?1 AND e.symbol_id = s.id "
             "WHERE (e.symbol_id IS NULL OR e.sir_hash <> s.sir_hash OR e.provider <> ?2 "
             "OR e.model <> ?3) AND s.id > ?4 ORDER BY s.id LIMIT ?5",
@@ -437,10 +445,14 @@ static int sync_embeddings(run *r)
         sqlite3_bind_int(st, 5, VS_UPSERT_BATCH);
         while (sqlite3_step(st) == SQLITE_ROW) {
             const char *id = (const char *)sqlite3_column_text(st, 0);
-            const char *json = (const char *)sqlite3_column_text(st, 2);
-            if (ae_strlist_push(&p.ids, id) < 0 ||
+            /* what the provider reads: the SIR JSON, or more (embed_text.h) */
+            if (ae_embed_symbol_text(ae_embedder_provider(em),
+                                     (const char *)sqlite3_column_text(st, 3),
+                                     (const char *)sqlite3_column_text(st, 4),
+                                     (const char *)sqlite3_column_text(st, 2), &text) < 0 ||
+                ae_strlist_push(&p.ids, id) < 0 ||
                 ae_strlist_push(&p.hashes, (const char *)sqlite3_column_text(st, 1)) < 0 ||
-                ae_strlist_push(&p.texts, json ? json : "") < 0) {
+                ae_strlist_push(&p.texts, text.data) < 0) {
                 sqlite3_finalize(st);
                 AE_FAIL(r->err, AE_ENOMEM, "out of memory");
             }
@@ -456,6 +468,7 @@ static int sync_embeddings(run *r)
     }
 cleanup:
     pending_clear(&p);
+    ae_buf_free(&text);
     return rc;
 }
 
@@ -474,7 +487,9 @@ int ae_workspace_index(ae_workspace *ws, const ae_index_callbacks *cb, ae_index_
     r.sir_provider = ae_sir_provider_name(r.sirp);
     r.sir_model = ae_sir_provider_model(r.sirp);
     int rc = scan_and_extract(&r);
+    if (rc == 0) rc = ae_ws_model_prepare(ws, cb, &r.model, err);
     if (rc == 0) rc = sync_embeddings(&r);
+    if (rc == 0) rc = ae_ws_model_settle(ws, &r.model, stats->embeddings_written, err);
     /* build or refresh the ANN index where due (cheap when not) */
     if (rc == 0 && ws->config.embeddings.enabled && ws->vs) rc = ae_vs_rebuild_index(ws->vs, err);
     ae_sir_provider_close(r.sirp);

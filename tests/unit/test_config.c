@@ -134,7 +134,9 @@ static void test_default_text_documents_every_key(void **state)
         "[embeddings]",
         "enabled = true",
         "provider = \"hash\"",
-        "\"mock\", \"hash\", \"openai_compat\", \"ollama\", \"qwen3_local\"",
+        "\"mock\", \"hash\", \"ppmi\", \"openai_compat\", \"ollama\", \"qwen3_local\"",
+        "retrain = \"auto\"",
+        "accepted: \"auto\", \"never\", \"always\"",
         "dim = 384",
         "accepted: 1..16384",
         "vector_backend = \"lancedb\"",
@@ -266,7 +268,10 @@ static const struct {
      "t.toml:2: [embeddings] enabled must be a boolean, not a string; accepted: true, false"},
     {"[embeddings]\nprovider = \"Hash\"\n",
      "t.toml:2: [embeddings] provider = \"Hash\" is not supported; accepted: \"mock\", \"hash\", "
-     "\"openai_compat\", \"ollama\", \"qwen3_local\""},
+     "\"ppmi\", \"openai_compat\", \"ollama\", \"qwen3_local\""},
+    {"[embeddings]\nretrain = \"sometimes\"\n",
+     "t.toml:2: [embeddings] retrain = \"sometimes\" is not supported; accepted: \"auto\", "
+     "\"never\", \"always\""},
     {"[embeddings]\ndim = 0\n",
      "t.toml:2: [embeddings] dim = 0 is out of range; accepted: 1..16384"},
     {"[embeddings]\ndim = 16385\n",
