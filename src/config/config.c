@@ -107,7 +107,7 @@ static const char DEFAULT_TEXT[] =
     "# \"ppmi\" learns embeddings from this workspace (no model download, no network);\n"
     "# \"hash\" and \"mock\" hash tokens; the others call a model server.\n"
     "# accepted: \"mock\", \"hash\", \"ppmi\", \"openai_compat\", \"ollama\", \"qwen3_local\"\n"
-    "provider = \"hash\"\n"
+    "provider = \"ppmi\"\n"
     "# ppmi: when indexing retrains the model (.aether/models/).  \"auto\": when there\n"
     "# is none or the workspace drifted from it (docs/PROVIDERS.md); \"never\": keep it;\n"
     "# \"always\": every pass (an unchanged workspace gives the same model).\n"
@@ -152,7 +152,7 @@ void ae_config_init_defaults(ae_config *c)
     c->inference.provider = ae_strdup("auto");
     c->storage.mirror_sir_files = true;
     c->embeddings.enabled = true;
-    c->embeddings.provider = ae_strdup("hash");
+    c->embeddings.provider = ae_strdup("ppmi");
     c->embeddings.retrain = ae_strdup("auto");
     c->embeddings.dim = AE_CONFIG_DEFAULT_DIM;
     c->embeddings.vector_backend = ae_strdup("lancedb");

@@ -42,7 +42,7 @@ void ppmi_params_default(ppmi_params *p)
         .min_df = 2,
         .max_vocab = 32768,
         .max_doc_tokens = 64,
-        .power_iters = 2,
+        .power_iters = 1,
         .seed = 0x5eed5eedULL,
         .cds = 0.75f,
         .eig_power = 0.5f,

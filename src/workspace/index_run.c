@@ -432,7 +432,8 @@ static int sync_embeddings(run *r)
         sqlite3_stmt *st;
         AE_CHECK(ae_meta_prepare(
             ws->meta,
-            "SELECT s.id, s.sir_hash, s.sir_json, y.qualified_name, y.signature "
+            "SELECT s.id, s.sir_hash, s.sir_json, y.qualified_name, y.signature, y.name, "
+            "y.file_path "
             "FROM sir s JOIN symbols y ON y.id = s.id "
             "LEFT JOIN embedding_state e ON e.backend = ?1 AND e.symbol_id = s.id "
             "WHERE (e.symbol_id IS NULL OR e.sir_hash <> s.sir_hash OR e.provider <> ?2 "
@@ -446,10 +447,12 @@ static int sync_embeddings(run *r)
         while (sqlite3_step(st) == SQLITE_ROW) {
             const char *id = (const char *)sqlite3_column_text(st, 0);
             /* what the provider reads: the SIR JSON, or more (embed_text.h) */
-            if (ae_embed_symbol_text(ae_embedder_provider(em),
-                                     (const char *)sqlite3_column_text(st, 3),
-                                     (const char *)sqlite3_column_text(st, 4),
-                                     (const char *)sqlite3_column_text(st, 2), &text) < 0 ||
+            ae_embed_symbol sym = {.sir_json = (const char *)sqlite3_column_text(st, 2),
+                                   .qualified_name = (const char *)sqlite3_column_text(st, 3),
+                                   .signature = (const char *)sqlite3_column_text(st, 4),
+                                   .name = (const char *)sqlite3_column_text(st, 5),
+                                   .file_path = (const char *)sqlite3_column_text(st, 6)};
+            if (ae_embed_symbol_text(ae_embedder_provider(em), &sym, &text) < 0 ||
                 ae_strlist_push(&p.ids, id) < 0 ||
                 ae_strlist_push(&p.hashes, (const char *)sqlite3_column_text(st, 1)) < 0 ||
                 ae_strlist_push(&p.texts, text.data) < 0) {

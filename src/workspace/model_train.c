@@ -58,16 +58,19 @@ static int train(ae_workspace *ws, const char *models, const ae_index_callbacks 
     int rc = 0;
     AE_CHECK(ae_embed_trainer_open(provider, &t, err));
     AE_CHECK(ae_meta_prepare(ws->meta,
-                             "SELECT y.qualified_name, y.signature, s.sir_json FROM sir s "
-                             "JOIN symbols y ON y.id = s.id ORDER BY s.id",
+                             "SELECT y.qualified_name, y.signature, s.sir_json, y.name, "
+                             "y.file_path FROM sir s JOIN symbols y ON y.id = s.id ORDER BY s.id",
                              &st, err));
     size_t done = 0;
     progress(cb, "train", 0, (size_t)total);
     int s;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        if (ae_embed_symbol_text(provider, (const char *)sqlite3_column_text(st, 0),
-                                 (const char *)sqlite3_column_text(st, 1),
-                                 (const char *)sqlite3_column_text(st, 2), &text) < 0)
+        ae_embed_symbol sym = {.qualified_name = (const char *)sqlite3_column_text(st, 0),
+                               .signature = (const char *)sqlite3_column_text(st, 1),
+                               .sir_json = (const char *)sqlite3_column_text(st, 2),
+                               .name = (const char *)sqlite3_column_text(st, 3),
+                               .file_path = (const char *)sqlite3_column_text(st, 4)};
+        if (ae_embed_symbol_text(provider, &sym, &text) < 0)
             AE_FAIL(err, AE_ENOMEM, "out of memory reading training symbols");
         AE_CHECK(ae_embed_trainer_add(t, text.data, err));
         if (++done % TRAIN_PROGRESS_EVERY == 0) progress(cb, "train", done, (size_t)total);
@@ -93,8 +96,9 @@ static int drifted(const char *models, const char *cur, bool *out, ae_error *err
     *out = false;
     AE_TRY(ae_embed_model_info_read(models, cur, &info, err));
     if (ae_embed_drift_read(models, cur, &d, NULL) < 0) memset(&d, 0, sizeof d); /* recount */
-    *out = (double)d.symbols >= AE_EMBED_DRIFT_CHURN * (double)info.symbols ||
-           (double)d.oov_tokens >= AE_EMBED_DRIFT_OOV * (double)info.tokens;
+    *out = d.symbols >= AE_EMBED_DRIFT_MIN_SYMBOLS &&
+           ((double)d.symbols >= AE_EMBED_DRIFT_CHURN * (double)info.symbols ||
+            (double)d.oov_tokens >= AE_EMBED_DRIFT_OOV * (double)info.tokens);
     return 0;
 }
 

@@ -15,11 +15,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Retrain ("auto") once, since the model was rolled out, either
- *   symbols (re)embedded >= AE_EMBED_DRIFT_CHURN x symbols trained on, or
- *   out-of-vocabulary tokens in them >= AE_EMBED_DRIFT_OOV x tokens trained on. */
-#define AE_EMBED_DRIFT_CHURN 0.5
-#define AE_EMBED_DRIFT_OOV   0.05
+/* Retrain ("auto") once, since the model was rolled out, at least
+ * AE_EMBED_DRIFT_MIN_SYMBOLS symbols were (re)embedded and either
+ *   they number >= AE_EMBED_DRIFT_CHURN x the symbols trained on, or
+ *   their out-of-vocabulary tokens >= AE_EMBED_DRIFT_OOV x the tokens trained on.
+ * The minimum keeps a few edits in a small workspace from re-embedding it all. */
+#define AE_EMBED_DRIFT_MIN_SYMBOLS 256
+#define AE_EMBED_DRIFT_CHURN       0.5
+#define AE_EMBED_DRIFT_OOV         0.05
 
 /* State carried from prepare to settle within one pass. */
 typedef struct ae_ws_model_pass {

@@ -22,7 +22,8 @@ static void assert_defaults(const ae_config *c)
     assert_null(c->inference.api_key_env);
     assert_true(c->storage.mirror_sir_files);
     assert_true(c->embeddings.enabled);
-    assert_string_equal(c->embeddings.provider, "hash");
+    assert_string_equal(c->embeddings.provider, "ppmi");
+    assert_string_equal(c->embeddings.retrain, "auto");
     assert_null(c->embeddings.model);
     assert_null(c->embeddings.endpoint);
     assert_null(c->embeddings.api_key_env);
@@ -133,7 +134,7 @@ static void test_default_text_documents_every_key(void **state)
         "mirror_sir_files = true",
         "[embeddings]",
         "enabled = true",
-        "provider = \"hash\"",
+        "provider = \"ppmi\"",
         "\"mock\", \"hash\", \"ppmi\", \"openai_compat\", \"ollama\", \"qwen3_local\"",
         "retrain = \"auto\"",
         "accepted: \"auto\", \"never\", \"always\"",

@@ -117,17 +117,24 @@ static void test_symbol_text(void **state)
     const char *sir = "{\"confidence\":0.4,\"dependencies\":[\"open\"],\"error_modes\":[],"
                       "\"inputs\":[\"path\"],\"intent\":\"Reads a file.\",\"outputs\":[],"
                       "\"side_effects\":[]}";
-    assert_int_equal(ae_embed_symbol_text("ppmi", "Cfg::load", "def load(path)", sir, &b), 0);
+    ae_embed_symbol sym = {.name = "load",
+                           .qualified_name = "Cfg::load",
+                           .signature = "def load(path)",
+                           .file_path = "pkg/cfg.py",
+                           .sir_json = sir};
+    assert_int_equal(ae_embed_symbol_text("ppmi", &sym, &b), 0);
     assert_non_null(strstr(b.data, "Cfg::load"));
+    assert_non_null(strstr(b.data, "pkg/cfg.py"));
     assert_non_null(strstr(b.data, "Reads a file."));
     assert_non_null(strstr(b.data, "open"));
     assert_null(strstr(b.data, "confidence")); /* values, not keys */
     assert_null(strstr(b.data, "0.4"));
     /* other providers read the SIR JSON unchanged (reference compatibility) */
-    assert_int_equal(ae_embed_symbol_text("mock", "Cfg::load", "def load(path)", sir, &b), 0);
+    assert_int_equal(ae_embed_symbol_text("mock", &sym, &b), 0);
     assert_string_equal(b.data, sir);
     /* a SIR that is not JSON is read as text */
-    assert_int_equal(ae_embed_symbol_text("ppmi", NULL, NULL, "plain words", &b), 0);
+    ae_embed_symbol plain = {.sir_json = "plain words"};
+    assert_int_equal(ae_embed_symbol_text("ppmi", &plain, &b), 0);
     assert_non_null(strstr(b.data, "plain words"));
     ae_buf_free(&b);
 }
