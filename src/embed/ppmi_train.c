@@ -12,7 +12,8 @@
  *
  * What is unusual:
  * 1. Memory is bounded by parameters, not by the workspace: the pair table
- *    holds at most pair_budget distinct pairs; when it fills, the pairs seen
+ *    starts at 64K slots and doubles as needed up to pair_budget distinct
+ *    pairs (a small workspace never pays for the budget); when it fills, the pairs seen
  *    least are dropped (a raised threshold, like a Misra-Gries sketch), so a
  *    huge workspace loses only its rarest pairs.  Documents keep only their
  *    distinct tokens with counts.  Budgets are in docs/PROVIDERS.md.
@@ -297,13 +298,44 @@ typedef struct pair_table {
     uint64_t *key; /* (a << 32 | b) + 1, a < b; 0 = empty */
     float *val;
     uint64_t cap, used, limit;
-    float floor; /* pairs counted below this were dropped */
+    uint64_t cap_max; /* the table grows by doubling up to this, then prunes */
+    float floor;      /* pairs counted below this were dropped */
 } pair_table;
 
 static uint64_t pair_slot(uint64_t key, uint64_t mask)
 {
     uint64_t h = key * 0x9e3779b97f4a7c15ULL;
     return (h ^ (h >> 29)) & mask;
+}
+
+#define PAIR_START_SLOTS (1u << 16)
+
+/* Doubles the table (a small workspace never pays for the whole budget);
+ * false when memory is short, and the caller prunes instead. */
+static bool pair_grow(pair_table *pt)
+{
+    uint64_t cap = pt->cap * 2, mask = cap - 1;
+    uint64_t *key = ae_calloc_array(cap, sizeof *key);
+    float *val = ae_calloc_array(cap, sizeof *val);
+    if (!key || !val) {
+        free(key);
+        free(val);
+        return false;
+    }
+    for (uint64_t i = 0; i < pt->cap; i++) {
+        if (!pt->key[i]) continue;
+        uint64_t j = pair_slot(pt->key[i], mask);
+        while (key[j])
+            j = (j + 1) & mask;
+        key[j] = pt->key[i];
+        val[j] = pt->val[i];
+    }
+    free(pt->key);
+    free(pt->val);
+    pt->key = key;
+    pt->val = val;
+    pt->cap = cap;
+    return true;
 }
 
 /* Drops every pair at or below the next threshold, then reinserts the rest. */
@@ -366,8 +398,8 @@ static void pair_add(pair_table *pt, uint32_t a, uint32_t b, float w)
         }
         j = (j + 1) & mask;
     }
-    if (pt->used >= pt->limit) {
-        pair_prune(pt);
+    if (pt->used >= pt->limit || pt->used >= pt->cap / 4 * 3) {
+        if (pt->used >= pt->limit || pt->cap >= pt->cap_max || !pair_grow(pt)) pair_prune(pt);
         pair_add(pt, a, b, w);
         return;
     }
@@ -416,6 +448,8 @@ static int count_pairs(const ppmi_trainer *t, const float *idf, pair_table *pt, 
     uint64_t cap = 1024;
     while (cap < pt->limit + pt->limit / 3)
         cap *= 2;
+    pt->cap_max = cap;
+    if (cap > PAIR_START_SLOTS) cap = PAIR_START_SLOTS;
     pt->cap = cap;
     pt->key = ae_calloc_array(cap, sizeof *pt->key);
     pt->val = ae_calloc_array(cap, sizeof *pt->val);
