@@ -27,9 +27,10 @@ import sys
 # own files).  Folders that do not exist yet are allowed to be listed.
 LAYERS = [
     ("util",),                                       # errors, memory, files, hashing, HTTP, heaps
-    ("config", "text", "lang", "index", "embed"),    # TOML+config, tokenizer, language rules,
-                                                     # IVF-PQ + distance kernels, embedders
-    ("symbols",),                                    # file listing, ctags, spans, ids
+    ("config", "text", "lang", "index"),             # TOML+config, tokenizer, language rules,
+                                                     # IVF-PQ + distance kernels
+    ("symbols", "embed"),                            # file listing, ctags, spans, ids; embedders
+                                                     # (they tokenize with text/)
     ("meta", "sir", "vectors"),                      # meta.sqlite, SIR providers, vector table
     ("store",),                                      # VectorStore backends, migration
     ("workspace",),                                  # the handle, index pipeline, migration policy

@@ -99,6 +99,13 @@ typedef struct ae_vector_store_ops {
      * shows it.  NULL when there is nothing to report; the string is owned by
      * the backend and valid until its next call. */
     const char *(*last_warning)(void *be);
+    /* Optional (NULL: nothing to do).  Removes every row of `provider` whose
+     * model is not keep_model, and with them the tables of those models
+     * ("lancedb": the table directories), so a model that was replaced does
+     * not keep a second copy of the store.  *dropped = tables (lancedb) or
+     * rows (sqlite) removed. */
+    int (*drop_models_except)(void *be, const char *provider, const char *keep_model,
+                              size_t *dropped, ae_error *err);
 } ae_vector_store_ops;
 
 typedef struct ae_vector_store {
@@ -126,6 +133,9 @@ int ae_vs_rebuild_index(ae_vector_store *vs, ae_error *err);
 int ae_vs_count(ae_vector_store *vs, const char *provider, const char *model, size_t *out,
                 ae_error *err);
 int ae_vs_iterate(ae_vector_store *vs, ae_vs_row_fn fn, void *ctx, ae_error *err);
+/* See ops.drop_models_except; *dropped may be NULL. */
+int ae_vs_drop_models_except(ae_vector_store *vs, const char *provider, const char *keep_model,
+                             size_t *dropped, ae_error *err);
 /* The backend's last_warning (see ops), or NULL. */
 static inline const char *ae_vs_last_warning(const ae_vector_store *vs)
 {

@@ -39,8 +39,9 @@ typedef struct key_spec {
 
 static const char *const INFERENCE_PROVIDERS[] = {
     "auto", "mock", "static", "openai_compat", "ollama", "qwen3_local", NULL};
-static const char *const EMBEDDING_PROVIDERS[] = {"mock",   "hash",        "openai_compat",
+static const char *const EMBEDDING_PROVIDERS[] = {"mock",   "hash",        "ppmi", "openai_compat",
                                                   "ollama", "qwen3_local", NULL};
+static const char *const EMBEDDING_RETRAIN[] = {"auto", "never", "always", NULL};
 static const char *const VECTOR_BACKENDS[] = {"lancedb", "sqlite", NULL};
 
 #define FIELD(f) offsetof(ae_config, f)
@@ -57,8 +58,10 @@ static const key_spec KEYS[] = {
      FIELD(storage.mirror_sir_files)},
     {"embeddings", "enabled", K_BOOL, NULL, 0, 0, "true, false", FIELD(embeddings.enabled)},
     {"embeddings", "provider", K_ENUM, EMBEDDING_PROVIDERS, 0, 0,
-     "\"mock\", \"hash\", \"openai_compat\", \"ollama\", \"qwen3_local\"",
+     "\"mock\", \"hash\", \"ppmi\", \"openai_compat\", \"ollama\", \"qwen3_local\"",
      FIELD(embeddings.provider)},
+    {"embeddings", "retrain", K_ENUM, EMBEDDING_RETRAIN, 0, 0, "\"auto\", \"never\", \"always\"",
+     FIELD(embeddings.retrain)},
     {"embeddings", "model", K_STRING, NULL, 0, 0, "a model name string", FIELD(embeddings.model)},
     {"embeddings", "endpoint", K_STRING, NULL, 0, 0, "a URL string", FIELD(embeddings.endpoint)},
     {"embeddings", "api_key_env", K_STRING, NULL, 0, 0, "an environment variable name string",
@@ -101,8 +104,15 @@ static const char DEFAULT_TEXT[] =
     "[embeddings]\n"
     "# accepted: true, false\n"
     "enabled = true\n"
-    "# accepted: \"mock\", \"hash\", \"openai_compat\", \"ollama\", \"qwen3_local\"\n"
-    "provider = \"hash\"\n"
+    "# \"ppmi\" learns embeddings from this workspace (no model download, no network);\n"
+    "# \"hash\" and \"mock\" hash tokens; the others call a model server.\n"
+    "# accepted: \"mock\", \"hash\", \"ppmi\", \"openai_compat\", \"ollama\", \"qwen3_local\"\n"
+    "provider = \"ppmi\"\n"
+    "# ppmi: when indexing retrains the model (.aether/models/).  \"auto\": when there\n"
+    "# is none or the workspace drifted from it (docs/PROVIDERS.md); \"never\": keep it;\n"
+    "# \"always\": every pass (an unchanged workspace gives the same model).\n"
+    "# accepted: \"auto\", \"never\", \"always\"\n"
+    "retrain = \"auto\"\n"
     "# Model name; unset: the provider's default.\n"
     "# model = \"\"\n"
     "# Endpoint URL (openai_compat, ollama); unset: the provider's default.\n"
@@ -142,7 +152,8 @@ void ae_config_init_defaults(ae_config *c)
     c->inference.provider = ae_strdup("auto");
     c->storage.mirror_sir_files = true;
     c->embeddings.enabled = true;
-    c->embeddings.provider = ae_strdup("hash");
+    c->embeddings.provider = ae_strdup("ppmi");
+    c->embeddings.retrain = ae_strdup("auto");
     c->embeddings.dim = AE_CONFIG_DEFAULT_DIM;
     c->embeddings.vector_backend = ae_strdup("lancedb");
     c->embeddings.batch_size = AE_CONFIG_DEFAULT_BATCH_SIZE;
@@ -156,6 +167,7 @@ void ae_config_free(ae_config *c)
     free(c->inference.endpoint);
     free(c->inference.api_key_env);
     free(c->embeddings.provider);
+    free(c->embeddings.retrain);
     free(c->embeddings.model);
     free(c->embeddings.endpoint);
     free(c->embeddings.api_key_env);

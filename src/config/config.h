@@ -4,9 +4,10 @@
  *   [inference]  provider auto|mock|static|openai_compat|ollama|qwen3_local ["auto"],
  *                model, endpoint, api_key_env (strings; unset or "" -> NULL)
  *   [storage]    mirror_sir_files bool [true]
- *   [embeddings] enabled bool [true], provider mock|hash|openai_compat|ollama|qwen3_local
- *                ["hash"], model, endpoint, api_key_env, dim 1..AE_MAX_DIM [384] (hash only),
- *                vector_backend "lancedb"|"sqlite" ["lancedb"], batch_size 1..4096 [64]
+ *   [embeddings] enabled bool [true], provider mock|hash|ppmi|openai_compat|ollama|qwen3_local
+ *                ["ppmi"], retrain auto|never|always ["auto"], model, endpoint, api_key_env,
+ *                dim 1..AE_MAX_DIM [384] (hash only), vector_backend "lancedb"|"sqlite"
+ *                ["lancedb"], batch_size 1..4096 [64]
  *   [search]     nprobe >= 0 [0], refine_factor >= 0 [0]  (0: the index default) */
 #ifndef AE_CONFIG_CONFIG_H
 #define AE_CONFIG_CONFIG_H
@@ -32,12 +33,14 @@ typedef struct ae_config {
         bool mirror_sir_files; /* default true */
     } storage;
     struct {
-        bool enabled;   /* default true */
-        char *provider; /* mock | hash | openai_compat | ollama | qwen3_local; default hash */
-        char *model;    /* NULL: the provider's default */
+        bool enabled; /* default true */
+        char
+            *provider; /* mock | hash | ppmi | openai_compat | ollama | qwen3_local; default ppmi */
+        char *model;   /* NULL: the provider's default */
         char *endpoint, *api_key_env;
         int dim;              /* hash provider only; default 384 */
         char *vector_backend; /* "lancedb" (default) | "sqlite" */
+        char *retrain;        /* ppmi: "auto" (default) | "never" | "always" */
         int batch_size;       /* default 64 */
     } embeddings;
     struct {

@@ -20,9 +20,9 @@ static const struct {
     const char *name;
     provider_open_fn open; /* NULL: known but not built yet */
 } providers[] = {
-    {"mock", embed_mock_open},          {"hash", embed_hash_open},
-    {"openai_compat", embed_http_open}, {"ollama", embed_http_open},
-    {"qwen3_local", embed_http_open},
+    {"mock", embed_mock_open},   {"hash", embed_hash_open},
+    {"ppmi", embed_ppmi_open},   {"openai_compat", embed_http_open},
+    {"ollama", embed_http_open}, {"qwen3_local", embed_http_open},
 };
 
 #define N_PROVIDERS (sizeof providers / sizeof providers[0])
@@ -46,8 +46,8 @@ int ae_embedder_open(const ae_embed_options *o, ae_embedder **out, ae_error *err
     AE_RETURN_IF(!o || !out, err, AE_EINVAL, "ae_embedder_open: options and out are required");
     *out = NULL;
     AE_RETURN_IF(!o->provider || !*o->provider, err, AE_EINVAL,
-                 "embedding provider is not set (accepted: 'mock', 'hash', 'openai_compat', "
-                 "'ollama', 'qwen3_local')");
+                 "embedding provider is not set (accepted: 'mock', 'hash', 'ppmi', "
+                 "'openai_compat', 'ollama', 'qwen3_local')");
     AE_RETURN_IF(o->batch_size < 0, err, AE_EINVAL, "embedding batch_size must be positive, not %d",
                  o->batch_size);
 

@@ -3,9 +3,12 @@
  * Providers:
  *   "mock" - model "mock-64d", 64 dimensions; token hashing exactly as the
  *            reference tool, so vectors written by either are interchangeable.
- *   "hash" - model "hash-v1", the offline default; identifier-aware signed
+ *   "hash" - model "hash-v1"; identifier-aware signed
  *            feature hashing (sub-words, whole identifiers, trigrams) into
  *            `dim` dimensions (default 384).
+ *   "ppmi" - model "ppmi-<dim>-<hash8>", the offline default; embeddings
+ *            learned from the workspace's own symbols (PPMI + truncated SVD),
+ *            model file under .aether/models (src/embed/embed_ppmi.c).
  *   "openai_compat" | "ollama" | "qwen3_local" - HTTP providers (src/embed/embed_http.c)
  *            (AE_EPROVIDER); they plug into the registry in embed.c.
  *
@@ -16,6 +19,7 @@
 
 #include <aether/error.h>
 #include <aether/vector_store.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +41,8 @@ typedef struct ae_embed_options {
     const char *endpoint;    /* HTTP providers only */
     const char *api_key_env; /* HTTP providers only: name of the env var holding the key */
     int batch_size;          /* 0: AE_EMBED_DEFAULT_BATCH_SIZE; local providers ignore it */
+    const char *model_dir;   /* "ppmi" only: the workspace's .aether/models */
+    bool verify_model;       /* "ppmi" only: check every section checksum (the indexer) */
 } ae_embed_options;
 
 /* Opens a provider.  Unknown provider -> AE_EINVAL naming the accepted values;
@@ -55,5 +61,9 @@ int ae_embedder_embed(ae_embedder *e, const char *const *texts, size_t n, float 
 
 /* Accepts NULL. */
 void ae_embedder_close(ae_embedder *e);
+
+/* "ppmi" only: tokens embedded since open and how many the vocabulary did not
+ * have (drift accounting).  AE_EINVAL for other providers. */
+int ae_embedder_token_stats(const ae_embedder *e, uint64_t *tokens, uint64_t *oov);
 
 #endif

@@ -30,6 +30,7 @@ int embed_mock_open(const ae_embed_options *o, ae_embedder *e, ae_error *err);
 int embed_hash_open(const ae_embed_options *o, ae_embedder *e, ae_error *err);
 /* embed_http.c: "openai_compat", "ollama", "qwen3_local" (an alias of ollama). */
 int embed_http_open(const ae_embed_options *o, ae_embedder *e, ae_error *err);
+int embed_ppmi_open(const ae_embed_options *o, ae_embedder *e, ae_error *err);
 
 /* Exposed for tests and the reference comparison. */
 uint64_t embed_fnv1a64(const void *p, size_t n);

@@ -351,6 +351,28 @@ static int sqlite_rebuild_index(void *be, ae_error *err)
     return 0; /* brute force has no index */
 }
 
+/* One table holds every model: the old model's rows are deleted (normally
+ * none are left, as symbol_id is the key and re-embedding replaced them). */
+static int sqlite_drop_models_except(void *be, const char *provider, const char *keep_model,
+                                     size_t *dropped, ae_error *err)
+{
+    sqlite_backend *b = be;
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    AE_CHECK(prepare(b, "DELETE FROM sir_embeddings WHERE provider = ?1 AND model <> ?2", &st, err,
+                     "prepare drop"));
+    sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, keep_model, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = fail_sqlite(b, err, "drop old models");
+        goto cleanup;
+    }
+    *dropped = (size_t)sqlite3_changes(b->db);
+cleanup:
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int sqlite_count(void *be, const char *provider, const char *model, size_t *out,
                         ae_error *err)
 {
@@ -433,6 +455,7 @@ static const ae_vector_store_ops sqlite_ops = {
     .count = sqlite_count,
     .iterate = sqlite_iterate,
     .close = sqlite_close,
+    .drop_models_except = sqlite_drop_models_except,
 };
 
 int ae_vs_open_sqlite(const char *db_path, ae_vector_store **out, ae_error *err)

@@ -69,6 +69,19 @@ int ae_vs_count(ae_vector_store *vs, const char *provider, const char *model, si
     return vs->ops->count(vs->backend, provider, model, out, err);
 }
 
+int ae_vs_drop_models_except(ae_vector_store *vs, const char *provider, const char *keep_model,
+                             size_t *dropped, ae_error *err)
+{
+    size_t local = 0;
+    if (!dropped) dropped = &local;
+    *dropped = 0;
+    CHECK_VS(vs, err);
+    AE_RETURN_IF(!provider || !*provider || !keep_model || !*keep_model, err, AE_EINVAL,
+                 "dropping old models needs a provider and the model to keep");
+    if (!vs->ops->drop_models_except) return 0;
+    return vs->ops->drop_models_except(vs->backend, provider, keep_model, dropped, err);
+}
+
 int ae_vs_iterate(ae_vector_store *vs, ae_vs_row_fn fn, void *ctx, ae_error *err)
 {
     CHECK_VS(vs, err);

@@ -74,6 +74,11 @@ int ae_table_open_dir(const char *table_dir, const ae_table_opts *opts, ae_table
 /* Releases the lock (if held), the snapshot and the handle; accepts NULL. */
 void ae_table_close(ae_table *t);
 
+/* Removes the table directory vectors_dir/name (table_drop.c): takes its
+ * writer lock, renames it out of sight in one step, then deletes it.  A
+ * missing table is fine.  No handle of this process may have it open. */
+int ae_table_drop(const char *vectors_dir, const char *name, ae_error *err);
+
 /* Loads the newest committed version if it is newer than the snapshot. */
 int ae_table_refresh(ae_table *t, ae_error *err);
 

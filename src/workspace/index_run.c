@@ -3,8 +3,10 @@
  *   remove_files    drop symbols of files that disappeared
  *   extract_changed symbols of new/changed files, fed to an index batch (index_batch.h) that
  *                   generates the SIRs they need and writes each batch in one transaction
+ *   model_prepare   a learned embedder ("ppmi") trains its model when due (model_train.h)
  *   sync_embeddings embed SIRs whose hash the active backend has not seen,
  *                   delete vectors of symbols that are gone
+ *   model_settle    drop the vectors and files of replaced models
  * Notes:
  * 1. An unchanged file is not read at all; an unchanged symbol in a changed
  *    file keeps its SIR (content_hash equal) and its embedding (sir_hash equal).
@@ -15,6 +17,7 @@
 #include "workspace/workspace.h"
 
 #include "embed/embed.h"
+#include "embed/embed_text.h"
 #include "sir/sir_provider.h"
 #include "symbols/extract.h"
 #include "symbols/files.h"
@@ -23,6 +26,7 @@
 #include "util/fs.h"
 #include "workspace/git_head.h"
 #include "workspace/index_batch.h"
+#include "workspace/model_train.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +48,7 @@ typedef struct run {
     char commit_hash[AE_GIT_HASH_MAX + 1]; /* "" outside git */
     ix_batch *batch;
     size_t files_done, files_total;
+    ae_ws_model_pass model; /* the learned embedder's pass (model_train.h) */
 } run;
 
 static void progress(run *r, const char *phase, size_t done, size_t total)
@@ -272,14 +277,16 @@ static int sync_embeddings(run *r)
     if (!ws->config.embeddings.enabled) return 0;
     ae_embedder *em;
     ae_vector_store *vs;
-    AE_TRY(ae_ws_embedder(ws, &em, r->err));
     AE_TRY(ae_ws_vector_store(ws, &vs, r->err));
     AE_TRY(prune_embeddings(r, vs));
+    if (r->model.active && !r->model.has_model) return 0; /* no symbol to learn from yet */
+    AE_TRY(ae_ws_embedder(ws, &em, r->err));
     int64_t total;
     AE_TRY(count_stale(r, em, &total));
     if (!total) return 0;
     /* Page through stale SIRs by id so memory stays bounded at any size. */
     pending p = {0};
+    ae_buf text = {0};
     char last[AE_BLAKE3_HEX_LEN + 1] = "";
     size_t done = 0;
     int rc = 0;
@@ -287,7 +294,9 @@ static int sync_embeddings(run *r)
         sqlite3_stmt *st;
         AE_CHECK(ae_meta_prepare(
             ws->meta,
-            "SELECT s.id, s.sir_hash, s.sir_json FROM sir s JOIN symbols y ON y.id = s.id "
+            "SELECT s.id, s.sir_hash, s.sir_json, y.qualified_name, y.signature, y.name, "
+            "y.file_path "
+            "FROM sir s JOIN symbols y ON y.id = s.id "
             "LEFT JOIN embedding_state e ON e.backend = ?1 AND e.symbol_id = s.id "
             "WHERE (e.symbol_id IS NULL OR e.sir_hash <> s.sir_hash OR e.provider <> ?2 "
             "OR e.model <> ?3) AND s.sir_json IS NOT NULL AND s.sir_hash <> '' "
@@ -300,10 +309,16 @@ static int sync_embeddings(run *r)
         sqlite3_bind_int(st, 5, VS_UPSERT_BATCH);
         while (sqlite3_step(st) == SQLITE_ROW) {
             const char *id = (const char *)sqlite3_column_text(st, 0);
-            const char *json = (const char *)sqlite3_column_text(st, 2);
-            if (ae_strlist_push(&p.ids, id) < 0 ||
+            /* what the provider reads: the SIR JSON, or more (embed_text.h) */
+            ae_embed_symbol sym = {.sir_json = (const char *)sqlite3_column_text(st, 2),
+                                   .qualified_name = (const char *)sqlite3_column_text(st, 3),
+                                   .signature = (const char *)sqlite3_column_text(st, 4),
+                                   .name = (const char *)sqlite3_column_text(st, 5),
+                                   .file_path = (const char *)sqlite3_column_text(st, 6)};
+            if (ae_embed_symbol_text(ae_embedder_provider(em), &sym, &text) < 0 ||
+                ae_strlist_push(&p.ids, id) < 0 ||
                 ae_strlist_push(&p.hashes, (const char *)sqlite3_column_text(st, 1)) < 0 ||
-                ae_strlist_push(&p.texts, json ? json : "") < 0) {
+                ae_strlist_push(&p.texts, text.data) < 0) {
                 sqlite3_finalize(st);
                 AE_FAIL(r->err, AE_ENOMEM, "out of memory");
             }
@@ -319,6 +334,7 @@ static int sync_embeddings(run *r)
     }
 cleanup:
     pending_clear(&p);
+    ae_buf_free(&text);
     return rc;
 }
 
@@ -344,7 +360,9 @@ int ae_workspace_index(ae_workspace *ws, const ae_index_callbacks *cb, ae_index_
     int rc = ix_batch_open(&bc, &r.batch, err);
     if (rc == 0) rc = scan_and_extract(&r);
     ix_batch_close(r.batch);
+    if (rc == 0) rc = ae_ws_model_prepare(ws, cb, &r.model, err);
     if (rc == 0) rc = sync_embeddings(&r);
+    if (rc == 0) rc = ae_ws_model_settle(ws, &r.model, stats->embeddings_written, err);
     /* build or refresh the ANN index where due (cheap when not) */
     if (rc == 0 && ws->config.embeddings.enabled && ws->vs) rc = ae_vs_rebuild_index(ws->vs, err);
     ae_sir_provider_close(r.sirp);

@@ -97,6 +97,8 @@ int ae_ws_embedder(ae_workspace *ws, ae_embedder **out, ae_error *err)
 {
     if (!ws->embedder) {
         const ae_config *c = &ws->config;
+        char *models = ae_path_join(ws->aether_dir, "models");
+        AE_RETURN_IF(!models, err, AE_ENOMEM, "out of memory");
         ae_embed_options o = {
             .provider = c->embeddings.provider,
             .model = c->embeddings.model,
@@ -104,8 +106,12 @@ int ae_ws_embedder(ae_workspace *ws, ae_embedder **out, ae_error *err)
             .endpoint = c->embeddings.endpoint,
             .api_key_env = c->embeddings.api_key_env,
             .batch_size = c->embeddings.batch_size,
+            .model_dir = models,           /* learned providers ("ppmi") */
+            .verify_model = !ws->readonly, /* the indexer checks every byte */
         };
-        AE_TRY(ae_embedder_open(&o, &ws->embedder, err));
+        int rc = ae_embedder_open(&o, &ws->embedder, err);
+        free(models);
+        AE_TRY(rc);
     }
     *out = ws->embedder;
     return 0;

@@ -104,7 +104,8 @@ first=$(search kingfisher | names 1)
 
 # --- filters, every mode ----------------------------------------------------
 for mode in lexical semantic hybrid; do
-  out=$(search c --search-mode "$mode" --language python --search-limit 100)
+  # (a word, not "c": a one-letter query has no token for the ppmi embedder)
+  out=$(search cache --search-mode "$mode" --language python --search-limit 100)
   python3 - "$out" "$mode" <<'PY' && ok "--language python ($mode)" || fail "--language $mode: $out"
 import json, sys
 d = json.loads(sys.argv[1])

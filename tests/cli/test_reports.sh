@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reports of a fixed workspace (tests/fixtures/ws_small, default config: static
-# SIRs, hash embeddings) compared whole with tests/cli/expected/: the vector
+# SIRs, ppmi embeddings) compared whole with tests/cli/expected/: the vector
 # status table and JSON, and the store check.  (Search results stay field
 # checks elsewhere while their ranking is being tuned.)  A change to extraction
 # changes these on purpose: regenerate with AE_UPDATE_EXPECTED=1 and review the

@@ -122,7 +122,7 @@ test('aether_status reports the indexed store', async () => {
   assert.equal(s.vector_rows, s.sir_count);
   assert.equal(typeof s.index_state, 'string');
   assert.equal(s.embeddings_enabled, true);
-  assert.equal(s.embedding_provider, 'hash');
+  assert.equal(s.embedding_provider, 'ppmi');
   for (const k of ['schema_version', 'generated_at', 'workspace', 'store_present', 'sqlite_path',
     'sir_dir', 'symbol_count', 'sir_count', 'vector_backend', 'vector_rows', 'index_state',
     'embeddings_enabled', 'embedding_provider', 'embedding_model'])

@@ -22,7 +22,8 @@ static void assert_defaults(const ae_config *c)
     assert_null(c->inference.api_key_env);
     assert_true(c->storage.mirror_sir_files);
     assert_true(c->embeddings.enabled);
-    assert_string_equal(c->embeddings.provider, "hash");
+    assert_string_equal(c->embeddings.provider, "ppmi");
+    assert_string_equal(c->embeddings.retrain, "auto");
     assert_null(c->embeddings.model);
     assert_null(c->embeddings.endpoint);
     assert_null(c->embeddings.api_key_env);
@@ -133,8 +134,10 @@ static void test_default_text_documents_every_key(void **state)
         "mirror_sir_files = true",
         "[embeddings]",
         "enabled = true",
-        "provider = \"hash\"",
-        "\"mock\", \"hash\", \"openai_compat\", \"ollama\", \"qwen3_local\"",
+        "provider = \"ppmi\"",
+        "\"mock\", \"hash\", \"ppmi\", \"openai_compat\", \"ollama\", \"qwen3_local\"",
+        "retrain = \"auto\"",
+        "accepted: \"auto\", \"never\", \"always\"",
         "dim = 384",
         "accepted: 1..16384",
         "vector_backend = \"lancedb\"",
@@ -266,7 +269,10 @@ static const struct {
      "t.toml:2: [embeddings] enabled must be a boolean, not a string; accepted: true, false"},
     {"[embeddings]\nprovider = \"Hash\"\n",
      "t.toml:2: [embeddings] provider = \"Hash\" is not supported; accepted: \"mock\", \"hash\", "
-     "\"openai_compat\", \"ollama\", \"qwen3_local\""},
+     "\"ppmi\", \"openai_compat\", \"ollama\", \"qwen3_local\""},
+    {"[embeddings]\nretrain = \"sometimes\"\n",
+     "t.toml:2: [embeddings] retrain = \"sometimes\" is not supported; accepted: \"auto\", "
+     "\"never\", \"always\""},
     {"[embeddings]\ndim = 0\n",
      "t.toml:2: [embeddings] dim = 0 is out of range; accepted: 1..16384"},
     {"[embeddings]\ndim = 16385\n",
