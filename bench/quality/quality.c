@@ -1,7 +1,7 @@
 /* aether-quality: retrieval quality of an indexed workspace on held-out docstring queries.
  *
  *   aether-quality --workspace DIR --queries FILE [--modes lexical,semantic,hybrid]
- *                  [--label NAME] [--json-out FILE] [--no-bm25]
+ *                  [--label NAME] [--json-out FILE] [--per-query FILE] [--no-bm25]
  *
  * DIR is a corpus built by bench/quality/build_corpus.py and indexed with
  * `aetherd --index-once` (its own .aether/config.toml decides the SIR and embedding
@@ -15,7 +15,9 @@
  * are reported with a count and dropped.
  *
  * Output: a table on stdout, then one line of JSON (prefixed "QUALITY_JSON ")
- * for machines; --json-out also writes that JSON to a file.  Exit 0, or 1 with a
+ * for machines; --json-out also writes that JSON to a file.  --per-query writes one
+ * JSON line per query with the answer's rank in every method (0: not in the top
+ * 10) and each method's top result, for error analysis.  Exit 0, or 1 with a
  * message on stderr when the run itself cannot be done. */
 #include <aether/aether.h>
 
@@ -517,6 +519,8 @@ typedef struct method {
     double mrr, r1, r10;
     size_t fallbacks, errors;
     double *ms;
+    int *rank;  /* per query, 0 = not in the top 10 */
+    char **top; /* per query: "file_path qualified_name" of the first result, or NULL */
     char first_error[sizeof(((ae_error *)0)->message)];
 } method;
 
@@ -545,7 +549,7 @@ static void score_rank(method *m, int rank)
 static void usage(void)
 {
     fputs("usage: aether-quality --workspace DIR --queries FILE [--modes lexical,semantic,hybrid]\n"
-          "                      [--label NAME] [--json-out FILE] [--no-bm25]\n",
+          "                      [--label NAME] [--json-out FILE] [--per-query FILE] [--no-bm25]\n",
           stderr);
     exit(2);
 }
@@ -569,7 +573,7 @@ static long manifest_seed(const char *queries_path)
 int main(int argc, char **argv)
 {
     const char *wsdir = NULL, *qpath = NULL, *modes = "lexical,semantic,hybrid", *label = "";
-    const char *json_out = NULL;
+    const char *json_out = NULL, *per_query = NULL;
     bool want_bm25 = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -584,6 +588,8 @@ int main(int argc, char **argv)
             label = argv[++i];
         else if (strcmp(a, "--json-out") == 0 && has)
             json_out = argv[++i];
+        else if (strcmp(a, "--per-query") == 0 && has)
+            per_query = argv[++i];
         else if (strcmp(a, "--no-bm25") == 0)
             want_bm25 = false;
         else
@@ -642,8 +648,12 @@ int main(int argc, char **argv)
         ms[nm++] = (method){.name = ae_search_mode_name(mode), .is_mode = true, .mode = mode};
     }
     free(mlist);
-    for (size_t m = 0; m < nm; m++)
+    for (size_t m = 0; m < nm; m++) {
         ms[m].ms = calloc(nq, sizeof(double));
+        ms[m].rank = calloc(nq, sizeof(int));
+        ms[m].top = calloc(nq, sizeof(char *));
+        if (!ms[m].ms || !ms[m].rank || !ms[m].top) die("out of memory");
+    }
 
     double t0 = now_s();
     bm25 ix = {0};
@@ -669,6 +679,7 @@ int main(int argc, char **argv)
                 me->ms[i] = (now_s() - ts) * 1e3;
                 for (size_t k = 0; k < n && !rank; k++)
                     if (strcmp(syms[top[k].doc].key, qs[i].key) == 0) rank = (int)k + 1;
+                if (n) me->top[i] = xstrdup(syms[top[0].doc].key);
             } else {
                 ae_search_results *r = NULL;
                 if (ae_search(ws, qs[i].text, me->mode, TOP_K, NULL, &r, &err) < 0) {
@@ -679,18 +690,42 @@ int main(int argc, char **argv)
                 }
                 me->ms[i] = (now_s() - ts) * 1e3;
                 if (r->mode_used != me->mode) me->fallbacks++;
+                if (r->n)
+                    me->top[i] = make_key(r->matches[0].file_path, r->matches[0].qualified_name);
                 for (size_t k = 0; k < r->n && k < TOP_K && !rank; k++)
                     if (strcmp(r->matches[k].file_path, qs[i].file_path) == 0 &&
                         strcmp(r->matches[k].qualified_name, qs[i].qualified_name) == 0)
                         rank = (int)k + 1;
                 ae_search_results_free(r);
             }
+            me->rank[i] = rank;
             score_rank(me, rank);
         }
     }
     free(acc);
     free(touched);
     free(qc.ids);
+
+    if (per_query) {
+        FILE *f = fopen(per_query, "w");
+        if (!f) die("cannot write %s: %s", per_query, strerror(errno));
+        for (size_t i = 0; i < nq; i++) {
+            json_t *ranks = json_object(), *tops = json_object();
+            for (size_t m = 0; m < nm; m++) {
+                json_object_set_new(ranks, ms[m].name, json_integer(ms[m].rank[i]));
+                json_object_set_new(tops, ms[m].name,
+                                    ms[m].top[i] ? json_string(ms[m].top[i]) : json_null());
+            }
+            json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o}", "query", qs[i].text, "file_path",
+                                  qs[i].file_path, "qualified_name", qs[i].qualified_name, "rank",
+                                  ranks, "top1", tops);
+            char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            if (!line || fprintf(f, "%s\n", line) < 0) die("cannot write %s", per_query);
+            free(line);
+            json_decref(o);
+        }
+        if (fclose(f) != 0) die("cannot write %s: %s", per_query, strerror(errno));
+    }
 
     long seed = manifest_seed(qpath);
     const char *prov = st.embedding_provider ? st.embedding_provider : "?";
@@ -721,6 +756,10 @@ int main(int argc, char **argv)
                                       "r10", r10, "fallbacks", (json_int_t)me->fallbacks, "errors",
                                       (json_int_t)me->errors, "p50_ms", p50, "p95_ms", p95));
         free(me->ms);
+        free(me->rank);
+        for (size_t i = 0; i < nq; i++)
+            free(me->top[i]);
+        free(me->top);
     }
     json_t *j = json_pack(
         "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:f, s:o}", "bench", "quality", "label",
