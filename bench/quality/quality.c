@@ -2,13 +2,15 @@
  *
  *   aether-quality --workspace DIR --queries FILE [--modes lexical,semantic,hybrid]
  *                  [--label NAME] [--json-out FILE] [--per-query FILE] [--no-bm25]
+ *                  [--exact] [--nprobe N] [--refine N]
  *
  * DIR is a corpus built by bench/quality/build_corpus.py and indexed with
  * `aetherd --index-once` (its own .aether/config.toml decides the SIR and embedding
  * providers); FILE is its queries.jsonl.  Every query runs in every mode through
- * ae_search(), the call `aetherd --search` makes, with limit 10.  A plain BM25 over
- * each symbol's source span is computed in the same run as the baseline (the
- * exact definition is in docs/QUALITY.md and below).
+ * ae_search(), the call `aetherd --search` makes, with limit 10 and the same vector
+ * search options (--exact, --nprobe, --refine as in aetherd; none: the index's own).  A plain BM25
+ * over each symbol's source span is computed in the same run as the baseline (the exact definition
+ * is in docs/QUALITY.md and below).
  *
  * Answers are matched on (file_path, qualified_name).  Before scoring, every
  * answer is looked up in the store's symbols table; answers that are not there
@@ -225,6 +227,7 @@ static void tokenize(const char *s, size_t n, token_fn fn, void *ctx)
 typedef struct symbol {
     char *file_path, *qualified_name, *key; /* key = file_path "\t" qualified_name */
     int start_line, end_line;
+    char *sir_text; /* the string values of its SIR JSON, one a line; NULL without a SIR */
 } symbol;
 
 typedef struct posting {
@@ -423,6 +426,24 @@ static size_t build_bm25(bm25 *ix, const char *root, symbol *syms, size_t n)
     return unreadable;
 }
 
+/* Indexes every symbol's SIR text (a symbol without one is an empty document). */
+static void build_bm25_sir(bm25 *ix, symbol *syms, size_t n)
+{
+    memset(ix, 0, sizeof *ix);
+    ix->ndocs = n;
+    ix->dl = calloc(n ? n : 1, sizeof *ix->dl);
+    if (!ix->dl) die("out of memory");
+    tok_collect c = {.ix = ix};
+    long total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *t = syms[i].sir_text ? syms[i].sir_text : "";
+        bm25_add_doc(ix, (int)i, t, strlen(t), &c);
+        total += ix->dl[i];
+    }
+    free(c.ids);
+    ix->avgdl = n && total ? (double)total / (double)n : 1.0;
+}
+
 /* ------------------------------------------------------------------ queries */
 
 typedef struct query {
@@ -478,14 +499,60 @@ static query *load_queries(const char *path, size_t *nq)
     return q;
 }
 
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+} sbuf;
+
+static void sbuf_add(sbuf *b, const char *s, size_t n)
+{
+    if (b->n + n + 2 > b->cap) {
+        b->cap = (b->n + n + 2) * 2;
+        b->p = xrealloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n++] = '\n';
+    b->p[b->n] = '\0';
+}
+
+static void json_strings(json_t *v, sbuf *b)
+{
+    if (json_is_string(v)) {
+        sbuf_add(b, json_string_value(v), json_string_length(v));
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) json_strings(x, b);
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) json_strings(x, b);
+    }
+}
+
+/* Every string value of a SIR's JSON (intent, inputs, dependencies ...), one a line. */
+static char *sir_text(const char *sir_json)
+{
+    if (!sir_json) return NULL;
+    json_t *j = json_loads(sir_json, 0, NULL);
+    if (!j) return NULL;
+    sbuf b = {0};
+    json_strings(j, &b);
+    json_decref(j);
+    return b.p;
+}
+
 static symbol *load_symbols(const char *meta_path, size_t *nsyms)
 {
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(meta_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         die("open %s: %s", meta_path, db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_stmt *st = NULL;
-    const char *sql = "SELECT file_path, qualified_name, COALESCE(start_line, 0), "
-                      "COALESCE(end_line, 0) FROM symbols ORDER BY file_path, start_line, id";
+    const char *sql =
+        "SELECT s.file_path, s.qualified_name, COALESCE(s.start_line, 0), "
+        "COALESCE(s.end_line, 0), r.sir_json FROM symbols s LEFT JOIN sir r ON r.id = s.id "
+        "ORDER BY s.file_path, s.start_line, s.id";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         die("%s: reading symbols: %s", meta_path, sqlite3_errmsg(db));
     symbol *s = NULL;
@@ -501,6 +568,7 @@ static symbol *load_symbols(const char *meta_path, size_t *nsyms)
         s[n].key = make_key(s[n].file_path, s[n].qualified_name);
         s[n].start_line = sqlite3_column_int(st, 2);
         s[n].end_line = sqlite3_column_int(st, 3);
+        s[n].sir_text = sir_text((const char *)sqlite3_column_text(st, 4));
         n++;
     }
     if (rc != SQLITE_DONE) die("%s: reading symbols: %s", meta_path, sqlite3_errmsg(db));
@@ -514,6 +582,7 @@ static symbol *load_symbols(const char *meta_path, size_t *nsyms)
 
 typedef struct method {
     const char *name;
+    bm25 *ix; /* the BM25 methods' index */
     bool is_mode;
     ae_search_mode mode;
     double mrr, r1, r10;
@@ -549,7 +618,8 @@ static void score_rank(method *m, int rank)
 static void usage(void)
 {
     fputs("usage: aether-quality --workspace DIR --queries FILE [--modes lexical,semantic,hybrid]\n"
-          "                      [--label NAME] [--json-out FILE] [--per-query FILE] [--no-bm25]\n",
+          "                      [--label NAME] [--json-out FILE] [--per-query FILE] [--no-bm25]\n"
+          "                      [--exact] [--nprobe N] [--refine N]\n",
           stderr);
     exit(2);
 }
@@ -575,6 +645,7 @@ int main(int argc, char **argv)
     const char *wsdir = NULL, *qpath = NULL, *modes = "lexical,semantic,hybrid", *label = "";
     const char *json_out = NULL, *per_query = NULL;
     bool want_bm25 = true;
+    ae_vs_search_opts vso = {0}; /* the CLI's defaults */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
@@ -592,7 +663,15 @@ int main(int argc, char **argv)
             per_query = argv[++i];
         else if (strcmp(a, "--no-bm25") == 0)
             want_bm25 = false;
-        else
+        else if (strcmp(a, "--exact") == 0)
+            vso.exact = 1;
+        else if ((strcmp(a, "--nprobe") == 0 || strcmp(a, "--refine") == 0) && has) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || end == argv[i] || v < 1 || v > (1 << 20))
+                die("%s: expected a positive integer, got '%s'", a, argv[i]);
+            *(a[2] == 'n' ? &vso.nprobe : &vso.refine_factor) = (int)v;
+        } else
             usage();
     }
     if (!wsdir || !qpath) usage();
@@ -635,16 +714,20 @@ int main(int argc, char **argv)
     }
     if (!nq) die("none of the %zu answers is a symbol of %s", nq_all, wsdir);
 
-    method ms[4];
+    method ms[5];
     size_t nm = 0;
-    if (want_bm25) ms[nm++] = (method){.name = "bm25-baseline"};
+    bm25 ix = {0}, ix_sir = {0};
+    if (want_bm25) {
+        ms[nm++] = (method){.name = "bm25-baseline", .ix = &ix};
+        ms[nm++] = (method){.name = "bm25-sir", .ix = &ix_sir};
+    }
     char *mlist = xstrdup(modes);
     for (char *save = NULL, *tok = strtok_r(mlist, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
         ae_search_mode mode;
         if (ae_search_mode_parse(tok, &mode) < 0)
             die("--modes: unknown mode '%s' (lexical, semantic, hybrid)", tok);
-        if (nm == 4) die("--modes: at most three modes");
+        if (nm == sizeof ms / sizeof *ms) die("--modes: at most three modes");
         ms[nm++] = (method){.name = ae_search_mode_name(mode), .is_mode = true, .mode = mode};
     }
     free(mlist);
@@ -656,17 +739,17 @@ int main(int argc, char **argv)
     }
 
     double t0 = now_s();
-    bm25 ix = {0};
     size_t unreadable = 0;
     double bm25_build_s = 0;
     if (want_bm25) {
         unreadable = build_bm25(&ix, ae_workspace_root(ws), syms, nsyms);
+        build_bm25_sir(&ix_sir, syms, nsyms);
         bm25_build_s = now_s() - t0;
     }
 
     double *acc = calloc(nsyms ? nsyms : 1, sizeof *acc);
     int *touched = calloc(nsyms ? nsyms : 1, sizeof *touched);
-    tok_collect qc = {.ix = &ix};
+    tok_collect qc = {0};
     if (!acc || !touched) die("out of memory");
     for (size_t m = 0; m < nm; m++) {
         method *me = &ms[m];
@@ -675,14 +758,15 @@ int main(int argc, char **argv)
             double ts = now_s();
             if (!me->is_mode) {
                 scored top[TOP_K];
-                size_t n = bm25_query(&ix, qs[i].text, acc, touched, &qc, top);
+                qc.ix = me->ix;
+                size_t n = bm25_query(me->ix, qs[i].text, acc, touched, &qc, top);
                 me->ms[i] = (now_s() - ts) * 1e3;
                 for (size_t k = 0; k < n && !rank; k++)
                     if (strcmp(syms[top[k].doc].key, qs[i].key) == 0) rank = (int)k + 1;
                 if (n) me->top[i] = xstrdup(syms[top[0].doc].key);
             } else {
                 ae_search_results *r = NULL;
-                if (ae_search(ws, qs[i].text, me->mode, TOP_K, NULL, &r, &err) < 0) {
+                if (ae_search(ws, qs[i].text, me->mode, TOP_K, &vso, &r, &err) < 0) {
                     if (!me->errors++)
                         snprintf(me->first_error, sizeof me->first_error, "%s", err.message);
                     me->ms[i] = (now_s() - ts) * 1e3;
@@ -733,9 +817,10 @@ int main(int argc, char **argv)
     printf("retrieval quality%s%s: %zu queries (%zu answers missing from the store, dropped), "
            "%zu symbols, seed %ld\n",
            *label ? " of " : "", label, nq, missing, nsyms, seed);
-    printf("embeddings: %s (model %s, %s); top %d; BM25 k1 %.1f b %.2f over source spans\n",
-           st.embeddings_enabled ? prov : "disabled", model, st.vector_backend, TOP_K, BM25_K1,
-           BM25_B);
+    printf("embeddings: %s (model %s, %s: %s%s); top %d; BM25 k1 %.1f b %.2f over source spans"
+           " (bm25-baseline) and over SIR text (bm25-sir)\n",
+           st.embeddings_enabled ? prov : "disabled", model, st.vector_backend, st.index_state,
+           vso.exact ? ", searched exactly" : "", TOP_K, BM25_K1, BM25_B);
     if (unreadable) printf("warning: %zu source files could not be read for BM25\n", unreadable);
     printf("%-14s %7s %7s %7s %9s %9s %9s\n", "method", "MRR@10", "R@1", "R@10", "vs BM25",
            "p50 ms", "p95 ms");
@@ -761,12 +846,13 @@ int main(int argc, char **argv)
             free(me->top[i]);
         free(me->top);
     }
-    json_t *j = json_pack(
-        "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:f, s:o}", "bench", "quality", "label",
-        label, "queries", (json_int_t)nq, "queries_missing", (json_int_t)missing, "symbols",
-        (json_int_t)nsyms, "seed", (json_int_t)seed, "k", (json_int_t)TOP_K, "embedding_provider",
-        st.embeddings_enabled ? prov : "disabled", "embedding_model", model, "vector_backend",
-        st.vector_backend, "bm25_build_s", bm25_build_s, "methods", jm);
+    json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:s, s:b, s:f, s:o}",
+                          "bench", "quality", "label", label, "queries", (json_int_t)nq,
+                          "queries_missing", (json_int_t)missing, "symbols", (json_int_t)nsyms,
+                          "seed", (json_int_t)seed, "k", (json_int_t)TOP_K, "embedding_provider",
+                          st.embeddings_enabled ? prov : "disabled", "embedding_model", model,
+                          "vector_backend", st.vector_backend, "index_state", st.index_state,
+                          "exact", vso.exact != 0, "bm25_build_s", bm25_build_s, "methods", jm);
     char *js = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
     printf("QUALITY_JSON %s\n", js);
     if (json_out) {
@@ -777,7 +863,10 @@ int main(int argc, char **argv)
     free(js);
     json_decref(j);
 
-    if (want_bm25) bm25_free(&ix);
+    if (want_bm25) {
+        bm25_free(&ix);
+        bm25_free(&ix_sir);
+    }
     for (size_t i = 0; i < nq; i++) {
         free(qs[i].text);
         free(qs[i].file_path);
@@ -789,6 +878,7 @@ int main(int argc, char **argv)
         free(syms[i].file_path);
         free(syms[i].qualified_name);
         free(syms[i].key);
+        free(syms[i].sir_text);
     }
     free(syms);
     strtab_free(&keys);

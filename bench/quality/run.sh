@@ -6,6 +6,7 @@
 #   bench/quality/run.sh [--build DIR] [--out DIR] [--corpus all|stdlib|js|lodash|three|PATH]
 #                        [--lang python|javascript] [--queries N] [--seed S]
 #                        [--subset a,b/c.py] [--config FILE] [--modes lexical,semantic,hybrid]
+#                        [--reuse] [--exact] [--nprobe N] [--refine N]
 #
 #   --build   build directory with aetherd and aether-quality (default: build)
 #   --out     where corpora and results go (default: BUILD/quality)
@@ -19,6 +20,8 @@
 #   --reuse   keep an existing corpus built with the same arguments and its index
 #             (aetherd --index-once then only does what changed, e.g. re-embeds
 #             after an embedding provider or model change)
+#   --exact   semantic search by exact scan, bypassing any vector index (also
+#             --nprobe N, --refine N: passed to aether-quality as to aetherd)
 #   --config  a .aether/config.toml to index and search with (default: the
 #             workspace defaults, i.e. static SIRs and hash embeddings); e.g. one
 #             that points [embeddings] at an Ollama or OpenAI-compatible server
@@ -29,7 +32,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src_root=$(cd "$here/../.." && pwd)
 build=build out="" corpus=all lang=python queries=400 seed=16 subset="" config="" reuse=0
-modes=lexical,semantic,hybrid
+modes=lexical,semantic,hybrid qargs=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -42,7 +45,9 @@ while [ $# -gt 0 ]; do
     --config) config=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
     --reuse) reuse=1; shift ;;
-    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+    --exact) qargs+=(--exact); shift ;;
+    --nprobe | --refine) qargs+=("$1" "$2"); shift 2 ;;
+    -h | --help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -113,7 +118,8 @@ run_one() {
   t1=$(date +%s.%N)
   echo "index: $(python3 -c "print(f'{$t1 - $t0:.1f}')") s" >&2
   "$build/aether-quality" --workspace "$dir/corpus" --queries "$dir/queries.jsonl" \
-    --label "$name" --modes "$modes" --json-out "$dir/results.json" --per-query "$dir/per-query.jsonl"
+    --label "$name" --modes "$modes" --json-out "$dir/results.json" --per-query "$dir/per-query.jsonl" \
+    ${qargs[@]+"${qargs[@]}"}
 }
 
 nm="$here/node_modules"

@@ -23,14 +23,14 @@ assert d["queries"] == want, f"queries {d['queries']} != {want}"
 assert d["queries_missing"] == 0, f"{d['queries_missing']} answers missing from the store"
 assert d["seed"] == 16, d["seed"]
 m = d["methods"]
-assert set(m) == {"bm25-baseline", "lexical", "semantic", "hybrid"}, set(m)
+assert set(m) == {"bm25-baseline", "bm25-sir", "lexical", "semantic", "hybrid"}, set(m)
 for name, r in m.items():
     assert r["errors"] == 0, (name, r)
     assert 0.0 <= r["r1"] <= r["mrr10"] <= r["r10"] <= 1.0, (name, r)
 for name in ("semantic", "hybrid"):
     assert m[name]["fallbacks"] == 0, (name, "fell back to lexical", m[name])
 # A baseline that never finds an answer means the benchmark is broken, not BM25.
-assert m["bm25-baseline"]["r10"] > 0, m["bm25-baseline"]
+assert m["bm25-baseline"]["r10"] > 0 and m["bm25-sir"]["r10"] > 0, m
 assert m["semantic"]["r10"] > 0, m["semantic"]
 # The per-query ranks add up to the summary (the metrics are computed as documented).
 import os
