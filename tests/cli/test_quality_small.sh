@@ -27,6 +27,8 @@ assert set(m) == {"bm25-baseline", "bm25-sir", "lexical", "semantic", "hybrid"},
 for name, r in m.items():
     assert r["errors"] == 0, (name, r)
     assert 0.0 <= r["r1"] <= r["mrr10"] <= r["r10"] <= 1.0, (name, r)
+    lo, hi = r["mrr10_ci95"]
+    assert lo <= r["mrr10"] + 1e-6 and r["mrr10"] <= hi + 1e-6, (name, r)
 for name in ("semantic", "hybrid"):
     assert m[name]["fallbacks"] == 0, (name, "fell back to lexical", m[name])
 # A baseline that never finds an answer means the benchmark is broken, not BM25.
