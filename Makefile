@@ -56,8 +56,9 @@ ci: format-check check-layers test test-clang
 
 # Retrieval quality on held-out docstrings (docs/QUALITY.md): builds the corpora,
 # indexes them with aetherd, prints MRR@10 / recall per mode and a BM25 baseline.
-# Knobs: CORPUS=all|stdlib|lodash|DIR (DIR: CORPUS_LANG=python|javascript),
-# QUERIES=N, SEED=S, SUBSET=a,b/c.py, CONFIG=path/to/config.toml (e.g. Ollama).
+# Knobs: CORPUS=all|stdlib|js|lodash|three|DIR (DIR: CORPUS_LANG=python|javascript),
+# QUERIES=N, SEED=S, SUBSET=a,b/c.py, CONFIG=path/to/config.toml (e.g. Ollama),
+# REUSE=1 (keep a corpus built with the same arguments and its index).
 CORPUS      ?= all
 CORPUS_LANG ?= python
 QUERIES     ?= 400
@@ -66,7 +67,7 @@ SEED        ?= 16
 bench-quality: all
 	bash bench/quality/run.sh --build $(BUILD) --corpus $(CORPUS) --lang $(CORPUS_LANG) \
 	  --queries $(QUERIES) --seed $(SEED) $(if $(SUBSET),--subset $(SUBSET)) \
-	  $(if $(CONFIG),--config $(CONFIG))
+	  $(if $(CONFIG),--config $(CONFIG)) $(if $(REUSE),--reuse)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' ':!tests/fixtures')

@@ -4,7 +4,8 @@ functions lose their documentation, plus queries.jsonl (the removed first
 sentence -> the function).  The method is described in docs/QUALITY.md.
 
     build_corpus.py --lang python --source /usr/lib/python3.11 --out OUT [--n 400] [--seed 16]
-    build_corpus.py --lang javascript --source node_modules/lodash --out OUT
+    build_corpus.py --lang javascript --source lodash=node_modules/lodash \
+                    --source three=node_modules/three/src --out OUT
 
 OUT/corpus/       the copy (the workspace to index; file paths are relative to it)
 OUT/queries.jsonl one JSON object a line: query, file_path, qualified_name, language, kind
@@ -89,6 +90,38 @@ def list_sources(root, lang, patterns):
                 ):
                     out.append(rel)
     return out
+
+
+def flat_text(blobs, lang):
+    """The tree's text as one line of words, comment markers and quotes spaced out."""
+    out = []
+    for b in blobs:
+        t = b.decode("utf-8", "replace")
+        if lang == "javascript":
+            t = re.sub(r"(?m)^\s*\*+ ?", " ", t)
+        for mark in ('"""', "'''", "/**", "*/"):
+            t = t.replace(mark, " ")
+        out.append(" ".join(t.split()))
+    return "\n".join(out)
+
+
+def word_run_counts(flat, sentences):
+    """How often each sentence occurs in flat as a run of whole words (one pass
+    over the words instead of one scan of the text per sentence)."""
+    def norm(text):  # words, trailing punctuation ignored ("closed" == "closed.")
+        return tuple(w.rstrip(".,;:!?") for w in text.split())
+
+    words = norm(flat)
+    want = {}
+    for s in sentences:
+        w = norm(s)
+        want.setdefault(w[0], set()).add(w)
+    counts = {}
+    for i, w in enumerate(words):
+        for cand in want.get(w, ()):
+            if words[i : i + len(cand)] == cand:
+                counts[cand] = counts.get(cand, 0) + 1
+    return {s: counts.get(norm(s), 0) for s in sentences}
 
 
 # ---------------------------------------------------------------- Python
@@ -341,34 +374,63 @@ def remove_spans(data, cands):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lang", choices=sorted(EXTENSIONS), default="python")
-    ap.add_argument("--source", default="/usr/lib/python3.11")
+    ap.add_argument(
+        "--source",
+        action="append",
+        default=None,
+        metavar="[NAME=]DIR",
+        help="source tree (default /usr/lib/python3.11); repeat as NAME=DIR to put several "
+        "trees side by side, each under NAME/ in the corpus",
+    )
     ap.add_argument("--out", required=True)
     ap.add_argument("--n", type=int, default=400, help="queries to draw (default 400)")
     ap.add_argument("--seed", type=int, default=16, help="random seed (default 16)")
     ap.add_argument(
         "--subset",
         default="",
-        help="comma-separated top-level paths of the source to keep (default: all)",
+        help="comma-separated paths of the corpus to keep (default: all)",
     )
     ap.add_argument("--skip", action="append", default=None, help="extra skip pattern")
     a = ap.parse_args()
 
-    src = os.path.abspath(a.source)
-    if not os.path.isdir(src):
-        raise SystemExit(f"build_corpus: source tree {src} is not a directory")
+    sources = []  # (prefix in the corpus, absolute root)
+    for spec in a.source or ["/usr/lib/python3.11"]:
+        name, eq, path = spec.partition("=")
+        if not eq:
+            name, path = "", spec
+        elif not name or "/" in name or name in (".", ".."):
+            raise SystemExit(f"build_corpus: --source {spec}: NAME must be one path component")
+        sources.append((name, os.path.abspath(path)))
+    if len(sources) > 1 and any(not n for n, _ in sources):
+        raise SystemExit("build_corpus: several --source trees need a NAME= each")
+    if len({n for n, _ in sources}) != len(sources):
+        raise SystemExit("build_corpus: two --source trees with the same NAME")
     patterns = DEFAULT_SKIPS[a.lang] + (a.skip or [])
-    files = list_sources(src, a.lang, patterns)
+    files, origin = [], {}  # corpus path -> (root, path in root)
+    for name, root in sources:
+        if not os.path.isdir(root):
+            raise SystemExit(f"build_corpus: source tree {root} is not a directory")
+        for f in list_sources(root, a.lang, patterns):
+            rel = f"{name}/{f}" if name else f
+            files.append(rel)
+            origin[rel] = (root, f)
     if a.subset:
         keep = [s.strip().rstrip("/") for s in a.subset.split(",") if s.strip()]
         files = [f for f in files if any(f == k or f.startswith(k + "/") for k in keep)]
+    roots = ", ".join(f"{n}={r}" if n else r for n, r in sources)
     if not files:
-        raise SystemExit(f"build_corpus: no {a.lang} files under {src}")
+        raise SystemExit(f"build_corpus: no {a.lang} files under {roots}")
 
     datas = {}
     for f in files:
-        with open(os.path.join(src, f), "rb") as fh:
+        with open(os.path.join(*origin[f]), "rb") as fh:
             datas[f] = fh.read()
-    tags = js_tags(src, files) if a.lang == "javascript" else {}
+    tags = {}
+    if a.lang == "javascript":
+        for name, root in sources:
+            mine = [origin[f][1] for f in files if origin[f][0] == root]
+            for f, t in js_tags(root, mine).items():
+                tags[f"{name}/{f}" if name else f] = t
     cands, nsyms = [], 0
     for f in files:
         if a.lang == "python":
@@ -385,6 +447,13 @@ def main():
         uses[x] = uses.get(x, 0) + 1
     shared = sum(1 for c in cands if uses[c["query"]] > 1)
     cands = [c for c in cands if uses[c["query"]] == 1]
+    # ... nor one whose text is anywhere else in the tree (a comment, a class or
+    # module docstring, an object literal's copy of the JSDoc): held out means absent.
+    flat = flat_text([datas[f] for f in files], a.lang)
+    before = len(cands)
+    seen = word_run_counts(flat, [c["query"] for c in cands])
+    cands = [c for c in cands if seen[c["query"]] <= 1]
+    shared += before - len(cands)
     rng = random.Random(a.seed)
     n = min(a.n, len(cands))
     drawn = rng.sample(cands, n)
@@ -410,17 +479,17 @@ def main():
         with open(dst, "wb") as fh:
             fh.write(data)
 
-    # Is a held-out sentence still somewhere in the corpus?  It can be, honestly:
-    # another symbol's own doc may say the same (an override, a copy).  Counted
-    # and reported, never hidden.
-    flat = []
-    for f in files:
-        with open(os.path.join(corpus, f), "rb") as fh:
-            t = fh.read().decode("utf-8", "replace")
-        t = re.sub(r"(?m)^\s*\*+ ?", " ", t) if a.lang == "javascript" else t
-        flat.append(" ".join(t.split()))
-    flat = "\n".join(flat)
-    still = sum(1 for c in drawn if c["query"] in flat)
+    # The held-out sentences are nowhere in the corpus (checked, not assumed).
+    flat = flat_text([open(os.path.join(corpus, f), "rb").read() for f in files], a.lang)
+    left = word_run_counts(flat, [c["query"] for c in drawn])
+    still = [c for c in drawn if left[c["query"]]]
+    for c in still[:5]:
+        print(
+            f"build_corpus: held-out text still in the corpus: {c['file_path']} "
+            f"{c['qualified_name']}: {c['query']!r}",
+            file=sys.stderr,
+        )
+    still = len(still)
 
     with open(os.path.join(out, "queries.jsonl"), "w") as fh:
         for c in drawn:
@@ -438,7 +507,7 @@ def main():
             )
     manifest = {
         "language": a.lang,
-        "source": src,
+        "sources": [{"name": n, "path": r} for n, r in sources],
         "subset": a.subset,
         "skipped_patterns": patterns,
         "files": len(files),
@@ -447,16 +516,15 @@ def main():
         "candidates_dropped_shared_sentence": shared,
         "drawn": n,
         "seed": a.seed,
-        "queries_whose_text_another_symbol_keeps": still,
+        "queries_whose_text_is_still_in_the_corpus": still,
     }
     with open(os.path.join(out, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
     print(
-        f"build_corpus: {a.lang}: {len(files)} files from {src}, {nsyms} functions/methods, "
-        f"{len(cands)} candidates with a first sentence of >= 5 words that no other function "
-        f"shares ({shared} shared ones left out), "
-        f"drew {n} with seed {a.seed} -> {out}; {still} of the {n} sentences are still in "
-        f"the corpus as another symbol's own doc",
+        f"build_corpus: {a.lang}: {len(files)} files from {roots}, {nsyms} functions/methods, "
+        f"{len(cands)} candidates with a first sentence of >= 5 words found nowhere else in "
+        f"the tree ({shared} left out that were), drew {n} with seed {a.seed} -> {out}; "
+        f"{still} of the {n} held-out sentences are still in the corpus",
         file=sys.stderr,
     )
     if n < a.n:

@@ -1,29 +1,37 @@
-/* aether-quality: retrieval quality of an indexed workspace on held-out docstring queries.
+/* aether-quality: retrieval quality of an indexed workspace on held-out
+ * docstring queries.
  *
- *   aether-quality --workspace DIR --queries FILE [--modes lexical,semantic,hybrid]
- *                  [--label NAME] [--json-out FILE] [--no-bm25]
+ *   aether-quality --workspace DIR --queries FILE [--modes
+ * lexical,semantic,hybrid]
+ *                  [--label NAME] [--json-out FILE] [--per-query FILE]
+ * [--no-bm25]
+ *                  [--exact] [--nprobe N] [--refine N]
  *
  * DIR is a corpus built by bench/quality/build_corpus.py and indexed with
- * `aetherd --index-once` (its own .aether/config.toml decides the SIR and embedding
- * providers); FILE is its queries.jsonl.  Every query runs in every mode through
- * ae_search(), the call `aetherd --search` makes, with limit 10.  A plain BM25 over
- * each symbol's source span is computed in the same run as the baseline (the
- * exact definition is in docs/QUALITY.md and below).
+ * `aetherd --index-once` (its own .aether/config.toml decides the SIR and
+ * embedding providers); FILE is its queries.jsonl.  Every query runs in every
+ * mode through ae_search(), the call `aetherd --search` makes, with limit 10
+ * and the same vector search options (--exact, --nprobe, --refine as in
+ * aetherd; none: the index's own).  A plain BM25 over each symbol's source span
+ * is computed in the same run as the baseline (the exact definition is in
+ * docs/QUALITY.md and below).
  *
  * Answers are matched on (file_path, qualified_name).  Before scoring, every
  * answer is looked up in the store's symbols table; answers that are not there
  * are reported with a count and dropped.
  *
  * Output: a table on stdout, then one line of JSON (prefixed "QUALITY_JSON ")
- * for machines; --json-out also writes that JSON to a file.  Exit 0, or 1 with a
- * message on stderr when the run itself cannot be done. */
+ * for machines; --json-out also writes that JSON to a file.  --per-query writes
+ * one JSON line per query with the answer's rank in every method (0: not in the
+ * top 10) and each method's top result, for error analysis.  Exit 0, or 1 with
+ * a message on stderr when the run itself cannot be done. */
 #include <aether/aether.h>
 
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,7 +92,8 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* ------------------------------------------------------------ string -> id table */
+/* ------------------------------------------------------------ string -> id
+ * table */
 
 typedef struct strtab {
     char **keys;
@@ -123,7 +132,8 @@ static void strtab_grow(strtab *t)
     t->cap = cap;
 }
 
-/* Value of key s[0..n), or -1; with add, inserts it with value next (returned). */
+/* Value of key s[0..n), or -1; with add, inserts it with value next (returned).
+ */
 static int strtab_get(strtab *t, const char *s, size_t n, bool add, int next)
 {
     if (add && (t->len + 1) * 2 > t->cap) strtab_grow(t);
@@ -152,13 +162,15 @@ static void strtab_free(strtab *t)
     memset(t, 0, sizeof *t);
 }
 
-/* ------------------------------------------------------------------ tokenizer */
+/* ------------------------------------------------------------------ tokenizer
+ */
 
 /* Calls fn for every token of s[0..n): maximal runs of ASCII letters and digits
- * (so `_` and punctuation separate: snake_case splits), split again at camelCase
- * boundaries (a lower-case letter or digit followed by an upper-case one, and the
- * last capital of a run of capitals followed by a lower-case letter: HTTPServer ->
- * HTTP Server), lower-cased; tokens of one character and stop words are dropped. */
+ * (so `_` and punctuation separate: snake_case splits), split again at
+ * camelCase boundaries (a lower-case letter or digit followed by an upper-case
+ * one, and the last capital of a run of capitals followed by a lower-case
+ * letter: HTTPServer -> HTTP Server), lower-cased; tokens of one character and
+ * stop words are dropped. */
 typedef void (*token_fn)(const char *tok, size_t n, void *ctx);
 
 static bool is_alnum(char c)
@@ -223,6 +235,8 @@ static void tokenize(const char *s, size_t n, token_fn fn, void *ctx)
 typedef struct symbol {
     char *file_path, *qualified_name, *key; /* key = file_path "\t" qualified_name */
     int start_line, end_line;
+    char *sir_text; /* the string values of its SIR JSON, one a line; NULL without
+                       a SIR */
 } symbol;
 
 typedef struct posting {
@@ -302,7 +316,8 @@ typedef struct scored {
     double score;
 } scored;
 
-/* Top TOP_K docs for the query into out (count returned); acc is zeroed scratch of ndocs. */
+/* Top TOP_K docs for the query into out (count returned); acc is zeroed scratch
+ * of ndocs. */
 static size_t bm25_query(bm25 *ix, const char *q, double *acc, int *touched, tok_collect *c,
                          scored *out)
 {
@@ -421,6 +436,25 @@ static size_t build_bm25(bm25 *ix, const char *root, symbol *syms, size_t n)
     return unreadable;
 }
 
+/* Indexes every symbol's SIR text (a symbol without one is an empty document).
+ */
+static void build_bm25_sir(bm25 *ix, symbol *syms, size_t n)
+{
+    memset(ix, 0, sizeof *ix);
+    ix->ndocs = n;
+    ix->dl = calloc(n ? n : 1, sizeof *ix->dl);
+    if (!ix->dl) die("out of memory");
+    tok_collect c = {.ix = ix};
+    long total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *t = syms[i].sir_text ? syms[i].sir_text : "";
+        bm25_add_doc(ix, (int)i, t, strlen(t), &c);
+        total += ix->dl[i];
+    }
+    free(c.ids);
+    ix->avgdl = n && total ? (double)total / (double)n : 1.0;
+}
+
 /* ------------------------------------------------------------------ queries */
 
 typedef struct query {
@@ -456,7 +490,8 @@ static query *load_queries(const char *path, size_t *nq)
             qn = json_string_value(json_object_get(o, "qualified_name"));
         }
         if (!t || !fp || !qn)
-            die("%s:%zu: expected a JSON object with string fields query, file_path and "
+            die("%s:%zu: expected a JSON object with string fields query, file_path "
+                "and "
                 "qualified_name%s%s",
                 path, lineno, o ? "" : ": ", o ? "" : jerr.text);
         if (n == cap) {
@@ -476,14 +511,61 @@ static query *load_queries(const char *path, size_t *nq)
     return q;
 }
 
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+} sbuf;
+
+static void sbuf_add(sbuf *b, const char *s, size_t n)
+{
+    if (b->n + n + 2 > b->cap) {
+        b->cap = (b->n + n + 2) * 2;
+        b->p = xrealloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n++] = '\n';
+    b->p[b->n] = '\0';
+}
+
+static void json_strings(json_t *v, sbuf *b)
+{
+    if (json_is_string(v)) {
+        sbuf_add(b, json_string_value(v), json_string_length(v));
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) json_strings(x, b);
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) json_strings(x, b);
+    }
+}
+
+/* Every string value of a SIR's JSON (intent, inputs, dependencies ...), one a
+ * line. */
+static char *sir_text(const char *sir_json)
+{
+    if (!sir_json) return NULL;
+    json_t *j = json_loads(sir_json, 0, NULL);
+    if (!j) return NULL;
+    sbuf b = {0};
+    json_strings(j, &b);
+    json_decref(j);
+    return b.p;
+}
+
 static symbol *load_symbols(const char *meta_path, size_t *nsyms)
 {
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(meta_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         die("open %s: %s", meta_path, db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_stmt *st = NULL;
-    const char *sql = "SELECT file_path, qualified_name, COALESCE(start_line, 0), "
-                      "COALESCE(end_line, 0) FROM symbols ORDER BY file_path, start_line, id";
+    const char *sql = "SELECT s.file_path, s.qualified_name, COALESCE(s.start_line, 0), "
+                      "COALESCE(s.end_line, 0), r.sir_json FROM symbols s LEFT JOIN sir r ON "
+                      "r.id = s.id "
+                      "ORDER BY s.file_path, s.start_line, s.id";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         die("%s: reading symbols: %s", meta_path, sqlite3_errmsg(db));
     symbol *s = NULL;
@@ -499,6 +581,7 @@ static symbol *load_symbols(const char *meta_path, size_t *nsyms)
         s[n].key = make_key(s[n].file_path, s[n].qualified_name);
         s[n].start_line = sqlite3_column_int(st, 2);
         s[n].end_line = sqlite3_column_int(st, 3);
+        s[n].sir_text = sir_text((const char *)sqlite3_column_text(st, 4));
         n++;
     }
     if (rc != SQLITE_DONE) die("%s: reading symbols: %s", meta_path, sqlite3_errmsg(db));
@@ -512,11 +595,15 @@ static symbol *load_symbols(const char *meta_path, size_t *nsyms)
 
 typedef struct method {
     const char *name;
+    bm25 *ix; /* the BM25 methods' index */
     bool is_mode;
     ae_search_mode mode;
     double mrr, r1, r10;
     size_t fallbacks, errors;
     double *ms;
+    int *rank;  /* per query, 0 = not in the top 10 */
+    char **top; /* per query: "file_path qualified_name" of the first result, or
+                   NULL */
     char first_error[sizeof(((ae_error *)0)->message)];
 } method;
 
@@ -542,15 +629,68 @@ static void score_rank(method *m, int rank)
     m->r10 += 1;
 }
 
+/* Paired bootstrap over the queries: BOOT_N resamples (with replacement, a
+ * fixed seed) give a 95% interval for each method's MRR@10 and for its ratio to
+ * the first method's (the BM25 baseline) on the same resampled queries. */
+#define BOOT_N    2000
+#define BOOT_SEED 16
+
+static uint64_t boot_state;
+
+static uint64_t boot_next(void)
+{
+    uint64_t z = (boot_state += 0x9e3779b97f4a7c15ULL); /* splitmix64 */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+typedef struct interval {
+    double lo, hi;
+} interval;
+
+/* mrr_ci[m] and ratio_ci[m] for every method (ratio_ci[0] is 1..1). */
+static void bootstrap(method *ms, size_t nm, size_t nq, interval *mrr_ci, interval *ratio_ci)
+{
+    double *mrr = xmalloc(nm * BOOT_N * sizeof *mrr), *ratio = xmalloc(nm * BOOT_N * sizeof *ratio);
+    double *sum = xmalloc(nm * sizeof *sum);
+    boot_state = BOOT_SEED;
+    for (size_t b = 0; b < BOOT_N; b++) {
+        memset(sum, 0, nm * sizeof *sum);
+        for (size_t k = 0; k < nq; k++) {
+            size_t i = (size_t)(boot_next() % nq);
+            for (size_t m = 0; m < nm; m++)
+                if (ms[m].rank[i]) sum[m] += 1.0 / ms[m].rank[i];
+        }
+        for (size_t m = 0; m < nm; m++) {
+            mrr[m * BOOT_N + b] = sum[m] / (double)nq;
+            ratio[m * BOOT_N + b] = sum[0] > 0 ? sum[m] / sum[0] : 0;
+        }
+    }
+    for (size_t m = 0; m < nm; m++) {
+        mrr_ci[m].lo = percentile(mrr + m * BOOT_N, BOOT_N, 0.025);
+        mrr_ci[m].hi = percentile(mrr + m * BOOT_N, BOOT_N, 0.975);
+        ratio_ci[m].lo = percentile(ratio + m * BOOT_N, BOOT_N, 0.025);
+        ratio_ci[m].hi = percentile(ratio + m * BOOT_N, BOOT_N, 0.975);
+    }
+    free(mrr);
+    free(ratio);
+    free(sum);
+}
+
 static void usage(void)
 {
-    fputs("usage: aether-quality --workspace DIR --queries FILE [--modes lexical,semantic,hybrid]\n"
-          "                      [--label NAME] [--json-out FILE] [--no-bm25]\n",
+    fputs("usage: aether-quality --workspace DIR --queries FILE [--modes "
+          "lexical,semantic,hybrid]\n"
+          "                      [--label NAME] [--json-out FILE] [--per-query "
+          "FILE] [--no-bm25]\n"
+          "                      [--exact] [--nprobe N] [--refine N]\n",
           stderr);
     exit(2);
 }
 
-/* The seed recorded by build_corpus.py in manifest.json beside the queries, or -1. */
+/* The seed recorded by build_corpus.py in manifest.json beside the queries, or
+ * -1. */
 static long manifest_seed(const char *queries_path)
 {
     const char *slash = strrchr(queries_path, '/');
@@ -569,8 +709,9 @@ static long manifest_seed(const char *queries_path)
 int main(int argc, char **argv)
 {
     const char *wsdir = NULL, *qpath = NULL, *modes = "lexical,semantic,hybrid", *label = "";
-    const char *json_out = NULL;
+    const char *json_out = NULL, *per_query = NULL;
     bool want_bm25 = true;
+    ae_vs_search_opts vso = {0}; /* the CLI's defaults */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
@@ -584,9 +725,19 @@ int main(int argc, char **argv)
             label = argv[++i];
         else if (strcmp(a, "--json-out") == 0 && has)
             json_out = argv[++i];
+        else if (strcmp(a, "--per-query") == 0 && has)
+            per_query = argv[++i];
         else if (strcmp(a, "--no-bm25") == 0)
             want_bm25 = false;
-        else
+        else if (strcmp(a, "--exact") == 0)
+            vso.exact = 1;
+        else if ((strcmp(a, "--nprobe") == 0 || strcmp(a, "--refine") == 0) && has) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || end == argv[i] || v < 1 || v > (1 << 20))
+                die("%s: expected a positive integer, got '%s'", a, argv[i]);
+            *(a[2] == 'n' ? &vso.nprobe : &vso.refine_factor) = (int)v;
+        } else
             usage();
     }
     if (!wsdir || !qpath) usage();
@@ -611,7 +762,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nsyms; i++)
         strtab_get(&keys, syms[i].key, strlen(syms[i].key), true, (int)i);
 
-    /* Every answer must be a symbol of the store; missing ones are reported and dropped. */
+    /* Every answer must be a symbol of the store; missing ones are reported and
+     * dropped. */
     size_t nq = 0, missing = 0;
     for (size_t i = 0; i < nq_all; i++) {
         if (strtab_get(&keys, qs[i].key, strlen(qs[i].key), false, 0) < 0) {
@@ -629,34 +781,42 @@ int main(int argc, char **argv)
     }
     if (!nq) die("none of the %zu answers is a symbol of %s", nq_all, wsdir);
 
-    method ms[4];
+    method ms[5];
     size_t nm = 0;
-    if (want_bm25) ms[nm++] = (method){.name = "bm25-baseline"};
+    bm25 ix = {0}, ix_sir = {0};
+    if (want_bm25) {
+        ms[nm++] = (method){.name = "bm25-baseline", .ix = &ix};
+        ms[nm++] = (method){.name = "bm25-sir", .ix = &ix_sir};
+    }
     char *mlist = xstrdup(modes);
     for (char *save = NULL, *tok = strtok_r(mlist, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
         ae_search_mode mode;
         if (ae_search_mode_parse(tok, &mode) < 0)
             die("--modes: unknown mode '%s' (lexical, semantic, hybrid)", tok);
-        if (nm == 4) die("--modes: at most three modes");
+        if (nm == sizeof ms / sizeof *ms) die("--modes: at most three modes");
         ms[nm++] = (method){.name = ae_search_mode_name(mode), .is_mode = true, .mode = mode};
     }
     free(mlist);
-    for (size_t m = 0; m < nm; m++)
+    for (size_t m = 0; m < nm; m++) {
         ms[m].ms = calloc(nq, sizeof(double));
+        ms[m].rank = calloc(nq, sizeof(int));
+        ms[m].top = calloc(nq, sizeof(char *));
+        if (!ms[m].ms || !ms[m].rank || !ms[m].top) die("out of memory");
+    }
 
     double t0 = now_s();
-    bm25 ix = {0};
     size_t unreadable = 0;
     double bm25_build_s = 0;
     if (want_bm25) {
         unreadable = build_bm25(&ix, ae_workspace_root(ws), syms, nsyms);
+        build_bm25_sir(&ix_sir, syms, nsyms);
         bm25_build_s = now_s() - t0;
     }
 
     double *acc = calloc(nsyms ? nsyms : 1, sizeof *acc);
     int *touched = calloc(nsyms ? nsyms : 1, sizeof *touched);
-    tok_collect qc = {.ix = &ix};
+    tok_collect qc = {0};
     if (!acc || !touched) die("out of memory");
     for (size_t m = 0; m < nm; m++) {
         method *me = &ms[m];
@@ -665,13 +825,15 @@ int main(int argc, char **argv)
             double ts = now_s();
             if (!me->is_mode) {
                 scored top[TOP_K];
-                size_t n = bm25_query(&ix, qs[i].text, acc, touched, &qc, top);
+                qc.ix = me->ix;
+                size_t n = bm25_query(me->ix, qs[i].text, acc, touched, &qc, top);
                 me->ms[i] = (now_s() - ts) * 1e3;
                 for (size_t k = 0; k < n && !rank; k++)
                     if (strcmp(syms[top[k].doc].key, qs[i].key) == 0) rank = (int)k + 1;
+                if (n) me->top[i] = xstrdup(syms[top[0].doc].key);
             } else {
                 ae_search_results *r = NULL;
-                if (ae_search(ws, qs[i].text, me->mode, TOP_K, NULL, &r, &err) < 0) {
+                if (ae_search(ws, qs[i].text, me->mode, TOP_K, &vso, &r, &err) < 0) {
                     if (!me->errors++)
                         snprintf(me->first_error, sizeof me->first_error, "%s", err.message);
                     me->ms[i] = (now_s() - ts) * 1e3;
@@ -679,12 +841,15 @@ int main(int argc, char **argv)
                 }
                 me->ms[i] = (now_s() - ts) * 1e3;
                 if (r->mode_used != me->mode) me->fallbacks++;
+                if (r->n)
+                    me->top[i] = make_key(r->matches[0].file_path, r->matches[0].qualified_name);
                 for (size_t k = 0; k < r->n && k < TOP_K && !rank; k++)
                     if (strcmp(r->matches[k].file_path, qs[i].file_path) == 0 &&
                         strcmp(r->matches[k].qualified_name, qs[i].qualified_name) == 0)
                         rank = (int)k + 1;
                 ae_search_results_free(r);
             }
+            me->rank[i] = rank;
             score_rank(me, rank);
         }
     }
@@ -692,42 +857,89 @@ int main(int argc, char **argv)
     free(touched);
     free(qc.ids);
 
+    if (per_query) {
+        FILE *f = fopen(per_query, "w");
+        if (!f) die("cannot write %s: %s", per_query, strerror(errno));
+        for (size_t i = 0; i < nq; i++) {
+            json_t *ranks = json_object(), *tops = json_object();
+            for (size_t m = 0; m < nm; m++) {
+                json_object_set_new(ranks, ms[m].name, json_integer(ms[m].rank[i]));
+                json_object_set_new(tops, ms[m].name,
+                                    ms[m].top[i] ? json_string(ms[m].top[i]) : json_null());
+            }
+            json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o}", "query", qs[i].text, "file_path",
+                                  qs[i].file_path, "qualified_name", qs[i].qualified_name, "rank",
+                                  ranks, "top1", tops);
+            char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            if (!line || fprintf(f, "%s\n", line) < 0) die("cannot write %s", per_query);
+            free(line);
+            json_decref(o);
+        }
+        if (fclose(f) != 0) die("cannot write %s: %s", per_query, strerror(errno));
+    }
+
     long seed = manifest_seed(qpath);
     const char *prov = st.embedding_provider ? st.embedding_provider : "?";
     const char *model = st.embedding_model && *st.embedding_model ? st.embedding_model : "default";
-    printf("retrieval quality%s%s: %zu queries (%zu answers missing from the store, dropped), "
+    printf("retrieval quality%s%s: %zu queries (%zu answers missing from the "
+           "store, dropped), "
            "%zu symbols, seed %ld\n",
            *label ? " of " : "", label, nq, missing, nsyms, seed);
-    printf("embeddings: %s (model %s, %s); top %d; BM25 k1 %.1f b %.2f over source spans\n",
-           st.embeddings_enabled ? prov : "disabled", model, st.vector_backend, TOP_K, BM25_K1,
-           BM25_B);
+    printf("embeddings: %s (model %s, %s: %s%s); top %d; BM25 k1 %.1f b %.2f "
+           "over source spans"
+           " (bm25-baseline) and over SIR text (bm25-sir)\n",
+           st.embeddings_enabled ? prov : "disabled", model, st.vector_backend, st.index_state,
+           vso.exact ? ", searched exactly" : "", TOP_K, BM25_K1, BM25_B);
     if (unreadable) printf("warning: %zu source files could not be read for BM25\n", unreadable);
-    printf("%-14s %7s %7s %7s %9s %9s %9s\n", "method", "MRR@10", "R@1", "R@10", "vs BM25",
-           "p50 ms", "p95 ms");
+    interval *mrr_ci = xmalloc(nm * sizeof *mrr_ci), *ratio_ci = xmalloc(nm * sizeof *ratio_ci);
+    bootstrap(ms, nm, nq, mrr_ci, ratio_ci);
+    printf("95%% intervals: paired bootstrap over the queries, %d resamples, "
+           "seed %d\n",
+           BOOT_N, BOOT_SEED);
+    printf("%-14s %7s %13s %7s %7s %9s %13s %9s %9s\n", "method", "MRR@10", "95% CI", "R@1", "R@10",
+           "vs BM25", "95% CI", "p50 ms", "p95 ms");
     double base = want_bm25 ? ms[0].mrr / (double)nq : 0;
     json_t *jm = json_object();
     for (size_t m = 0; m < nm; m++) {
         method *me = &ms[m];
         double mrr = me->mrr / (double)nq, r1 = me->r1 / (double)nq, r10 = me->r10 / (double)nq;
         double p50 = percentile(me->ms, nq, 0.5), p95 = percentile(me->ms, nq, 0.95);
-        char ratio[32] = "-";
-        if (want_bm25 && base > 0) snprintf(ratio, sizeof ratio, "%.2fx", mrr / base);
-        printf("%-14s %7.3f %7.3f %7.3f %9s %9.3f %9.3f", me->name, mrr, r1, r10, ratio, p50, p95);
+        char ratio[32] = "-", rci[32] = "-", mci[32];
+        if (want_bm25 && base > 0) {
+            snprintf(ratio, sizeof ratio, "%.2fx", mrr / base);
+            snprintf(rci, sizeof rci, "%.2f-%.2f", ratio_ci[m].lo, ratio_ci[m].hi);
+        }
+        snprintf(mci, sizeof mci, "%.3f-%.3f", mrr_ci[m].lo, mrr_ci[m].hi);
+        printf("%-14s %7.3f %13s %7.3f %7.3f %9s %13s %9.3f %9.3f", me->name, mrr, mci, r1, r10,
+               ratio, rci, p50, p95);
         if (me->fallbacks) printf("  (%zu fell back to lexical)", me->fallbacks);
         if (me->errors) printf("  (%zu errors: %s)", me->errors, me->first_error);
         printf("\n");
-        json_object_set_new(jm, me->name,
-                            json_pack("{s:f, s:f, s:f, s:I, s:I, s:f, s:f}", "mrr10", mrr, "r1", r1,
-                                      "r10", r10, "fallbacks", (json_int_t)me->fallbacks, "errors",
-                                      (json_int_t)me->errors, "p50_ms", p50, "p95_ms", p95));
+        json_t *jr = json_pack("{s:f, s:[f,f], s:f, s:f, s:I, s:I, s:f, s:f}", "mrr10", mrr,
+                               "mrr10_ci95", mrr_ci[m].lo, mrr_ci[m].hi, "r1", r1, "r10", r10,
+                               "fallbacks", (json_int_t)me->fallbacks, "errors",
+                               (json_int_t)me->errors, "p50_ms", p50, "p95_ms", p95);
+        if (want_bm25 && base > 0) {
+            json_object_set_new(jr, "vs_bm25", json_real(mrr / base));
+            json_object_set_new(jr, "vs_bm25_ci95",
+                                json_pack("[f,f]", ratio_ci[m].lo, ratio_ci[m].hi));
+        }
+        json_object_set_new(jm, me->name, jr);
         free(me->ms);
+        free(me->rank);
+        for (size_t i = 0; i < nq; i++)
+            free(me->top[i]);
+        free(me->top);
     }
-    json_t *j = json_pack(
-        "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:f, s:o}", "bench", "quality", "label",
-        label, "queries", (json_int_t)nq, "queries_missing", (json_int_t)missing, "symbols",
-        (json_int_t)nsyms, "seed", (json_int_t)seed, "k", (json_int_t)TOP_K, "embedding_provider",
-        st.embeddings_enabled ? prov : "disabled", "embedding_model", model, "vector_backend",
-        st.vector_backend, "bm25_build_s", bm25_build_s, "methods", jm);
+    free(mrr_ci);
+    free(ratio_ci);
+    json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:s, s:b, s:f, s:o}",
+                          "bench", "quality", "label", label, "queries", (json_int_t)nq,
+                          "queries_missing", (json_int_t)missing, "symbols", (json_int_t)nsyms,
+                          "seed", (json_int_t)seed, "k", (json_int_t)TOP_K, "embedding_provider",
+                          st.embeddings_enabled ? prov : "disabled", "embedding_model", model,
+                          "vector_backend", st.vector_backend, "index_state", st.index_state,
+                          "exact", vso.exact != 0, "bm25_build_s", bm25_build_s, "methods", jm);
     char *js = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
     printf("QUALITY_JSON %s\n", js);
     if (json_out) {
@@ -738,7 +950,10 @@ int main(int argc, char **argv)
     free(js);
     json_decref(j);
 
-    if (want_bm25) bm25_free(&ix);
+    if (want_bm25) {
+        bm25_free(&ix);
+        bm25_free(&ix_sir);
+    }
     for (size_t i = 0; i < nq; i++) {
         free(qs[i].text);
         free(qs[i].file_path);
@@ -750,6 +965,7 @@ int main(int argc, char **argv)
         free(syms[i].file_path);
         free(syms[i].qualified_name);
         free(syms[i].key);
+        free(syms[i].sir_text);
     }
     free(syms);
     strtab_free(&keys);

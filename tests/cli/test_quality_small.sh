@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The retrieval-quality benchmark (bench/quality, docs/QUALITY.md) end to end on a
 # small draw: 60 stdlib queries on a subset of the Python standard library and 40
-# lodash queries.  Checks that the pipeline works, not how good search is: the
-# corpus lost exactly the drawn docs, every answer is a symbol of the store, the
-# BM25 baseline and every mode ran (no errors, no fallback) with numbers that
-# are consistent, and that the benchmark reports bad input instead of scoring it.
+# JavaScript queries (lodash and three's math classes).  Checks that the pipeline
+# works, not how good search is: the corpus lost exactly the drawn docs, every
+# answer is a symbol of the store, the BM25 baseline and every mode ran (no errors,
+# no fallback) with consistent numbers, bad input is reported instead of scored,
+# and --reuse keeps an index.
 . "$(dirname "$0")/lib.sh"
 
 QUALITY="$AE_BUILD_DIR/aether-quality"
@@ -22,15 +23,27 @@ assert d["queries"] == want, f"queries {d['queries']} != {want}"
 assert d["queries_missing"] == 0, f"{d['queries_missing']} answers missing from the store"
 assert d["seed"] == 16, d["seed"]
 m = d["methods"]
-assert set(m) == {"bm25-baseline", "lexical", "semantic", "hybrid"}, set(m)
+assert set(m) == {"bm25-baseline", "bm25-sir", "lexical", "semantic", "hybrid"}, set(m)
 for name, r in m.items():
     assert r["errors"] == 0, (name, r)
     assert 0.0 <= r["r1"] <= r["mrr10"] <= r["r10"] <= 1.0, (name, r)
+    lo, hi = r["mrr10_ci95"]
+    assert lo <= r["mrr10"] + 1e-6 and r["mrr10"] <= hi + 1e-6, (name, r)
 for name in ("semantic", "hybrid"):
     assert m[name]["fallbacks"] == 0, (name, "fell back to lexical", m[name])
 # A baseline that never finds an answer means the benchmark is broken, not BM25.
-assert m["bm25-baseline"]["r10"] > 0, m["bm25-baseline"]
+assert m["bm25-baseline"]["r10"] > 0 and m["bm25-sir"]["r10"] > 0, m
 assert m["semantic"]["r10"] > 0, m["semantic"]
+# The per-query ranks add up to the summary (the metrics are computed as documented).
+import os
+pq = [json.loads(l) for l in open(os.path.join(os.path.dirname(sys.argv[1]), "per-query.jsonl"))]
+assert len(pq) == want, len(pq)
+for name, r in m.items():
+    ranks = [q["rank"][name] for q in pq]
+    assert all(0 <= x <= 10 for x in ranks), ranks
+    mrr = sum(1 / x for x in ranks if x) / want
+    assert abs(mrr - r["mrr10"]) < 1e-4 and abs(sum(x == 1 for x in ranks) / want - r["r1"]) < 1e-5, name
+    assert abs(sum(x > 0 for x in ranks) / want - r["r10"]) < 1e-5, name
 print("ok run:", {k: round(v["mrr10"], 3) for k, v in m.items()})
 PY
 }
@@ -43,6 +56,10 @@ contains "$OUT" "retrieval quality of python3.11: 60 queries (0 answers missing"
   ok "stdlib: 60 queries, none missing" || fail "stdlib header: $OUT $ERR"
 WS="$TMP/q/python3.11"
 check_run "$WS/results.json" 60 && ok "stdlib: sane numbers" || fail "stdlib numbers"
+held_out_absent() {
+  python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["queries_whose_text_is_still_in_the_corpus"] == 0, m' "$1"
+}
+held_out_absent "$WS/manifest.json" && ok "stdlib: held-out text nowhere in the corpus" || fail "stdlib: held-out text left"
 grep -q '^QUALITY_JSON {"bench":"quality"' <<<"$OUT" && ok "JSON line printed" || fail "no JSON line"
 contains "$ERR" "drew 60 with seed 16" && ok "seed printed" || fail "seed: $ERR"
 
@@ -93,16 +110,29 @@ contains "$ERR" "bad.jsonl:1: expected a JSON object with string fields" && ok "
 expect_exit 1 "$QUALITY" --workspace "$TMP" --queries "$WS/queries.jsonl" || true
 contains "$ERR" "has no index" && ok "unindexed workspace refused" || fail "no index: $ERR"
 
-# 3. lodash (JavaScript, JSDoc), 40 queries
-expect_exit 0 bash "$RUN" --build "$AE_BUILD_DIR" --out "$TMP/q" --corpus lodash --queries 40 || true
+# 3. JavaScript with JSDoc: lodash's function modules and three's math classes, 40 queries
+expect_exit 0 bash "$RUN" --build "$AE_BUILD_DIR" --out "$TMP/q" --corpus js --subset lodash,three/math \
+  --queries 40 || true
 echo "$OUT" | grep -v '^QUALITY_JSON' || true
-check_run "$TMP/q/lodash/results.json" 40 && ok "lodash: sane numbers" || fail "lodash numbers: $ERR"
-python3 - "$TMP/q/lodash" <<'PY' && ok "lodash: drawn JSDoc removed" || fail "lodash removal"
+check_run "$TMP/q/js/results.json" 40 && ok "js: sane numbers" || fail "js numbers: $ERR"
+held_out_absent "$TMP/q/js/manifest.json" && ok "js: held-out text nowhere in the corpus" || fail "js: held-out text left"
+python3 - "$TMP/q/js" <<'PY' && ok "js: drawn JSDoc removed, methods named Class::method" || fail "js corpus"
 import json, os, sys
 d = sys.argv[1]
-for q in map(json.loads, open(os.path.join(d, "queries.jsonl"))):
+qs = [json.loads(l) for l in open(os.path.join(d, "queries.jsonl"))]
+assert len(qs) == 40, len(qs)
+for q in qs:
     text = open(os.path.join(d, "corpus", q["file_path"])).read()
-    flat = " ".join(l.strip().lstrip("*").strip() for l in text.splitlines())
+    flat = " ".join(" ".join(l.strip().lstrip("*").strip() for l in text.splitlines()).split())
     assert q["query"] not in flat, q
+tops = {q["file_path"].split("/")[0] for q in qs}
+assert tops == {"lodash", "three"}, tops
+assert any(q["kind"] == "method" and "::" in q["qualified_name"] for q in qs), "no Class::method answer"
 PY
+
+# 4. --reuse keeps the corpus and its index: the second pass has nothing to do.
+expect_exit 0 bash "$RUN" --build "$AE_BUILD_DIR" --out "$TMP/q" --corpus js --subset lodash,three/math \
+  --queries 40 --reuse || true
+contains "$ERR" "reusing $TMP/q/js/corpus" && contains "$ERR" "(0 changed, 0 removed)" &&
+  ok "--reuse: incremental pass only" || fail "--reuse: $ERR"
 finish
