@@ -34,7 +34,8 @@ LAYERS = [
     ("meta", "sir", "vectors"),                      # meta.sqlite, SIR providers, vector table
     ("store",),                                      # VectorStore backends, migration
     ("workspace",),                                  # the handle, index pipeline, migration policy
-    ("search", "admin", "watch"),                    # search; fsck/repair/import/...; watching
+    ("search", "admin", "watch", "explain", "checks"),  # search; fsck/repair/import/...;
+                                                     # watching; explain/history; --verify
     ("cli", "mcp", "lsp"),                           # front ends
 ]
 FRONT_ENDS = {"cli", "mcp", "lsp"}
