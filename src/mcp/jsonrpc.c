@@ -79,7 +79,9 @@ static json_t *handle_initialize(mcp_server *s, json_t *id, json_t *params)
                   "aether", "version", s->version, "instructions",
                   "aether indexes this workspace's symbols with structured summaries (SIR). "
                   "Use aether_symbol_lookup to find symbols by name, aether_search for lexical, "
-                  "semantic or hybrid search, aether_get_sir for a symbol's summary, and "
+                  "semantic or hybrid search, aether_get_sir for a symbol's summary, "
+                  "aether_explain for the symbol at a file position, aether_symbol_timeline "
+                  "and aether_why_changed for how its summary changed over time, and "
                   "aether_status to see whether the index is present and fresh.");
     return result_msg(id, result);
 }

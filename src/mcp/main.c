@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include <aether/aether.h>
+#include <aether/explain.h>
 
 #include "mcp/jsonrpc.h"
 #include "mcp/tools.h"
@@ -40,7 +41,8 @@ static void usage(FILE *f)
                "\n"
                "Serves the aether index of DIR (default: the current directory) to MCP\n"
                "clients over stdio: newline-delimited JSON-RPC 2.0 on stdin/stdout.\n"
-               "Tools: aether_status, aether_symbol_lookup, aether_search, aether_get_sir.\n"
+               "Tools: aether_status, aether_symbol_lookup, aether_search, aether_get_sir,\n"
+               "aether_explain, aether_symbol_timeline, aether_why_changed.\n"
                "The workspace is opened read-only; index it with\n"
                "  aetherd --workspace DIR --index-once\n"
                "\n"
@@ -121,6 +123,30 @@ static int be_search(void *ctx, const char *query, ae_search_mode mode, size_t l
     int rc = ae_search_ex(c->ws, query, mode, limit, &so, out, err);
     log_notices(c);
     return rc;
+}
+
+static int be_explain(void *ctx, const char *path, ae_position pos, ae_explain_result **out,
+                      ae_error *err)
+{
+    server_ctx *c = ctx;
+    AE_TRY(ensure_open(c, err));
+    return ae_workspace_explain(c->ws, path, pos, out, err);
+}
+
+static int be_timeline(void *ctx, const char *id, size_t limit, ae_sir_timeline **out,
+                       ae_error *err)
+{
+    server_ctx *c = ctx;
+    AE_TRY(ensure_open(c, err));
+    return ae_workspace_sir_timeline(c->ws, id, limit, out, err);
+}
+
+static int be_why_changed(void *ctx, const char *id, const ae_why_selector *sel,
+                          ae_why_changed **out, ae_error *err)
+{
+    server_ctx *c = ctx;
+    AE_TRY(ensure_open(c, err));
+    return ae_workspace_why_changed(c->ws, id, sel, out, err);
 }
 
 static const char *be_root(void *ctx)
@@ -205,6 +231,9 @@ int main(int argc, char **argv)
         .root = be_root,
         .meta_path = be_meta_path,
         .sir_dir = be_sir_dir,
+        .explain = be_explain,
+        .timeline = be_timeline,
+        .why_changed = be_why_changed,
     };
     mcp_server s;
     mcp_server_init(&s, &be, AE_VERSION);

@@ -144,23 +144,53 @@ static json_t *get_string(const char *tool, json_t *args, const char *key, bool 
     return NULL;
 }
 
-static json_t *get_limit(const char *tool, json_t *args, size_t *out)
+/* limit: an integer (20.0 counts, JSON Schema's rule), clamped to min..max as the reference
+ * does; only a value that is not an integer is an error. */
+static json_t *get_limit_in(const char *tool, json_t *args, int def, int min, int max, size_t *out)
 {
     json_t *v = json_object_get(args, "limit");
-    *out = AE_SEARCH_LIMIT_DEFAULT;
+    *out = (size_t)def;
     if (!v) return NULL;
     double d;
     if (json_is_integer(v))
         d = (double)json_integer_value(v);
-    else if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)))
-        d = json_real_value(v); /* 20.0 is an integer in JSON Schema */
+    else if (json_is_real(v) && isfinite(json_real_value(v)) &&
+             json_real_value(v) == floor(json_real_value(v)))
+        d = json_real_value(v);
     else
         return tool_error("%s: argument 'limit' must be an integer from %d to %d, not %s", tool,
-                          AE_SEARCH_LIMIT_MIN, AE_SEARCH_LIMIT_MAX, mcp_json_type_name(v));
-    if (d < AE_SEARCH_LIMIT_MIN || d > AE_SEARCH_LIMIT_MAX)
-        return tool_error("%s: argument 'limit' must be from %d to %d, not %.0f", tool,
-                          AE_SEARCH_LIMIT_MIN, AE_SEARCH_LIMIT_MAX, d);
-    *out = (size_t)d;
+                          min, max, mcp_json_type_name(v));
+    *out = d < min ? (size_t)min : d > max ? (size_t)max : (size_t)d;
+    return NULL;
+}
+
+static json_t *get_limit(const char *tool, json_t *args, size_t *out)
+{
+    return get_limit_in(tool, args, AE_SEARCH_LIMIT_DEFAULT, AE_SEARCH_LIMIT_MIN,
+                        AE_SEARCH_LIMIT_MAX, out);
+}
+
+/* An integer argument of at least min; *present tells whether it was given. */
+static json_t *get_int(const char *tool, json_t *args, const char *key, bool required, int64_t min,
+                       const char *unit, int64_t *out, bool *present)
+{
+    json_t *v = json_object_get(args, key);
+    *out = 0;
+    *present = v != NULL;
+    if (!v) return required ? tool_error("%s: missing required argument '%s'", tool, key) : NULL;
+    int64_t x;
+    if (json_is_integer(v))
+        x = json_integer_value(v);
+    else if (json_is_real(v) && isfinite(json_real_value(v)) &&
+             json_real_value(v) == floor(json_real_value(v)) && fabs(json_real_value(v)) < 9.0e15)
+        x = (int64_t)json_real_value(v);
+    else
+        return tool_error("%s: argument '%s' must be an integer, not %s", tool, key,
+                          mcp_json_type_name(v));
+    if (x < min)
+        return tool_error("%s: argument '%s' must be %lld or more%s, not %lld", tool, key,
+                          (long long)min, unit, (long long)x);
+    *out = x;
     return NULL;
 }
 
@@ -194,9 +224,9 @@ static json_t *query_prop(void)
 
 static json_t *limit_prop(void)
 {
-    return json_pack("{s:s, s:i, s:i, s:i, s:s}", "type", "integer", "minimum", AE_SEARCH_LIMIT_MIN,
-                     "maximum", AE_SEARCH_LIMIT_MAX, "default", AE_SEARCH_LIMIT_DEFAULT,
-                     "description", "Maximum number of matches.");
+    return json_pack("{s:s, s:i, s:s}", "type", "integer", "default", AE_SEARCH_LIMIT_DEFAULT,
+                     "description",
+                     "Maximum number of matches; values outside 1..100 are clamped to it.");
 }
 
 static json_t *object_schema(json_t *props, json_t *required)
@@ -269,7 +299,7 @@ static json_t *status_output(void)
 {
     return output_schema(json_pack(
         "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "schema_version",
-        typed("string"), "generated_at", typed("integer"), "workspace", typed("string"),
+        typed("integer"), "generated_at", typed("integer"), "workspace", typed("string"),
         "store_present", typed("boolean"), "sqlite_path", typed("string"), "sir_dir",
         typed("string"), "symbol_count", typed("integer"), "sir_count", typed("integer"),
         "vector_backend", typed("string"), "vector_rows", nullable("integer"), "index_state",
@@ -312,8 +342,8 @@ static json_t *run_status(const mcp_backend *be, json_t *args)
     if (be->status(be->ctx, &st, &err) < 0) return tool_error("aether_status: %s", err.message);
     json_t *o = json_object();
     if (!o) return NULL;
-    json_object_set_new(o, "schema_version", json_string("1"));
-    json_object_set_new(o, "generated_at", json_integer(ae_now_ms()));
+    json_object_set_new(o, "schema_version", json_integer(1));
+    json_object_set_new(o, "generated_at", json_integer(ae_now_ms() / 1000)); /* unix seconds */
     json_object_set_new(o, "workspace", json_string(be->root(be->ctx)));
     json_object_set_new(o, "store_present", json_boolean(st.store_present));
     json_object_set_new(o, "sqlite_path", json_string(be->meta_path(be->ctx)));
@@ -429,6 +459,241 @@ static json_t *run_get_sir(const mcp_backend *be, json_t *args)
     return out;
 }
 
+/* ---- explain, timeline, why-changed ------------------------------------- */
+
+static json_t *symbol_id_prop(void)
+{
+    return json_pack("{s:s, s:s}", "type", "string", "description",
+                     "A symbol_id (64 hex digits) from aether_symbol_lookup, aether_search or "
+                     "aether_explain; an empty one answers found false.");
+}
+
+static json_t *int_prop(int min, const char *description)
+{
+    return json_pack("{s:s, s:i, s:s}", "type", "integer", "minimum", min, "description",
+                     description);
+}
+
+static json_t *explain_input(void)
+{
+    return object_schema(
+        json_pack("{s:{s:s, s:s}, s:o, s:o}", "file_path", "type", "string", "description",
+                  "The file, relative to the workspace root (or absolute under it).", "line",
+                  int_prop(1, "1-based line."), "column",
+                  int_prop(1, "1-based column, in characters.")),
+        json_pack("[s,s,s]", "file_path", "line", "column"));
+}
+
+static json_t *timeline_input(void)
+{
+    json_t *limit =
+        json_pack("{s:s, s:i, s:s}", "type", "integer", "default", AE_TIMELINE_LIMIT_DEFAULT,
+                  "description", "How many of the latest versions to return (clamped to 1..1000).");
+    return object_schema(json_pack("{s:o, s:o}", "symbol_id", symbol_id_prop(), "limit", limit),
+                         json_pack("[s]", "symbol_id"));
+}
+
+static json_t *why_input(void)
+{
+    return object_schema(
+        json_pack("{s:o, s:o, s:o, s:o, s:o}", "symbol_id", symbol_id_prop(), "from_version",
+                  int_prop(1, "Compare this version (with to_version)."), "to_version",
+                  int_prop(1, "... to this one."), "from_created_at",
+                  int_prop(0, "Compare the latest version at or before this created_at (unix "
+                              "milliseconds, as in aether_symbol_timeline; with "
+                              "to_created_at)."),
+                  "to_created_at",
+                  int_prop(0, "... to the latest at or before this one. Without either pair "
+                              "the latest two versions are compared.")),
+        json_pack("[s]", "symbol_id"));
+}
+
+static json_t *entry_schema(void)
+{
+    return output_schema(json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "version", typed("integer"),
+                                   "sir_hash", typed("string"), "provider", typed("string"),
+                                   "model", typed("string"), "created_at", typed("integer"),
+                                   "commit_hash", nullable("string")));
+}
+
+static json_t *explain_output(void)
+{
+    return output_schema(json_pack(
+        "{s:o, s:o, s:{s:s, s:{s:o, s:o}}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "found",
+        typed("boolean"), "file_path", typed("string"), "position", "type", "object", "properties",
+        "line", typed("integer"), "column", typed("integer"), "symbol_id", nullable("string"),
+        "qualified_name", nullable("string"), "hover_markdown", nullable("string"), "sir",
+        nullable("object"), "sir_status", nullable("string"), "last_error", nullable("string"),
+        "last_attempt_at", nullable("integer"), "history_hint", nullable("string")));
+}
+
+static json_t *timeline_output(void)
+{
+    return output_schema(json_pack("{s:o, s:o, s:o, s:o, s:{s:s, s:o}}", "symbol_id",
+                                   typed("string"), "limit", typed("integer"), "found",
+                                   typed("boolean"), "result_count", typed("integer"), "timeline",
+                                   "type", "array", "items", entry_schema()));
+}
+
+static json_t *why_output(void)
+{
+    json_t *end = entry_schema();
+    json_object_set_new(end, "type", json_pack("[s,s]", "object", "null"));
+    json_t *reason = json_pack("{s:[s,s], s:[s,s,s,n]}", "type", "string", "null", "enum",
+                               "no_history", "single_version_only", "selector_not_found");
+    json_t *mode =
+        json_pack("{s:s, s:[s,s,s]}", "type", "string", "enum", "auto", "version", "timestamp");
+    json_t *list = json_pack("{s:s, s:{s:s}}", "type", "array", "items", "type", "string");
+    return output_schema(json_pack(
+        "{s:o, s:o, s:o, s:o, s:O, s:o, s:o, s:o, s:O, s:O, s:o}", "symbol_id", typed("string"),
+        "found", typed("boolean"), "reason", reason, "selector_mode", mode, "from", end, "to", end,
+        "prior_summary", nullable("string"), "current_summary", nullable("string"), "fields_added",
+        list, "fields_removed", list, "fields_modified", list));
+}
+
+static json_t *sir_or_null(const char *tool, const char *sir_json)
+{
+    if (!sir_json) return json_null();
+    json_t *sir = json_loads(sir_json, 0, NULL);
+    if (json_is_object(sir)) return sir;
+    json_decref(sir);
+    (void)tool;
+    return json_null();
+}
+
+static json_t *unavailable(const char *tool)
+{
+    return tool_error("%s: not available in this server", tool);
+}
+
+static json_t *run_explain(const mcp_backend *be, json_t *args)
+{
+    const char *tool = "aether_explain", *path;
+    int64_t line, column;
+    bool given;
+    json_t *bad = get_string(tool, args, "file_path", true, &path);
+    if (!bad) bad = get_int(tool, args, "line", true, 1, " (lines are 1-based)", &line, &given);
+    if (!bad)
+        bad = get_int(tool, args, "column", true, 1, " (columns are 1-based)", &column, &given);
+    if (!bad && (line > INT32_MAX || column > INT32_MAX))
+        bad = tool_error("%s: argument '%s' is too large", tool,
+                         line > INT32_MAX ? "line" : "column");
+    if (bad) return bad;
+    if (!be->explain) return unavailable(tool);
+    ae_explain_result *x = NULL;
+    ae_error err;
+    ae_error_clear(&err);
+    ae_position pos = {(int)line, (int)column};
+    if (be->explain(be->ctx, path, pos, &x, &err) < 0)
+        return tool_error("%s: %s", tool, err.message);
+    bool row = x->found && x->sir_status[0];
+    json_t *o = json_pack(
+        "{s:b, s:s, s:{s:i, s:i}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "found", x->found,
+        "file_path", x->file_path, "position", "line", pos.line, "column", pos.column, "symbol_id",
+        x->found ? json_string(x->symbol_id) : json_null(), "qualified_name",
+        str_or_null(x->qualified_name), "hover_markdown", str_or_null(x->hover_markdown), "sir",
+        sir_or_null(tool, x->has_sir ? x->sir_json : NULL), "sir_status",
+        row ? json_string(x->sir_status) : json_null(), "last_error", str_or_null(x->last_error),
+        "last_attempt_at",
+        row && x->last_attempt_at > 0 ? json_integer(x->last_attempt_at) : json_null());
+    if (o) {
+        json_object_set_new(o, "history_hint", str_or_null(x->history_hint));
+        if (x->found) {
+            json_object_set_new(o, "start_line", json_integer(x->start_line));
+            json_object_set_new(o, "end_line", json_integer(x->end_line));
+        }
+    }
+    ae_explain_result_free(x);
+    return tool_ok(o);
+}
+
+static json_t *entry_json(const ae_sir_entry *e)
+{
+    return json_pack("{s:I, s:s, s:s, s:s, s:I, s:o}", "version", (json_int_t)e->version,
+                     "sir_hash", e->sir_hash, "provider", e->provider ? e->provider : "", "model",
+                     e->model ? e->model : "", "created_at", (json_int_t)e->created_at,
+                     "commit_hash", str_or_null(e->commit_hash));
+}
+
+static json_t *run_timeline(const mcp_backend *be, json_t *args)
+{
+    const char *tool = "aether_symbol_timeline", *id;
+    size_t limit;
+    json_t *bad = get_string(tool, args, "symbol_id", true, &id);
+    if (!bad)
+        bad = get_limit_in(tool, args, AE_TIMELINE_LIMIT_DEFAULT, AE_TIMELINE_LIMIT_MIN,
+                           AE_TIMELINE_LIMIT_MAX, &limit);
+    if (bad) return bad;
+    if (!be->timeline) return unavailable(tool);
+    ae_sir_timeline *t = NULL;
+    ae_error err;
+    ae_error_clear(&err);
+    if (be->timeline(be->ctx, id, limit, &t, &err) < 0)
+        return tool_error("%s: %s", tool, err.message);
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < t->n; i++)
+        if (json_array_append_new(arr, entry_json(&t->entries[i])) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    json_t *o =
+        arr ? json_pack("{s:s, s:I, s:b, s:I, s:o}", "symbol_id", id, "limit", (json_int_t)limit,
+                        "found", t->n > 0, "result_count", (json_int_t)t->n, "timeline", arr)
+            : NULL;
+    ae_sir_timeline_free(t);
+    return tool_ok(o);
+}
+
+static json_t *list_json(const ae_strlist *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < l->len; i++)
+        json_array_append_new(a, json_string(l->items[i]));
+    return a;
+}
+
+static json_t *run_why_changed(const mcp_backend *be, json_t *args)
+{
+    const char *tool = "aether_why_changed", *id;
+    int64_t v[4];
+    bool given[4];
+    static const char *const keys[4] = {"from_version", "to_version", "from_created_at",
+                                        "to_created_at"};
+    json_t *bad = get_string(tool, args, "symbol_id", true, &id);
+    for (int i = 0; i < 4 && !bad; i++)
+        bad = get_int(tool, args, keys[i], false, i < 2 ? 1 : 0, "", &v[i], &given[i]);
+    if (bad) return bad;
+    bool by_version = given[0] || given[1], by_time = given[2] || given[3];
+    if (by_version && by_time)
+        return tool_error("%s: give either from_version and to_version or from_created_at and "
+                          "to_created_at, not both (got %s and %s)",
+                          tool, given[0] ? "from_version" : "to_version",
+                          given[2] ? "from_created_at" : "to_created_at");
+    for (int i = 0; i < 4; i += 2)
+        if (given[i] != given[i + 1])
+            return tool_error("%s: argument '%s' needs '%s' too", tool, keys[given[i] ? i : i + 1],
+                              keys[given[i] ? i + 1 : i]);
+    ae_why_selector sel = {AE_WHY_AUTO, 0, 0};
+    if (by_version) sel = (ae_why_selector){AE_WHY_VERSION, v[0], v[1]};
+    if (by_time) sel = (ae_why_selector){AE_WHY_TIMESTAMP, v[2], v[3]};
+    if (!be->why_changed) return unavailable(tool);
+    ae_why_changed *w = NULL;
+    ae_error err;
+    ae_error_clear(&err);
+    if (be->why_changed(be->ctx, id, &sel, &w, &err) < 0)
+        return tool_error("%s: %s", tool, err.message);
+    json_t *o =
+        json_pack("{s:s, s:b, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "symbol_id", id,
+                  "found", w->found, "reason", str_or_null(w->reason), "selector_mode",
+                  ae_why_mode_name(w->mode), "from", w->found ? entry_json(&w->from) : json_null(),
+                  "to", w->found ? entry_json(&w->to) : json_null(), "prior_summary",
+                  str_or_null(w->prior_summary), "current_summary", str_or_null(w->current_summary),
+                  "fields_added", list_json(&w->fields_added), "fields_removed",
+                  list_json(&w->fields_removed), "fields_modified", list_json(&w->fields_modified));
+    ae_why_changed_free(w);
+    return tool_ok(o);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static const char *const no_args[] = {NULL};
@@ -436,6 +701,10 @@ static const char *const lookup_args[] = {"query", "limit", NULL};
 static const char *const search_args[] = {"query",       "limit", "mode", "language",
                                           "path_prefix", "kind",  NULL};
 static const char *const get_sir_args[] = {"symbol_id", NULL};
+static const char *const explain_args[] = {"file_path", "line", "column", NULL};
+static const char *const timeline_args[] = {"symbol_id", "limit", NULL};
+static const char *const why_args[] = {"symbol_id",       "from_version",  "to_version",
+                                       "from_created_at", "to_created_at", NULL};
 
 static const tool_def tool_defs[MCP_TOOL_COUNT] = {
     {"aether_status", "Workspace index status",
@@ -456,6 +725,19 @@ static const tool_def tool_defs[MCP_TOOL_COUNT] = {
      "Returns the stored SIR (structured summary: intent, inputs, outputs, side effects, "
      "dependencies, error modes, confidence) of one symbol, parsed and as canonical JSON.",
      get_sir_args, get_sir_input, get_sir_output, run_get_sir},
+    {"aether_explain", "Explain the symbol at a position",
+     "Finds the innermost symbol at a 1-based line and column of a file and returns its SIR, "
+     "its status (fresh or stale, with the last error) and the hover Markdown an editor shows.",
+     explain_args, explain_input, explain_output, run_explain},
+    {"aether_symbol_timeline", "A symbol's SIR history",
+     "Lists the recorded SIR versions of a symbol, oldest first (the last `limit` of them): "
+     "version, hash, provider, model, when, and the git commit it was written at.",
+     timeline_args, timeline_input, timeline_output, run_timeline},
+    {"aether_why_changed", "Why a symbol's SIR changed",
+     "Compares two SIR versions of a symbol (the latest two, two version numbers, or the "
+     "versions current at two times) and names the fields added, removed and modified, with "
+     "both intents.",
+     why_args, why_input, why_output, run_why_changed},
 };
 
 json_t *mcp_tools_list(void)
@@ -489,9 +771,11 @@ mcp_call_status mcp_tools_call(const mcp_backend *be, const char *name, json_t *
         json_decref(empty);
         return MCP_CALL_OK;
     }
-    ae_fail(err, AE_ENOTFOUND,
-            "unknown tool: %.100s (tools: aether_status, aether_symbol_lookup, aether_search, "
-            "aether_get_sir)",
-            name);
+    char names[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < MCP_TOOL_COUNT && used < sizeof names; i++)
+        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                                 tool_defs[i].name);
+    ae_fail(err, AE_ENOTFOUND, "unknown tool: %.100s (tools: %s)", name, names);
     return MCP_CALL_UNKNOWN_TOOL;
 }

@@ -7,6 +7,7 @@
 #define AE_MCP_TOOLS_H
 
 #include <aether/aether.h>
+#include <aether/explain.h>
 #include <aether/sir.h>
 #include <jansson.h>
 
@@ -24,9 +25,17 @@ typedef struct mcp_backend {
     const char *(*root)(void *ctx);
     const char *(*meta_path)(void *ctx);
     const char *(*sir_dir)(void *ctx);
+    /* aether_explain / aether_symbol_timeline / aether_why_changed (include/aether/explain.h);
+     * the tools free the answers.  NULL: the tool answers that it is unavailable. */
+    int (*explain)(void *ctx, const char *file_path, ae_position pos, ae_explain_result **out,
+                   ae_error *err);
+    int (*timeline)(void *ctx, const char *symbol_id, size_t limit, ae_sir_timeline **out,
+                    ae_error *err);
+    int (*why_changed)(void *ctx, const char *symbol_id, const ae_why_selector *sel,
+                       ae_why_changed **out, ae_error *err);
 } mcp_backend;
 
-#define MCP_TOOL_COUNT 4
+#define MCP_TOOL_COUNT 7
 
 /* "an object", "a string" ... for messages about a JSON value's type. */
 const char *mcp_json_type_name(const json_t *v);

@@ -23,11 +23,14 @@ fi
 
 WS=$(new_workspace ws ws_small)
 EMPTY_WS=$(new_workspace empty ws_small)
+HIST_WS=$(new_workspace hist ws_small)
 expect_exit 0 "$AETHERD" --workspace "$WS" --index-once && ok "indexed fixture" || { finish; exit 1; }
+expect_exit 0 "$AETHERD" --workspace "$HIST_WS" --index-once && ok "indexed history fixture" || { finish; exit 1; }
 [ ! -e "$EMPTY_WS/.aether" ] || fail "fresh copy already has .aether"
 
-export AE_BUILD_DIR AE_MCP_WS="$WS" AE_MCP_EMPTY_WS="$EMPTY_WS"
+export AE_BUILD_DIR AE_MCP_WS="$WS" AE_MCP_EMPTY_WS="$EMPTY_WS" AE_MCP_HIST_WS="$HIST_WS"
 # node resolves @modelcontextprotocol/sdk from the test files' own directory.
 if (cd "$MCP_DIR" && node --test-reporter=spec client_test.mjs); then ok "SDK client test"; else fail "SDK client test"; fi
+if (cd "$MCP_DIR" && node --test-reporter=spec history_test.mjs); then ok "explain/history test"; else fail "explain/history test"; fi
 if (cd "$MCP_DIR" && node --test-reporter=spec malformed_test.mjs); then ok "malformed input test"; else fail "malformed input test"; fi
 finish

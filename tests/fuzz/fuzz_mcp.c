@@ -68,8 +68,67 @@ static const char *f_path(void *ctx)
     return "/ws";
 }
 
-static const mcp_backend backend = {NULL,   f_status, f_get_sir, f_search,
-                                    f_free, f_path,   f_path,    f_path};
+/* explain: symbol "s1" spans lines 1..3 of a.c (with a SIR, stale on line 2); the history of
+ * "s1" has two versions, so why-changed runs the real comparison on every selector. */
+static const char F_SIR[] = "{\"confidence\":0.5,\"intent\":\"x\",\"inputs\":[\"a\"]}";
+
+static int f_explain(void *ctx, const char *path, ae_position pos, ae_explain_result **out,
+                     ae_error *err)
+{
+    ae_explain_result *x = calloc(1, sizeof *x);
+    if (!x) return AE_ENOMEM;
+    x->file_path = strdup(path);
+    x->position = pos;
+    if (!strcmp(path, "a.c") && pos.line <= 3) {
+        x->found = true;
+        strcpy(x->symbol_id, "s1");
+        x->qualified_name = strdup("f");
+        x->has_sir = true;
+        x->sir_json = strdup(F_SIR);
+        strcpy(x->sir_status, pos.line == 2 ? "stale" : "fresh");
+        if (pos.line == 2) x->last_error = strdup("boom");
+        ae_hover_markdown("f", F_SIR, pos.line == 2, x->last_error, &x->hover_markdown, err);
+    }
+    *out = x;
+    return 0;
+}
+
+static ae_sir_entry f_entries[2] = {
+    {1, "", (char *)"p", (char *)"m", 1000, NULL, (char *)F_SIR},
+    {2, "", (char *)"p", (char *)"m", 2000, (char *)"c0ffee", (char *)"{\"intent\":\"y\"}"},
+};
+
+static int f_timeline(void *ctx, const char *id, size_t limit, ae_sir_timeline **out, ae_error *err)
+{
+    ae_sir_timeline *t = calloc(1, sizeof *t);
+    if (!t) return AE_ENOMEM;
+    *out = t;
+    if (strcmp(id, "s1")) return 0;
+    size_t n = limit < 2 ? limit : 2;
+    t->entries = calloc(2, sizeof *t->entries);
+    if (!t->entries) return 0;
+    for (size_t i = 0; i < n; i++) {
+        ae_sir_entry *e = &t->entries[i];
+        *e = f_entries[2 - n + i];
+        e->provider = strdup(e->provider);
+        e->model = strdup(e->model);
+        e->sir_json = strdup(e->sir_json);
+        e->commit_hash = e->commit_hash ? strdup(e->commit_hash) : NULL;
+        t->n++;
+    }
+    t->total = 2;
+    return 0;
+}
+
+static int f_why(void *ctx, const char *id, const ae_why_selector *sel, ae_why_changed **out,
+                 ae_error *err)
+{
+    ae_sir_timeline h = {f_entries, strcmp(id, "s1") ? 0 : 2, 2};
+    return ae_why_changed_compute(&h, sel, out, err);
+}
+
+static const mcp_backend backend = {NULL,   f_status, f_get_sir, f_search,   f_free, f_path,
+                                    f_path, f_path,   f_explain, f_timeline, f_why};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

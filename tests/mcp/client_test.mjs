@@ -21,7 +21,8 @@ const EMPTY_WS = process.env.AE_MCP_EMPTY_WS;
 assert.ok(BUILD && WS, 'set AE_BUILD_DIR and AE_MCP_WS');
 const SERVER = join(BUILD, 'aether-mcp');
 const AETHERD = join(BUILD, 'aetherd');
-const TOOL_NAMES = ['aether_status', 'aether_symbol_lookup', 'aether_search', 'aether_get_sir'];
+const TOOL_NAMES = ['aether_status', 'aether_symbol_lookup', 'aether_search', 'aether_get_sir',
+  'aether_explain', 'aether_symbol_timeline', 'aether_why_changed'];
 
 const clients = [];
 async function connect(ws) {
@@ -82,7 +83,7 @@ test('ping', async () => {
   assert.deepEqual(await client.ping(), {});
 });
 
-test('tools/list: four tools with strict input schemas', async () => {
+test('tools/list: every tool with a strict input schema', async () => {
   const { tools } = await client.listTools();
   assert.deepEqual(tools.map((t) => t.name), TOOL_NAMES);
   const by = Object.fromEntries(tools.map((t) => [t.name, t]));
@@ -102,15 +103,17 @@ test('tools/list: four tools with strict input schemas', async () => {
     assert.equal(by.aether_search.inputSchema.properties[f].type, 'string', f);
   assert.deepEqual(by.aether_search.inputSchema.properties.mode.enum, ['lexical', 'semantic', 'hybrid']);
   const limit = by.aether_search.inputSchema.properties.limit;
-  assert.deepEqual([limit.type, limit.minimum, limit.maximum, limit.default], ['integer', 1, 100, 20]);
+  assert.deepEqual([limit.type, limit.default], ['integer', 20]);
+  assert.match(limit.description, /clamped to it/);
   assert.deepEqual(by.aether_get_sir.inputSchema.required, ['symbol_id']);
   assert.equal(by.aether_get_sir.inputSchema.properties.symbol_id.type, 'string');
 });
 
 test('aether_status reports the indexed store', async () => {
   const s = await callOk(client, 'aether_status', {});
-  assert.equal(s.schema_version, '1');
-  assert.ok(Math.abs(s.generated_at - Date.now()) < 60_000, `generated_at ${s.generated_at}`);
+  assert.equal(s.schema_version, 1);
+  assert.ok(Number.isInteger(s.generated_at));
+  assert.ok(Math.abs(s.generated_at - Date.now() / 1000) < 60, `generated_at ${s.generated_at} (unix seconds)`);
   assert.equal(s.store_present, true);
   assert.ok(s.workspace.length > 0);
   assert.equal(s.sqlite_path, join(s.workspace, '.aether', 'meta.sqlite'));
@@ -148,6 +151,14 @@ test('aether_symbol_lookup finds parseConfig in TypeScript and Go', async () => 
   assert.ok(exact.every((m) => m.kind === 'function'));
   const one = await callOk(client, 'aether_symbol_lookup', { query: 'parse', limit: 1 });
   assert.equal(one.result_count, 1);
+  // limits outside 1..100 are clamped, as the reference does
+  const zero = await callOk(client, 'aether_symbol_lookup', { query: 'parse', limit: 0 });
+  assert.equal(zero.limit, 1);
+  assert.equal(zero.result_count, 1);
+  const big = await callOk(client, 'aether_search', { query: 'e', limit: 5000 });
+  assert.equal(big.limit, 100);
+  assert.ok(big.result_count <= 100);
+  assert.equal((await callOk(client, 'aether_search', { query: 'parse', limit: -3 })).limit, 1);
 });
 
 test('aether_search semantic returns scores', async () => {
@@ -215,7 +226,6 @@ test('aether_get_sir returns the parsed SIR and its canonical JSON', async () =>
 test('bad arguments are tool errors with a message, and the session goes on', async () => {
   assert.match(await callError(client, 'aether_search', {}), /missing required argument 'query'/);
   assert.match(await callError(client, 'aether_search', { query: 5 }), /'query' must be a string, not an integer/);
-  assert.match(await callError(client, 'aether_search', { query: 'x', limit: 0 }), /from 1 to 100, not 0/);
   assert.match(await callError(client, 'aether_search', { query: 'x', limit: '3' }), /'limit' must be an integer/);
   assert.match(await callError(client, 'aether_search', { query: 'x', mode: 'fuzzy' }), /'mode' must be/);
   assert.match(await callError(client, 'aether_symbol_lookup', { query: 'x', extra: 1 }), /unknown argument 'extra'/);
@@ -256,6 +266,18 @@ test('an unindexed workspace is reported, never created, and picked up after ind
   assert.equal(existsSync(join(EMPTY_WS, '.aether')), false, 'read-only server created .aether/');
   const r = await callOk(c2, 'aether_search', { query: 'parseConfig' });
   assert.equal(r.result_count, 0);
+  // semantic search without a store falls back to lexical and says why
+  for (const mode of ['semantic', 'hybrid']) {
+    const f = await callOk(c2, 'aether_search', { query: 'parse the configuration', mode });
+    assert.equal(f.mode_requested, mode);
+    assert.equal(f.mode_used, 'lexical', mode);
+    assert.equal(typeof f.fallback_reason, 'string', mode);
+    assert.ok(f.fallback_reason.length > 0);
+    assert.equal(f.result_count, 0);
+  }
+  for (const tool of ['aether_symbol_timeline', 'aether_why_changed'])
+    assert.equal((await callOk(c2, tool, { symbol_id: 'a'.repeat(64) })).found, false, tool);
+  assert.equal((await callOk(c2, 'aether_explain', { file_path: 'pkg/auth.py', line: 9, column: 1 })).found, false);
   execFileSync(AETHERD, ['--workspace', EMPTY_WS, '--index-once'], { stdio: 'ignore', timeout: 60_000 * Number(process.env.AE_TEST_TIMEOUT_SCALE || 1) });
   const s2 = await callOk(c2, 'aether_status', {});
   assert.equal(s2.store_present, true);

@@ -130,8 +130,11 @@ static const char *fake_sir_dir(void *ctx)
     return "/ws/.aether/sir";
 }
 
+/* explain/timeline/why_changed stay NULL here: their answers are tested through the SDK
+ * client on a real workspace (tests/mcp/history_test.mjs); the fuzz target fakes them. */
 static const mcp_backend fake_backend = {NULL,      fake_status, fake_get_sir, fake_search,
-                                         fake_free, fake_root,   fake_meta,    fake_sir_dir};
+                                         fake_free, fake_root,   fake_meta,    fake_sir_dir,
+                                         NULL,      NULL,        NULL};
 
 static mcp_server S;
 
@@ -345,11 +348,13 @@ static void test_tools_list(void **state)
 {
     json_t *r = rpc("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\",\"params\":{}}");
     json_t *tools = json_object_get(result_of(r), "tools");
-    assert_int_equal(json_array_size(tools), 4);
-    const char *names[] = {"aether_status", "aether_symbol_lookup", "aether_search",
-                           "aether_get_sir"};
-    const char *required[] = {NULL, "query", "query", "symbol_id"};
-    for (size_t i = 0; i < 4; i++) {
+    assert_int_equal(json_array_size(tools), MCP_TOOL_COUNT);
+    const char *names[MCP_TOOL_COUNT] = {
+        "aether_status",  "aether_symbol_lookup",   "aether_search",     "aether_get_sir",
+        "aether_explain", "aether_symbol_timeline", "aether_why_changed"};
+    const char *required[MCP_TOOL_COUNT] = {NULL,        "query",     "query",    "symbol_id",
+                                            "file_path", "symbol_id", "symbol_id"};
+    for (size_t i = 0; i < MCP_TOOL_COUNT; i++) {
         json_t *t = json_array_get(tools, i);
         assert_string_equal(json_string_value(json_object_get(t, "name")), names[i]);
         assert_true(strlen(json_string_value(json_object_get(t, "description"))) > 20);
@@ -358,7 +363,7 @@ static void test_tools_list(void **state)
         assert_true(json_is_false(json_object_get(in, "additionalProperties")));
         json_t *req = json_object_get(in, "required");
         if (required[i]) {
-            assert_int_equal(json_array_size(req), 1);
+            assert_int_equal(json_array_size(req), i == 4 ? 3 : 1); /* explain: file, line, col */
             assert_string_equal(json_string_value(json_array_get(req, 0)), required[i]);
         } else {
             assert_null(req);
@@ -372,8 +377,7 @@ static void test_tools_list(void **state)
         json_object_get(json_object_get(json_array_get(tools, 2), "inputSchema"), "properties");
     json_t *limit = json_object_get(props, "limit");
     assert_string_equal(json_string_value(json_object_get(limit, "type")), "integer");
-    assert_int_equal(json_integer_value(json_object_get(limit, "minimum")), 1);
-    assert_int_equal(json_integer_value(json_object_get(limit, "maximum")), 100);
+    assert_null(json_object_get(limit, "minimum")); /* clamped, not refused */
     assert_int_equal(json_integer_value(json_object_get(limit, "default")), 20);
     json_t *modes = json_object_get(json_object_get(props, "mode"), "enum");
     assert_int_equal(json_array_size(modes), 3);
@@ -407,8 +411,9 @@ static void test_call_status(void **state)
 {
     json_t *r = call("aether_status", "{}");
     json_t *sc = structured(r);
-    assert_string_equal(json_string_value(json_object_get(sc, "schema_version")), "1");
-    assert_true(json_integer_value(json_object_get(sc, "generated_at")) > 1700000000000LL);
+    assert_int_equal(json_integer_value(json_object_get(sc, "schema_version")), 1);
+    json_int_t at = json_integer_value(json_object_get(sc, "generated_at"));
+    assert_true(at > 1700000000LL && at < 100000000000LL); /* unix seconds */
     assert_string_equal(json_string_value(json_object_get(sc, "workspace")), "/ws");
     assert_string_equal(json_string_value(json_object_get(sc, "sqlite_path")),
                         "/ws/.aether/meta.sqlite");
@@ -482,6 +487,21 @@ static void test_call_search_modes(void **state)
                         "embeddings are disabled");
     json_decref(r);
 
+    /* limits outside 1..100 are clamped (the reference's rule), not refused */
+    const struct {
+        const char *limit;
+        size_t want;
+    } clamp[] = {{"0", 1}, {"-9223372036854775807", 1}, {"101", 100}, {"1e9", 100}, {"7.0", 7}};
+    for (size_t i = 0; i < sizeof clamp / sizeof *clamp; i++) {
+        char args[96];
+        snprintf(args, sizeof args, "{\"query\":\"q\",\"limit\":%s}", clamp[i].limit);
+        r = call("aether_search", args);
+        sc = structured(r);
+        assert_int_equal(json_integer_value(json_object_get(sc, "limit")), clamp[i].want);
+        assert_int_equal(F.last_limit, clamp[i].want);
+        json_decref(r);
+    }
+
     r = call("aether_search", "{\"query\":\"q\"}");
     assert_string_equal(json_string_value(json_object_get(structured(r), "mode_used")), "lexical");
     assert_string_equal(F.last_language, "");
@@ -508,9 +528,28 @@ static void test_call_bad_arguments(void **state)
         {"aether_search", "{\"query\":\"q\",\"limit\":\"5\"}",
          "argument 'limit' must be an integer from 1 to 100, not a string"},
         {"aether_search", "{\"query\":\"q\",\"limit\":2.5}", "not a number"},
-        {"aether_search", "{\"query\":\"q\",\"limit\":0}", "must be from 1 to 100, not 0"},
-        {"aether_search", "{\"query\":\"q\",\"limit\":101}", "not 101"},
-        {"aether_search", "{\"query\":\"q\",\"limit\":-9223372036854775807}", "must be from 1"},
+        {"aether_explain", "{\"file_path\":\"a.c\",\"line\":0,\"column\":1}",
+         "aether_explain: argument 'line' must be 1 or more (lines are 1-based), not 0"},
+        {"aether_explain", "{\"file_path\":\"a.c\",\"line\":1,\"column\":-4}",
+         "argument 'column' must be 1 or more (columns are 1-based), not -4"},
+        {"aether_explain", "{\"file_path\":\"a.c\",\"line\":true,\"column\":1}",
+         "argument 'line' must be an integer, not a boolean"},
+        {"aether_explain", "{\"file_path\":\"a.c\",\"line\":3000000000,\"column\":1}",
+         "argument 'line' is too large"},
+        {"aether_explain", "{\"line\":1,\"column\":1}", "missing required argument 'file_path'"},
+        {"aether_symbol_timeline", "{\"symbol_id\":\"s1\",\"limit\":[]}",
+         "argument 'limit' must be an integer from 1 to 1000, not an array"},
+        {"aether_why_changed",
+         "{\"symbol_id\":\"s1\",\"from_version\":1,\"to_version\":2,\"from_created_at\":1,"
+         "\"to_created_at\":2}",
+         "not both (got from_version and from_created_at)"},
+        {"aether_why_changed", "{\"symbol_id\":\"s1\",\"to_version\":2}",
+         "argument 'to_version' needs 'from_version' too"},
+        {"aether_why_changed", "{\"symbol_id\":\"s1\",\"from_created_at\":-1,\"to_created_at\":2}",
+         "argument 'from_created_at' must be 0 or more, not -1"},
+        {"aether_why_changed", "{\"symbol_id\":\"s1\",\"version\":2}",
+         "unknown argument 'version' (accepted: symbol_id, from_version, to_version, "
+         "from_created_at, to_created_at)"},
         {"aether_search", "{\"query\":\"q\",\"mode\":\"fuzzy\"}",
          "'mode' must be \"lexical\", \"semantic\" or \"hybrid\", not \"fuzzy\""},
         {"aether_search", "{\"query\":\"q\",\"mode\":[]}", "'mode' must be a string, not an array"},
@@ -534,6 +573,10 @@ static void test_call_bad_arguments(void **state)
         json_decref(r);
     }
     assert_int_equal(F.search_calls, 0); /* nothing reached the workspace */
+    /* good arguments reach the backend; one without the call says so */
+    json_t *r = call("aether_why_changed", "{\"symbol_id\":\"s1\"}");
+    assert_tool_error(r, "aether_why_changed: not available in this server");
+    json_decref(r);
 }
 
 static void test_call_workspace_failure(void **state)
