@@ -587,15 +587,15 @@ static json_t *run_explain(const mcp_backend *be, json_t *args)
     if (be->explain(be->ctx, path, pos, &x, &err) < 0)
         return tool_error("%s: %s", tool, err.message);
     bool row = x->found && x->sir_status[0];
-    json_t *o = json_pack(
-        "{s:b, s:s, s:{s:i, s:i}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "found", x->found,
-        "file_path", x->file_path, "position", "line", pos.line, "column", pos.column, "symbol_id",
-        x->found ? json_string(x->symbol_id) : json_null(), "qualified_name",
-        str_or_null(x->qualified_name), "hover_markdown", str_or_null(x->hover_markdown), "sir",
-        sir_or_null(tool, x->has_sir ? x->sir_json : NULL), "sir_status",
-        row ? json_string(x->sir_status) : json_null(), "last_error", str_or_null(x->last_error),
-        "last_attempt_at",
-        row && x->last_attempt_at > 0 ? json_integer(x->last_attempt_at) : json_null());
+    json_t *o =
+        json_pack("{s:b, s:s, s:{s:i, s:i}, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "found", x->found,
+                  "file_path", x->file_path, "position", "line", pos.line, "column", pos.column,
+                  "symbol_id", x->found ? json_string(x->symbol_id) : json_null(), "qualified_name",
+                  str_or_null(x->qualified_name), "hover_markdown", str_or_null(x->hover_markdown),
+                  "sir", sir_or_null(tool, x->has_sir ? x->sir_json : NULL), "sir_status",
+                  row ? json_string(x->sir_status) : json_null(), "last_error",
+                  str_or_null(x->last_error), "last_attempt_at",
+                  row && x->last_attempt_at > 0 ? json_integer(x->last_attempt_at) : json_null());
     if (o) {
         json_object_set_new(o, "history_hint", str_or_null(x->history_hint));
         if (x->found) {

@@ -126,7 +126,9 @@ test('malformed input never stops the server', async () => {
   };
   await toolErr(12, 'aether_search', { query: { text: 'x' } }, /'query' must be a string, not an object/);
   await toolErr(13, 'aether_search', {}, /missing required argument 'query'/);
-  await toolErr(14, 'aether_search', { query: 'x', limit: 1e6 }, /from 1 to 100, not 1000000/);
+  await toolErr(14, 'aether_search', { query: 'x', limit: 0.5 }, /'limit' must be an integer from 1 to 100, not a number/);
+  await toolErr(24, 'aether_explain', { file_path: 'a', line: 0, column: 1 }, /argument 'line' must be 1 or more/);
+  await toolErr(25, 'aether_why_changed', { symbol_id: 'a', from_version: 1, to_version: 2, from_created_at: 1, to_created_at: 2 }, /not both/);
   await toolErr(15, 'aether_symbol_lookup', { query: 'x', mode: 'semantic' }, /unknown argument 'mode'/);
   await toolErr(16, 'aether_get_sir', { symbol_id: null }, /must be a string, not null/);
   await toolErr(17, 'aether_get_sir', { symbol_id: 'nope' }, /no SIR for symbol_id 'nope'/);
@@ -160,7 +162,7 @@ test('malformed input never stops the server', async () => {
   // pipelined requests are answered in order
   s.send(req(21, 'ping') + req(22, 'tools/list') + req(23, 'ping'));
   assert.equal((await s.next()).id, 21);
-  assert.equal((await s.next()).result.tools.length, 4);
+  assert.equal((await s.next()).result.tools.length, 7);
   assert.equal((await s.next()).id, 23);
 
   // EOF: clean exit, nothing left unsaid, no crash report
