@@ -31,7 +31,7 @@ static const row rows[] = {
     {"embeddings", "enabled", "no", AE_ECONFIG, "must be true or false, not 'no'"},
     {"embeddings", "dim", "768", 0, NULL},
     {"embeddings", "dim", "0", AE_ECONFIG,
-     "[embeddings] dim = 0 is out of range; accepted: 1..8192"},
+     "[embeddings] dim = 0 is out of range; accepted: 1..16384"},
     {"embeddings", "dim", "12x", AE_ECONFIG, "must be an integer, not '12x'"},
 };
 
