@@ -24,7 +24,8 @@ status=0
 for t in tests/cli/test_cli_usage.sh tests/cli/test_index_search.sh tests/cli/test_semantic.sh \
          tests/fault/test_fsck_repair.sh tests/cli/test_reports.sh \
          tests/cli/test_vectors.sh tests/cli/test_mcp.sh tests/cli/test_lexical_fts.sh \
-         tests/cli/test_embed_ppmi.sh tests/cli/test_sir_status.sh tests/cli/test_sir_concurrency.sh; do
+         tests/cli/test_embed_ppmi.sh tests/cli/test_sir_status.sh tests/cli/test_sir_concurrency.sh \
+         tests/cli/test_verify.sh; do
   [ -f "$t" ] || continue
   if AE_SOURCE_DIR=$PWD AE_BUILD_DIR=$vg AE_HTTP_MAX_RETRIES=0 AE_TEST_TIMEOUT_SCALE=10 bash "$t" >"$vg/out" 2>&1; then
     echo "valgrind: $t: passed"

@@ -29,6 +29,7 @@ typedef enum {
     SECTION_MODE,
     SECTION_SEARCH,
     SECTION_INDEX,
+    SECTION_VERIFY,
     SECTION_GENERAL,
     SECTION_COUNT
 } cli_section;
@@ -37,6 +38,7 @@ static const char *const section_heading[SECTION_COUNT] = {
     [SECTION_MODE] = "modes (one per run):",
     [SECTION_SEARCH] = "search options (--search, --search-vector):",
     [SECTION_INDEX] = "indexing options (--index-once):",
+    [SECTION_VERIFY] = "verification options (--verify):",
     [SECTION_GENERAL] = "general:",
 };
 
@@ -132,6 +134,23 @@ static int set_output(const cli_flag *f, const char *val, cli_options *o)
     return 0;
 }
 
+static int add_verify_command(const cli_flag *f, const char *val, cli_options *o)
+{
+    if (o->n_verify_commands >= CLI_VERIFY_COMMANDS_MAX)
+        return cli_usage_error("%s can be given at most %d times", f->name,
+                               CLI_VERIFY_COMMANDS_MAX);
+    o->verify_commands[o->n_verify_commands++] = val;
+    return 0;
+}
+
+static int set_verify_mode(const cli_flag *f, const char *val, cli_options *o)
+{
+    if (strcmp(val, "host") && strcmp(val, "container") && strcmp(val, "microvm"))
+        return cli_usage_error("%s expects host, container or microvm, not '%s'", f->name, val);
+    *AS(const char *, o, f) = val;
+    return 0;
+}
+
 static int show_help(const cli_flag *f, const char *val, cli_options *o)
 {
     (void)f, (void)val, (void)o;
@@ -146,9 +165,10 @@ static int show_version(const cli_flag *f, const char *val, cli_options *o)
     return -1;
 }
 
-#define M(x)          CLI_IN(CLI_MODE_##x)
-#define SEARCH_MODES  (M(SEARCH) | M(SEARCH_VECTOR))
-#define REPORT_MODES  (SEARCH_MODES | M(VECTOR_STATUS) | M(FSCK) | M(REPAIR) | M(MIGRATE))
+#define M(x)         CLI_IN(CLI_MODE_##x)
+#define SEARCH_MODES (M(SEARCH) | M(SEARCH_VECTOR))
+#define REPORT_MODES                                                                               \
+    (SEARCH_MODES | M(VECTOR_STATUS) | M(FSCK) | M(REPAIR) | M(MIGRATE) | M(VERIFY))
 #define INDEX_MODES   (M(INDEX_ONCE) | M(NONE)) /* indexing: once, or watching */
 #define NO_FIELD      0
 #define NO_RANGE      0, 0
@@ -185,6 +205,9 @@ static const cli_flag cli_flags[] = {
     {"--migrate-vectors", NULL, NULL, NULL, NO_FIELD, NO_RANGE, MODE(MIGRATE), SECTION_MODE,
      "copy legacy sir_embeddings rows into the vector tables (again);\n"
      "prints rows per table and any malformed rows"},
+    {"--verify", NULL, NULL, NULL, NO_FIELD, NO_RANGE, MODE(VERIFY), SECTION_MODE,
+     "run the allow-listed check commands of [verify] (docs/VERIFY.md);\n"
+     "exit with the last failing command's code"},
 
     {"--search-mode", NULL, "MODE", set_search_mode, FIELD(search_mode), NO_RANGE,
      OPTION(M(SEARCH)), SECTION_SEARCH, "lexical (default), semantic or hybrid"},
@@ -208,6 +231,17 @@ static const cli_flag cli_flags[] = {
      OPTION(M(SEARCH_VECTOR)), SECTION_SEARCH, "provider of the --search-vector embedding"},
     {"--search-model", NULL, "M", set_string, FIELD(search_model), NO_RANGE,
      OPTION(M(SEARCH_VECTOR)), SECTION_SEARCH, "model of the --search-vector embedding"},
+
+    {"--verify-command", NULL, "CMD", add_verify_command, NO_FIELD, NO_RANGE, OPTION(M(VERIFY)),
+     SECTION_VERIFY, "run only CMD (repeatable); each must be on the allow-list"},
+    {"--verify-mode", NULL, "MODE", set_verify_mode, FIELD(verify_mode), NO_RANGE,
+     OPTION(M(VERIFY)), SECTION_VERIFY, "host, container or microvm (default from config)"},
+    {"--verify-fallback-host-on-unavailable", NULL, NULL, set_bool, FIELD(verify_fallback_host),
+     NO_RANGE, OPTION(M(VERIFY)), SECTION_VERIFY,
+     "run on the host when the container or microvm is unavailable"},
+    {"--verify-fallback-container-on-unavailable", NULL, NULL, set_bool,
+     FIELD(verify_fallback_container), NO_RANGE, OPTION(M(VERIFY)), SECTION_VERIFY,
+     "run in a container when the microvm is unavailable"},
 
     {"--print-sir", NULL, NULL, set_bool, FIELD(print_sir), NO_RANGE, OPTION(INDEX_MODES),
      SECTION_INDEX, "print SIR_STORED, SIR_STALE (generation failed) and\n"

@@ -28,6 +28,7 @@ typedef enum cli_mode {
     CLI_MODE_FSCK,
     CLI_MODE_REPAIR,
     CLI_MODE_MIGRATE,
+    CLI_MODE_VERIFY,
     CLI_MODE_COUNT
 } cli_mode;
 
@@ -51,6 +52,12 @@ typedef struct cli_options {
     struct {
         const char *provider, *model, *endpoint, *api_key_env; /* NULL: from the config */
     } inference;
+    /* --verify: --verify-command (repeatable), --verify-mode, the fallback flags. */
+#define CLI_VERIFY_COMMANDS_MAX 64
+    const char *verify_commands[CLI_VERIFY_COMMANDS_MAX];
+    size_t n_verify_commands;
+    const char *verify_mode;
+    bool verify_fallback_host, verify_fallback_container;
 } cli_options;
 
 /* How a workspace is opened for a mode before its run function is called. */
@@ -100,6 +107,9 @@ int cli_cmd_fsck(ae_workspace *ws, const cli_options *o);
 int cli_cmd_repair(ae_workspace *ws, const cli_options *o);
 /* Migrates (ws read-write, ae_workspace_migrate_vectors) and prints the report. */
 int cli_cmd_migrate(ae_workspace *ws, const cli_options *o);
+/* Runs the [verify] check commands (include/aether/checks.h); exit code of the last failing
+ * command (1 if none had one), 0 when all passed. */
+int cli_cmd_verify(ae_workspace *ws, const cli_options *o);
 
 /* Store-check report rendering shared by --fsck and --repair (cmd_repair.c). */
 typedef struct json_t json_t;

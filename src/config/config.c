@@ -26,7 +26,7 @@
 #define STR_(x) #x
 #define STR(x)  STR_(x) /* "16384" from AE_MAX_DIM */
 
-typedef enum kind { K_ENUM, K_STRING, K_BOOL, K_INT } kind;
+typedef enum kind { K_ENUM, K_STRING, K_BOOL, K_INT, K_STRLIST } kind;
 
 typedef struct key_spec {
     const char *section, *key;
@@ -43,6 +43,7 @@ static const char *const EMBEDDING_PROVIDERS[] = {"mock",   "hash",        "ppmi
                                                   "ollama", "qwen3_local", NULL};
 static const char *const EMBEDDING_RETRAIN[] = {"auto", "never", "always", NULL};
 static const char *const VECTOR_BACKENDS[] = {"lancedb", "sqlite", NULL};
+static const char *const VERIFY_MODES[] = {"host", "container", "microvm", NULL};
 
 #define FIELD(f) offsetof(ae_config, f)
 
@@ -76,9 +77,42 @@ static const key_spec KEYS[] = {
      FIELD(search.nprobe)},
     {"search", "refine_factor", K_INT, NULL, 0, INT_MAX, "0 (index default) or a positive integer",
      FIELD(search.refine_factor)},
+    {"verify", "commands", K_STRLIST, NULL, 0, 0, "an array of command strings",
+     FIELD(verify.commands)},
+    {"verify", "mode", K_ENUM, VERIFY_MODES, 0, 0, "\"host\", \"container\", \"microvm\"",
+     FIELD(verify.mode)},
+    {"verify", "timeout_secs", K_INT, NULL, AE_VERIFY_MIN_TIMEOUT_SECS, AE_VERIFY_MAX_TIMEOUT_SECS,
+     "1..86400 (seconds per command)", FIELD(verify.timeout_secs)},
+    {"verify", "max_output_bytes", K_INT, NULL, AE_VERIFY_MIN_MAX_OUTPUT_BYTES,
+     AE_VERIFY_MAX_MAX_OUTPUT_BYTES, "1024..67108864 (bytes kept per stream)",
+     FIELD(verify.max_output_bytes)},
+    {"verify.container", "runtime", K_STRING, NULL, 0, 0, "a program name (docker, podman)",
+     FIELD(verify.container.runtime)},
+    {"verify.container", "image", K_STRING, NULL, 0, 0, "an image name string",
+     FIELD(verify.container.image)},
+    {"verify.container", "workdir", K_STRING, NULL, 0, 0, "an absolute path string",
+     FIELD(verify.container.workdir)},
+    {"verify.container", "fallback_to_host_on_unavailable", K_BOOL, NULL, 0, 0, "true, false",
+     FIELD(verify.container.fallback_to_host_on_unavailable)},
+    {"verify.microvm", "runtime", K_STRING, NULL, 0, 0, "a program name (firecracker)",
+     FIELD(verify.microvm.runtime)},
+    {"verify.microvm", "kernel_image", K_STRING, NULL, 0, 0, "a path string",
+     FIELD(verify.microvm.kernel_image)},
+    {"verify.microvm", "rootfs_image", K_STRING, NULL, 0, 0, "a path string",
+     FIELD(verify.microvm.rootfs_image)},
+    {"verify.microvm", "workdir", K_STRING, NULL, 0, 0, "an absolute path string",
+     FIELD(verify.microvm.workdir)},
+    {"verify.microvm", "vcpu_count", K_INT, NULL, 1, 64, "1..64", FIELD(verify.microvm.vcpu_count)},
+    {"verify.microvm", "memory_mib", K_INT, NULL, 128, 1048576, "128..1048576",
+     FIELD(verify.microvm.memory_mib)},
+    {"verify.microvm", "fallback_to_container_on_unavailable", K_BOOL, NULL, 0, 0, "true, false",
+     FIELD(verify.microvm.fallback_to_container_on_unavailable)},
+    {"verify.microvm", "fallback_to_host_on_unavailable", K_BOOL, NULL, 0, 0, "true, false",
+     FIELD(verify.microvm.fallback_to_host_on_unavailable)},
 };
 
-static const char *const SECTIONS[] = {"inference", "storage", "embeddings", "search", NULL};
+static const char *const SECTIONS[] = {"inference", "storage",          "embeddings",     "search",
+                                       "verify",    "verify.container", "verify.microvm", NULL};
 
 static const char DEFAULT_TEXT[] =
     "# aether workspace configuration (.aether/config.toml).\n"
@@ -139,7 +173,21 @@ static const char DEFAULT_TEXT[] =
                     "nprobe = 0\n"
                     "# Candidates re-ranked exactly, as a multiple of the limit.\n"
                     "# accepted: 0 (index default) or a positive integer\n"
-                    "refine_factor = 0\n";
+                    "refine_factor = 0\n"
+                    "\n"
+                    "# Check commands for `aetherd --verify` and the aether_verify MCP tool: only\n"
+                    "# commands on this allow-list ever run (none by default; docs/VERIFY.md).\n"
+                    "# [verify]\n"
+                    "# commands = [\"make test\"]\n"
+                    "# accepted: \"host\", \"container\", \"microvm\"\n"
+                    "# mode = \"host\"\n"
+                    "# timeout_secs = 600\n"
+                    "# max_output_bytes = 1048576\n"
+                    "# [verify.container]\n"
+                    "# runtime = \"docker\"\n"
+                    "# image = \"debian:stable\"\n"
+                    "# workdir = \"/workspace\"\n"
+                    "# fallback_to_host_on_unavailable = false\n";
 
 const char *ae_config_default_text(void)
 {
@@ -157,6 +205,15 @@ void ae_config_init_defaults(ae_config *c)
     c->embeddings.dim = AE_CONFIG_DEFAULT_DIM;
     c->embeddings.vector_backend = ae_strdup("lancedb");
     c->embeddings.batch_size = AE_CONFIG_DEFAULT_BATCH_SIZE;
+    c->verify.mode = ae_strdup("host");
+    c->verify.timeout_secs = AE_VERIFY_DEFAULT_TIMEOUT_SECS;
+    c->verify.max_output_bytes = AE_VERIFY_DEFAULT_MAX_OUTPUT_BYTES;
+    c->verify.container.runtime = ae_strdup("docker");
+    c->verify.container.workdir = ae_strdup("/workspace");
+    c->verify.microvm.runtime = ae_strdup("firecracker");
+    c->verify.microvm.workdir = ae_strdup("/workspace");
+    c->verify.microvm.vcpu_count = 1;
+    c->verify.microvm.memory_mib = 1024;
 }
 
 void ae_config_free(ae_config *c)
@@ -172,6 +229,15 @@ void ae_config_free(ae_config *c)
     free(c->embeddings.endpoint);
     free(c->embeddings.api_key_env);
     free(c->embeddings.vector_backend);
+    ae_strlist_free(&c->verify.commands);
+    free(c->verify.mode);
+    free(c->verify.container.runtime);
+    free(c->verify.container.image);
+    free(c->verify.container.workdir);
+    free(c->verify.microvm.runtime);
+    free(c->verify.microvm.kernel_image);
+    free(c->verify.microvm.rootfs_image);
+    free(c->verify.microvm.workdir);
     ae_strlist_free(&c->warnings);
     memset(c, 0, sizeof *c);
 }
@@ -205,6 +271,8 @@ static const char *kind_name(kind k)
         return "a boolean";
     case K_INT:
         return "an integer";
+    case K_STRLIST:
+        return "an array of strings";
     }
     return "a value";
 }
@@ -227,6 +295,23 @@ static int apply(const char *where, const key_spec *k, const ae_toml_value *v, a
                  ae_error *err)
 {
     char *field = (char *)c + k->offset;
+    if (k->kind == K_STRLIST) {
+        if (v->type != AE_TOML_ARRAY)
+            return ae_fail(err, AE_ECONFIG, "%s: [%s] %s must be %s, not %s; accepted: %s", where,
+                           k->section, k->key, kind_name(k->kind), a_type(v->type), k->accepted);
+        ae_strlist *l = (ae_strlist *)(void *)field;
+        ae_strlist_free(l);
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            const ae_toml_value *it = &v->u.array.items[i];
+            if (it->type != AE_TOML_STRING)
+                return ae_fail(err, AE_ECONFIG,
+                               "%s: [%s] %s item %zu must be a string, not %s; accepted: %s", where,
+                               k->section, k->key, i + 1, a_type(it->type), k->accepted);
+            if (ae_strlist_push(l, it->u.str) < 0)
+                return ae_fail(err, AE_ENOMEM, "%s: out of memory", where);
+        }
+        return 0;
+    }
     bool type_ok = (k->kind == K_BOOL && v->type == AE_TOML_BOOL) ||
                    (k->kind == K_INT && v->type == AE_TOML_INT) ||
                    ((k->kind == K_ENUM || k->kind == K_STRING) && v->type == AE_TOML_STRING);
@@ -242,6 +327,8 @@ static int apply(const char *where, const key_spec *k, const ae_toml_value *v, a
             return ae_fail(err, AE_ECONFIG, "%s: [%s] %s = %lld is out of range; accepted: %s",
                            where, k->section, k->key, (long long)v->u.i, k->accepted);
         *(int *)(void *)field = (int)v->u.i;
+        return 0;
+    case K_STRLIST:
         return 0;
     case K_ENUM:
     case K_STRING: {
@@ -290,8 +377,12 @@ static int apply_section(const char *path, const char *name, const ae_toml_value
                 k = &KEYS[j];
         char where[AE_ERROR_MESSAGE_MAX / 2];
         snprintf(where, sizeof where, "%s:%d", path, t->values[i].line);
+        char sub[64];
+        snprintf(sub, sizeof sub, "%s.%s", name, t->keys[i]);
         if (k)
             AE_TRY(apply(where, k, &t->values[i], c, err));
+        else if (t->values[i].type == AE_TOML_TABLE && known_section(sub))
+            AE_TRY(apply_section(path, sub, &t->values[i], c, err));
         else
             AE_TRY(warn(c, err, "%s:%d: unknown key '%s' in [%s] (ignored)", path,
                         t->values[i].line, t->keys[i], name));

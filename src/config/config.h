@@ -8,7 +8,15 @@
  *                ["ppmi"], retrain auto|never|always ["auto"], model, endpoint, api_key_env,
  *                dim 1..AE_MAX_DIM [384] (hash only), vector_backend "lancedb"|"sqlite"
  *                ["lancedb"], batch_size 1..4096 [64]
- *   [search]     nprobe >= 0 [0], refine_factor >= 0 [0]  (0: the index default) */
+ *   [search]     nprobe >= 0 [0], refine_factor >= 0 [0]  (0: the index default)
+ *   [verify]     commands (array of strings) [empty], mode host|container|microvm ["host"],
+ *                timeout_secs 1..86400 [600], max_output_bytes 1024..67108864 [1048576]
+ *   [verify.container] runtime ["docker"], image, workdir ["/workspace"],
+ *                fallback_to_host_on_unavailable [false]
+ *   [verify.microvm]   runtime ["firecracker"], kernel_image, rootfs_image, workdir
+ *                ["/workspace"], vcpu_count 1..64 [1], memory_mib 128..1048576 [1024],
+ *                fallback_to_container_on_unavailable [false],
+ *                fallback_to_host_on_unavailable [false] */
 #ifndef AE_CONFIG_CONFIG_H
 #define AE_CONFIG_CONFIG_H
 
@@ -18,11 +26,17 @@
 #include <aether/vector_store.h>
 #include <stdbool.h>
 
-#define AE_CONFIG_DEFAULT_DIM        384
-#define AE_CONFIG_MIN_DIM            1
-#define AE_CONFIG_DEFAULT_BATCH_SIZE 64
-#define AE_CONFIG_MIN_BATCH_SIZE     1
-#define AE_CONFIG_MAX_BATCH_SIZE     4096
+#define AE_CONFIG_DEFAULT_DIM              384
+#define AE_CONFIG_MIN_DIM                  1
+#define AE_CONFIG_DEFAULT_BATCH_SIZE       64
+#define AE_CONFIG_MIN_BATCH_SIZE           1
+#define AE_CONFIG_MAX_BATCH_SIZE           4096
+#define AE_VERIFY_DEFAULT_TIMEOUT_SECS     600
+#define AE_VERIFY_MIN_TIMEOUT_SECS         1
+#define AE_VERIFY_MAX_TIMEOUT_SECS         86400
+#define AE_VERIFY_DEFAULT_MAX_OUTPUT_BYTES (1 << 20)
+#define AE_VERIFY_MIN_MAX_OUTPUT_BYTES     1024
+#define AE_VERIFY_MAX_MAX_OUTPUT_BYTES     (64 << 20)
 
 typedef struct ae_config {
     struct {
@@ -47,6 +61,20 @@ typedef struct ae_config {
         int nprobe;        /* 0: index default */
         int refine_factor; /* 0: index default */
     } search;
+    struct {
+        ae_strlist commands; /* the allow-list; empty by default (docs/VERIFY.md) */
+        char *mode;          /* host | container | microvm */
+        int timeout_secs, max_output_bytes;
+        struct {
+            char *runtime, *image, *workdir;
+            bool fallback_to_host_on_unavailable;
+        } container;
+        struct {
+            char *runtime, *kernel_image, *rootfs_image, *workdir;
+            int vcpu_count, memory_mib;
+            bool fallback_to_container_on_unavailable, fallback_to_host_on_unavailable;
+        } microvm;
+    } verify;
     ae_strlist warnings; /* "path:line: unknown key 'x' in [general] (ignored)" */
 } ae_config;
 

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include <aether/aether.h>
+#include <aether/checks.h>
 #include <aether/explain.h>
 
 #include "mcp/jsonrpc.h"
@@ -42,7 +43,7 @@ static void usage(FILE *f)
                "Serves the aether index of DIR (default: the current directory) to MCP\n"
                "clients over stdio: newline-delimited JSON-RPC 2.0 on stdin/stdout.\n"
                "Tools: aether_status, aether_symbol_lookup, aether_search, aether_get_sir,\n"
-               "aether_explain, aether_symbol_timeline, aether_why_changed.\n"
+               "aether_explain, aether_symbol_timeline, aether_why_changed, aether_verify.\n"
                "The workspace is opened read-only; index it with\n"
                "  aetherd --workspace DIR --index-once\n"
                "\n"
@@ -149,6 +150,13 @@ static int be_why_changed(void *ctx, const char *id, const ae_why_selector *sel,
     return ae_workspace_why_changed(c->ws, id, sel, out, err);
 }
 
+static int be_verify(void *ctx, const ae_verify_request *rq, ae_verify_result **out, ae_error *err)
+{
+    server_ctx *c = ctx;
+    AE_TRY(ensure_open(c, err));
+    return ae_workspace_verify(c->ws, rq, out, err);
+}
+
 static const char *be_root(void *ctx)
 {
     server_ctx *c = ctx;
@@ -234,6 +242,7 @@ int main(int argc, char **argv)
         .explain = be_explain,
         .timeline = be_timeline,
         .why_changed = be_why_changed,
+        .verify = be_verify,
     };
     mcp_server s;
     mcp_server_init(&s, &be, AE_VERSION);

@@ -694,6 +694,97 @@ static json_t *run_why_changed(const mcp_backend *be, json_t *args)
     return tool_ok(o);
 }
 
+/* ---- verify ------------------------------------------------------------- */
+
+static json_t *verify_input(void)
+{
+    json_t *mode =
+        json_pack("{s:s, s:[s,s,s], s:s}", "type", "string", "enum", "host", "container", "microvm",
+                  "description", "Where to run (default: [verify] mode of the config).");
+    return object_schema(
+        json_pack("{s:{s:s, s:{s:s}, s:s}, s:o, s:{s:s, s:s}, s:{s:s, s:s}}", "commands", "type",
+                  "array", "items", "type", "string", "description",
+                  "Commands to run, each on the [verify] allow-list (default: the whole list).",
+                  "mode", mode, "fallback_to_host_on_unavailable", "type", "boolean", "description",
+                  "Run on the host when the container or microvm is unavailable.",
+                  "fallback_to_container_on_unavailable", "type", "boolean", "description",
+                  "Run in a container when the microvm is unavailable."),
+        NULL);
+}
+
+static json_t *verify_output(void)
+{
+    json_t *res = output_schema(json_pack(
+        "{s:o, s:o, s:o, s:o, s:o}", "command", typed("string"), "exit_code", nullable("integer"),
+        "stdout", typed("string"), "stderr", typed("string"), "passed", typed("boolean")));
+    json_t *strs = json_pack("{s:s, s:{s:s}}", "type", "array", "items", "type", "string");
+    return output_schema(json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:O, s:o, s:o, s:o, s:{s:s, s:o}}", "schema_version",
+        typed("integer"), "workspace", typed("string"), "mode", typed("string"), "mode_requested",
+        typed("string"), "mode_used", nullable("string"), "fallback_reason", nullable("string"),
+        "allowlisted_commands", strs, "requested_commands", strs, "passed", typed("boolean"),
+        "error", nullable("string"), "result_count", typed("integer"), "results", "type", "array",
+        "items", res));
+}
+
+static json_t *get_bool(const char *tool, json_t *args, const char *key, int *out)
+{
+    json_t *v = json_object_get(args, key);
+    *out = -1;
+    if (!v) return NULL;
+    if (!json_is_boolean(v))
+        return tool_error("%s: argument '%s' must be a boolean, not %s", tool, key,
+                          mcp_json_type_name(v));
+    *out = json_is_true(v);
+    return NULL;
+}
+
+static json_t *run_verify(const mcp_backend *be, json_t *args)
+{
+    const char *tool = "aether_verify", *mode = NULL;
+    ae_verify_request rq = {NULL, 0, NULL, -1, -1};
+    json_t *bad = get_string(tool, args, "mode", false, &mode);
+    if (!bad && mode && strcmp(mode, "host") && strcmp(mode, "container") &&
+        strcmp(mode, "microvm"))
+        bad = tool_error("%s: argument 'mode' must be \"host\", \"container\" or \"microvm\", "
+                         "not \"%.64s\"",
+                         tool, mode);
+    if (!bad) bad = get_bool(tool, args, "fallback_to_host_on_unavailable", &rq.fallback_host);
+    if (!bad)
+        bad = get_bool(tool, args, "fallback_to_container_on_unavailable", &rq.fallback_container);
+    json_t *cmds = json_object_get(args, "commands");
+    const char *list[64];
+    if (!bad && cmds) {
+        if (!json_is_array(cmds))
+            bad = tool_error("%s: argument 'commands' must be an array of strings, not %s", tool,
+                             mcp_json_type_name(cmds));
+        else if (json_array_size(cmds) > 64)
+            bad = tool_error("%s: argument 'commands' has %zu items; at most 64", tool,
+                             json_array_size(cmds));
+        for (size_t i = 0; !bad && i < json_array_size(cmds); i++) {
+            json_t *c = json_array_get(cmds, i);
+            if (!json_is_string(c))
+                bad = tool_error("%s: argument 'commands' item %zu must be a string, not %s", tool,
+                                 i + 1, mcp_json_type_name(c));
+            else
+                list[rq.n_commands++] = json_string_value(c);
+        }
+        rq.commands = list;
+    }
+    if (bad) return bad;
+    rq.mode = mode;
+    if (!be->verify) return unavailable(tool);
+    ae_verify_result *r = NULL;
+    ae_error err;
+    ae_error_clear(&err);
+    if (be->verify(be->ctx, &rq, &r, &err) < 0) return tool_error("%s: %s", tool, err.message);
+    char *text = ae_verify_result_json(r);
+    ae_verify_result_free(r);
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    return tool_ok(o);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static const char *const no_args[] = {NULL};
@@ -703,6 +794,8 @@ static const char *const search_args[] = {"query",       "limit", "mode", "langu
 static const char *const get_sir_args[] = {"symbol_id", NULL};
 static const char *const explain_args[] = {"file_path", "line", "column", NULL};
 static const char *const timeline_args[] = {"symbol_id", "limit", NULL};
+static const char *const verify_args[] = {"commands", "mode", "fallback_to_host_on_unavailable",
+                                          "fallback_to_container_on_unavailable", NULL};
 static const char *const why_args[] = {"symbol_id",       "from_version",  "to_version",
                                        "from_created_at", "to_created_at", NULL};
 
@@ -738,6 +831,12 @@ static const tool_def tool_defs[MCP_TOOL_COUNT] = {
      "versions current at two times) and names the fields added, removed and modified, with "
      "both intents.",
      why_args, why_input, why_output, run_why_changed},
+    {"aether_verify", "Run the workspace's check commands",
+     "Runs the verification commands allow-listed in the workspace's [verify] config (tests, "
+     "linters) on the host or in a container, each with a timeout and an output cap; stops "
+     "at the first failure. Commands not on the allow-list are refused without running "
+     "anything.",
+     verify_args, verify_input, verify_output, run_verify},
 };
 
 json_t *mcp_tools_list(void)
@@ -745,10 +844,11 @@ json_t *mcp_tools_list(void)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < MCP_TOOL_COUNT; i++) {
         const tool_def *t = &tool_defs[i];
-        json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:{s:b, s:b, s:b}}", "name", t->name,
-                              "title", t->title, "description", t->description, "inputSchema",
-                              t->input_schema(), "outputSchema", t->output_schema(), "annotations",
-                              "readOnlyHint", 1, "destructiveHint", 0, "openWorldHint", 0);
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:o, s:o, s:{s:b, s:b, s:b}}", "name", t->name, "title",
+                      t->title, "description", t->description, "inputSchema", t->input_schema(),
+                      "outputSchema", t->output_schema(), "annotations", "readOnlyHint",
+                      t->run != run_verify, "destructiveHint", 0, "openWorldHint", 0);
         if (!o || json_array_append_new(arr, o) < 0) {
             json_decref(arr);
             return NULL;

@@ -7,6 +7,7 @@
 #define AE_MCP_TOOLS_H
 
 #include <aether/aether.h>
+#include <aether/checks.h>
 #include <aether/explain.h>
 #include <aether/sir.h>
 #include <jansson.h>
@@ -33,9 +34,11 @@ typedef struct mcp_backend {
                     ae_error *err);
     int (*why_changed)(void *ctx, const char *symbol_id, const ae_why_selector *sel,
                        ae_why_changed **out, ae_error *err);
+    /* aether_verify (include/aether/checks.h); the tools free the result. */
+    int (*verify)(void *ctx, const ae_verify_request *rq, ae_verify_result **out, ae_error *err);
 } mcp_backend;
 
-#define MCP_TOOL_COUNT 7
+#define MCP_TOOL_COUNT 8
 
 /* "an object", "a string" ... for messages about a JSON value's type. */
 const char *mcp_json_type_name(const json_t *v);

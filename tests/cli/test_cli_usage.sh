@@ -57,8 +57,12 @@ done <"$TMP/flags"
 # The reference's own rejections, by name.
 expect_exit 2 "$AETHERD" --search x --index-once && same_as usage_search_index_once && ok "--search with --index-once" || fail "--search --index-once"
 expect_exit 2 "$AETHERD" --index-once --search=x && contains "$ERR" "--index-once and --search cannot be combined" && ok "--index-once with --search=" || fail "--index-once --search="
-# --verify is the reference's check-command runner (coming); the store check is --fsck.
-expect_exit 2 "$AETHERD" --verify && same_as usage_verify && ok "--verify not taken by the store check" || fail "--verify"
+# --verify is the reference's check-command runner (tests/cli/test_verify.sh); the store check
+# is --fsck.  With no [verify] allow-list it says how to configure one.
+mkdir -p "$TMP/noverify"
+expect_exit 1 "$AETHERD" --workspace "$TMP/noverify" --verify &&
+  contains "$ERR" "no verification commands are configured" && [ ! -e "$TMP/noverify/.aether" ] &&
+  ok "--verify is the check runner, not the store check" || fail "--verify: $ERR"
 expect_exit 2 "$AETHERD" --index-once --exact=1 && same_as usage_switch_value && ok "switch with a value" || fail "switch with a value"
 expect_exit 2 "$AETHERD" --index-once --output json && same_as usage_option_mode && ok "option outside its modes" || fail "option outside its modes"
 expect_exit 2 "$AETHERD" --search-vector '[1]' && same_as usage_search_vector && ok "mode check" || fail "mode check"

@@ -29,7 +29,7 @@ static int f_get_sir(void *ctx, const char *id, char **json, char hash[65], ae_e
 }
 
 static int f_search(void *ctx, const char *q, ae_search_mode mode, size_t limit,
-                    ae_search_results **out, ae_error *err)
+                    const ae_search_filter *filter, ae_search_results **out, ae_error *err)
 {
     ae_search_results *r = calloc(1, sizeof *r);
     if (!r) return AE_ENOMEM;
@@ -128,7 +128,7 @@ static int f_why(void *ctx, const char *id, const ae_why_selector *sel, ae_why_c
 }
 
 static const mcp_backend backend = {NULL,   f_status, f_get_sir, f_search,   f_free, f_path,
-                                    f_path, f_path,   f_explain, f_timeline, f_why};
+                                    f_path, f_path,   f_explain, f_timeline, f_why,  NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -244,3 +244,49 @@ test('aether_explain: a stale SIR shows the warning; a symbol without SIR the re
   assert.equal(none.hover_markdown,
     'AETHER: No SIR yet for this symbol. Run aetherd indexing and try again.');
 });
+
+test('aether_verify runs allow-listed commands through the library, refuses others', async () => {
+  const { appendFileSync, existsSync } = await import('node:fs');
+  appendFileSync(join(WS, '.aether', 'config.toml'),
+    '\n[verify]\ncommands = ["echo verified", "exit 4"]\ntimeout_secs = 5\n' +
+    '[verify.container]\nruntime = "aether-no-such-runtime"\nimage = "x"\n');
+  const t2 = new StdioClientTransport({
+    command: join(BUILD, 'aether-mcp'), args: ['--workspace', WS], stderr: 'pipe',
+  });
+  const c2 = new Client({ name: 'aether-verify-test', version: '0.0.0' });
+  await c2.connect(t2);
+  try {
+    const call = async (args) => {
+      const r = await c2.callTool({ name: 'aether_verify', arguments: args });
+      return r;
+    };
+    let r = await call({ commands: ['echo verified'] });
+    assert.equal(r.isError, false);
+    const ok = r.structuredContent;
+    assert.equal(ok.schema_version, 1);
+    assert.equal(ok.passed, true);
+    assert.equal(ok.mode_used, 'host');
+    assert.deepEqual(ok.allowlisted_commands, ['echo verified', 'exit 4']);
+    assert.deepEqual(ok.results.map((x) => [x.command, x.exit_code, x.stdout, x.passed]),
+      [['echo verified', 0, 'verified\n', true]]);
+    r = await call({});
+    assert.equal(r.structuredContent.passed, false);
+    assert.equal(r.structuredContent.result_count, 2);
+    assert.equal(r.structuredContent.results[1].exit_code, 4);
+    r = await call({ commands: ['touch mcp-marker'] });
+    assert.equal(r.structuredContent.passed, false);
+    assert.match(r.structuredContent.error, /not on the \[verify\] allow-list/);
+    assert.equal(existsSync(join(WS, 'mcp-marker')), false, 'a refused command ran');
+    r = await call({ commands: ['echo verified'], mode: 'container' });
+    assert.match(r.structuredContent.error, /is not installed/);
+    r = await call({ commands: ['echo verified'], mode: 'container', fallback_to_host_on_unavailable: true });
+    assert.equal(r.structuredContent.mode_used, 'host');
+    assert.match(r.structuredContent.fallback_reason, /not installed/);
+    assert.equal(r.structuredContent.passed, true);
+    r = await call({ commands: 'echo verified' });
+    assert.equal(r.isError, true);
+    assert.match(r.content[0].text, /argument 'commands' must be an array of strings/);
+  } finally {
+    await c2.close();
+  }
+});

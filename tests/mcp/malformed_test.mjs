@@ -162,7 +162,7 @@ test('malformed input never stops the server', async () => {
   // pipelined requests are answered in order
   s.send(req(21, 'ping') + req(22, 'tools/list') + req(23, 'ping'));
   assert.equal((await s.next()).id, 21);
-  assert.equal((await s.next()).result.tools.length, 7);
+  assert.equal((await s.next()).result.tools.length, 8);
   assert.equal((await s.next()).id, 23);
 
   // EOF: clean exit, nothing left unsaid, no crash report

@@ -32,6 +32,18 @@ static void assert_defaults(const ae_config *c)
     assert_int_equal(c->embeddings.batch_size, 64);
     assert_int_equal(c->search.nprobe, 0);
     assert_int_equal(c->search.refine_factor, 0);
+    /* [verify]: no commands until the user lists them (docs/VERIFY.md) */
+    assert_int_equal(c->verify.commands.len, 0);
+    assert_string_equal(c->verify.mode, "host");
+    assert_int_equal(c->verify.timeout_secs, 600);
+    assert_int_equal(c->verify.max_output_bytes, 1 << 20);
+    assert_string_equal(c->verify.container.runtime, "docker");
+    assert_string_equal(c->verify.container.workdir, "/workspace");
+    assert_null(c->verify.container.image);
+    assert_false(c->verify.container.fallback_to_host_on_unavailable);
+    assert_string_equal(c->verify.microvm.runtime, "firecracker");
+    assert_int_equal(c->verify.microvm.vcpu_count, 1);
+    assert_int_equal(c->verify.microvm.memory_mib, 1024);
 }
 
 static int parse(const char *text, ae_config *c, ae_error *err)
@@ -238,13 +250,16 @@ static void test_reference_tool_config_warns(void **state)
     assert_string_equal(c.inference.api_key_env, "GEMINI_API_KEY");
     assert_false(c.embeddings.enabled);
     assert_string_equal(c.embeddings.provider, "mock");
-    assert_int_equal(c.warnings.len, 4);
+    assert_int_equal(c.warnings.len, 3);
     assert_string_equal(c.warnings.items[0], "t.toml:1: unknown section [general] (ignored)");
     assert_string_equal(c.warnings.items[1],
                         "t.toml:7: unknown key 'temperature' in [inference] (ignored)");
     assert_string_equal(c.warnings.items[2],
                         "t.toml:21: unknown key 'candle' in [embeddings] (ignored)");
-    assert_string_equal(c.warnings.items[3], "t.toml:17: unknown section [verify] (ignored)");
+    /* [verify] is read: the reference's allow-list and mode */
+    assert_int_equal(c.verify.commands.len, 2);
+    assert_string_equal(c.verify.commands.items[1], "cargo clippy");
+    assert_string_equal(c.verify.mode, "host");
     ae_config_free(&c);
 
     assert_int_equal(parse("version = 2\n[search]\nnprobe = 3\n", &c, &err), 0);
@@ -257,6 +272,24 @@ static void test_reference_tool_config_warns(void **state)
 static const struct {
     const char *text, *want;
 } BAD[] = {
+    {"[verify]\nmode = \"vm\"\n",
+     "t.toml:2: [verify] mode = \"vm\" is not supported; accepted: \"host\", \"container\", "
+     "\"microvm\""},
+    {"[verify]\ncommands = \"make\"\n",
+     "t.toml:2: [verify] commands must be an array of strings, not a string; accepted: an array "
+     "of command strings"},
+    {"[verify]\ncommands = [\"make\", 3]\n",
+     "t.toml:2: [verify] commands item 2 must be a string, not an integer"},
+    {"[verify]\ntimeout_secs = 0\n",
+     "t.toml:2: [verify] timeout_secs = 0 is out of range; accepted: 1..86400 (seconds per "
+     "command)"},
+    {"[verify]\nmax_output_bytes = 10\n",
+     "t.toml:2: [verify] max_output_bytes = 10 is out of range"},
+    {"[verify.container]\nfallback_to_host_on_unavailable = \"yes\"\n",
+     "t.toml:2: [verify.container] fallback_to_host_on_unavailable must be a boolean, not a "
+     "string; accepted: true, false"},
+    {"[verify.microvm]\nvcpu_count = 65\n",
+     "t.toml:2: [verify.microvm] vcpu_count = 65 is out of range; accepted: 1..64"},
     {"[inference]\nprovider = \"gemini\"\n",
      "t.toml:2: [inference] provider = \"gemini\" is not supported; accepted: \"auto\", \"mock\", "
      "\"static\", \"openai_compat\", \"ollama\", \"qwen3_local\""},

@@ -134,7 +134,7 @@ static const char *fake_sir_dir(void *ctx)
  * client on a real workspace (tests/mcp/history_test.mjs); the fuzz target fakes them. */
 static const mcp_backend fake_backend = {NULL,      fake_status, fake_get_sir, fake_search,
                                          fake_free, fake_root,   fake_meta,    fake_sir_dir,
-                                         NULL,      NULL,        NULL};
+                                         NULL,      NULL,        NULL,         NULL};
 
 static mcp_server S;
 
@@ -350,10 +350,10 @@ static void test_tools_list(void **state)
     json_t *tools = json_object_get(result_of(r), "tools");
     assert_int_equal(json_array_size(tools), MCP_TOOL_COUNT);
     const char *names[MCP_TOOL_COUNT] = {
-        "aether_status",  "aether_symbol_lookup",   "aether_search",     "aether_get_sir",
-        "aether_explain", "aether_symbol_timeline", "aether_why_changed"};
-    const char *required[MCP_TOOL_COUNT] = {NULL,        "query",     "query",    "symbol_id",
-                                            "file_path", "symbol_id", "symbol_id"};
+        "aether_status",  "aether_symbol_lookup",   "aether_search",      "aether_get_sir",
+        "aether_explain", "aether_symbol_timeline", "aether_why_changed", "aether_verify"};
+    const char *required[MCP_TOOL_COUNT] = {NULL,        "query",     "query",     "symbol_id",
+                                            "file_path", "symbol_id", "symbol_id", NULL};
     for (size_t i = 0; i < MCP_TOOL_COUNT; i++) {
         json_t *t = json_array_get(tools, i);
         assert_string_equal(json_string_value(json_object_get(t, "name")), names[i]);
@@ -370,8 +370,11 @@ static void test_tools_list(void **state)
         }
         json_t *out = json_object_get(t, "outputSchema");
         assert_string_equal(json_string_value(json_object_get(out, "type")), "object");
+        /* every tool reads only, but aether_verify runs commands */
         assert_true(
-            json_is_true(json_object_get(json_object_get(t, "annotations"), "readOnlyHint")));
+            json_is_boolean(json_object_get(json_object_get(t, "annotations"), "readOnlyHint")) &&
+            json_is_true(json_object_get(json_object_get(t, "annotations"), "readOnlyHint")) ==
+                (i != 7));
     }
     json_t *props =
         json_object_get(json_object_get(json_array_get(tools, 2), "inputSchema"), "properties");
@@ -547,6 +550,14 @@ static void test_call_bad_arguments(void **state)
          "argument 'to_version' needs 'from_version' too"},
         {"aether_why_changed", "{\"symbol_id\":\"s1\",\"from_created_at\":-1,\"to_created_at\":2}",
          "argument 'from_created_at' must be 0 or more, not -1"},
+        {"aether_verify", "{\"commands\":\"make\"}",
+         "argument 'commands' must be an array of strings, not a string"},
+        {"aether_verify", "{\"commands\":[\"a\",3]}",
+         "'commands' item 2 must be a string, not an integer"},
+        {"aether_verify", "{\"mode\":\"vm\"}",
+         "'mode' must be \"host\", \"container\" or \"microvm\""},
+        {"aether_verify", "{\"fallback_to_host_on_unavailable\":1}",
+         "'fallback_to_host_on_unavailable' must be a boolean, not an integer"},
         {"aether_why_changed", "{\"symbol_id\":\"s1\",\"version\":2}",
          "unknown argument 'version' (accepted: symbol_id, from_version, to_version, "
          "from_created_at, to_created_at)"},
