@@ -8,7 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DAE_FUZZ=ON -DAE_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j "$(nproc)" >/dev/null
+# Build output only on failure, so a compile error is visible in the CI log.
+if ! out=$(cmake --build build-fuzz -j "$(nproc)" 2>&1); then
+  echo "$out" | tail -40; echo "fuzz: build failed"; exit 1
+fi
 mkdir -p build-fuzz/artifacts
 total_execs=0
 status=0

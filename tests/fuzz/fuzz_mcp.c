@@ -18,14 +18,26 @@ static int f_status(void *ctx, ae_status *out, ae_error *err)
     return 0;
 }
 
-static int f_get_sir(void *ctx, const char *id, char **json, char hash[65], ae_error *err)
+static int f_get_sir(void *ctx, const char *id, ae_sir_info **out, ae_error *err)
 {
     if (strcmp(id, "s1")) return ae_fail(err, AE_ENOTFOUND, "no SIR for symbol_id %s", id);
-    *json = strdup("{\"confidence\":1.0,\"dependencies\":[],\"error_modes\":[],\"inputs\":[],"
-                   "\"intent\":\"x\",\"outputs\":[],\"side_effects\":[]}");
-    memset(hash, 'a', 64);
-    hash[64] = '\0';
-    return *json ? 0 : AE_ENOMEM;
+    ae_sir_info *s = calloc(1, sizeof *s);
+    if (!s) return AE_ENOMEM;
+    strcpy(s->symbol_id, "s1");
+    s->has_sir = true;
+    s->sir_json = strdup("{\"confidence\":1.0,\"dependencies\":[],\"error_modes\":[],\"inputs\":[],"
+                         "\"intent\":\"x\",\"outputs\":[],\"side_effects\":[]}");
+    memset(s->sir_hash, 'a', 64);
+    s->sir_version = 1;
+    s->provider = strdup("static");
+    s->model = strdup("static-v1");
+    strcpy(s->sir_status, "fresh");
+    if (!s->sir_json || !s->provider || !s->model) {
+        ae_sir_info_free(s);
+        return AE_ENOMEM;
+    }
+    *out = s;
+    return 0;
 }
 
 static int f_search(void *ctx, const char *q, ae_search_mode mode, size_t limit,
