@@ -7,7 +7,7 @@
  * as symbol_id "%09zu" so results map back to ground-truth rows. */
 #include "bench.h"
 
-#include "store/lancedb_index.h"
+#include "store/table_index_policy.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -35,7 +35,7 @@ static bool is_sqlite(const char *path)
 
 static int open_store(const char *path, ae_vector_store **vs, ae_error *err)
 {
-    return is_sqlite(path) ? ae_vs_open_sqlite(path, vs, err) : ae_vs_open_lancedb(path, vs, err);
+    return is_sqlite(path) ? ae_vs_open_sqlite(path, vs, err) : ae_vs_open_table(path, vs, err);
 }
 
 /* Upserts every row of mat into a fresh table under vdir, then builds the index. */
@@ -66,7 +66,7 @@ static int ingest(const bench_matrix *mat, const char *vdir, double *ingest_s, d
         AE_CHECK(ae_vs_upsert(vs, recs, m, err));
     }
     double t1 = bench_now_ms();
-    if (!is_sqlite(vdir)) AE_CHECK(ae_lancedb_build_indexes(vs, true, err));
+    if (!is_sqlite(vdir)) AE_CHECK(ae_tables_build_indexes(vs, true, err));
     *ingest_s = (t1 - t0) / 1e3;
     *build_s = (bench_now_ms() - t1) / 1e3;
 cleanup:
@@ -149,7 +149,7 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
     }
     if (open_store(vdir, &vs, &err) < 0) goto fail;
     char state[160] = "legacy JSON scan";
-    if (!legacy && ae_lancedb_index_state(vdir, "bench", model, state, sizeof state, &err) < 0)
+    if (!legacy && ae_table_index_state(vdir, "bench", model, state, sizeof state, &err) < 0)
         goto fail;
     size_t warm = nq < 50 ? nq : 50;
     for (int a = 0; a < (exact ? 1 : n_nprobe); a++) {

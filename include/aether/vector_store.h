@@ -85,7 +85,7 @@ typedef struct ae_vector_store_ops {
      * without one.  "lancedb": tables of at least the index threshold whose
      * index is missing, unreadable, or stale (rows added or deleted since
      * the build above a fifth of the live rows or above the threshold; see
-     * src/store/lancedb_index.h); cheap when nothing is due, so the pipeline
+     * src/store/table_index_policy.h); cheap when nothing is due, so the pipeline
      * calls it after every pass. */
     int (*rebuild_index)(void *be, ae_error *err);
     /* Rows for (provider, model); NULL for either means any. */
@@ -115,11 +115,10 @@ typedef struct ae_vector_store {
 
 /* Opens the legacy backend on .aether/meta.sqlite (its own connection). */
 int ae_vs_open_sqlite(const char *db_path, ae_vector_store **out, ae_error *err);
-/* Opens the native "lancedb" backend on a vectors directory (.aether/vectors);
- * it is created at the first upsert.  Our own C implementation of the Lance
- * design, not the LanceDB library.  Writer locks are taken per table at the
- * first write and held until close; reads never block. */
-int ae_vs_open_lancedb(const char *vectors_dir, ae_vector_store **out, ae_error *err);
+/* Opens the native backend (config value "lancedb") on a vectors directory
+ * (.aether/vectors); it is created at the first upsert.  Writer locks are
+ * taken per table at the first write and held until close; reads never block. */
+int ae_vs_open_table(const char *vectors_dir, ae_vector_store **out, ae_error *err);
 /* Closes either backend; accepts NULL. */
 void ae_vs_close(ae_vector_store *vs);
 

@@ -5,7 +5,7 @@
 #include <aether/admin.h>
 
 #include "store/jsonl.h"
-#include "store/lancedb_admin.h"
+#include "store/tables_admin.h"
 #include "util/err.h"
 #include "vectors/table.h"
 #include "workspace/workspace.h"
@@ -71,7 +71,7 @@ int ae_workspace_vector_status(ae_workspace *ws, ae_vector_status *out, ae_error
     out->vectors_dir = ws->vectors_dir;
     ae_table_status *st = NULL;
     size_t n = 0;
-    AE_TRY(ae_lancedb_status(ws->vectors_dir, &st, &n, err));
+    AE_TRY(ae_tables_status(ws->vectors_dir, &st, &n, err));
     out->tables = calloc(n ? n : 1, sizeof *out->tables);
     if (!out->tables) {
         free(st);
@@ -108,7 +108,7 @@ int ae_workspace_optimize(ae_workspace *ws, ae_error *err)
 {
     AE_RETURN_IF(ws->readonly, err, AE_EINVAL, "workspace %s must be open read-write to optimize",
                  ws->root);
-    AE_TRY(ae_lancedb_optimize(ws->vectors_dir, NULL, err));
+    AE_TRY(ae_tables_optimize(ws->vectors_dir, NULL, err));
     if (strcmp(ws->config.embeddings.vector_backend, "lancedb") != 0) return 0;
     /* Rebuild the ANN index over the compacted tables where one is due. */
     ae_vector_store *vs;

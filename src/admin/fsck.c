@@ -25,7 +25,7 @@
 #include <aether/admin.h>
 
 #include "meta/sqlite_err.h"
-#include "store/lancedb_admin.h"
+#include "store/tables_admin.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -99,7 +99,7 @@ static int check_tables(ae_workspace *ws, ae_fsck_report *rep, ae_error *err)
 {
     ae_table_status *st = NULL;
     size_t n = 0;
-    AE_TRY(ae_lancedb_status(ws->vectors_dir, &st, &n, err));
+    AE_TRY(ae_tables_status(ws->vectors_dir, &st, &n, err));
     int rc = 0;
     rep->tables = ae_calloc_array(n + 1, sizeof *rep->tables);
     if (!rep->tables) AE_FAIL(err, AE_ENOMEM, "out of memory");
@@ -113,8 +113,8 @@ static int check_tables(ae_workspace *ws, ae_fsck_report *rep, ae_error *err)
         t->recall = 1.0;
         char *dir = ae_path_join(ws->vectors_dir, st[i].name);
         if (!dir) AE_FAIL(err, AE_ENOMEM, "out of memory");
-        ae_verify_report tr = {0};
-        rc = ae_table_verify(dir, &tr, err);
+        ae_table_fsck_report tr = {0};
+        rc = ae_table_fsck(dir, &tr, err);
         free(dir);
         if (rc < 0) goto cleanup;
         rep->n_tables = i + 1;
@@ -124,12 +124,12 @@ static int check_tables(ae_workspace *ws, ae_fsck_report *rep, ae_error *err)
         t->files_checked = tr.files_checked;
         rep->table_problems += tr.n_problems;
         for (size_t p = 0; p < tr.n_problems; p++) {
-            const ae_verify_problem *vp = &tr.problems[p];
+            const ae_table_fsck_problem *vp = &tr.problems[p];
             if (vp->file && !strncmp(vp->file, "index/", 6)) t->index_damaged = true;
             problem(rep, "table %s: %s", t->name, vp->message);
             if (ae_strlist_push(&t->problems, vp->message) < 0) rc = AE_ENOMEM;
         }
-        ae_verify_report_free(&tr);
+        ae_table_fsck_report_free(&tr);
         if (rc < 0) AE_FAIL(err, rc, "out of memory");
     }
 cleanup:
@@ -369,7 +369,7 @@ static int check_state(ae_workspace *ws, ae_fsck_report *rep, const scan *s, ae_
  * with neither is left by a crash between the pipeline's two prune steps
  * (state first, then store): it is pending, not a problem -- search skips
  * ids without a symbol, and the next read-write open removes it
- * (ae_migrate_prune_lancedb) -- and --repair removes it at once. */
+ * (ae_migrate_prune_table) -- and --repair removes it at once. */
 static int check_store_rows(ae_workspace *ws, ae_fsck_report *rep, const scan *s, ae_error *err)
 {
     sqlite3 *db = ae_meta_db(ws->meta);

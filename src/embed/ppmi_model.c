@@ -42,8 +42,13 @@
  *    the digests of sections 0-4 (small); section 5 (most of the file) only
  *    with verify_all, so a search process touches just the rows its query
  *    needs.  The indexer loads with verify_all.
- * 2. The model's name is "ppmi-<dim>-<first 8 hex of the header digest>":
- *    any change of data or parameters is a new name, hence a new vector table. */
+ * 2. The model's name is "ppmi-<dim>-<first 8 hex of its identity>", the identity being
+ *    BLAKE3 of what training was given and counted, not of the floats it computed:
+ *    header bytes [0, 96) and [100, 128) (every parameter and count; oov_weight is
+ *    computed) and the digests of sections 0-2 (vocabulary, offsets, hash slots).  Any
+ *    change of data or parameters is a new name, hence a new vector table, while the same
+ *    workspace trained on another CPU (whose BLAS kernels round differently) keeps its
+ *    name.  The header digest still covers every byte, so corruption is caught. */
 #include "embed/ppmi_internal.h"
 
 #include "embed/embed_tokens.h"
@@ -178,6 +183,19 @@ static void digest(const void *p, size_t n, uint8_t out[AE_BLAKE3_OUT_LEN])
     ae_blake3_final(&h, out);
 }
 
+/* Note 2: the name part of the model. */
+static void identity_hex(const unsigned char *h, char *out)
+{
+    ae_blake3 b;
+    uint8_t d[AE_BLAKE3_OUT_LEN];
+    ae_blake3_init(&b);
+    ae_blake3_update(&b, h, 96);
+    ae_blake3_update(&b, h + 100, OFF_SECTIONS - 100);
+    ae_blake3_update(&b, h + OFF_DIGESTS, 3 * 32);
+    ae_blake3_final(&b, d);
+    to_hex(d, out);
+}
+
 void ppmi_model_compute_hash(ppmi_model *m)
 {
     unsigned char *h = m->image;
@@ -213,7 +231,7 @@ void ppmi_model_compute_hash(ppmi_model *m)
     }
     digest(h, OFF_HEADER_HASH, h + OFF_HEADER_HASH);
     memcpy(h + m->image_len - MODEL_TRAILER, h + OFF_HEADER_HASH, MODEL_TRAILER);
-    to_hex(h + OFF_HEADER_HASH, m->hash);
+    identity_hex(h, m->hash);
 }
 
 int ppmi_model_save(const ppmi_model *m, const char *path, ae_error *err)
@@ -319,7 +337,7 @@ static int check_image(ppmi_model *m, const char *path, int verify_all, ae_error
     }
     for (uint32_t s = 0; s < m->n_slots; s++)
         if (m->slots[s] > m->n_vocab) CORRUPT("%s: hash slot %u out of range", path, s);
-    to_hex(h + OFF_HEADER_HASH, m->hash);
+    identity_hex(h, m->hash);
 cleanup:
     return rc;
 }

@@ -4,7 +4,7 @@
  * 1. Open maps the file and checks only what is O(header + nlist): magic,
  *    version, the header's BLAKE3, sizes implied by dim/nlist/m/rows, section
  *    bounds and alignment, list offsets monotone, and the trailer.  The big
- *    sections (codes, row ids) are checked by ae_ivfpq_verify, so a fresh
+ *    sections (codes, row ids) are checked by ae_ivfpq_fsck, so a fresh
  *    process answers its first query after touching a few pages.
  * 2. Search never trusts a row id: ids >= rows are skipped, so a corrupt file
  *    that passes open cannot make it read outside the source.

@@ -128,7 +128,7 @@ int ae_ivfpq_open(const char *path, ae_ivfpq **out, ae_error *err);
 
 /* Full check: every section checksum, list offsets monotone and covering every
  * row, every row id < rows_covered and appearing exactly once.  AE_ECORRUPT. */
-int ae_ivfpq_verify(const ae_ivfpq *ix, ae_error *err);
+int ae_ivfpq_fsck(const ae_ivfpq *ix, ae_error *err);
 
 /* Top-k rows of src by cosine to query (dim floats), best first (ties: lower
  * row first).  nprobe = 0 / refine_factor = 0 pick the defaults; nprobe is

@@ -16,6 +16,7 @@
 #include "meta/meta_sir.h"
 #include "meta/sqlite_err.h"
 #include "util/err.h"
+#include "util/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -165,25 +166,6 @@ static void remove_db_files(const char *db)
     }
 }
 
-/* fsync of the directory holding `path`: the new name survives a power cut. */
-static void sync_dir_of(const char *path)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 /* Note 3: builds a complete new database under "<path>.new-<pid>" and links it
  * into place.  link() never replaces, so a writer that lost the race to
  * another creator simply opens the winner's file.  (A writer SIGKILLed here
@@ -206,7 +188,7 @@ static int create_complete(const char *path, ae_error *err)
         rc = ae_fail(err, errno == ENOSPC ? AE_ENOSPC : AE_EIO, "create %s: %s", path,
                      strerror(errno));
     } else {
-        sync_dir_of(path);
+        (void)ae_sync_parent(path); /* best effort: the file is complete either way */
     }
     remove_db_files(tmp);
     return rc;

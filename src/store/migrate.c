@@ -373,9 +373,9 @@ static int read_row(sqlite3_stmt *st, batch *b, ae_migrate_report *rep, ae_error
     return batch_push(b, &r, err);
 }
 
-int ae_migrate_sqlite_to_lancedb(ae_meta *meta, ae_vector_store *lance, const char *vectors_dir,
-                                 bool all_rows, const ae_migrate_opts *opts, ae_migrate_report *rep,
-                                 ae_error *err)
+int ae_migrate_sqlite_to_table(ae_meta *meta, ae_vector_store *lance, const char *vectors_dir,
+                               bool all_rows, const ae_migrate_opts *opts, ae_migrate_report *rep,
+                               ae_error *err)
 {
     double t0 = ae_mono_s();
     rep->from = "sqlite";
@@ -541,8 +541,8 @@ static const char pull_where[] =
     "LEFT JOIN sir_embeddings e ON e.symbol_id = a.symbol_id "
     "WHERE a.backend = 'lancedb' AND (e.symbol_id IS NULL OR e.sir_hash <> s.sir_hash)";
 
-int ae_migrate_lancedb_to_sqlite(ae_meta *meta, ae_vector_store *lance, ae_vector_store *sqlite_vs,
-                                 const ae_migrate_opts *opts, ae_migrate_report *rep, ae_error *err)
+int ae_migrate_table_to_sqlite(ae_meta *meta, ae_vector_store *lance, ae_vector_store *sqlite_vs,
+                               const ae_migrate_opts *opts, ae_migrate_report *rep, ae_error *err)
 {
     double t0 = ae_mono_s();
     rep->from = "lancedb";
@@ -648,7 +648,7 @@ static int prune_row(const ae_vs_record *rec, void *ctx)
     return ae_strlist_push(&p->gone, rec->symbol_id) < 0 ? AE_ENOMEM : 0;
 }
 
-int ae_migrate_prune_lancedb(ae_meta *meta, ae_vector_store *lance, size_t *pruned, ae_error *err)
+int ae_migrate_prune_table(ae_meta *meta, ae_vector_store *lance, size_t *pruned, ae_error *err)
 {
     *pruned = 0;
     size_t rows = 0;

@@ -37,9 +37,9 @@ void ae_migrate_set_kill_after_batch(long k);
  * no marker).  Each batch is one upsert (one commit per table), then one meta
  * transaction recording embedding_state(backend 'lancedb').  Malformed rows
  * are skipped and reported, never fatal. */
-int ae_migrate_sqlite_to_lancedb(ae_meta *meta, ae_vector_store *lance, const char *vectors_dir,
-                                 bool all_rows, const ae_migrate_opts *opts, ae_migrate_report *rep,
-                                 ae_error *err);
+int ae_migrate_sqlite_to_table(ae_meta *meta, ae_vector_store *lance, const char *vectors_dir,
+                               bool all_rows, const ae_migrate_opts *opts, ae_migrate_report *rep,
+                               ae_error *err);
 
 /* lancedb -> sqlite: current rows embedding_state says lancedb holds and
  * sir_embeddings lacks, read from lance (one pass over it per page of
@@ -47,14 +47,13 @@ int ae_migrate_sqlite_to_lancedb(ae_meta *meta, ae_vector_store *lance, const ch
  * (backend 'sqlite').  A promised row lancedb does not have is counted in
  * rows_missing and its stale embedding_state row removed, so the next index
  * run embeds it again. */
-int ae_migrate_lancedb_to_sqlite(ae_meta *meta, ae_vector_store *lance, ae_vector_store *sqlite_vs,
-                                 const ae_migrate_opts *opts, ae_migrate_report *rep,
-                                 ae_error *err);
+int ae_migrate_table_to_sqlite(ae_meta *meta, ae_vector_store *lance, ae_vector_store *sqlite_vs,
+                               const ae_migrate_opts *opts, ae_migrate_report *rep, ae_error *err);
 
 /* Deletes lancedb vectors whose symbol no longer exists.  Cheap when there are
  * none: it scans the store only when it holds more rows than
  * embedding_state(lancedb) records. */
-int ae_migrate_prune_lancedb(ae_meta *meta, ae_vector_store *lance, size_t *pruned, ae_error *err);
+int ae_migrate_prune_table(ae_meta *meta, ae_vector_store *lance, size_t *pruned, ae_error *err);
 
 bool ae_migrate_marker_present(const char *vectors_dir);
 /* Writes the marker atomically (temp file, fsync, rename); creates vectors_dir. */

@@ -72,9 +72,7 @@ int ae_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-/* fsync of the directory that holds `path`, so a new entry in it survives a
- * power cut.  -1 with errno on failure. */
-static int sync_parent(const char *path)
+int ae_sync_parent(const char *path)
 {
     const char *slash = strrchr(path, '/');
     char *dir =
@@ -129,7 +127,7 @@ static int write_durable(const char *path, const void *data, size_t len, bool re
         unlink(tmp);
         if (rc < 0) goto cleanup;
     }
-    if (sync_parent(path) < 0) rc = ae_fail_errno(err, errno, "fsync the directory of %s", path);
+    if (ae_sync_parent(path) < 0) rc = ae_fail_errno(err, errno, "fsync the directory of %s", path);
     goto cleanup;
 unlink_tmp:
     unlink(tmp);
@@ -152,7 +150,7 @@ int ae_write_file_new(const char *path, const void *data, size_t len, ae_error *
 static int make_dir(char *p, ae_error *err)
 {
     if (mkdir(p, 0755) == 0) {
-        sync_parent(p); /* best effort, like the mkdir -p it serves */
+        (void)ae_sync_parent(p); /* best effort, like the mkdir -p it serves */
         return 0;
     }
     if (errno == EEXIST) return 0;

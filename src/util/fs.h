@@ -15,6 +15,9 @@ int ae_write_file_atomic(const char *path, const void *data, size_t len, ae_erro
 /* The same, but never replaces: if `path` exists (or appears meanwhile) it is
  * kept as it is and 0 returned. */
 int ae_write_file_new(const char *path, const void *data, size_t len, ae_error *err);
+/* fsync of the directory that holds `path`, so a new entry in it survives a
+ * power cut.  0, or -1 with errno. */
+int ae_sync_parent(const char *path);
 /* write() until done (EINTR retried); 0, or -1 with errno. */
 int ae_write_all(int fd, const void *data, size_t len);
 /* mkdir -p; existing directories are fine. */

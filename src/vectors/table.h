@@ -175,25 +175,25 @@ uint64_t ae_table_index_size(const ae_table *t);
 /* Verify (read-only, no lock): every manifest's checksum, every referenced
  * file's size and checksum (full read) and structure, deletion files sorted
  * and in range, row counts.  Each problem names the file. */
-typedef struct ae_verify_problem {
+typedef struct ae_table_fsck_problem {
     int code;   /* AE_ECORRUPT, AE_ENOTFOUND, ... */
     char *file; /* relative to the table directory */
     char *message;
-} ae_verify_problem;
+} ae_table_fsck_problem;
 
-typedef struct ae_verify_report {
+typedef struct ae_table_fsck_report {
     size_t versions_checked;
     size_t files_checked;
     uint64_t latest_version; /* newest valid version, 0 if none */
     uint64_t rows_live;      /* in the newest valid version */
-    ae_verify_problem *problems;
+    ae_table_fsck_problem *problems;
     size_t n_problems;
-} ae_verify_report;
+} ae_table_fsck_report;
 
-/* Fills rep (free with ae_verify_report_free).  Returns 0 when the check ran,
+/* Fills rep (free with ae_table_fsck_report_free).  Returns 0 when the check ran,
  * even if it found problems; a negative code only if it could not run. */
-int ae_table_verify(const char *table_dir, ae_verify_report *rep, ae_error *err);
-void ae_verify_report_free(ae_verify_report *rep);
+int ae_table_fsck(const char *table_dir, ae_table_fsck_report *rep, ae_error *err);
+void ae_table_fsck_report_free(ae_table_fsck_report *rep);
 
 /* Registry: the table directories in vectors_dir that we created (marker
  * present), sorted by name; other entries are ignored and left untouched.

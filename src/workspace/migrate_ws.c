@@ -96,7 +96,7 @@ static void readonly_choice(ae_workspace *ws)
     if (!why) return;
     ae_vector_store *other = NULL;
     int rc = lance ? ae_vs_open_sqlite(ws->meta_path, &other, &e)
-                   : ae_vs_open_lancedb(ws->vectors_dir, &other, &e);
+                   : ae_vs_open_table(ws->vectors_dir, &other, &e);
     if (rc < 0) {
         ae_ws_notice(ws, "vector backend %s lacks %lld current embeddings (%s) and %s: %s",
                      ws->backend_name, (long long)n, why, lance ? "sqlite" : "lancedb", e.message);
@@ -124,13 +124,13 @@ int ae_migrate_on_open(ae_workspace *ws, ae_error *err)
     if (!strcmp(ws->backend_name, "lancedb")) {
         bool first = !ae_migrate_marker_present(ws->vectors_dir);
         AE_CHECK(
-            ae_migrate_sqlite_to_lancedb(ws->meta, ws->vs, ws->vectors_dir, first, &o, &rep, err));
-        AE_CHECK(ae_migrate_prune_lancedb(ws->meta, ws->vs, &rep.rows_pruned, err));
+            ae_migrate_sqlite_to_table(ws->meta, ws->vs, ws->vectors_dir, first, &o, &rep, err));
+        AE_CHECK(ae_migrate_prune_table(ws->meta, ws->vs, &rep.rows_pruned, err));
         notice_report(ws, first ? "migration" : "backend sync", &rep);
     } else if (ae_is_dir(ws->vectors_dir)) {
         ae_vector_store *lance = NULL;
-        AE_CHECK(ae_vs_open_lancedb(ws->vectors_dir, &lance, err));
-        rc = ae_migrate_lancedb_to_sqlite(ws->meta, lance, ws->vs, &o, &rep, err);
+        AE_CHECK(ae_vs_open_table(ws->vectors_dir, &lance, err));
+        rc = ae_migrate_table_to_sqlite(ws->meta, lance, ws->vs, &o, &rep, err);
         ae_vs_close(lance);
         if (rc < 0) goto cleanup;
         notice_report(ws, "backend sync", &rep);
@@ -150,11 +150,11 @@ int ae_workspace_migrate_vectors(ae_workspace *ws, const ae_migrate_opts *opts,
     ae_vector_store *lance = NULL;
     bool own = !(ws->vs && !strcmp(ws->backend_name, "lancedb"));
     if (own)
-        AE_TRY(ae_vs_open_lancedb(ws->vectors_dir, &lance, err));
+        AE_TRY(ae_vs_open_table(ws->vectors_dir, &lance, err));
     else
         lance = ws->vs;
-    int rc = ae_migrate_sqlite_to_lancedb(ws->meta, lance, ws->vectors_dir, true, opts, rep, err);
-    if (rc == 0) rc = ae_migrate_prune_lancedb(ws->meta, lance, &rep->rows_pruned, err);
+    int rc = ae_migrate_sqlite_to_table(ws->meta, lance, ws->vectors_dir, true, opts, rep, err);
+    if (rc == 0) rc = ae_migrate_prune_table(ws->meta, lance, &rep->rows_pruned, err);
     if (own) ae_vs_close(lance);
     return rc;
 }

@@ -1,7 +1,7 @@
 /* Workspace status and SIR lookup for the CLI and the MCP server. */
 #include "workspace/workspace.h"
 
-#include "store/lancedb_index.h"
+#include "store/table_index_policy.h"
 #include "util/err.h"
 
 #include <stdio.h>
@@ -43,15 +43,15 @@ int ae_workspace_status(ae_workspace *ws, ae_status *out, ae_error *err)
         out->vector_rows = (int64_t)rows;
         snprintf(out->index_state, sizeof out->index_state, "exact scan");
         /* the table of the configured provider/model: "ivfpq nlist=N, rows
-         * covered R, unindexed U" or why it is exact (lancedb_index.h) */
+         * covered R, unindexed U" or why it is exact (table_index_policy.h) */
         if (!strcmp(ws->backend_name, "lancedb") &&
-            ae_lancedb_index_state(ws->vectors_dir, ws->config.embeddings.provider,
-                                   ws->config.embeddings.model, out->index_state,
-                                   sizeof out->index_state, &e2) < 0)
+            ae_table_index_state(ws->vectors_dir, ws->config.embeddings.provider,
+                                 ws->config.embeddings.model, out->index_state,
+                                 sizeof out->index_state, &e2) < 0)
             snprintf(out->index_state, sizeof out->index_state, "exact scan (%.70s)", e2.message);
         else if (!strcmp(out->index_state, "no vectors") && rows > 0) /* another naming */
-            ae_lancedb_index_state(ws->vectors_dir, NULL, NULL, out->index_state,
-                                   sizeof out->index_state, &e2);
+            ae_table_index_state(ws->vectors_dir, NULL, NULL, out->index_state,
+                                 sizeof out->index_state, &e2);
     }
     return 0;
 }

@@ -123,7 +123,7 @@ int ae_ws_vector_store(ae_workspace *ws, ae_vector_store **out, ae_error *err)
     if (!ws->vs) {
         AE_RETURN_IF(!ws->meta, err, AE_ENOTFOUND, "local store not initialized");
         if (!strcmp(ws->config.embeddings.vector_backend, "lancedb")) {
-            AE_TRY(ae_vs_open_lancedb(ws->vectors_dir, &ws->vs, err));
+            AE_TRY(ae_vs_open_table(ws->vectors_dir, &ws->vs, err));
             ws->backend_name = "lancedb";
         } else {
             AE_TRY(ae_vs_open_sqlite(ws->meta_path, &ws->vs, err));

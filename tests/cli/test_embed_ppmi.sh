@@ -81,4 +81,14 @@ d = json.loads(sys.argv[1])
 assert d["mode_used"] == "lexical", d
 assert d["fallback_reason"].startswith("embedding provider error: no embedding model"), d
 PY
+# The model's name does not depend on the CPU: OpenBLAS's kernels for two CPU
+# generations (both run on any x86-64) round the SVD differently, so the model
+# files differ; the name, and so the vector table, stays.
+for ct in Prescott Nehalem; do
+  W=$(new_workspace "cpu-$ct" ws_small)
+  OPENBLAS_CORETYPE=$ct "$AETHERD" --workspace "$W" --index-once >/dev/null 2>&1 || fail "index with $ct"
+done
+A="$TMP/cpu-Prescott/.aether/models" B="$TMP/cpu-Nehalem/.aether/models"
+[ "$(cat "$A/CURRENT")" = "$(cat "$B/CURRENT")" ] && ok "same model name on two BLAS kernels: $(cat "$A/CURRENT")" ||
+  fail "model name differs by CPU kernel: $(cat "$A/CURRENT") vs $(cat "$B/CURRENT")"
 finish

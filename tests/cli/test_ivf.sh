@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 need_test_hooks # AE_FAULT & co. exist in test builds only
 
-# Tables get an index from this many rows (AE_LANCE_INDEX_ENV) instead of the default (AE_IVFPQ_EXACT_BELOW_ROWS).
+# Tables get an index from this many rows (AE_TABLE_INDEX_ENV) instead of the default (AE_IVFPQ_EXACT_BELOW_ROWS).
 export AETHER_INDEX_MIN_ROWS=500
 N=1200
 

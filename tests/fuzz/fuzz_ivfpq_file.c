@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ae_ivfpq *ix = NULL;
     ae_error err;
     if (ae_ivfpq_open(path, &ix, &err) == 0) {
-        (void)ae_ivfpq_verify(ix, &err);
+        (void)ae_ivfpq_fsck(ix, &err);
         uint32_t dim = ae_ivfpq_dim(ix);
         ae_vec_source src = {ae_ivfpq_rows_covered(ix) + 3, dim, fz_row, fz_inv, NULL};
         float *q = calloc(dim, sizeof *q);

@@ -127,7 +127,7 @@ static void test_recall_at_10_above_floor(void **state)
     assert_int_equal(ae_ivfpq_rows_covered(ix), BIG_N);
     assert_int_equal(ae_ivfpq_nlist(ix), 141); /* sqrt(20000) */
     assert_int_equal(ae_ivfpq_m(ix), 16);
-    assert_int_equal(ae_ivfpq_verify(ix, &err), 0);
+    assert_int_equal(ae_ivfpq_fsck(ix, &err), 0);
     ae_vec_source src = source_of(&big, BIG_N);
     size_t hit = 0, hit_low = 0;
     for (size_t q = 0; q < NQ; q++) {
@@ -334,7 +334,7 @@ static int open_and_verify(const char *path, ae_error *err)
     ae_ivfpq *ix = NULL;
     int rc = ae_ivfpq_open(path, &ix, err);
     if (rc == 0) {
-        rc = ae_ivfpq_verify(ix, err);
+        rc = ae_ivfpq_fsck(ix, err);
         ae_ivfpq_close(ix);
     }
     return rc;

@@ -242,14 +242,13 @@ static void test_migrate_all_rows_bit_identical(void **state)
     assert_int_equal(ae_meta_open(f->meta_path, false, &meta, &err), 0);
     fill_legacy(ae_meta_db(meta));
     ae_vector_store *lance, *sq;
-    assert_int_equal(ae_vs_open_lancedb(f->vectors, &lance, &err), 0);
+    assert_int_equal(ae_vs_open_table(f->vectors, &lance, &err), 0);
     assert_int_equal(ae_vs_open_sqlite(f->meta_path, &sq, &err), 0);
     assert_false(ae_migrate_marker_present(f->vectors));
 
     ae_migrate_opts o = {.batch_rows = 16};
     ae_migrate_report rep = {0};
-    assert_int_equal(ae_migrate_sqlite_to_lancedb(meta, lance, f->vectors, true, &o, &rep, &err),
-                     0);
+    assert_int_equal(ae_migrate_sqlite_to_table(meta, lance, f->vectors, true, &o, &rep, &err), 0);
     assert_int_equal(rep.rows_read, N_ROWS);
     assert_int_equal(rep.rows_migrated, N_ROWS);
     assert_int_equal(rep.rows_malformed, 0);
@@ -275,8 +274,7 @@ static void test_migrate_all_rows_bit_identical(void **state)
     same_search(sq, lance);
 
     /* a re-run replaces, never duplicates */
-    assert_int_equal(ae_migrate_sqlite_to_lancedb(meta, lance, f->vectors, true, &o, &rep, &err),
-                     0);
+    assert_int_equal(ae_migrate_sqlite_to_table(meta, lance, f->vectors, true, &o, &rep, &err), 0);
     assert_int_equal(rep.rows_migrated, N_ROWS);
     ae_migrate_report_free(&rep);
     assert_int_equal(ae_vs_count(lance, NULL, NULL, &n, &err), 0);
@@ -308,12 +306,11 @@ static void test_migrate_progress_and_batches(void **state)
     assert_int_equal(ae_meta_open(f->meta_path, false, &meta, &err), 0);
     fill_legacy(ae_meta_db(meta));
     ae_vector_store *lance;
-    assert_int_equal(ae_vs_open_lancedb(f->vectors, &lance, &err), 0);
+    assert_int_equal(ae_vs_open_table(f->vectors, &lance, &err), 0);
     prog p = {0};
     ae_migrate_opts o = {.batch_rows = 50, .progress = on_progress, .progress_ctx = &p};
     ae_migrate_report rep = {0};
-    assert_int_equal(ae_migrate_sqlite_to_lancedb(meta, lance, f->vectors, true, &o, &rep, &err),
-                     0);
+    assert_int_equal(ae_migrate_sqlite_to_table(meta, lance, f->vectors, true, &o, &rep, &err), 0);
     assert_int_equal(p.calls, (N_ROWS + 49) / 50);
     assert_int_equal(p.done, N_ROWS);
     assert_int_equal(p.total, N_ROWS);
@@ -341,9 +338,9 @@ static void test_migrate_kill_then_rerun(void **state)
         ae_migrate_opts o = {.batch_rows = 10};
         ae_migrate_report r = {0};
         if (ae_meta_open(f->meta_path, false, &m, &err) < 0 ||
-            ae_vs_open_lancedb(f->vectors, &l, &err) < 0)
+            ae_vs_open_table(f->vectors, &l, &err) < 0)
             _exit(3);
-        ae_migrate_sqlite_to_lancedb(m, l, f->vectors, true, &o, &r, &err);
+        ae_migrate_sqlite_to_table(m, l, f->vectors, true, &o, &r, &err);
         _exit(4); /* not reached: killed after batch 3 */
     }
     int status = 0;
@@ -353,7 +350,7 @@ static void test_migrate_kill_then_rerun(void **state)
     assert_false(ae_migrate_marker_present(f->vectors));
 
     ae_vector_store *lance;
-    assert_int_equal(ae_vs_open_lancedb(f->vectors, &lance, &err), 0);
+    assert_int_equal(ae_vs_open_table(f->vectors, &lance, &err), 0);
     size_t n = 0;
     assert_int_equal(ae_vs_count(lance, NULL, NULL, &n, &err), 0);
     assert_int_equal(n, 30); /* three committed batches */
@@ -416,11 +413,10 @@ static void test_migrate_malformed_reported_by_id(void **state)
     exec(db, "INSERT INTO sir_embeddings VALUES (NULL, 'h', 'mock', 'mock-3d', 3, '[1,2,3]', 0)");
 
     ae_vector_store *lance;
-    assert_int_equal(ae_vs_open_lancedb(f->vectors, &lance, &err), 0);
+    assert_int_equal(ae_vs_open_table(f->vectors, &lance, &err), 0);
     ae_migrate_opts o = {.batch_rows = 7};
     ae_migrate_report rep = {0};
-    assert_int_equal(ae_migrate_sqlite_to_lancedb(meta, lance, f->vectors, true, &o, &rep, &err),
-                     0);
+    assert_int_equal(ae_migrate_sqlite_to_table(meta, lance, f->vectors, true, &o, &rep, &err), 0);
     assert_int_equal(rep.rows_migrated, N_ROWS + 1);
     assert_int_equal(rep.rows_malformed, n_bad + 1);
     assert_int_equal(rep.rows_read, N_ROWS + 1 + n_bad + 1);
@@ -624,7 +620,7 @@ static void test_switch_sync_both_ways(void **state)
     assert_int_equal(ae_meta_open(f->meta_path, false, &meta, &err), 0);
     sqlite3 *db = ae_meta_db(meta);
     ae_vector_store *lance, *sq;
-    assert_int_equal(ae_vs_open_lancedb(f->vectors, &lance, &err), 0);
+    assert_int_equal(ae_vs_open_table(f->vectors, &lance, &err), 0);
     assert_int_equal(ae_vs_open_sqlite(f->meta_path, &sq, &err), 0);
     /* both backends in step at generation 1 */
     for (int i = 0; i < 10; i++) {
@@ -649,7 +645,7 @@ static void test_switch_sync_both_ways(void **state)
 
     ae_migrate_report rep = {0};
     ae_migrate_opts o = {.batch_rows = 2};
-    assert_int_equal(ae_migrate_lancedb_to_sqlite(meta, lance, sq, &o, &rep, &err), 0);
+    assert_int_equal(ae_migrate_table_to_sqlite(meta, lance, sq, &o, &rep, &err), 0);
     assert_int_equal(rep.rows_read, 4);
     assert_int_equal(rep.rows_migrated, 4);
     assert_int_equal(rep.rows_missing, 0);
@@ -666,8 +662,7 @@ static void test_switch_sync_both_ways(void **state)
     embed(meta, sq, "sqlite", 3, 2);
     assert_int_equal(ae_migrate_pending(meta, "lancedb", &pending, &err), 0);
     assert_int_equal(pending, 1);
-    assert_int_equal(ae_migrate_sqlite_to_lancedb(meta, lance, f->vectors, false, &o, &rep, &err),
-                     0);
+    assert_int_equal(ae_migrate_sqlite_to_table(meta, lance, f->vectors, false, &o, &rep, &err), 0);
     assert_int_equal(rep.rows_migrated, 1);
     assert_false(rep.marker_written);
     ae_migrate_report_free(&rep);
@@ -677,8 +672,7 @@ static void test_switch_sync_both_ways(void **state)
     /* a full re-run (--migrate-vectors) keeps lancedb's newer rows too */
     exec(db, "UPDATE sir_embeddings SET sir_hash = 'old', embedding_json = '[0,0,0,0,0,0,0,0,0,0,"
              "0,0,0,0,0,1]' WHERE symbol_id = (SELECT id FROM symbols WHERE qualified_name='f1')");
-    assert_int_equal(ae_migrate_sqlite_to_lancedb(meta, lance, f->vectors, true, &o, &rep, &err),
-                     0);
+    assert_int_equal(ae_migrate_sqlite_to_table(meta, lance, f->vectors, true, &o, &rep, &err), 0);
     assert_int_equal(rep.rows_newer, 1);
     assert_int_equal(rep.rows_migrated, 10);
     ae_migrate_report_free(&rep);
@@ -693,11 +687,11 @@ static void test_switch_sync_both_ways(void **state)
              id10, id10);
     exec(db, sql);
     size_t pruned = 0, rows = 0;
-    assert_int_equal(ae_migrate_prune_lancedb(meta, lance, &pruned, &err), 0);
+    assert_int_equal(ae_migrate_prune_table(meta, lance, &pruned, &err), 0);
     assert_int_equal(pruned, 1);
     assert_int_equal(ae_vs_count(lance, NULL, NULL, &rows, &err), 0);
     assert_int_equal(rows, 10);
-    assert_int_equal(ae_migrate_prune_lancedb(meta, lance, &pruned, &err), 0);
+    assert_int_equal(ae_migrate_prune_table(meta, lance, &pruned, &err), 0);
     assert_int_equal(pruned, 0);
     ae_vs_close(lance);
     ae_vs_close(sq);

@@ -6,7 +6,7 @@
  * SQLite backend filters the same way. */
 #include "test_table_util.h"
 
-#include "store/lancedb_index.h"
+#include "store/table_index_policy.h"
 
 #include <aether/vector_store.h>
 
@@ -31,7 +31,7 @@ static int setup(void **state)
     fx.dir = tt_tmpdir();
     char vdir[512];
     snprintf(vdir, sizeof vdir, "%s/vectors", fx.dir);
-    if (ae_vs_open_lancedb(vdir, &fx.vs, &err) < 0) return -1;
+    if (ae_vs_open_table(vdir, &fx.vs, &err) < 0) return -1;
     fx.b = tt_make(P, M, DIM, 0, N_ROWS, 7);
     if (ae_vs_upsert(fx.vs, fx.b.recs, fx.b.n, &err) < 0) return -1;
     return 0;
@@ -126,7 +126,7 @@ static void test_one_percent_with_index(void **state)
 {
     (void)state;
     ae_error err;
-    TT_OK(ae_lancedb_build_indexes(fx.vs, true, &err));
+    TT_OK(ae_tables_build_indexes(fx.vs, true, &err));
     /* unfiltered search now goes through the index ... */
     float q[DIM];
     tt_vec(99, 0, q, DIM);

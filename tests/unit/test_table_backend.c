@@ -3,7 +3,7 @@
  * scores within 1e-5). */
 #include "test_table_util.h"
 
-#include "store/lancedb_admin.h"
+#include "store/tables_admin.h"
 #include "util/fs.h"
 
 static const char *P = "hash", *M = "hash_v1";
@@ -33,7 +33,7 @@ static void test_contract(void **state)
     char *dir = tt_tmpdir();
     char *vdir = ae_path_join(dir, "vectors");
     ae_vector_store *vs = NULL;
-    TT_OK(ae_vs_open_lancedb(vdir, &vs, &err));
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
     assert_string_equal(vs->ops->name, "lancedb");
     float q[8] = {1, 0, 0, 0, 0, 0, 0, 0};
     ae_vs_hit *hits = NULL;
@@ -97,7 +97,7 @@ static void test_contract(void **state)
     /* admin entry points */
     ae_table_status *st = NULL;
     size_t nst = 0;
-    TT_OK(ae_lancedb_status(vdir, &st, &nst, &err));
+    TT_OK(ae_tables_status(vdir, &st, &nst, &err));
     assert_int_equal(nst, 2);
     size_t live = 0, deleted = 0;
     for (size_t i = 0; i < nst; i++) {
@@ -109,21 +109,21 @@ static void test_contract(void **state)
     assert_int_equal(live, 33);
     assert_int_equal(deleted, 3);
     free(st);
-    TT_OK(ae_lancedb_optimize(vdir, NULL, &err));
-    TT_OK(ae_lancedb_status(vdir, &st, &nst, &err));
+    TT_OK(ae_tables_optimize(vdir, NULL, &err));
+    TT_OK(ae_tables_status(vdir, &st, &nst, &err));
     for (size_t i = 0; i < nst; i++) {
         assert_int_equal(st[i].rows_deleted, 0);
         assert_int_equal(st[i].fragments, 1);
     }
     free(st);
-    ae_lancedb_table_report *rep = NULL;
+    ae_tables_fsck_report *rep = NULL;
     size_t nrep = 0, problems = 99;
-    TT_OK(ae_lancedb_verify(vdir, &rep, &nrep, &problems, &err));
+    TT_OK(ae_tables_fsck(vdir, &rep, &nrep, &problems, &err));
     assert_int_equal(nrep, 2);
     assert_int_equal(problems, 0);
-    ae_lancedb_verify_free(rep, nrep);
+    ae_tables_fsck_free(rep, nrep);
 
-    TT_OK(ae_vs_open_lancedb(vdir, &vs, &err));
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
     TT_OK(ae_vs_count(vs, NULL, NULL, &cnt, &err));
     assert_int_equal(cnt, 33);
     ae_vs_close(vs);
@@ -144,7 +144,7 @@ static void test_same_results_as_sqlite(void **state)
     char *vdir = ae_path_join(dir, "vectors");
     char *db = ae_path_join(dir, "meta.sqlite");
     ae_vector_store *lv = NULL, *sv = NULL;
-    TT_OK(ae_vs_open_lancedb(vdir, &lv, &err));
+    TT_OK(ae_vs_open_table(vdir, &lv, &err));
     TT_OK(ae_vs_open_sqlite(db, &sv, &err));
     const uint32_t dim = 32;
     tt_batch a = tt_make(P, M, dim, 0, 400, 7);

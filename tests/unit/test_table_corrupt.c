@@ -39,10 +39,10 @@ static int touch_row(const ae_vs_record *rec, void *ctx)
 static void attack(const char *dir, const char *tdir, const char *rel, bool upsert)
 {
     ae_error err;
-    ae_verify_report rep;
-    TT_OK(ae_table_verify(tdir, &rep, &err));
+    ae_table_fsck_report rep;
+    TT_OK(ae_table_fsck(tdir, &rep, &err));
     if (rep.n_problems == 0) fail_msg("verify missed a flipped byte in %s", rel);
-    ae_verify_report_free(&rep);
+    ae_table_fsck_report_free(&rep);
     ae_table *t = NULL;
     if (ae_table_open(dir, P, M, 4, 0, NULL, &t, &err) != 0) return;
     float q[4] = {0.5f, -1, 0.25f, 1};

@@ -61,13 +61,13 @@ static void assert_verify_clean(const char *vdir)
     char name[AE_TABLE_NAME_MAX];
     ae_table_name(P, M, DIM, name);
     char *dir = ae_path_join(vdir, name);
-    ae_verify_report rep;
-    TT_OK(ae_table_verify(dir, &rep, &err));
+    ae_table_fsck_report rep;
+    TT_OK(ae_table_fsck(dir, &rep, &err));
     for (size_t i = 0; i < rep.n_problems; i++)
         print_error("problem: %s\n", rep.problems[i].message);
     assert_int_equal(rep.n_problems, 0);
     assert_true(rep.versions_checked >= 1);
-    ae_verify_report_free(&rep);
+    ae_table_fsck_report_free(&rep);
     free(dir);
 }
 

@@ -1,4 +1,4 @@
-/* The IVF-PQ index wired into the "lancedb" backend (lancedb_backend.c notes
+/* The IVF-PQ index wired into the "lancedb" backend (table_backend.c notes
  * 4-6, table_index.c note 3): recall at the defaults on clustered data,
  * exactness when the probe is exhaustive, rows appended after the build found
  * at once, deleted rows never returned, the index surviving a reopen, a
@@ -8,8 +8,8 @@
 #include "test_table_util.h"
 
 #include "index/ivfpq.h"
-#include "store/lancedb_admin.h"
-#include "store/lancedb_index.h"
+#include "store/tables_admin.h"
+#include "store/table_index_policy.h"
 #include "util/fs.h"
 #include "util/mem.h"
 
@@ -142,7 +142,7 @@ static ae_table_status status_of(const char *vdir)
     ae_error err;
     ae_table_status *st = NULL, out;
     size_t n = 0;
-    TT_OK(ae_lancedb_status(vdir, &st, &n, &err));
+    TT_OK(ae_tables_status(vdir, &st, &n, &err));
     assert_int_equal(n, 1);
     out = st[0];
     free(st);
@@ -163,12 +163,12 @@ static int setup_big(void **state)
 {
     (void)state;
     ae_error err;
-    ae_lancedb_set_index_min_rows(0);
+    ae_table_set_index_min_rows(0);
     fx.dir = tt_tmpdir();
     fx.vdir = ae_path_join(fx.dir, "vectors");
     fx.x = make_data(N_BIG + N_QUERY, DIM, N_CLUSTERS, 42);
     fx.queries = fx.x + (size_t)N_BIG * DIM; /* held out */
-    if (ae_vs_open_lancedb(fx.vdir, &fx.vs, &err) < 0) return -1;
+    if (ae_vs_open_table(fx.vdir, &fx.vs, &err) < 0) return -1;
     upsert_all(fx.vs, fx.x, 0, N_BIG, DIM);
     return 0;
 }
@@ -188,7 +188,7 @@ static void test_build_and_recall(void **state)
 {
     (void)state;
     ae_error err;
-    assert_int_equal(ae_lancedb_index_min_rows(), AE_IVFPQ_EXACT_BELOW_ROWS);
+    assert_int_equal(ae_table_index_min_rows(), AE_IVFPQ_EXACT_BELOW_ROWS);
     ae_table_status st = status_of(fx.vdir);
     assert_false(st.has_index);
     TT_OK(ae_vs_rebuild_index(fx.vs, &err));
@@ -197,7 +197,7 @@ static void test_build_and_recall(void **state)
     assert_int_equal(st.index_rows, N_BIG);
     assert_int_equal(st.rows_live, N_BIG);
     char line[200];
-    TT_OK(ae_lancedb_index_state(fx.vdir, P, M, line, sizeof line, &err));
+    TT_OK(ae_table_index_state(fx.vdir, P, M, line, sizeof line, &err));
     assert_non_null(strstr(line, "ivfpq nlist="));
     assert_non_null(strstr(line, "rows covered 60000, unindexed 0"));
     /* a second call has nothing to do: same version */
@@ -317,7 +317,7 @@ static void test_survives_reopen(void **state)
     uint64_t v = status_of(fx.vdir).version;
     ae_vs_close(fx.vs);
     fx.vs = NULL;
-    TT_OK(ae_vs_open_lancedb(fx.vdir, &fx.vs, &err));
+    TT_OK(ae_vs_open_table(fx.vdir, &fx.vs, &err));
     size_t na = search(fx.vs, fx.queries, DIM, K, cheap, &after);
     assert_int_equal(na, nb);
     for (size_t j = 0; j < na; j++)
@@ -337,13 +337,13 @@ static void test_optimize_rebuilds(void **state)
     fx.vs = NULL;
     ae_table_status st = status_of(fx.vdir);
     assert_true(st.rows_deleted > 0);
-    TT_OK(ae_lancedb_optimize(fx.vdir, NULL, &err));
+    TT_OK(ae_tables_optimize(fx.vdir, NULL, &err));
     ae_table_status st2 = status_of(fx.vdir);
     assert_int_equal(st2.rows_deleted, 0);
     assert_int_equal(st2.rows_live, st.rows_live);
     assert_true(st2.has_index);
     assert_int_equal(st2.index_rows, st2.rows_live); /* covers the compacted rows */
-    TT_OK(ae_vs_open_lancedb(fx.vdir, &fx.vs, &err));
+    TT_OK(ae_vs_open_table(fx.vdir, &fx.vs, &err));
     ae_vs_search_opts all = {.nprobe = AE_IVFPQ_MAX_NLIST, .refine_factor = N_BIG / K + 1};
     for (size_t i = 0; i < 10; i++) {
         ae_vs_hit *ex = NULL, *ap = NULL;
@@ -401,11 +401,11 @@ static void assert_exact_answers(ae_vector_store *vs, const float *qs, size_t nq
 static void corrupt_case(int how)
 {
     ae_error err;
-    ae_lancedb_set_index_min_rows(1000);
+    ae_table_set_index_min_rows(1000);
     char *dir = tt_tmpdir(), *vdir = ae_path_join(dir, "vectors");
     float *x = make_data(SN + 20, SDIM, 16, 7 + (uint64_t)how);
     ae_vector_store *vs = NULL;
-    TT_OK(ae_vs_open_lancedb(vdir, &vs, &err));
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
     upsert_all(vs, x, 0, SN, SDIM);
     TT_OK(ae_vs_rebuild_index(vs, &err));
     char *ix = index_file(vdir);
@@ -431,14 +431,14 @@ static void corrupt_case(int how)
     if (how == 2) assert_int_equal(truncate(ix, size - 100), 0);
     if (how == 3) assert_int_equal(unlink(ix), 0);
 
-    TT_OK(ae_vs_open_lancedb(vdir, &vs, &err));
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
     const float *qs = x + (size_t)SN * SDIM;
     assert_exact_answers(vs, qs, 20, DEFAULTS); /* the exact scan answered */
     const char *w = ae_vs_last_warning(vs);
     assert_non_null(w);
     assert_non_null(strstr(w, "exact scan used"));
     char line[200];
-    TT_OK(ae_lancedb_index_state(vdir, NULL, NULL, line, sizeof line, &err));
+    TT_OK(ae_table_index_state(vdir, NULL, NULL, line, sizeof line, &err));
     assert_non_null(strstr(line, "exact (index unusable"));
     /* --exact asks for no index: nothing to warn about */
     ae_vs_hit *h = NULL;
@@ -452,7 +452,7 @@ static void corrupt_case(int how)
     assert_string_not_equal(ix, ix2);
     assert_exact_answers(vs, qs, 20, SMALL_ALL);
     assert_null(ae_vs_last_warning(vs));
-    TT_OK(ae_lancedb_index_state(vdir, NULL, NULL, line, sizeof line, &err));
+    TT_OK(ae_table_index_state(vdir, NULL, NULL, line, sizeof line, &err));
     assert_non_null(strstr(line, "ivfpq nlist="));
     ae_vs_close(vs);
     free(ix);
@@ -461,7 +461,7 @@ static void corrupt_case(int how)
     tt_rmrf(dir);
     free(dir);
     free(vdir);
-    ae_lancedb_set_index_min_rows(0);
+    ae_table_set_index_min_rows(0);
 }
 
 static void test_corrupt_flip_middle(void **state)
@@ -486,28 +486,28 @@ static void test_corrupt_missing(void **state)
 }
 
 /* Below the threshold nothing is built; above, once; then only when more
- * than AE_LANCE_REINDEX_PERCENT of the rows are new or deleted. */
+ * than AE_TABLE_REINDEX_PERCENT of the rows are new or deleted. */
 static void test_refresh_policy(void **state)
 {
     (void)state;
     ae_error err;
-    ae_lancedb_set_index_min_rows(1000);
-    assert_int_equal(ae_lancedb_index_min_rows(), 1000);
+    ae_table_set_index_min_rows(1000);
+    assert_int_equal(ae_table_index_min_rows(), 1000);
     char *dir = tt_tmpdir(), *vdir = ae_path_join(dir, "vectors");
     float *x = make_data(3000, SDIM, 10, 3);
     ae_vector_store *vs = NULL;
-    TT_OK(ae_vs_open_lancedb(vdir, &vs, &err));
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
     upsert_all(vs, x, 0, 900, SDIM);
     TT_OK(ae_vs_rebuild_index(vs, &err));
     assert_false(status_of(vdir).has_index);
     char line[200];
-    TT_OK(ae_lancedb_index_state(vdir, P, M, line, sizeof line, &err));
+    TT_OK(ae_table_index_state(vdir, P, M, line, sizeof line, &err));
     assert_string_equal(line, "exact (900 rows, index from 1000)");
-    TT_OK(ae_lancedb_index_state(vdir, P, "other-model", line, sizeof line, &err));
+    TT_OK(ae_table_index_state(vdir, P, "other-model", line, sizeof line, &err));
     assert_string_equal(line, "no vectors");
 
     upsert_all(vs, x + 900 * SDIM, 900, 1100, SDIM); /* 2000 rows */
-    TT_OK(ae_lancedb_index_state(vdir, P, M, line, sizeof line, &err));
+    TT_OK(ae_table_index_state(vdir, P, M, line, sizeof line, &err));
     assert_string_equal(line, "exact (no index yet, 2000 rows)");
     TT_OK(ae_vs_rebuild_index(vs, &err));
     ae_table_status st = status_of(vdir);
@@ -517,7 +517,7 @@ static void test_refresh_policy(void **state)
     upsert_all(vs, x + 2000 * SDIM, 2000, 300, SDIM); /* 300 / 2300 = 13% */
     TT_OK(ae_vs_rebuild_index(vs, &err));
     assert_int_equal(status_of(vdir).index_rows, 2000);
-    TT_OK(ae_lancedb_index_state(vdir, P, M, line, sizeof line, &err));
+    TT_OK(ae_table_index_state(vdir, P, M, line, sizeof line, &err));
     assert_non_null(strstr(line, "rows covered 2000, unindexed 300"));
 
     const char *ids[200];
@@ -551,14 +551,14 @@ static void test_refresh_policy(void **state)
 
     /* force rebuilds even a fresh index */
     uint64_t v = st.version;
-    TT_OK(ae_lancedb_build_indexes(vs, true, &err));
+    TT_OK(ae_tables_build_indexes(vs, true, &err));
     assert_true(status_of(vdir).version > v);
     ae_vs_close(vs);
     free(x);
     tt_rmrf(dir);
     free(dir);
     free(vdir);
-    ae_lancedb_set_index_min_rows(0);
+    ae_table_set_index_min_rows(0);
 }
 
 /* Bad input: another backend, an env value that is not a number, a limit
@@ -569,28 +569,28 @@ static void test_bad_input(void **state)
     ae_error err;
     static const ae_vector_store_ops other = {.name = "sqlite"};
     ae_vector_store fake = {&other, NULL};
-    assert_int_equal(ae_lancedb_build_indexes(&fake, false, &err), AE_EINVAL);
+    assert_int_equal(ae_tables_build_indexes(&fake, false, &err), AE_EINVAL);
     assert_non_null(strstr(err.message, "lancedb"));
     assert_null(ae_vs_last_warning(&fake));
-    ae_lancedb_set_index_min_rows(3);
-    assert_int_equal(ae_lancedb_index_min_rows(), AE_IVFPQ_MIN_ROWS);
-    ae_lancedb_set_index_min_rows(0);
-    assert_int_equal(ae_lancedb_index_min_rows(), AE_IVFPQ_EXACT_BELOW_ROWS);
+    ae_table_set_index_min_rows(3);
+    assert_int_equal(ae_table_index_min_rows(), AE_IVFPQ_MIN_ROWS);
+    ae_table_set_index_min_rows(0);
+    assert_int_equal(ae_table_index_min_rows(), AE_IVFPQ_EXACT_BELOW_ROWS);
 #ifdef AE_TESTING /* the environment is read by test builds only */
-    setenv(AE_LANCE_INDEX_ENV, "12abc", 1);
-    assert_int_equal(ae_lancedb_index_min_rows(), AE_IVFPQ_EXACT_BELOW_ROWS);
-    setenv(AE_LANCE_INDEX_ENV, "3", 1);
-    assert_int_equal(ae_lancedb_index_min_rows(), AE_IVFPQ_MIN_ROWS);
-    ae_lancedb_set_index_min_rows(1000); /* the call wins over the environment */
-    assert_int_equal(ae_lancedb_index_min_rows(), 1000);
-    ae_lancedb_set_index_min_rows(0);
-    unsetenv(AE_LANCE_INDEX_ENV);
+    setenv(AE_TABLE_INDEX_ENV, "12abc", 1);
+    assert_int_equal(ae_table_index_min_rows(), AE_IVFPQ_EXACT_BELOW_ROWS);
+    setenv(AE_TABLE_INDEX_ENV, "3", 1);
+    assert_int_equal(ae_table_index_min_rows(), AE_IVFPQ_MIN_ROWS);
+    ae_table_set_index_min_rows(1000); /* the call wins over the environment */
+    assert_int_equal(ae_table_index_min_rows(), 1000);
+    ae_table_set_index_min_rows(0);
+    unsetenv(AE_TABLE_INDEX_ENV);
 #endif
 
     char *dir = tt_tmpdir(), *vdir = ae_path_join(dir, "vectors");
     float *x = make_data(600, SDIM, 4, 5);
     ae_vector_store *vs = NULL;
-    TT_OK(ae_vs_open_lancedb(vdir, &vs, &err));
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
     upsert_all(vs, x, 0, 300, SDIM);
     upsert_all(vs, x + 300 * SDIM, 300, 300, SDIM);
     ae_vs_hit *h = NULL;

@@ -43,11 +43,11 @@ static void test_many_small_commits_are_merged(void **state)
     }
     char *tdir = ae_strdup(ae_table_dir(t));
     ae_table_close(t);
-    ae_verify_report rep;
-    TT_OK(ae_table_verify(tdir, &rep, &err));
+    ae_table_fsck_report rep;
+    TT_OK(ae_table_fsck(tdir, &rep, &err));
     assert_int_equal(rep.n_problems, 0);
     assert_int_equal(rep.rows_live, 300);
-    ae_verify_report_free(&rep);
+    ae_table_fsck_report_free(&rep);
     TT_OK(ae_table_open(dir, P, M, 8, 0, NULL, &t, &err));
     assert_int_equal(ae_table_rows_live(t), 300);
     ae_table_close(t);
@@ -75,13 +75,13 @@ static void test_periodic_cleanup_keeps_versions_bounded(void **state)
     assert_true(st.version > 2 * AE_TABLE_CLEANUP_EVERY);
     assert_true(st.versions_retained <= AE_TABLE_CLEANUP_EVERY + 2);
     char *tdir = ae_strdup(ae_table_dir(t));
-    ae_verify_report rep;
-    TT_OK(ae_table_verify(tdir, &rep, &err));
+    ae_table_fsck_report rep;
+    TT_OK(ae_table_fsck(tdir, &rep, &err));
     for (size_t i = 0; i < rep.n_problems; i++)
         print_error("%s\n", rep.problems[i].message);
     assert_int_equal(rep.n_problems, 0);
     assert_int_equal(rep.rows_live, 200);
-    ae_verify_report_free(&rep);
+    ae_table_fsck_report_free(&rep);
     /* the incremental cleanups removed the files of the removed versions:
      * one fragment per commit (~270) would remain otherwise */
     char *data = ae_path_join(tdir, "data");
@@ -98,9 +98,9 @@ static void test_periodic_cleanup_keeps_versions_bounded(void **state)
     TT_OK(ae_table_status_get(t, &st, &err));
     assert_int_equal(st.versions_retained, 2);
     ae_table_close(t);
-    TT_OK(ae_table_verify(tdir, &rep, &err));
+    TT_OK(ae_table_fsck(tdir, &rep, &err));
     assert_int_equal(rep.n_problems, 0);
-    ae_verify_report_free(&rep);
+    ae_table_fsck_report_free(&rep);
     free(tdir);
     tt_free(&a);
     tt_rmrf(dir);
@@ -164,17 +164,17 @@ static void test_index_slot_and_rows(void **state)
     assert_true(ae_path_exists(path));
     char *tdir = ae_strdup(ae_table_dir(t));
     ae_table_close(t);
-    ae_verify_report rep;
-    TT_OK(ae_table_verify(tdir, &rep, &err));
+    ae_table_fsck_report rep;
+    TT_OK(ae_table_fsck(tdir, &rep, &err));
     assert_int_equal(rep.n_problems, 0);
-    ae_verify_report_free(&rep);
+    ae_table_fsck_report_free(&rep);
     f = fopen(path, "a");
     fputs("!", f);
     fclose(f);
-    TT_OK(ae_table_verify(tdir, &rep, &err));
+    TT_OK(ae_table_fsck(tdir, &rep, &err));
     assert_int_equal(rep.n_problems, 1);
     assert_non_null(strstr(rep.problems[0].message, ".ivfpq"));
-    ae_verify_report_free(&rep);
+    ae_table_fsck_report_free(&rep);
 
     /* optimize moves rows: the slot is cleared */
     ae_table_opts o = {.retention_ms = -1, .keep_versions = 1};

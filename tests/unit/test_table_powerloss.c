@@ -17,7 +17,7 @@
  * a prefix of their order (metadata journaled in order), or replayed for any
  * subset of the directories (no order between directories).  Each distinct
  * state is reopened with the default I/O: it must hold exactly the old or
- * exactly the new version, ae_table_verify must find nothing wrong, and the
+ * exactly the new version, ae_table_fsck must find nothing wrong, and the
  * next writer must commit on top.  Once the operation has returned success,
  * every state must hold the new version (the commit is durable, C4). */
 #include "test_table_util.h"
@@ -545,18 +545,18 @@ static char *fingerprint(const char *vdir, ae_error *err)
     return b.data;
 }
 
-/* ae_table_verify's problems, joined ("" if none). */
+/* ae_table_fsck's problems, joined ("" if none). */
 static char *verify_problems(const char *root)
 {
     ae_error err;
-    ae_verify_report rep;
-    TT_OK(ae_table_verify(root, &rep, &err));
+    ae_table_fsck_report rep;
+    TT_OK(ae_table_fsck(root, &rep, &err));
     ae_buf b = {0};
     ae_buf_puts(&b, "");
     for (size_t i = 0; i < rep.n_problems; i++)
         ae_buf_printf(&b, "%s; ", rep.problems[i].message);
     if (rep.versions_checked == 0) ae_buf_puts(&b, "no version at all");
-    ae_verify_report_free(&rep);
+    ae_table_fsck_report_free(&rep);
     return b.data;
 }
 

@@ -58,8 +58,8 @@ static void flip(const char *path, size_t off)
 static void expect_problem(const char *tdir, const char *file, const char *words)
 {
     ae_error err;
-    ae_verify_report rep;
-    TT_OK(ae_table_verify(tdir, &rep, &err));
+    ae_table_fsck_report rep;
+    TT_OK(ae_table_fsck(tdir, &rep, &err));
     bool found = false;
     for (size_t i = 0; i < rep.n_problems; i++) {
         if (strcmp(rep.problems[i].file, file)) continue;
@@ -68,14 +68,14 @@ static void expect_problem(const char *tdir, const char *file, const char *words
         found = true;
     }
     if (!found) fail_msg("verify did not report %s (%zu problems)", file, rep.n_problems);
-    ae_verify_report_free(&rep);
+    ae_table_fsck_report_free(&rep);
 }
 
 static void expect_clean(const char *tdir)
 {
     ae_error err;
-    ae_verify_report rep;
-    TT_OK(ae_table_verify(tdir, &rep, &err));
+    ae_table_fsck_report rep;
+    TT_OK(ae_table_fsck(tdir, &rep, &err));
     for (size_t i = 0; i < rep.n_problems; i++)
         print_error("%s\n", rep.problems[i].message);
     assert_int_equal(rep.n_problems, 0);
@@ -83,7 +83,7 @@ static void expect_clean(const char *tdir)
     assert_int_equal(rep.latest_version, 3);
     assert_int_equal(rep.rows_live, 18);
     assert_true(rep.files_checked >= 3);
-    ae_verify_report_free(&rep);
+    ae_table_fsck_report_free(&rep);
 }
 
 static void test_fragment_bit_flip_and_truncation(void **state)

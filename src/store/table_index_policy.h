@@ -1,10 +1,10 @@
 /* The IVF-PQ index of the "lancedb" backend's tables: when a table gets one,
  * when it is refreshed, and how its state is described.  The search path
- * itself is behind the VectorStore interface (lancedb_backend.c); this header
+ * itself is behind the VectorStore interface (table_backend.c); this header
  * is for the CLI, the workspace status and tests.  See docs/FORMAT.md,
  * "Index in the table". */
-#ifndef AE_STORE_LANCEDB_INDEX_H
-#define AE_STORE_LANCEDB_INDEX_H
+#ifndef AE_STORE_TABLE_INDEX_POLICY_H
+#define AE_STORE_TABLE_INDEX_POLICY_H
 
 #include <aether/error.h>
 #include <aether/vector_store.h>
@@ -13,36 +13,36 @@
 
 /* A table gets an index once it holds this many live rows; below, the exact
  * scan is as fast (AE_IVFPQ_EXACT_BELOW_ROWS, docs/BENCHMARKS.md).
- * ae_lancedb_set_index_min_rows overrides it (tests, benchmarks); in test
+ * ae_table_set_index_min_rows overrides it (tests, benchmarks); in test
  * builds (AE_TESTING) so does the environment variable AETHER_INDEX_MIN_ROWS,
  * for the shell tests.  Values below AE_IVFPQ_MIN_ROWS are raised to it. */
-#define AE_LANCE_INDEX_ENV "AETHER_INDEX_MIN_ROWS"
+#define AE_TABLE_INDEX_ENV "AETHER_INDEX_MIN_ROWS"
 /* An index is rebuilt when the rows it does not serve -- appended since the
  * build (scanned exactly) plus deleted (dead weight in its lists) -- exceed
  * this percentage of the live rows, or the threshold itself (a tail that
  * big costs as much to scan as a table that would get an index). */
-#define AE_LANCE_REINDEX_PERCENT 20
+#define AE_TABLE_REINDEX_PERCENT 20
 /* Index files up to this size get the full check (every section's BLAKE3,
  * every row id) when a handle first maps them; larger ones get the cheap
  * checks (header checksum, bounds, size against the manifest) so a fresh
- * process answers at once, and the full one from `aetherd --verify`. */
-#define AE_LANCE_VERIFY_ON_OPEN_BYTES ((size_t)64 << 20)
+ * process answers at once, and the full one from `aetherd --fsck`. */
+#define AE_TABLE_INDEX_CHECK_ON_OPEN_BYTES ((size_t)64 << 20)
 
 /* The effective threshold (the override applied). */
-size_t ae_lancedb_index_min_rows(void);
+size_t ae_table_index_min_rows(void);
 /* Process-global override of the threshold; 0 restores the default. */
-void ae_lancedb_set_index_min_rows(size_t rows);
+void ae_table_set_index_min_rows(size_t rows);
 
 /* Builds the index of every table of vs (a "lancedb" store) that is due, or
  * with force of every table at or above the threshold.  The plain
  * ae_vs_rebuild_index is this without force.  AE_EINVAL for another backend. */
-int ae_lancedb_build_indexes(ae_vector_store *vs, bool force, ae_error *err);
+int ae_tables_build_indexes(ae_vector_store *vs, bool force, ae_error *err);
 
 /* One line on the index of the largest table of (provider, model) in
  * vectors_dir (NULL or "" match any): "ivfpq nlist=245, rows covered 60000,
  * unindexed 12", "exact (1200 rows, index from 20000)", "exact (no index
  * yet, 61000 rows)", "exact (index unusable: ...)", "no vectors". */
-int ae_lancedb_index_state(const char *vectors_dir, const char *provider, const char *model,
-                           char *out, size_t cap, ae_error *err);
+int ae_table_index_state(const char *vectors_dir, const char *provider, const char *model,
+                         char *out, size_t cap, ae_error *err);
 
 #endif

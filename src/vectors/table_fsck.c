@@ -20,12 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int add_problem(ae_verify_report *rep, int code, const char *file, const char *fmt, ...)
+static int add_problem(ae_table_fsck_report *rep, int code, const char *file, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static int add_problem(ae_verify_report *rep, int code, const char *file, const char *fmt, ...)
+static int add_problem(ae_table_fsck_report *rep, int code, const char *file, const char *fmt, ...)
 {
-    ae_verify_problem *p =
+    ae_table_fsck_problem *p =
         ae_realloc_array(rep->problems, rep->n_problems + 1, sizeof *rep->problems);
     if (!p) return AE_ENOMEM;
     rep->problems = p;
@@ -40,11 +40,11 @@ static int add_problem(ae_verify_report *rep, int code, const char *file, const 
         free(f);
         return AE_ENOMEM;
     }
-    p[rep->n_problems++] = (ae_verify_problem){code, f, msg};
+    p[rep->n_problems++] = (ae_table_fsck_problem){code, f, msg};
     return 0;
 }
 
-void ae_verify_report_free(ae_verify_report *rep)
+void ae_table_fsck_report_free(ae_table_fsck_report *rep)
 {
     if (!rep) return;
     for (size_t i = 0; i < rep->n_problems; i++) {
@@ -66,7 +66,7 @@ static int hex_to_bytes(const char *hex, uint8_t *out, size_t n)
 }
 
 /* Size and checksum of one referenced file; 1 if they match. */
-static int check_ref(const char *dir, const ae_file_ref *ref, ae_verify_report *rep)
+static int check_ref(const char *dir, const ae_file_ref *ref, ae_table_fsck_report *rep)
 {
     char *path = ae_path_join(dir, ref->file);
     if (!path) return AE_ENOMEM;
@@ -88,7 +88,7 @@ static int check_ref(const char *dir, const ae_file_ref *ref, ae_verify_report *
 }
 
 static int check_fragment(const char *dir, const ae_manifest *m, const ae_manifest_fragment *mf,
-                          ae_verify_report *rep)
+                          ae_table_fsck_report *rep)
 {
     int ok = check_ref(dir, &mf->data, rep);
     if (ok <= 0) return ok;
@@ -116,7 +116,8 @@ static int check_fragment(const char *dir, const ae_manifest *m, const ae_manife
     return rc;
 }
 
-static int check_deletion(const char *dir, const ae_manifest_fragment *mf, ae_verify_report *rep)
+static int check_deletion(const char *dir, const ae_manifest_fragment *mf,
+                          ae_table_fsck_report *rep)
 {
     int ok = check_ref(dir, &mf->deletion, rep);
     if (ok <= 0) return ok;
@@ -146,7 +147,7 @@ static bool seen_before(ae_strlist *seen, const char *file)
 }
 
 static int check_manifest(const char *dir, const ae_manifest *m, ae_strlist *seen,
-                          ae_verify_report *rep)
+                          ae_table_fsck_report *rep)
 {
     int rc = 0;
     for (size_t i = 0; i < m->n_fragments && rc >= 0; i++) {
@@ -165,7 +166,7 @@ static int check_manifest(const char *dir, const ae_manifest *m, ae_strlist *see
     return rc < 0 ? rc : 0;
 }
 
-int ae_table_verify(const char *table_dir, ae_verify_report *rep, ae_error *err)
+int ae_table_fsck(const char *table_dir, ae_table_fsck_report *rep, ae_error *err)
 {
     memset(rep, 0, sizeof *rep);
     uint64_t *vs = NULL;
@@ -205,6 +206,6 @@ int ae_table_verify(const char *table_dir, ae_verify_report *rep, ae_error *err)
 cleanup:
     ae_strlist_free(&seen);
     free(vs);
-    if (rc < 0) ae_verify_report_free(rep);
+    if (rc < 0) ae_table_fsck_report_free(rep);
     return rc;
 }

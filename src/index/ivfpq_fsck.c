@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ae_ivfpq_verify(const ae_ivfpq *ix, ae_error *err)
+int ae_ivfpq_fsck(const ae_ivfpq *ix, ae_error *err)
 {
     AE_RETURN_IF(!ix, err, AE_EINVAL, "no index");
     for (int s = 0; s < IVFPQ_NSECTIONS; s++) {

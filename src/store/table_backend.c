@@ -1,5 +1,5 @@
-/* The "lancedb" VectorStore backend: our own C implementation of the Lance
- * design (see src/vectors/table.h) -- it is not the LanceDB library.
+/* The native VectorStore backend (config value "lancedb"): one vector table
+ * (src/vectors/table.h) per (provider, model, dim).
  *
  * 1. One table per (provider, model, dim), created on the first upsert of
  *    that key; search, count and iterate never create anything.
@@ -14,7 +14,7 @@
  *    between the two can leave an id in an old model's table (a query of that
  *    old model would still find it), never lose the new row.
  * 4. Search goes through the table's IVF-PQ index when the table has one and
- *    at least ae_lancedb_index_min_rows() live rows: lists probed over the
+ *    at least ae_table_index_min_rows() live rows: lists probed over the
  *    rows the index covers, the rows appended since its build scanned
  *    exactly and merged (so a new symbol is found at once), deleted rows
  *    filtered by the table's live test.  The index file is mapped once per
@@ -22,18 +22,18 @@
  *    a newer snapshot is mapped on the next search.
  * 5. An index that fails its checks (open, size against the manifest, rows
  *    and dim against the table, the full verify for files up to
- *    AE_LANCE_VERIFY_ON_OPEN_BYTES) is never searched: the exact scan
+ *    AE_TABLE_INDEX_CHECK_ON_OPEN_BYTES) is never searched: the exact scan
  *    answers, and last_warning says why.  Wrong answers are not an option;
  *    slow ones are, until rebuild_index replaces the file.
- * 6. rebuild_index builds only what is due (lancedb_index.h): no index and
- *    enough rows, an unusable index, or more than AE_LANCE_REINDEX_PERCENT of
+ * 6. rebuild_index builds only what is due (table_index_policy.h): no index and
+ *    enough rows, an unusable index, or more than AE_TABLE_REINDEX_PERCENT of
  *    the live rows (or more than the threshold's worth of rows) appended or
  *    deleted since the build. */
 #include <aether/vector_store.h>
 
 #include "index/ivfpq.h"
-#include "store/lancedb_admin.h"
-#include "store/lancedb_index.h"
+#include "store/tables_admin.h"
+#include "store/table_index_policy.h"
 #include "vectors/vs_validate.h"
 #include "util/err.h"
 #include "util/fs.h"
@@ -68,16 +68,16 @@ typedef struct lance_be {
 /* Process-global: set by tests and benchmarks, 0 = the default. */
 static size_t index_min_rows_override;
 
-void ae_lancedb_set_index_min_rows(size_t rows)
+void ae_table_set_index_min_rows(size_t rows)
 {
     index_min_rows_override = rows;
 }
 
-size_t ae_lancedb_index_min_rows(void)
+size_t ae_table_index_min_rows(void)
 {
     size_t v = index_min_rows_override ? index_min_rows_override : AE_IVFPQ_EXACT_BELOW_ROWS;
 #ifdef AE_TESTING
-    const char *e = getenv(AE_LANCE_INDEX_ENV);
+    const char *e = getenv(AE_TABLE_INDEX_ENV);
     if (!index_min_rows_override && e && *e) {
         char *end;
         errno = 0;
@@ -111,7 +111,7 @@ static int index_check(ae_table *t, const ae_ivfpq *ix, const char *path, uint64
     AE_RETURN_IF(ae_ivfpq_rows_covered(ix) != rows || rows > ae_table_rows_total(t), err,
                  AE_ECORRUPT, "%s: covers %zu rows, the manifest says %llu of %zu", path,
                  ae_ivfpq_rows_covered(ix), (unsigned long long)rows, ae_table_rows_total(t));
-    if (size <= AE_LANCE_VERIFY_ON_OPEN_BYTES) AE_TRY(ae_ivfpq_verify(ix, err));
+    if (size <= AE_TABLE_INDEX_CHECK_ON_OPEN_BYTES) AE_TRY(ae_ivfpq_fsck(ix, err));
     return 0;
 }
 
@@ -153,7 +153,7 @@ static int index_build(lance_tab *lt, ae_error *err)
     if (rc == 0) {
         ae_ivfpq *ix = NULL;
         rc = ae_ivfpq_open(path, &ix, err);
-        if (rc == 0) rc = ae_ivfpq_verify(ix, err);
+        if (rc == 0) rc = ae_ivfpq_fsck(ix, err);
         ae_ivfpq_close(ix);
     }
     if (rc == 0) rc = ae_table_publish_index(t, path, src.n, err);
@@ -168,12 +168,12 @@ static int index_maintain(lance_tab *lt, bool force, ae_error *err)
 {
     ae_table *t = lt->t;
     size_t live = ae_table_rows_live(t), total = ae_table_rows_total(t);
-    if (live < ae_lancedb_index_min_rows()) return 0;
+    if (live < ae_table_index_min_rows()) return 0;
     index_sync(lt);
     if (!force && lt->ix) {
         size_t stale = (total - ae_ivfpq_rows_covered(lt->ix)) + (total - live);
-        if ((double)stale * 100.0 <= (double)live * AE_LANCE_REINDEX_PERCENT &&
-            stale <= ae_lancedb_index_min_rows())
+        if ((double)stale * 100.0 <= (double)live * AE_TABLE_REINDEX_PERCENT &&
+            stale <= ae_table_index_min_rows())
             return 0;
     }
     return index_build(lt, err);
@@ -391,7 +391,7 @@ static int filtered_search(lance_tab *lt, const float *query, uint32_t dim, size
     int rc = 0;
     allow_bits a = {t, NULL, ae_table_rows_total(t)};
     bool use_index = !opts->exact && n_rows > AE_VS_FILTER_EXACT_ROWS &&
-                     ae_table_rows_live(t) >= ae_lancedb_index_min_rows();
+                     ae_table_rows_live(t) >= ae_table_index_min_rows();
     if (use_index) index_sync(lt);
     if (use_index && lt->ix) {
         a.bits = calloc(a.n / 8 + 1, 1);
@@ -438,7 +438,7 @@ static int lance_search(void *be, const float *query, uint32_t dim, const char *
         AE_TRY(ae_vs_validate_allow(opts, err));
         return filtered_search(lt, query, dim, limit, opts, hits, n_hits, err);
     }
-    if ((opts && opts->exact) || ae_table_rows_live(t) < ae_lancedb_index_min_rows())
+    if ((opts && opts->exact) || ae_table_rows_live(t) < ae_table_index_min_rows())
         return ae_table_search(t, query, dim, limit, hits, n_hits, err);
     index_sync(lt);
     if (lt->ix) {
@@ -556,7 +556,7 @@ static const ae_vector_store_ops lance_ops = {
     .drop_models_except = lance_drop_models_except,
 };
 
-int ae_lancedb_build_indexes(ae_vector_store *vs, bool force, ae_error *err)
+int ae_tables_build_indexes(ae_vector_store *vs, bool force, ae_error *err)
 {
     AE_RETURN_IF(!vs || vs->ops != &lance_ops, err, AE_EINVAL,
                  "index builds need the lancedb vector backend");
@@ -567,7 +567,7 @@ int ae_lancedb_build_indexes(ae_vector_store *vs, bool force, ae_error *err)
     return 0;
 }
 
-int ae_vs_open_lancedb(const char *vectors_dir, ae_vector_store **out, ae_error *err)
+int ae_vs_open_table(const char *vectors_dir, ae_vector_store **out, ae_error *err)
 {
     *out = NULL;
     AE_RETURN_IF(!vectors_dir || !*vectors_dir, err, AE_EINVAL, "no vectors directory given");
@@ -587,7 +587,7 @@ int ae_vs_open_lancedb(const char *vectors_dir, ae_vector_store **out, ae_error 
     return 0;
 }
 
-/* --- administration (lancedb_admin.h) ------------------------------------- */
+/* --- administration (tables_admin.h) ------------------------------------- */
 
 typedef struct status_acc {
     ae_table_status *st;
@@ -606,7 +606,7 @@ static int status_one(ae_table **t, void *ctx, ae_error *err)
     return 0;
 }
 
-int ae_lancedb_status(const char *vectors_dir, ae_table_status **out, size_t *n, ae_error *err)
+int ae_tables_status(const char *vectors_dir, ae_table_status **out, size_t *n, ae_error *err)
 {
     *out = NULL;
     *n = 0;
@@ -634,20 +634,20 @@ static int optimize_one(ae_table **t, void *ctx, ae_error *err)
     return rc;
 }
 
-int ae_lancedb_optimize(const char *vectors_dir, const ae_table_opts *opts, ae_error *err)
+int ae_tables_optimize(const char *vectors_dir, const ae_table_opts *opts, ae_error *err)
 {
     return ae_tables_each(vectors_dir, opts, optimize_one, NULL, err);
 }
 
-int ae_lancedb_verify(const char *vectors_dir, ae_lancedb_table_report **out, size_t *n,
-                      size_t *problems, ae_error *err)
+int ae_tables_fsck(const char *vectors_dir, ae_tables_fsck_report **out, size_t *n,
+                   size_t *problems, ae_error *err)
 {
     *out = NULL;
     *n = 0;
     if (problems) *problems = 0;
     ae_strlist names = {0};
     AE_TRY(ae_tables_list(vectors_dir, &names, err));
-    ae_lancedb_table_report *r = ae_calloc_array(names.len + 1, sizeof *r);
+    ae_tables_fsck_report *r = ae_calloc_array(names.len + 1, sizeof *r);
     int rc = 0;
     size_t done = 0;
     if (!r) AE_FAIL(err, AE_ENOMEM, "out of memory");
@@ -655,7 +655,7 @@ int ae_lancedb_verify(const char *vectors_dir, ae_lancedb_table_report **out, si
         char *path = ae_path_join(vectors_dir, names.items[done]);
         if (!path) AE_FAIL(err, AE_ENOMEM, "out of memory");
         snprintf(r[done].name, sizeof r[done].name, "%s", names.items[done]);
-        rc = ae_table_verify(path, &r[done].report, err);
+        rc = ae_table_fsck(path, &r[done].report, err);
         free(path);
         if (rc < 0) goto cleanup;
         if (problems) *problems += r[done].report.n_problems;
@@ -664,26 +664,26 @@ int ae_lancedb_verify(const char *vectors_dir, ae_lancedb_table_report **out, si
     *n = done;
     r = NULL;
 cleanup:
-    if (r) ae_lancedb_verify_free(r, done);
+    if (r) ae_tables_fsck_free(r, done);
     ae_strlist_free(&names);
     return rc;
 }
 
-void ae_lancedb_verify_free(ae_lancedb_table_report *r, size_t n)
+void ae_tables_fsck_free(ae_tables_fsck_report *r, size_t n)
 {
     if (!r) return;
     for (size_t i = 0; i < n; i++)
-        ae_verify_report_free(&r[i].report);
+        ae_table_fsck_report_free(&r[i].report);
     free(r);
 }
 
-/* --- index state (lancedb_index.h) ---------------------------------------- */
+/* --- index state (table_index_policy.h) ---------------------------------------- */
 
 static void describe(lance_tab *lt, char *out, size_t cap)
 {
     ae_table *t = lt->t;
     size_t live = ae_table_rows_live(t), total = ae_table_rows_total(t);
-    size_t min = ae_lancedb_index_min_rows();
+    size_t min = ae_table_index_min_rows();
     index_sync(lt);
     if (lt->ix) {
         size_t covered = ae_ivfpq_rows_covered(lt->ix);
@@ -720,8 +720,8 @@ static int keep_largest(ae_table **t, void *ctx, ae_error *err)
     return 0;
 }
 
-int ae_lancedb_index_state(const char *vectors_dir, const char *provider, const char *model,
-                           char *out, size_t cap, ae_error *err)
+int ae_table_index_state(const char *vectors_dir, const char *provider, const char *model,
+                         char *out, size_t cap, ae_error *err)
 {
     snprintf(out, cap, "no vectors");
     largest l = {provider, model, NULL};
