@@ -106,6 +106,12 @@ typedef struct ae_vector_store_ops {
      * rows (sqlite) removed. */
     int (*drop_models_except)(void *be, const char *provider, const char *keep_model,
                               size_t *dropped, ae_error *err);
+    /* Optional (NULL: nothing to do).  Drops every table other than
+     * (keep_provider, keep_model)'s that holds no live row -- what a switch of
+     * provider leaves once every symbol has been re-embedded.  Tables with rows
+     * (imported embeddings of another model, say) are kept.  *dropped = tables. */
+    int (*drop_empty_except)(void *be, const char *keep_provider, const char *keep_model,
+                             size_t *dropped, ae_error *err);
 } ae_vector_store_ops;
 
 typedef struct ae_vector_store {
@@ -135,6 +141,9 @@ int ae_vs_iterate(ae_vector_store *vs, ae_vs_row_fn fn, void *ctx, ae_error *err
 /* See ops.drop_models_except; *dropped may be NULL. */
 int ae_vs_drop_models_except(ae_vector_store *vs, const char *provider, const char *keep_model,
                              size_t *dropped, ae_error *err);
+/* See ops.drop_empty_except; *dropped may be NULL. */
+int ae_vs_drop_empty_except(ae_vector_store *vs, const char *keep_provider, const char *keep_model,
+                            size_t *dropped, ae_error *err);
 /* The backend's last_warning (see ops), or NULL. */
 static inline const char *ae_vs_last_warning(const ae_vector_store *vs)
 {

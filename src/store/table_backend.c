@@ -530,6 +530,34 @@ static int lance_drop_models_except(void *be, const char *provider, const char *
     return 0;
 }
 
+static int lance_drop_empty_except(void *be, const char *keep_provider, const char *keep_model,
+                                   size_t *dropped, ae_error *err)
+{
+    lance_be *b = be;
+    AE_TRY(open_all(b, err));
+    size_t i = 0;
+    while (i < b->n) {
+        ae_table *t = b->tabs[i].t;
+        AE_TRY(ae_table_refresh(t, err));
+        bool keep = (!strcmp(keep_provider, ae_table_provider(t)) &&
+                     !strcmp(keep_model, ae_table_model(t))) ||
+                    ae_table_rows_live(t) > 0;
+        if (keep) {
+            i++;
+            continue;
+        }
+        char name[AE_TABLE_NAME_MAX];
+        snprintf(name, sizeof name, "%s", ae_table_get_name(t));
+        index_drop(&b->tabs[i]);
+        ae_table_close(t);
+        memmove(&b->tabs[i], &b->tabs[i + 1], (b->n - i - 1) * sizeof *b->tabs);
+        b->n--;
+        AE_TRY(ae_table_drop(b->dir, name, err));
+        (*dropped)++;
+    }
+    return 0;
+}
+
 static void lance_close(void *be)
 {
     lance_be *b = be;
@@ -554,6 +582,7 @@ static const ae_vector_store_ops lance_ops = {
     .close = lance_close,
     .last_warning = lance_last_warning,
     .drop_models_except = lance_drop_models_except,
+    .drop_empty_except = lance_drop_empty_except,
 };
 
 int ae_tables_build_indexes(ae_vector_store *vs, bool force, ae_error *err)

@@ -82,6 +82,19 @@ int ae_vs_drop_models_except(ae_vector_store *vs, const char *provider, const ch
     return vs->ops->drop_models_except(vs->backend, provider, keep_model, dropped, err);
 }
 
+int ae_vs_drop_empty_except(ae_vector_store *vs, const char *keep_provider, const char *keep_model,
+                            size_t *dropped, ae_error *err)
+{
+    size_t local = 0;
+    if (!dropped) dropped = &local;
+    *dropped = 0;
+    CHECK_VS(vs, err);
+    AE_RETURN_IF(!keep_provider || !*keep_provider || !keep_model || !*keep_model, err, AE_EINVAL,
+                 "dropping empty tables needs the provider and model to keep");
+    if (!vs->ops->drop_empty_except) return 0;
+    return vs->ops->drop_empty_except(vs->backend, keep_provider, keep_model, dropped, err);
+}
+
 int ae_vs_iterate(ae_vector_store *vs, ae_vs_row_fn fn, void *ctx, ae_error *err)
 {
     CHECK_VS(vs, err);

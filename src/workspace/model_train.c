@@ -165,9 +165,29 @@ cleanup:
     return rc;
 }
 
+/* A switch of provider re-embeds every symbol into the new provider's table,
+ * which leaves the old one without a live row: it goes, as a replaced model's does.
+ * Without an embedder (a learned model not trained yet) there is nothing to compare. */
+static int drop_emptied_tables(ae_workspace *ws, ae_error *err)
+{
+    if (!ws->config.embeddings.enabled) return 0;
+    ae_embedder *em;
+    ae_error ignored;
+    if (ae_ws_embedder(ws, &em, &ignored) < 0) return 0;
+    ae_vector_store *vs;
+    AE_TRY(ae_ws_vector_store(ws, &vs, err));
+    size_t dropped = 0;
+    AE_TRY(ae_vs_drop_empty_except(vs, ae_embedder_provider(em), ae_embedder_model(em), &dropped,
+                                   err));
+    if (dropped)
+        ae_ws_notice(ws, "dropped %zu vector table%s left empty by a change of embedding provider",
+                     dropped, dropped == 1 ? "" : "s");
+    return 0;
+}
+
 int ae_ws_model_settle(ae_workspace *ws, ae_ws_model_pass *mp, size_t embedded, ae_error *err)
 {
-    if (!mp->active) return 0;
+    if (!mp->active) return drop_emptied_tables(ws, err);
     char *models = ae_path_join(ws->aether_dir, "models");
     AE_RETURN_IF(!models, err, AE_ENOMEM, "out of memory");
     char cur[AE_EMBED_MODEL_NAME_MAX + 1];
@@ -180,6 +200,7 @@ int ae_ws_model_settle(ae_workspace *ws, ae_ws_model_pass *mp, size_t embedded, 
     AE_CHECK(ae_vs_drop_models_except(vs, ws->config.embeddings.provider, cur, &dropped, err));
     if (dropped)
         ae_ws_notice(ws, "dropped the vectors of %zu replaced embedding model(s)", dropped);
+    AE_CHECK(drop_emptied_tables(ws, err));
     const char *keep[] = {cur};
     AE_CHECK(ae_embed_model_gc(models, keep, 1, err));
     ae_embed_drift d = {0};

@@ -81,6 +81,13 @@ d = json.loads(sys.argv[1])
 assert d["mode_used"] == "lexical", d
 assert d["fallback_reason"].startswith("embedding provider error: no embedding model"), d
 PY
+# A switch of provider re-embeds every symbol; the old provider's table, left
+# without a live row, is dropped.
+expect_exit 0 "$AETHERD" --workspace "$WS3" --index-once || fail "index after switch: $ERR"
+contains "$ERR" "dropped 1 vector table left empty by a change of embedding provider" && ok "switch notice" || fail "switch notice: $ERR"
+left=$(ls "$WS3/.aether/vectors" | grep '^d' | sed 's/-[0-9a-f]*-[0-9a-f]*$//' | tr '\n' ' ')
+[ "$left" = "d256-ppmi-ppmi-256 " ] && ok "the hash table is dropped" || fail "tables after switch: $left"
+
 # The model's name does not depend on the CPU: OpenBLAS's kernels for two CPU
 # generations (both run on any x86-64) round the SVD differently, so the model
 # files differ; the name, and so the vector table, stays.

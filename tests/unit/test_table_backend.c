@@ -137,6 +137,55 @@ static void test_contract(void **state)
     free(dir);
 }
 
+/* drop_empty_except: a table without a live row goes unless it is the kept key's;
+ * a table with rows stays whatever its key. */
+static void test_drop_empty_except(void **state)
+{
+    ae_error err;
+    char *dir = tt_tmpdir();
+    char *vdir = ae_path_join(dir, "vectors");
+    ae_vector_store *vs = NULL;
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
+    tt_batch a = tt_make("hash", "hash-v1", 8, 0, 10, 1);  /* the old provider's table */
+    tt_batch b = tt_make("ppmi", "m1", 4, 0, 10, 2);       /* the same ids, new provider */
+    tt_batch c = tt_make("byo", "kept", 4, 500, 3, 3);     /* other ids: keeps its rows */
+    tt_batch k = tt_make("hash", "hash-v1", 8, 900, 1, 4); /* kept key, emptied below */
+    TT_OK(ae_vs_upsert(vs, a.recs, 10, &err));
+    TT_OK(ae_vs_upsert(vs, c.recs, 3, &err));
+    size_t dropped = 99;
+    TT_OK(ae_vs_drop_empty_except(vs, "ppmi", "m1", &dropped, &err));
+    assert_int_equal(dropped, 0);              /* nothing empty yet */
+    TT_OK(ae_vs_upsert(vs, b.recs, 10, &err)); /* moves every id of a to the new table */
+    TT_OK(ae_vs_drop_empty_except(vs, "ppmi", "m1", &dropped, &err));
+    assert_int_equal(dropped, 1);
+    size_t cnt = 0;
+    TT_OK(ae_vs_count(vs, NULL, NULL, &cnt, &err));
+    assert_int_equal(cnt, 13);
+    ae_table_status *st = NULL;
+    size_t nst = 0;
+    TT_OK(ae_tables_status(vdir, &st, &nst, &err));
+    assert_int_equal(nst, 2);
+    free(st);
+    /* the kept key's table stays even when empty */
+    TT_OK(ae_vs_upsert(vs, k.recs, 1, &err));
+    const char *ids[] = {"sym-000900"};
+    TT_OK(ae_vs_delete(vs, ids, 1, &err));
+    TT_OK(ae_vs_drop_empty_except(vs, "hash", "hash-v1", &dropped, &err));
+    assert_int_equal(dropped, 0);
+    assert_int_equal(ae_vs_drop_empty_except(vs, "", "m1", NULL, &err), AE_EINVAL);
+    ae_vs_close(vs);
+    TT_OK(ae_tables_status(vdir, &st, &nst, &err));
+    assert_int_equal(nst, 3);
+    free(st);
+    tt_free(&a);
+    tt_free(&b);
+    tt_free(&c);
+    tt_free(&k);
+    tt_rmrf(dir);
+    free(vdir);
+    free(dir);
+}
+
 static void test_same_results_as_sqlite(void **state)
 {
     ae_error err;
@@ -190,6 +239,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_contract),
+        cmocka_unit_test(test_drop_empty_except),
         cmocka_unit_test(test_same_results_as_sqlite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
