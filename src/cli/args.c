@@ -258,6 +258,9 @@ static const cli_flag cli_flags[] = {
     {"--inference-api-key-env", NULL, "VAR", set_string, FIELD(inference.api_key_env), NO_RANGE,
      OPTION(INDEX_MODES), SECTION_INDEX,
      "override [inference] api_key_env (the variable's name) for this run"},
+    {"--retrain", NULL, "WHEN", set_string, FIELD(retrain), NO_RANGE, OPTION(INDEX_MODES),
+     SECTION_INDEX, "override [embeddings] retrain for this run: auto, never or always\n"
+     "(always: train the ppmi model again now)"},
 
     {"--workspace", NULL, "DIR", set_string, FIELD(workspace), NO_RANGE, OPTION(CLI_ANY_MODE),
      SECTION_GENERAL, "workspace root (default .); state lives in DIR/.aether/"},

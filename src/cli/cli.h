@@ -52,6 +52,7 @@ typedef struct cli_options {
     struct {
         const char *provider, *model, *endpoint, *api_key_env; /* NULL: from the config */
     } inference;
+    const char *retrain; /* --retrain: [embeddings] retrain for this run */
     /* --verify: --verify-command (repeatable), --verify-mode, the fallback flags. */
 #define CLI_VERIFY_COMMANDS_MAX 64
     const char *verify_commands[CLI_VERIFY_COMMANDS_MAX];

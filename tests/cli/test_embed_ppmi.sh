@@ -47,17 +47,20 @@ sed -i 's|Look up a key in the memory cache.|Look up a key in the memory cache, 
 expect_exit 0 "$AETHERD" --workspace "$WS" --index-once || true
 contains "$ERR" "1 embeddings written" && [ "$(cat "$WS/.aether/models/CURRENT")" = "$M1" ] && ok "edit: one re-embedded, model frozen" || fail "edit: $ERR"
 
-# A model change (retrain = "always" after the edit): a new name, everything
-# re-embedded into the new table, the old table and file dropped.
-conf "$WS" '[embeddings]\nprovider = "ppmi"\nretrain = "always"\n'
-expect_exit 0 "$AETHERD" --workspace "$WS" --index-once || true
+# A model change (--retrain always after the edit; the config says "auto"): a new
+# name, everything re-embedded into the new table, the old table and file dropped.
+expect_exit 2 "$AETHERD" --workspace "$WS" --index-once --retrain sometimes || true
+contains "$ERR" '--retrain: [embeddings] retrain = "sometimes" is not supported; accepted: "auto", "never", "always"' && ok "--retrain: bad value named" || fail "--retrain bad: $ERR"
+expect_exit 0 "$AETHERD" --workspace "$WS" --index-once --retrain always || true
 M2=$(cat "$WS/.aether/models/CURRENT")
 [ "$M2" != "$M1" ] && ok "retrained: $M2" || fail "same model after retrain"
 contains "$ERR" "$n_sym embeddings written" && ok "model change re-embeds all $n_sym" || fail "re-embed: $ERR"
 contains "$ERR" "dropped the vectors of 1 replaced embedding model" && ok "old table dropped" || fail "drop notice: $ERR"
 [ "$(tables "$WS")" = 1 ] && ok "one ppmi table left" || fail "tables: $(ls "$WS/.aether/vectors")"
 [ ! -e "$WS/.aether/models/$M1.bin" ] && [ -e "$WS/.aether/models/$M2.bin" ] && ok "old model file removed" || fail "model files: $(ls "$WS/.aether/models")"
-# Retraining unchanged data gives the same model: nothing re-embedded.
+# Retraining unchanged data gives the same model: nothing re-embedded (the
+# config's retrain = "always" this time).
+conf "$WS" '[embeddings]\nprovider = "ppmi"\nretrain = "always"\n'
 expect_exit 0 "$AETHERD" --workspace "$WS" --index-once || true
 [ "$(cat "$WS/.aether/models/CURRENT")" = "$M2" ] && contains "$ERR" "0 embeddings written" && ok "retrain of unchanged data: same model" || fail "retrain unchanged: $ERR"
 
