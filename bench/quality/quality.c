@@ -26,11 +26,11 @@
  * top 10) and each method's top result, for error analysis.  Exit 0, or 1 with
  * a message on stderr when the run itself cannot be done. */
 #include <aether/aether.h>
+#include <aether/symbols.h>
 
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -556,39 +556,37 @@ static char *sir_text(const char *sir_json)
     return b.p;
 }
 
-static symbol *load_symbols(const char *meta_path, size_t *nsyms)
+typedef struct symbol_list {
+    symbol *s;
+    size_t n, cap;
+} symbol_list;
+
+static int add_symbol(const ae_symbol_row *row, void *ctx)
 {
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(meta_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        die("open %s: %s", meta_path, db ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_stmt *st = NULL;
-    const char *sql = "SELECT s.file_path, s.qualified_name, COALESCE(s.start_line, 0), "
-                      "COALESCE(s.end_line, 0), r.sir_json FROM symbols s LEFT JOIN sir r ON "
-                      "r.id = s.id "
-                      "ORDER BY s.file_path, s.start_line, s.id";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        die("%s: reading symbols: %s", meta_path, sqlite3_errmsg(db));
-    symbol *s = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 4096;
-            s = xrealloc(s, cap * sizeof *s);
-        }
-        s[n].file_path = xstrdup((const char *)sqlite3_column_text(st, 0));
-        s[n].qualified_name = xstrdup((const char *)sqlite3_column_text(st, 1));
-        s[n].key = make_key(s[n].file_path, s[n].qualified_name);
-        s[n].start_line = sqlite3_column_int(st, 2);
-        s[n].end_line = sqlite3_column_int(st, 3);
-        s[n].sir_text = sir_text((const char *)sqlite3_column_text(st, 4));
-        n++;
+    symbol_list *l = ctx;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 4096;
+        l->s = xrealloc(l->s, l->cap * sizeof *l->s);
     }
-    if (rc != SQLITE_DONE) die("%s: reading symbols: %s", meta_path, sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    *nsyms = n;
-    return s;
+    symbol *s = &l->s[l->n++];
+    s->file_path = xstrdup(row->file_path);
+    s->qualified_name = xstrdup(row->qualified_name);
+    s->key = make_key(s->file_path, s->qualified_name);
+    s->start_line = (int)row->start_line;
+    s->end_line = (int)row->end_line;
+    s->sir_text = sir_text(row->sir_json);
+    return 0;
+}
+
+/* Every symbol with its SIR, through the public listing call (file, line order). */
+static symbol *load_symbols(ae_workspace *ws, size_t *nsyms)
+{
+    symbol_list l = {0};
+    ae_error err;
+    if (ae_workspace_symbols(ws, NULL, AE_SYMBOLS_WITH_SIR, add_symbol, &l, &err) < 0)
+        die("listing symbols: %s", err.message);
+    *nsyms = l.n;
+    return l.s;
 }
 
 /* ------------------------------------------------------------------ metrics */
@@ -757,7 +755,7 @@ int main(int argc, char **argv)
         die("%s has no index: run aetherd --workspace %s --index-once first", wsdir, wsdir);
 
     size_t nsyms = 0;
-    symbol *syms = load_symbols(ae_workspace_meta_path(ws), &nsyms);
+    symbol *syms = load_symbols(ws, &nsyms);
     strtab keys = {0};
     for (size_t i = 0; i < nsyms; i++)
         strtab_get(&keys, syms[i].key, strlen(syms[i].key), true, (int)i);
