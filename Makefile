@@ -69,6 +69,24 @@ bench-quality: all
 	  --queries $(QUERIES) --seed $(SEED) $(if $(SUBSET),--subset $(SUBSET)) \
 	  $(if $(CONFIG),--config $(CONFIG)) $(if $(REUSE),--reuse)
 
+# Install (docs/INSTALL.md): PREFIX (default /usr/local) and DESTDIR as usual;
+# `make uninstall` removes what the last install into $(BUILD) wrote
+# ($(BUILD)/install_manifest.txt; its paths lack DESTDIR: pass the same DESTDIR).
+PREFIX ?= /usr/local
+.PHONY: install uninstall
+install: all
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD)
+
+uninstall:
+	@test -f $(BUILD)/install_manifest.txt || { echo "uninstall: no $(BUILD)/install_manifest.txt (nothing installed from $(BUILD))" >&2; exit 1; }
+	@while IFS= read -r f || [ -n "$$f" ]; do \
+	  f="$(DESTDIR)$$f"; \
+	  if [ -e "$$f" ] || [ -L "$$f" ]; then rm -f "$$f" && echo "removed $$f"; fi; \
+	done < $(BUILD)/install_manifest.txt
+	@rm -f $(BUILD)/install_manifest.txt
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' ':!tests/fixtures')
 
