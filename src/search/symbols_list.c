@@ -21,13 +21,12 @@ int ae_workspace_symbols(ae_workspace *ws, const ae_search_filter *filter, unsig
                  "unknown symbol listing flags 0x%x", flags);
     if (!ws->meta) return 0;
     bool with_sir = flags & AE_SYMBOLS_WITH_SIR;
-    const char *head = with_sir
-                           ? "SELECT s.id, s.qualified_name, s.file_path, s.language, s.kind, "
-                             "COALESCE(s.start_line, 0), COALESCE(s.end_line, 0), r.sir_json "
-                             "FROM symbols s LEFT JOIN sir r ON r.id = s.id WHERE 1"
-                           : "SELECT s.id, s.qualified_name, s.file_path, s.language, s.kind, "
-                             "COALESCE(s.start_line, 0), COALESCE(s.end_line, 0), NULL "
-                             "FROM symbols s WHERE 1";
+    const char *head = with_sir ? "SELECT s.id, s.qualified_name, s.file_path, s.language, s.kind, "
+                                  "COALESCE(s.start_line, 0), COALESCE(s.end_line, 0), r.sir_json "
+                                  "FROM symbols s LEFT JOIN sir r ON r.id = s.id WHERE 1"
+                                : "SELECT s.id, s.qualified_name, s.file_path, s.language, s.kind, "
+                                  "COALESCE(s.start_line, 0), COALESCE(s.end_line, 0), NULL "
+                                  "FROM symbols s WHERE 1";
     sqlite3_stmt *st;
     AE_TRY(ae_filter_prepare(ws->meta, head, filter, " ORDER BY s.file_path, s.start_line, s.id",
                              &st, err));
