@@ -504,6 +504,18 @@ static int lance_iterate(void *be, ae_vs_row_fn fn, void *ctx, ae_error *err)
     return 0;
 }
 
+/* Closes table i, takes it out of the cache and drops its directory. */
+static int drop_table_at(lance_be *b, size_t i, ae_error *err)
+{
+    char name[AE_TABLE_NAME_MAX];
+    snprintf(name, sizeof name, "%s", ae_table_get_name(b->tabs[i].t));
+    index_drop(&b->tabs[i]);
+    ae_table_close(b->tabs[i].t);
+    memmove(&b->tabs[i], &b->tabs[i + 1], (b->n - i - 1) * sizeof *b->tabs);
+    b->n--;
+    return ae_table_drop(b->dir, name, err);
+}
+
 /* Closes and drops the tables of provider's other models (one commit each:
  * ae_table_drop renames a table away atomically, then deletes it). */
 static int lance_drop_models_except(void *be, const char *provider, const char *keep_model,
@@ -518,13 +530,7 @@ static int lance_drop_models_except(void *be, const char *provider, const char *
             i++;
             continue;
         }
-        char name[AE_TABLE_NAME_MAX];
-        snprintf(name, sizeof name, "%s", ae_table_get_name(t));
-        index_drop(&b->tabs[i]);
-        ae_table_close(t);
-        memmove(&b->tabs[i], &b->tabs[i + 1], (b->n - i - 1) * sizeof *b->tabs);
-        b->n--;
-        AE_TRY(ae_table_drop(b->dir, name, err));
+        AE_TRY(drop_table_at(b, i, err));
         (*dropped)++;
     }
     return 0;
@@ -546,13 +552,7 @@ static int lance_drop_empty_except(void *be, const char *keep_provider, const ch
             i++;
             continue;
         }
-        char name[AE_TABLE_NAME_MAX];
-        snprintf(name, sizeof name, "%s", ae_table_get_name(t));
-        index_drop(&b->tabs[i]);
-        ae_table_close(t);
-        memmove(&b->tabs[i], &b->tabs[i + 1], (b->n - i - 1) * sizeof *b->tabs);
-        b->n--;
-        AE_TRY(ae_table_drop(b->dir, name, err));
+        AE_TRY(drop_table_at(b, i, err));
         (*dropped)++;
     }
     return 0;
