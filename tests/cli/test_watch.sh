@@ -20,6 +20,7 @@ gen() { # gen PATH N SALT: N Python functions whose bodies depend on SALT
 }
 for i in $(seq 0 19); do gen "$WS/src/m$i.py" 4 0; done
 git -C "$WS" init -q -b main
+echo ".aether/" >"$WS/.git/info/exclude" # as a user's .gitignore would: the store is not source
 git -C "$WS" -c user.email=t@t -c user.name=t add src
 git -C "$WS" -c user.email=t@t -c user.name=t commit -qm init
 
