@@ -56,7 +56,7 @@ typedef struct ae_watch ae_watch;
 #define AE_WATCH_DEBOUNCE_MS_MAX     600000
 #define AE_WATCH_BATCH_PATHS_DEFAULT 256
 /* Pending paths beyond this collapse into one full rescan (bounded memory in any storm). */
-#define AE_WATCH_PENDING_MAX         65536
+#define AE_WATCH_PENDING_MAX 65536
 
 typedef enum ae_watch_backend {
     AE_WATCH_INOTIFY, /* kernel events (Linux) */
@@ -64,27 +64,27 @@ typedef enum ae_watch_backend {
 } ae_watch_backend;
 
 typedef struct ae_watch_options {
-    int debounce_ms;     /* a path is processed once no event for it came for this long;
-                            0: AE_WATCH_DEBOUNCE_MS_DEFAULT */
-    size_t batch_paths;  /* due paths per batch; 0: AE_WATCH_BATCH_PATHS_DEFAULT */
-    int poll_ms;         /* > 0: poll every poll_ms instead of inotify (network file systems);
-                            also the interval of the automatic fallback (0: 1000) */
-    bool force_poll;     /* poll even where inotify works */
-    bool skip_initial;   /* no initial full pass (the caller indexed already) */
+    int debounce_ms;    /* a path is processed once no event for it came for this long;
+                           0: AE_WATCH_DEBOUNCE_MS_DEFAULT */
+    size_t batch_paths; /* due paths per batch; 0: AE_WATCH_BATCH_PATHS_DEFAULT */
+    int poll_ms;        /* > 0: poll every poll_ms instead of inotify (network file systems);
+                           also the interval of the automatic fallback (0: 1000) */
+    bool force_poll;    /* poll even where inotify works */
+    bool skip_initial;  /* no initial full pass (the caller indexed already) */
 } ae_watch_options;
 
 typedef enum ae_watch_level { AE_WATCH_INFO, AE_WATCH_WARN, AE_WATCH_ERROR } ae_watch_level;
 
 /* One batch of the watcher (a debounced set of paths, or a full rescan). */
 typedef struct ae_watch_batch {
-    bool full;          /* the initial pass or a rescan (overflow, watch limit, .gitignore) */
-    size_t paths;       /* paths processed (0 for a full pass) */
-    size_t files;       /* files re-extracted or removed */
+    bool full;    /* the initial pass or a rescan (overflow, watch limit, .gitignore) */
+    size_t paths; /* paths processed (0 for a full pass) */
+    size_t files; /* files re-extracted or removed */
     size_t symbols_added, symbols_removed, symbols_updated;
     size_t sirs_written, sirs_failed, embeddings_written, embeddings_deleted;
-    double ms;          /* wall time of the batch */
-    int rc;             /* 0, or the error of a failed batch (its paths are retried) */
-    const char *error;  /* rc's message, or NULL */
+    double ms;         /* wall time of the batch */
+    int rc;            /* 0, or the error of a failed batch (its paths are retried) */
+    const char *error; /* rc's message, or NULL */
 } ae_watch_batch;
 
 typedef struct ae_watch_callbacks {

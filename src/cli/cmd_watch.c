@@ -132,8 +132,7 @@ static void on_batch(void *ctx, const ae_watch_batch *b)
     size_t changed = b->symbols_added + b->symbols_removed + b->symbols_updated;
     snprintf(msg, sizeof msg, "%s: %zu file%s, %zu symbol%s changed (+%zu -%zu ~%zu), %s ms",
              b->full ? "full pass" : "batch", b->files, b->files == 1 ? "" : "s", changed,
-             changed == 1 ? "" : "s", b->symbols_added, b->symbols_removed, b->symbols_updated,
-             ms);
+             changed == 1 ? "" : "s", b->symbols_added, b->symbols_removed, b->symbols_updated, ms);
     cli_log(c->o->log_format, "info", msg, f, sizeof f / sizeof f[0]);
 }
 

@@ -16,10 +16,11 @@ void cli_log(log_format fmt, const char *level, const char *message, const cli_l
             if (f[i].number)
                 json_object_set_new(fields, f[i].key, json_integer(strtoll(f[i].number, NULL, 10)));
             else
-                json_object_set_new(fields, f[i].key, f[i].str ? json_string(f[i].str) : json_null());
+                json_object_set_new(fields, f[i].key,
+                                    f[i].str ? json_string(f[i].str) : json_null());
         }
-        json_t *o = json_pack("{s:s, s:s, s:o}", "level", level, "message", message, "fields",
-                              fields);
+        json_t *o =
+            json_pack("{s:s, s:s, s:o}", "level", level, "message", message, "fields", fields);
         char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (s) fprintf(stderr, "%s\n", s);
         free(s);

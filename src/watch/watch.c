@@ -52,12 +52,12 @@
 #include <unistd.h>
 
 #define WATCH_MASK                                                                                 \
-    (IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |           \
+    (IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |            \
      IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
-#define WATCH_DEPTH_MAX  256
-#define POLL_MS_DEFAULT  1000
-#define RETRY_MS_MIN     2000
-#define WATCH_LOCK_FILE  "watch.lock"
+#define WATCH_DEPTH_MAX 256
+#define POLL_MS_DEFAULT 1000
+#define RETRY_MS_MIN    2000
+#define WATCH_LOCK_FILE "watch.lock"
 
 typedef struct wd_entry {
     int wd;
@@ -158,11 +158,11 @@ static int take_lock(ae_watch *w, ae_error *err)
         ssize_t r = pread(fd, buf, sizeof buf - 1, 0);
         long pid = r > 0 ? strtol(buf, NULL, 10) : 0;
         close(fd);
-        if (e != EWOULDBLOCK) return ae_fail_errno(err, e, "lock %s/%s", w->ws->aether_dir,
-                                                   WATCH_LOCK_FILE);
+        if (e != EWOULDBLOCK)
+            return ae_fail_errno(err, e, "lock %s/%s", w->ws->aether_dir, WATCH_LOCK_FILE);
         if (pid > 0)
-            return ae_fail(err, AE_EBUSY, "workspace %s is already watched by pid %ld",
-                           w->ws->root, pid);
+            return ae_fail(err, AE_EBUSY, "workspace %s is already watched by pid %ld", w->ws->root,
+                           pid);
         return ae_fail(err, AE_EBUSY, "workspace %s is already watched by another process",
                        w->ws->root);
     }
@@ -546,7 +546,8 @@ static int scan_dir(ae_watch *w, const char *rel, int depth, scan *sc)
                 if (sc->n == sc->cap) {
                     size_t cap = sc->cap ? sc->cap * 2 : 256;
                     poll_file *nf = ae_realloc_array(sc->f, cap, sizeof *nf);
-                    if (!nf) rc = AE_ENOMEM;
+                    if (!nf)
+                        rc = AE_ENOMEM;
                     else {
                         sc->f = nf;
                         sc->cap = cap;
@@ -781,9 +782,9 @@ static void run_full(ae_watch *w)
     int rc = ae_workspace_index(w->ws, &w->icb, &st, &e);
     if (rc < 0) {
         memset(&st, 0, sizeof st);
-        want_rescan(w, ae_mono_ms() + (w->o.debounce_ms > RETRY_MS_MIN ? w->o.debounce_ms
-                                                                       : RETRY_MS_MIN),
-                    "the previous full pass failed");
+        want_rescan(
+            w, ae_mono_ms() + (w->o.debounce_ms > RETRY_MS_MIN ? w->o.debounce_ms : RETRY_MS_MIN),
+            "the previous full pass failed");
     }
     report(w, true, 0, &st, t0, rc, &e);
 }
@@ -809,9 +810,8 @@ static void run_paths(ae_watch *w, int64_t now)
     if (rc < 0) {
         memset(&st, 0, sizeof st);
         /* retried later, as if their events came again */
-        int64_t again = ae_mono_ms() + (RETRY_MS_MIN > w->o.debounce_ms ? RETRY_MS_MIN -
-                                                                               w->o.debounce_ms
-                                                                         : 0);
+        int64_t again =
+            ae_mono_ms() + (RETRY_MS_MIN > w->o.debounce_ms ? RETRY_MS_MIN - w->o.debounce_ms : 0);
         for (size_t i = 0; i < n; i++)
             enqueue(w, paths[i], again);
     }

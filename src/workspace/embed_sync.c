@@ -20,10 +20,10 @@
 /* The condition "this SIR's embedding is missing or out of date" (?1 backend, ?2 provider,
  * ?3 model). */
 #define STALE_EMBEDDING                                                                            \
-    "(e.symbol_id IS NULL OR e.sir_hash <> s.sir_hash OR e.provider <> ?2 OR e.model <> ?3) "     \
+    "(e.symbol_id IS NULL OR e.sir_hash <> s.sir_hash OR e.provider <> ?2 OR e.model <> ?3) "      \
     "AND s.sir_json IS NOT NULL AND s.sir_hash <> ''"
 #define STALE_SELECT                                                                               \
-    "SELECT s.id, s.sir_hash, s.sir_json, y.qualified_name, y.signature, y.name, y.file_path "    \
+    "SELECT s.id, s.sir_hash, s.sir_json, y.qualified_name, y.signature, y.name, y.file_path "     \
     "FROM sir s JOIN symbols y ON y.id = s.id "                                                    \
     "LEFT JOIN embedding_state e ON e.backend = ?1 AND e.symbol_id = s.id WHERE " STALE_EMBEDDING
 
@@ -207,8 +207,7 @@ int ae_ws_embed_sync(ae_workspace *ws, const ae_index_callbacks *cb, const ae_st
     return rc;
 }
 
-int ae_ws_embed_prune(ae_workspace *ws, const ae_strlist *ids, ae_index_stats *stats,
-                      ae_error *err)
+int ae_ws_embed_prune(ae_workspace *ws, const ae_strlist *ids, ae_index_stats *stats, ae_error *err)
 {
     if (!ws->config.embeddings.enabled) return 0;
     if (ids && !ids->len) return 0;

@@ -145,8 +145,7 @@ static int run_chunk(paths_run *r, const ae_strlist *gone, const ae_strlist *pre
             AE_CHECK(ae_ws_embed_sync(ws, r->cb, &new_ids, r->stats, r->err));
         }
     }
-    AE_CHECK(
-        ae_ws_model_settle(ws, &mp, r->stats->embeddings_written - embedded0, r->err));
+    AE_CHECK(ae_ws_model_settle(ws, &mp, r->stats->embeddings_written - embedded0, r->err));
 cleanup:
     ae_strlist_free(&old_ids);
     ae_strlist_free(&new_ids);
@@ -191,8 +190,7 @@ int ae_workspace_index_paths(ae_workspace *ws, const char *const *paths, size_t 
         AE_RETURN_IF(!paths[i], err, AE_EINVAL, "ae_workspace_index_paths: path %zu is NULL", i);
         char *p;
         AE_CHECK(normalize(ws, paths[i], &p, err));
-        AE_CHECK(ae_strlist_push_owned(&rel, p) < 0 ? ae_fail(err, AE_ENOMEM, "out of memory")
-                                                     : 0);
+        AE_CHECK(ae_strlist_push_owned(&rel, p) < 0 ? ae_fail(err, AE_ENOMEM, "out of memory") : 0);
     }
     if (!rel.len) goto done;
     unique(&rel);
