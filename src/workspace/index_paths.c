@@ -188,7 +188,7 @@ int ae_workspace_index_paths(ae_workspace *ws, const char *const *paths, size_t 
     int rc = 0;
     for (size_t i = 0; i < n_paths; i++) {
         AE_RETURN_IF(!paths[i], err, AE_EINVAL, "ae_workspace_index_paths: path %zu is NULL", i);
-        char *p;
+        char *p = NULL;
         AE_CHECK(normalize(ws, paths[i], &p, err));
         AE_CHECK(ae_strlist_push_owned(&rel, p) < 0 ? ae_fail(err, AE_ENOMEM, "out of memory") : 0);
     }
