@@ -42,8 +42,9 @@ if(AE_SHARED)
   add_library(aether_shared SHARED $<TARGET_OBJECTS:aether_objects>)
   add_dependencies(aether_shared aether_map)
   target_include_directories(aether_shared PUBLIC ${PROJECT_SOURCE_DIR}/include)
-  target_link_libraries(aether_shared PRIVATE PkgConfig::SQLITE3 PkgConfig::JANSSON PkgConfig::CURL
-    PkgConfig::OPENBLAS Threads::Threads m)
+  # OpenBLAS and libcurl are opened with dlopen when first needed (src/util/blas.c, http.c)
+  target_link_libraries(aether_shared PRIVATE PkgConfig::SQLITE3 PkgConfig::JANSSON
+    Threads::Threads m ${CMAKE_DL_LIBS})
   target_link_options(aether_shared PRIVATE -Wl,--version-script=${AE_GEN_DIR}/libaether.map)
   if(NOT AE_SANITIZE)
     # every symbol the library uses is resolved by its own dependencies

@@ -40,6 +40,10 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                     const float *queries, size_t nq, const int32_t *gt, uint32_t gk, size_t k,
                     const uint32_t *nprobe, int n_nprobe, const uint32_t *refine, int n_refine,
                     const char *query_path, bool exact);
+/* --cold-bench VDIR (cold.c): evict ("fadvise", "drop", "none"), then a
+ * fresh --cold-store child; one JSON line with medians over `runs`. */
+int bench_cold_run(const char *vdir, const char *query, const char *how, int runs, size_t k,
+                   uint32_t nprobe, uint32_t refine);
 /* Child of the cold-start measurement for --store table. */
 int bench_store_cold_child(const char *vdir, const float *q, uint32_t dim, size_t k,
                            uint32_t nprobe, uint32_t refine);

@@ -40,8 +40,9 @@ typedef struct opts {
     int n_nprobe, n_refine;
     uint32_t nlist, m;
     int threads, rebuild;
-    /* --cold-child / --cold-store */
-    const char *cold_index, *cold_store;
+    /* --cold-child / --cold-store / --cold-bench */
+    const char *cold_index, *cold_store, *cold_bench, *evict;
+    int runs;
 } opts;
 
 static int parse_list(const char *s, uint32_t *out, int max)
@@ -60,10 +61,13 @@ static int parse_list(const char *s, uint32_t *out, int max)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: aether-bench --base B.fvecs --query Q.fvecs --gt G.ivecs [--k 10]\n"
-                    "  [--index flat|ivfpq] [--nprobe N[,N2...]] [--refine R[,R2...]]\n"
-                    "  [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]\n"
-                    "  [--store matrix|table|sqlite]\n");
+    fprintf(stderr,
+            "usage: aether-bench --base B.fvecs --query Q.fvecs --gt G.ivecs [--k 10]\n"
+            "  [--index flat|ivfpq] [--nprobe N[,N2...]] [--refine R[,R2...]]\n"
+            "  [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]\n"
+            "  [--store matrix|table|sqlite]\n"
+            "       aether-bench --cold-bench VDIR --query Q.fvecs [--evict fadvise|drop|none]\n"
+            "  [--runs N] [--nprobe N] [--refine R] [--k K]\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -104,6 +108,12 @@ static int parse(int argc, char **argv, opts *o)
             o->cold_index = v;
         else if (ARG("--cold-store"))
             o->cold_store = v;
+        else if (ARG("--cold-bench"))
+            o->cold_bench = v;
+        else if (ARG("--evict"))
+            o->evict = v;
+        else if (ARG("--runs"))
+            o->runs = atoi(v);
         else if (ARG("--store"))
             o->store = v;
         else if (strcmp(a, "--rebuild") == 0)
@@ -117,7 +127,7 @@ static int parse(int argc, char **argv, opts *o)
     if (!o->n_nprobe) o->nprobe[o->n_nprobe++] = AE_IVFPQ_DEFAULT_NPROBE;
     if (!o->n_refine) o->refine[o->n_refine++] = AE_IVFPQ_DEFAULT_REFINE;
     if (o->cold_index) return o->query && o->dir ? 0 : -1;
-    if (o->cold_store) return o->query ? 0 : -1;
+    if (o->cold_store || o->cold_bench) return o->query ? 0 : -1;
     if (strcmp(o->store, "matrix") != 0 && strcmp(o->store, "table") != 0 &&
         strcmp(o->store, "sqlite") != 0)
         return -1;
@@ -185,6 +195,9 @@ int main(int argc, char **argv)
         return 2;
     }
     if (o.cold_index) return cold_child(&o);
+    if (o.cold_bench)
+        return bench_cold_run(o.cold_bench, o.query, o.evict ? o.evict : "fadvise",
+                              o.runs ? o.runs : 5, o.k, o.nprobe[0], o.refine[0]);
     if (o.cold_store) {
         float *q1 = NULL;
         size_t n1;

@@ -16,21 +16,16 @@
  *    the duration so its blocking cannot change a sum's order. */
 #include "embed/ppmi_internal.h"
 
+#include "util/blas.h"
 #include "util/err.h"
 #include "util/mem.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SVD_OVERSAMPLE   16
 #define JACOBI_MAX_SWEEP 60
-
-void sgelqf_(const int *m, const int *n, float *a, const int *lda, float *tau, float *work,
-             const int *lwork, int *info);
-void sorglq_(const int *m, const int *n, const int *k, float *a, const int *lda, const float *tau,
-             float *work, const int *lwork, int *info);
 
 static uint64_t splitmix(uint64_t *s)
 {
@@ -76,18 +71,18 @@ static int orth(float *y, uint32_t n, uint32_t l, float *tau, float **work, int 
     float q;
     int query = -1;
     if (*lwork == 0) {
-        sgelqf_(&m, &nn, y, &lda, tau, &q, &query, &info);
+        ae_sgelqf(&m, &nn, y, &lda, tau, &q, &query, &info);
         int w1 = (int)q;
-        sorglq_(&m, &nn, &m, y, &lda, tau, &q, &query, &info);
+        ae_sorglq(&m, &nn, &m, y, &lda, tau, &q, &query, &info);
         int w2 = (int)q;
         *lwork = w1 > w2 ? w1 : w2;
         if (*lwork < m) *lwork = m;
         *work = ae_calloc_array((size_t)*lwork, sizeof **work);
         AE_RETURN_IF(!*work, err, AE_ENOMEM, "out of memory in the SVD workspace");
     }
-    sgelqf_(&m, &nn, y, &lda, tau, *work, lwork, &info);
+    ae_sgelqf(&m, &nn, y, &lda, tau, *work, lwork, &info);
     AE_RETURN_IF(info != 0, err, AE_EINVAL, "sgelqf failed (info %d)", info);
-    sorglq_(&m, &nn, &m, y, &lda, tau, *work, lwork, &info);
+    ae_sorglq(&m, &nn, &m, y, &lda, tau, *work, lwork, &info);
     AE_RETURN_IF(info != 0, err, AE_EINVAL, "sorglq failed (info %d)", info);
     return 0;
 }
@@ -153,13 +148,14 @@ int ppmi_svd(const ppmi_csr *a, uint32_t k, uint32_t power_iters, uint64_t seed,
              float *lambda, ae_error *err)
 {
     uint32_t n = a->n;
+    AE_TRY(ae_blas_load(err));
     AE_RETURN_IF(k == 0 || k > n, err, AE_EINVAL, "cannot take %u eigenvectors of a %u x %u matrix",
                  k, n, n);
     /* l: k + oversampling, a multiple of 8 (spmm), at most n */
     uint32_t l = (k + SVD_OVERSAMPLE + 7) & ~7u;
     if (l > n) l = n;
-    int threads = openblas_get_num_threads();
-    if (threads > 1) openblas_set_num_threads(1);
+    int threads = ae_blas_get_num_threads();
+    if (threads > 1) ae_blas_set_num_threads(1);
     float *y = ae_calloc_array((size_t)n * l, sizeof *y);
     float *z = ae_calloc_array((size_t)n * l, sizeof *z);
     float *tau = ae_calloc_array(l, sizeof *tau);
@@ -186,8 +182,8 @@ int ppmi_svd(const ppmi_csr *a, uint32_t k, uint32_t power_iters, uint64_t seed,
     }
     AE_CHECK(orth(y, n, l, tau, &work, &lwork, err)); /* y = Q */
     spmm(a, y, l, z);                                 /* z = A Q */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l, (int)l, (int)n, 1.0f, y, (int)l, z,
-                (int)l, 0.0f, bf, (int)l);
+    ae_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l, (int)l, (int)n, 1.0f, y, (int)l, z,
+             (int)l, 0.0f, bf, (int)l);
     for (uint32_t i = 0; i < l; i++)
         for (uint32_t j = 0; j < l; j++)
             bd[(size_t)i * l + j] = 0.5 * ((double)bf[(size_t)i * l + j] + bf[(size_t)j * l + i]);
@@ -203,8 +199,8 @@ int ppmi_svd(const ppmi_csr *a, uint32_t k, uint32_t power_iters, uint64_t seed,
         for (uint32_t r = 0; r < l; r++)
             wf[(size_t)r * k + c] = (float)wd[(size_t)r * l + src];
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)k, (int)l, 1.0f, y, (int)l,
-                wf, (int)k, 0.0f, vecs, (int)k);
+    ae_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)k, (int)l, 1.0f, y, (int)l, wf,
+             (int)k, 0.0f, vecs, (int)k);
     for (uint32_t c = 0; c < k; c++) {
         float best = 0;
         for (uint32_t r = 0; r < n; r++)
@@ -214,7 +210,7 @@ int ppmi_svd(const ppmi_csr *a, uint32_t k, uint32_t power_iters, uint64_t seed,
                 vecs[(size_t)r * k + c] = -vecs[(size_t)r * k + c];
     }
 cleanup:
-    if (threads > 1) openblas_set_num_threads(threads);
+    if (threads > 1) ae_blas_set_num_threads(threads);
     free(y);
     free(z);
     free(tau);

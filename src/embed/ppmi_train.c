@@ -23,10 +23,10 @@
 #include "embed/ppmi_internal.h"
 
 #include "embed/embed_tokens.h"
+#include "util/blas.h"
 #include "util/err.h"
 #include "util/mem.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -602,17 +602,18 @@ static int common_dir(const ppmi_trainer *t, ppmi_model *m, ae_error *err)
     float *x = ae_calloc_array((size_t)COMMON_BATCH * k, sizeof *x);
     double *v = ae_calloc_array(k, sizeof *v), *w = ae_calloc_array(k, sizeof *w);
     int rc = 0;
+    AE_CHECK(ae_blas_load(err));
     if (!c || !x || !v || !w) AE_FAIL(err, AE_ENOMEM, "out of memory in training");
-    int threads = openblas_get_num_threads();
-    if (threads > 1) openblas_set_num_threads(1);
+    int threads = ae_blas_get_num_threads();
+    if (threads > 1) ae_blas_set_num_threads(1);
     for (size_t d0 = 0; d0 < t->n_docs; d0 += COMMON_BATCH) {
         size_t nb = t->n_docs - d0 < COMMON_BATCH ? t->n_docs - d0 : COMMON_BATCH;
         for (size_t i = 0; i < nb; i++)
             doc_dense(t, m, d0 + i, x + i * k);
-        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)nb, 1.0f, x, (int)k, 1.0f,
-                    c, (int)k);
+        ae_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)k, (int)nb, 1.0f, x, (int)k, 1.0f, c,
+                 (int)k);
     }
-    if (threads > 1) openblas_set_num_threads(threads);
+    if (threads > 1) ae_blas_set_num_threads(threads);
     for (uint32_t i = 0; i < k; i++) /* mirror the upper triangle */
         for (uint32_t j = 0; j < i; j++)
             c[(size_t)i * k + j] = c[(size_t)j * k + i];

@@ -11,10 +11,10 @@
  *    1M x 768 at m = 48) and written once, atomically, by format.c. */
 #include "index/ivfpq_internal.h"
 
+#include "util/blas.h"
 #include "util/err.h"
 #include "util/mem.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -264,8 +264,8 @@ static int assign_and_encode(encode_job *job, ae_error *err)
     for (int t = 0; t < nt; t++)
         parts[t] = (encode_part){
             .job = job, .lo = pl->n * (size_t)t / nt, .hi = pl->n * (size_t)(t + 1) / nt};
-    int blas = openblas_get_num_threads();
-    if (nt > 1) openblas_set_num_threads(1);
+    int blas = ae_blas_get_num_threads();
+    if (nt > 1) ae_blas_set_num_threads(1);
     for (int t = 1; t < nt; t++)
         started[t] = pthread_create(&tid[t], NULL, encode_worker, &parts[t]) == 0;
     encode_worker(&parts[0]);
@@ -274,7 +274,7 @@ static int assign_and_encode(encode_job *job, ae_error *err)
             pthread_join(tid[t], NULL);
         else
             encode_worker(&parts[t]); /* could not start a thread: do it here */
-    if (nt > 1) openblas_set_num_threads(blas);
+    if (nt > 1) ae_blas_set_num_threads(blas);
     for (int t = 0; t < nt; t++) {
         if (parts[t].rc < 0) {
             if (err) *err = parts[t].err;
@@ -310,6 +310,7 @@ int ae_ivfpq_build(const ae_vec_source *src, const ae_ivfpq_params *p, const cha
     build_plan pl;
     AE_TRY(make_plan(src, p, &pl, err));
     AE_RETURN_IF(!path, err, AE_EINVAL, "no index path");
+    AE_TRY(ae_blas_load(err));
     int rc = 0;
     float *centroids = ae_calloc_array((size_t)pl.nlist * pl.dim, sizeof(float));
     float *cnorms = ae_calloc_array(pl.nlist, sizeof(float));

@@ -19,6 +19,7 @@
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"
+#include "util/pagecache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -157,6 +158,9 @@ int ae_ivfpq_open(const char *path, ae_ivfpq **out, ae_error *err)
         rc = ae_fail_errno(err, errno, "mmap %s", path);
         goto cleanup;
     }
+    /* random: a query reads the header, the small sections and a few lists,
+     * never the whole file (util/pagecache.h) */
+    ae_pc_advise(map, bytes, false);
     const uint8_t *h = map;
     if (memcmp(h + IVFPQ_OFF_MAGIC, IVFPQ_MAGIC, sizeof IVFPQ_MAGIC) != 0) {
         rc = ae_fail(err, AE_ENOTOURS, "%s: not an aether IVF-PQ index (bad magic)", path);
@@ -214,6 +218,11 @@ int ae_ivfpq_open(const char *path, ae_ivfpq **out, ae_error *err)
         ix->sec_size[s] = z;
         prev_end = o + z;
     }
+    /* every query reads centroids, norms, codebooks and list offsets: ask
+     * for them in one go (they are contiguous, before the ids and codes) */
+    if (ix->sec_off[IVFPQ_SEC_IDS] > IVFPQ_HEADER_BYTES &&
+        !ae_pc_resident(h + ix->sec_off[IVFPQ_SEC_CENTROIDS]))
+        ae_pc_willneed(h + IVFPQ_HEADER_BYTES, ix->sec_off[IVFPQ_SEC_IDS] - IVFPQ_HEADER_BYTES);
     /* list offsets, then the block index computed from them */
     const uint64_t *lists = (const uint64_t *)(h + ix->sec_off[IVFPQ_SEC_LISTS]);
     if (ix->sec_size[IVFPQ_SEC_LISTS] != ((uint64_t)ix->nlist + 1) * 8)

@@ -94,6 +94,10 @@ typedef struct ae_vec_source {
     const float *(*row)(void *ctx, size_t i);
     float (*inv_norm)(void *ctx, size_t i);
     void *ctx;
+    /* Optional: the search is about to read these rows (and their inverse
+     * norms), in this order; a file-backed source can start reading them at
+     * once (util/pagecache.h).  Must not change what row() returns. */
+    void (*prefetch)(void *ctx, const uint64_t *rows, size_t n);
 } ae_vec_source;
 
 /* Zero in any field means "the default". */

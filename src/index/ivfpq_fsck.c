@@ -7,6 +7,7 @@
  *    every float is finite. */
 #include "index/ivfpq_internal.h"
 
+#include "util/pagecache.h"
 #include "util/err.h"
 #include "util/mem.h"
 
@@ -14,9 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int fsck_all(const ae_ivfpq *ix, ae_error *err);
+
 int ae_ivfpq_fsck(const ae_ivfpq *ix, ae_error *err)
 {
     AE_RETURN_IF(!ix, err, AE_EINVAL, "no index");
+    ae_pc_advise(ix->map, ix->map_bytes, true); /* one pass over the whole file */
+    int rc = fsck_all(ix, err);
+    ae_pc_advise(ix->map, ix->map_bytes, false);
+    return rc;
+}
+
+static int fsck_all(const ae_ivfpq *ix, ae_error *err)
+{
     for (int s = 0; s < IVFPQ_NSECTIONS; s++) {
         uint8_t hh[IVFPQ_HASH_BYTES];
         ivfpq_hash(ix->map + ix->sec_off[s], (size_t)ix->sec_size[s], hh);

@@ -16,10 +16,10 @@
  *    stay usable; everything depends only on the seed and the input. */
 #include "index/ivfpq_internal.h"
 
+#include "util/blas.h"
 #include "util/err.h"
 #include "util/mem.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,8 +29,8 @@ void ivfpq_assign(const float *x, size_t n, uint32_t d, size_t ldx, const float 
     for (size_t b = 0; b < n; b += IVFPQ_BATCH) {
         size_t nb = n - b < IVFPQ_BATCH ? n - b : IVFPQ_BATCH;
         /* work (nb x k) = x_b . c^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, 1.0f,
-                    x + b * ldx, (int)ldx, c, (int)d, 0.0f, work, (int)k);
+        ae_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, 1.0f,
+                 x + b * ldx, (int)ldx, c, (int)d, 0.0f, work, (int)k);
         for (size_t i = 0; i < nb; i++)
             assign[b + i] = ivfpq_argmin(cnorm, work + i * k, k);
     }

@@ -14,10 +14,10 @@
  *    the scalar loop, so codes are the same on every CPU. */
 #include "index/ivfpq_internal.h"
 
+#include "util/blas.h"
 #include "util/err.h"
 #include "util/mem.h"
 
-#include <cblas.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +78,8 @@ int ivfpq_train_pq(const float *resid, size_t n, uint32_t dim, uint32_t m, uint3
     if ((uint32_t)threads > m) threads = (int)m;
     pthread_t tid[AE_IVFPQ_MAX_THREADS];
     int started = 0;
-    int blas = openblas_get_num_threads();
-    if (threads > 1) openblas_set_num_threads(1);
+    int blas = ae_blas_get_num_threads();
+    if (threads > 1) ae_blas_set_num_threads(1);
     for (int t = 1; t < threads; t++) {
         if (pthread_create(&tid[started], NULL, train_worker, &job) != 0) break;
         started++;
@@ -87,7 +87,7 @@ int ivfpq_train_pq(const float *resid, size_t n, uint32_t dim, uint32_t m, uint3
     train_worker(&job);
     for (int t = 0; t < started; t++)
         pthread_join(tid[t], NULL);
-    if (threads > 1) openblas_set_num_threads(blas);
+    if (threads > 1) ae_blas_set_num_threads(blas);
     pthread_mutex_destroy(&job.lock);
     if (job.rc < 0) {
         if (err) *err = job.err;

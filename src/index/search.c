@@ -24,6 +24,7 @@
 #include "util/err.h"
 #include "util/heap.h"
 #include "util/mem.h"
+#include "util/pagecache.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -185,6 +186,26 @@ static inline void prefetch_row(const float *v, uint32_t dim)
         __builtin_prefetch((const char *)v + 64 * l);
 }
 
+/* A file not in the page cache: the probed lists' codes and row ids are
+ * asked for all at once before the scan reads them (util/pagecache.h); one
+ * mincore of the nearest list's first code page is the warm cost. */
+static void ivfpq_prefetch_lists(const ae_ivfpq *ix, const cand *probe, uint32_t nprobe)
+{
+    size_t block_bytes = (size_t)ix->m * IVFPQ_BLOCK;
+    uint32_t l0 = (uint32_t)probe[0].row;
+    if (ix->list_off[l0 + 1] == ix->list_off[l0] ||
+        ae_pc_resident(ix->codes + ix->block_off[l0] * block_bytes))
+        return;
+    for (uint32_t p = 0; p < nprobe; p++) {
+        uint32_t l = (uint32_t)probe[p].row;
+        uint64_t lo = ix->list_off[l], len = ix->list_off[l + 1] - lo;
+        if (!len) continue;
+        ae_pc_willneed(ix->codes + ix->block_off[l] * block_bytes,
+                       (size_t)(ix->block_off[l + 1] - ix->block_off[l]) * block_bytes);
+        ae_pc_willneed(ix->ids + lo, (size_t)len * sizeof(uint32_t));
+    }
+}
+
 /* Index of the nprobe lists nearest to qn (closest first). */
 static void pick_lists(const ae_ivfpq *ix, const float *qn, uint32_t nprobe, float *dots,
                        cand *probe)
@@ -268,6 +289,7 @@ int ae_ivfpq_search(const ae_ivfpq *ix, const ae_vec_source *src, const float *q
     AE_CHECK(normalise_query(query, ix->dim, qn, err));
 
     pick_lists(ix, qn, nprobe, dots, probe);
+    ivfpq_prefetch_lists(ix, probe, nprobe);
     float delta, sum_lo;
     build_lut(ix, qn, lut, lut8, &delta, &sum_lo);
     ivfpq_scan_fn scan = ivfpq_scan_kernel();
@@ -303,6 +325,15 @@ int ae_ivfpq_search(const ae_ivfpq *ix, const ae_vec_source *src, const float *q
     }
 
     /* exact re-rank of the candidates, then the rows added since the build */
+    if (src->prefetch && cands.n) {
+        uint64_t *rows = ae_calloc_array(cands.n, sizeof *rows);
+        if (rows) {
+            for (size_t i = 0; i < cands.n; i++)
+                rows[i] = cands.h[i].row;
+            src->prefetch(src->ctx, rows, cands.n);
+            free(rows);
+        }
+    }
     for (size_t i = 0; i < cands.n && i < IVFPQ_PREFETCH_ROWS; i++)
         prefetch_row(src->row(src->ctx, (size_t)cands.h[i].row), ix->dim);
     for (size_t i = 0; i < cands.n; i++) {

@@ -22,7 +22,8 @@
  *    a newer snapshot is mapped on the next search.
  * 5. An index that fails its checks (open, size against the manifest, rows
  *    and dim against the table, the full verify for files up to
- *    AE_TABLE_INDEX_CHECK_ON_OPEN_BYTES) is never searched: the exact scan
+ *    AE_TABLE_INDEX_CHECK_ON_OPEN_BYTES whose identity is not the one their
+ *    build recorded after verifying them) is never searched: the exact scan
  *    answers, and last_warning says why.  Wrong answers are not an option;
  *    slow ones are, until rebuild_index replaces the file.
  * 6. rebuild_index builds only what is due (table_index_policy.h): no index and
@@ -111,7 +112,8 @@ static int index_check(ae_table *t, const ae_ivfpq *ix, const char *path, uint64
     AE_RETURN_IF(ae_ivfpq_rows_covered(ix) != rows || rows > ae_table_rows_total(t), err,
                  AE_ECORRUPT, "%s: covers %zu rows, the manifest says %llu of %zu", path,
                  ae_ivfpq_rows_covered(ix), (unsigned long long)rows, ae_table_rows_total(t));
-    if (size <= AE_TABLE_INDEX_CHECK_ON_OPEN_BYTES) AE_TRY(ae_ivfpq_fsck(ix, err));
+    if (size <= AE_TABLE_INDEX_CHECK_ON_OPEN_BYTES && !ae_table_index_unchanged_since_verify(t))
+        AE_TRY(ae_ivfpq_fsck(ix, err));
     return 0;
 }
 
@@ -149,14 +151,17 @@ static int index_build(lance_tab *lt, ae_error *err)
     AE_TRY(ae_table_index_new_path(t, "ivfpq", &path, err));
     ae_vec_source src;
     ae_table_vec_source(t, &src);
+    ae_table_advise_sequential(t, true); /* the build reads every row */
     int rc = ae_ivfpq_build(&src, NULL, path, err);
+    ae_table_advise_sequential(t, false);
     if (rc == 0) {
         ae_ivfpq *ix = NULL;
         rc = ae_ivfpq_open(path, &ix, err);
         if (rc == 0) rc = ae_ivfpq_fsck(ix, err);
         ae_ivfpq_close(ix);
     }
-    if (rc == 0) rc = ae_table_publish_index(t, path, src.n, err);
+    ae_table_index_info info = {.verified = true};
+    if (rc == 0) rc = ae_table_publish_index_ex(t, path, src.n, &info, err);
     if (rc < 0) unlink(path);
     free(path);
     if (rc == 0) index_sync(lt);
@@ -350,6 +355,13 @@ static int index_search(lance_tab *lt, const float *query, size_t limit,
     ae_table_vec_source(t, &src);
     AE_CHECK(
         ae_ivfpq_search(lt->ix, &src, query, want, nprobe, refine, live_fn, live_ctx, h, &nh, err));
+    if (nh) {
+        uint64_t rows[64];
+        size_t np = nh < 64 ? nh : 64;
+        for (size_t i = 0; i < np; i++)
+            rows[i] = h[i].row;
+        ae_table_prefetch_ids(t, rows, np); /* cold: one batch of reads, not a fault per id */
+    }
     for (size_t i = 0; i < nh; i++) {
         AE_CHECK(ae_table_row_symbol_id(t, (size_t)h[i].row, out[i].symbol_id, err));
         out[i].score = h[i].score;

@@ -23,9 +23,11 @@
  * big costs as much to scan as a table that would get an index). */
 #define AE_TABLE_REINDEX_PERCENT 20
 /* Index files up to this size get the full check (every section's BLAKE3,
- * every row id) when a handle first maps them; larger ones get the cheap
- * checks (header checksum, bounds, size against the manifest) so a fresh
- * process answers at once, and the full one from `aetherd --fsck`. */
+ * every row id) when a handle first maps them, unless the file still has the
+ * identity its publisher recorded after checking it in full (the manifest's
+ * "verified" stamp: ae_table_index_unchanged_since_verify); larger ones get
+ * the cheap checks (header checksum, bounds, size against the manifest) so a
+ * fresh process answers at once, and the full one from `aetherd --fsck`. */
 #define AE_TABLE_INDEX_CHECK_ON_OPEN_BYTES ((size_t)64 << 20)
 
 /* The effective threshold (the override applied). */

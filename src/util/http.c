@@ -7,13 +7,19 @@
  * 3. Loopback is never proxied: a local Ollama behind a corporate http_proxy still works.
  *    The user's no_proxy list is kept and loopback appended to it.
  * 4. The key lives in one curl_slist header and in a copy that is wiped on free; error
- *    messages are built from the URL, status and a redacted body prefix only. */
+ *    messages are built from the URL, status and a redacted body prefix only.
+ * 5. libcurl is opened with dlopen by the first client, not linked: most processes (every
+ *    search with an offline embedder) never speak HTTP, and linking libcurl and its ~25
+ *    dependencies cost each process ~6 ms of CPU at start-up (docs/BENCHMARKS.md,
+ *    "Fresh process").  The header gives the types and constants only. */
 #include "util/http.h"
 
 #include "util/err.h"
 #include "util/mem.h"
 
+#define CURL_DISABLE_TYPECHECK 1 /* calls go through the table below */
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -32,12 +38,60 @@ struct ae_http_client {
     ae_http_stats stats;
 };
 
+#define CURL_SONAME "libcurl.so.4"
+
+/* The libcurl functions used here, resolved at the first client (note 5). */
+static struct {
+    CURLcode (*global_init)(long);
+    CURL *(*easy_init)(void);
+    void (*easy_cleanup)(CURL *);
+    void (*easy_reset)(CURL *);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    const char *(*easy_strerror)(CURLcode);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+} cu;
+
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_OK;
+static char load_error[256]; /* "" = loaded */
 
 static void global_init(void)
 {
-    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    void *h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *why = dlerror();
+        snprintf(load_error, sizeof load_error,
+                 "cannot load %s (%s); install libcurl (Debian: libcurl4)", CURL_SONAME,
+                 why ? why : "unknown reason");
+        return;
+    }
+    static const char *const names[] = {
+        "curl_global_init",  "curl_easy_init",     "curl_easy_cleanup", "curl_easy_reset",
+        "curl_easy_setopt",  "curl_easy_perform",  "curl_easy_getinfo", "curl_easy_strerror",
+        "curl_slist_append", "curl_slist_free_all"};
+    void *p[sizeof names / sizeof *names];
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        p[i] = dlsym(h, names[i]);
+        if (!p[i]) {
+            snprintf(load_error, sizeof load_error, "%s has no symbol %s", CURL_SONAME, names[i]);
+            return;
+        }
+    }
+    /* object pointers from dlsym into function pointers: memcpy, as C11 has no such cast */
+    memcpy(&cu.global_init, &p[0], sizeof p[0]);
+    memcpy(&cu.easy_init, &p[1], sizeof p[1]);
+    memcpy(&cu.easy_cleanup, &p[2], sizeof p[2]);
+    memcpy(&cu.easy_reset, &p[3], sizeof p[3]);
+    memcpy(&cu.easy_setopt, &p[4], sizeof p[4]);
+    memcpy(&cu.easy_perform, &p[5], sizeof p[5]);
+    memcpy(&cu.easy_getinfo, &p[6], sizeof p[6]);
+    memcpy(&cu.easy_strerror, &p[7], sizeof p[7]);
+    memcpy(&cu.slist_append, &p[8], sizeof p[8]);
+    memcpy(&cu.slist_free_all, &p[9], sizeof p[9]);
+    global_rc = cu.global_init(CURL_GLOBAL_DEFAULT);
 }
 
 static long env_long(const char *name, long def, long min, long max)
@@ -85,19 +139,20 @@ int ae_http_client_new(const ae_http_options *o, const char *api_key, ae_http_cl
     AE_RETURN_IF(!out, err, AE_EINVAL, "ae_http_client_new: out is required");
     *out = NULL;
     pthread_once(&global_once, global_init);
+    AE_RETURN_IF(load_error[0], err, AE_EPROVIDER, "%s", load_error);
     AE_RETURN_IF(global_rc != CURLE_OK, err, AE_EPROVIDER, "libcurl init failed: %s",
-                 curl_easy_strerror(global_rc));
+                 cu.easy_strerror(global_rc));
     ae_http_client *c = calloc(1, sizeof *c);
     AE_RETURN_IF(!c, err, AE_ENOMEM, "out of memory creating an http client");
     int rc = 0;
     resolve_options(o, &c->o);
-    c->curl = curl_easy_init();
+    c->curl = cu.easy_init();
     if (!c->curl) AE_FAIL(err, AE_EPROVIDER, "libcurl: cannot create a handle");
     c->noproxy = build_noproxy();
     if (!c->noproxy) AE_FAIL(err, AE_ENOMEM, "out of memory creating an http client");
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    if (h) c->headers = h, h = curl_slist_append(c->headers, "Accept: application/json");
-    if (h) c->headers = h, h = curl_slist_append(c->headers, "Expect:");
+    struct curl_slist *h = cu.slist_append(NULL, "Content-Type: application/json");
+    if (h) c->headers = h, h = cu.slist_append(c->headers, "Accept: application/json");
+    if (h) c->headers = h, h = cu.slist_append(c->headers, "Expect:");
     if (h && api_key && *api_key) {
         char *line = ae_asprintf("Authorization: Bearer %s", api_key);
         c->api_key = ae_strdup(api_key);
@@ -105,7 +160,7 @@ int ae_http_client_new(const ae_http_options *o, const char *api_key, ae_http_cl
             free(line);
             AE_FAIL(err, AE_ENOMEM, "out of memory creating an http client");
         }
-        h = curl_slist_append(c->headers, line);
+        h = cu.slist_append(c->headers, line);
         memset(line, 0, strlen(line));
         free(line);
     }
@@ -121,11 +176,11 @@ cleanup:
 void ae_http_client_free(ae_http_client *c)
 {
     if (!c) return;
-    if (c->curl) curl_easy_cleanup(c->curl);
+    if (c->curl) cu.easy_cleanup(c->curl);
     /* The Authorization line is inside the slist; wipe every header before freeing. */
     for (struct curl_slist *s = c->headers; s; s = s->next)
         if (s->data) memset(s->data, 0, strlen(s->data));
-    curl_slist_free_all(c->headers);
+    cu.slist_free_all(c->headers);
     if (c->api_key) memset(c->api_key, 0, strlen(c->api_key));
     free(c->api_key);
     free(c->noproxy);
@@ -230,32 +285,32 @@ int ae_http_post_json(ae_http_client *c, const char *url, const char *body, ae_h
     for (;;) {
         sink s = {.cap = c->o.max_response};
         curl_msg[0] = 0;
-        curl_easy_reset(h);
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_msg);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->o.connect_timeout_ms);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->o.timeout_ms);
-        curl_easy_setopt(h, CURLOPT_NOPROXY, c->noproxy);
-        curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-        curl_easy_setopt(h, CURLOPT_USERAGENT, "aether");
+        cu.easy_reset(h);
+        cu.easy_setopt(h, CURLOPT_URL, url);
+        cu.easy_setopt(h, CURLOPT_POST, 1L);
+        cu.easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        cu.easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+        cu.easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+        cu.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+        cu.easy_setopt(h, CURLOPT_WRITEDATA, &s);
+        cu.easy_setopt(h, CURLOPT_ERRORBUFFER, curl_msg);
+        cu.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        cu.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->o.connect_timeout_ms);
+        cu.easy_setopt(h, CURLOPT_TIMEOUT_MS, c->o.timeout_ms);
+        cu.easy_setopt(h, CURLOPT_NOPROXY, c->noproxy);
+        cu.easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+        cu.easy_setopt(h, CURLOPT_USERAGENT, "aether");
 #if LIBCURL_VERSION_NUM >= 0x075500
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        cu.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+        cu.easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-        CURLcode cc = curl_easy_perform(h);
+        CURLcode cc = cu.easy_perform(h);
         attempts++;
         c->stats.attempts++;
         if (attempts > 1) c->stats.retries++;
         long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        cu.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         free(resp->body);
         resp->status = status;
         resp->len = s.buf.len;
@@ -272,7 +327,7 @@ int ae_http_post_json(ae_http_client *c, const char *url, const char *body, ae_h
         long wait = backoff;
         curl_off_t retry_after = -1;
 #if LIBCURL_VERSION_NUM >= 0x074200 /* CURLINFO_RETRY_AFTER: 7.66.0 */
-        if (cc == CURLE_OK && curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after) != CURLE_OK)
+        if (cc == CURLE_OK && cu.easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after) != CURLE_OK)
             retry_after = -1;
 #endif
         if (retry_after > 0) {
@@ -292,7 +347,7 @@ int ae_http_post_json(ae_http_client *c, const char *url, const char *body, ae_h
         const char *tries = attempts == 1 ? "attempt" : "attempts";
         if (cc != CURLE_OK)
             return ae_fail(err, AE_EPROVIDER, "POST %s failed after %d %s: %s%s%s", url, attempts,
-                           tries, curl_easy_strerror(cc), curl_msg[0] ? ": " : "", curl_msg);
+                           tries, cu.easy_strerror(cc), curl_msg[0] ? ": " : "", curl_msg);
         if (retry_after > c->o.max_retry_after_s)
             return ae_fail(err, AE_EPROVIDER,
                            "POST %s: HTTP %ld after %d %s; the server asks to retry after %ld s "

@@ -98,9 +98,10 @@ int commit_write_fragment(ae_table *t, const char *token, uint64_t id, const ae_
     int rc = vio_external(path, err);
     uint64_t size = 0;
     uint8_t digest[AE_FRAGMENT_CHECKSUM_LEN];
-    if (rc == 0) rc = ae_fragment_write(path, rows, &size, digest, err);
+    if (rc == 0) rc = ae_fragment_write_ex(path, rows, &size, digest, &mf->layout, err);
     free(path);
     if (rc < 0) return rc;
+    mf->has_layout = true;
     mf->id = id;
     mf->rows = rows->n;
     mf->data.size = size;
@@ -415,6 +416,13 @@ int commit_apply(ae_table *t, const commit_plan *plan, ae_error *err)
     commit_token(st.token);
     ae_manifest next;
     if (manifest_copy(&t->snap->m, &next) < 0) return ae_fail(err, AE_ENOMEM, "out of memory");
+    /* entries of an older manifest get the layout of their open fragment,
+     * so readers of this version map them without reading them */
+    for (size_t i = 0; i < next.n_fragments; i++) {
+        if (next.fragments[i].has_layout || !t->snap->frags[i].frag) continue;
+        ae_fragment_get_layout(t->snap->frags[i].frag, &next.fragments[i].layout);
+        next.fragments[i].has_layout = true;
+    }
     next.version = version;
     next.created_at = ae_now_ms();
     bool published = false;

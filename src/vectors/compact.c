@@ -145,6 +145,7 @@ static int merge_range(ae_table *t, size_t from, size_t target, ae_error *err)
     size_t cap = live < target ? live : target;
     if (chunk_init(&c, cap ? cap : 1, t->dim) < 0)
         AE_FAIL(err, AE_ENOMEM, "out of memory for a fragment of %zu rows", cap);
+    snapshot_advise(s, from, true); /* one pass over every row */
     for (size_t f = from; f < s->m.n_fragments; f++) {
         const snap_frag *sf = &s->frags[f];
         for (size_t r = 0; r < sf->rows; r++) {
@@ -164,6 +165,7 @@ static int merge_range(ae_table *t, size_t from, size_t target, ae_error *err)
         AE_CHECK(commit_write_fragment(t, token, next_id++, &fr, &written[n_written], err));
         n_written++;
     }
+    snapshot_advise(s, from, false);
     commit_plan plan = {.replace = true,
                         .replace_from = from,
                         .written = written,

@@ -32,6 +32,7 @@
 #include "util/bytes.h"
 #include "util/err.h"
 #include "util/mem.h"
+#include "util/pagecache.h"
 #include "vectors/arrow_ipc.h"
 #include "vectors/io.h"
 
@@ -66,6 +67,8 @@ struct ae_fragment {
     } str[NSTR];
     const float *vectors, *inv_norms;
     const uint8_t *updated_at;
+    ae_fragment_layout lay;
+    bool parsed; /* footer read: body_digest is known (else opened from a layout) */
     uint8_t body_digest[AE_FRAGMENT_CHECKSUM_LEN];
 };
 
@@ -200,6 +203,13 @@ static int validate(const ae_fragment_rows *r, uint64_t str_len[NSTR], float *in
 int ae_fragment_write(const char *path, const ae_fragment_rows *r, uint64_t *file_size,
                       uint8_t checksum[AE_FRAGMENT_CHECKSUM_LEN], ae_error *err)
 {
+    return ae_fragment_write_ex(path, r, file_size, checksum, NULL, err);
+}
+
+int ae_fragment_write_ex(const char *path, const ae_fragment_rows *r, uint64_t *file_size,
+                         uint8_t checksum[AE_FRAGMENT_CHECKSUM_LEN], ae_fragment_layout *layout,
+                         ae_error *err)
+{
     AE_RETURN_IF(!path || !r, err, AE_EINVAL, "fragment write: no path or rows");
     AE_RETURN_IF(r->n == 0, err, AE_EINVAL, "%s: a fragment needs at least one row", path);
     AE_RETURN_IF(r->n >= AE_FRAGMENT_MAX_ROWS, err, AE_EINVAL,
@@ -312,6 +322,17 @@ int ae_fragment_write(const char *path, const ae_fragment_rows *r, uint64_t *fil
     w.fd = -1;
     if (file_size) *file_size = w.pos;
     if (checksum) ae_blake3_final(&w.hash, checksum);
+    if (layout) {
+        layout->footer = body_pos + body_len + sizeof eos;
+        for (int c = 0; c < NSTR; c++) {
+            layout->str_off[c] = body_pos + (uint64_t)bufs[3 * c + 1].offset;
+            layout->str_data[c] = body_pos + (uint64_t)bufs[3 * c + 2].offset;
+            layout->str_len[c] = sizes[3 * c + 2];
+        }
+        layout->items = body_pos + (uint64_t)bufs[B_ITEMS].offset;
+        layout->updated = body_pos + (uint64_t)bufs[B_UPDATED].offset;
+        layout->inv = body_pos + (uint64_t)bufs[B_INV].offset;
+    }
 
 cleanup:
     if (w.fd >= 0) ae_vio_cur->close(w.fd);
@@ -324,6 +345,8 @@ cleanup:
 }
 
 /* ---- reading ---------------------------------------------------------- */
+
+static int str_at(const ae_fragment *f, int c, size_t row, const char **s, size_t *len);
 
 #define CORRUPT(...) ae_fail(err, AE_ECORRUPT, __VA_ARGS__)
 
@@ -447,10 +470,69 @@ static int check_batch(const char *path, const arrow_file *af, ae_fragment *f, a
     f->vectors = (const float *)(const void *)(af->base + vpos);
     f->updated_at = body + arrow_batch_buffer(&b, B_UPDATED).offset;
     f->inv_norms = (const float *)(const void *)(body + arrow_batch_buffer(&b, B_INV).offset);
+    f->lay.footer = af->footer_pos;
+    for (int c = 0; c < NSTR; c++) {
+        f->lay.str_off[c] = (uint64_t)(f->str[c].offsets - af->base);
+        f->lay.str_data[c] = (uint64_t)(f->str[c].data - af->base);
+        f->lay.str_len[c] = f->str[c].data_len;
+    }
+    f->lay.items = vpos;
+    f->lay.updated = (uint64_t)(f->updated_at - af->base);
+    f->lay.inv = (uint64_t)((const uint8_t *)f->inv_norms - af->base);
     return 0;
 }
 
-int ae_fragment_open(const char *path, ae_fragment **out, ae_error *err)
+/* Footer, schema, metadata and batch of a mapped file (the full O(1) parse). */
+static int parse_structure(const char *path, ae_fragment *f, ae_error *err)
+{
+    arrow_file af;
+    AE_TRY(arrow_file_open(path, f->map, f->size, &af, err));
+    f->footer_pos = af.footer_pos;
+    AE_TRY(check_schema(path, &af, &f->dim, err));
+    AE_TRY(check_metadata(path, &af, f, err));
+    AE_TRY(check_batch(path, &af, f, err));
+    f->parsed = true;
+    return 0;
+}
+
+/* A region [off, off + len) of a layout lies inside [8, footer). */
+static bool region_ok(uint64_t off, uint64_t len, uint64_t footer)
+{
+    return off >= 8 && off <= footer && len <= footer - off;
+}
+
+/* Points f's columns into the map by a layout that was checked. */
+static int apply_layout(const char *path, ae_fragment *f, const ae_fragment_layout *l,
+                        ae_error *err)
+{
+    uint64_t n = f->n, nd = n * f->dim;
+    if (l->footer > f->size || f->size - l->footer < ARROW_TRAILER)
+        return CORRUPT("%s: layout puts the footer at %llu of %zu bytes", path,
+                       (unsigned long long)l->footer, f->size);
+    bool ok = true;
+    for (int c = 0; c < NSTR; c++)
+        ok = ok && region_ok(l->str_off[c], 4 * (n + 1), l->footer) &&
+             region_ok(l->str_data[c], l->str_len[c], l->footer);
+    ok = ok && region_ok(l->items, 4 * nd, l->footer) && region_ok(l->updated, 8 * n, l->footer) &&
+         region_ok(l->inv, 4 * n, l->footer) && l->items % ALIGN == 0 && l->inv % 4 == 0;
+    if (!ok)
+        return CORRUPT("%s: the manifest's layout does not fit %llu rows x %u in %zu bytes", path,
+                       (unsigned long long)n, f->dim, f->size);
+    for (int c = 0; c < NSTR; c++) {
+        f->str[c].offsets = f->map + l->str_off[c];
+        f->str[c].data = f->map + l->str_data[c];
+        f->str[c].data_len = l->str_len[c];
+    }
+    f->vectors = (const float *)(const void *)(f->map + l->items);
+    f->updated_at = f->map + l->updated;
+    f->inv_norms = (const float *)(const void *)(f->map + l->inv);
+    f->footer_pos = (size_t)l->footer;
+    f->lay = *l;
+    return 0;
+}
+
+/* Opens and maps path read-only (MADV_RANDOM); expect_size 0 = any size. */
+static int map_file(const char *path, uint64_t expect_size, ae_fragment **out, ae_error *err)
 {
     *out = NULL;
     int rc = 0;
@@ -473,6 +555,9 @@ int ae_fragment_open(const char *path, ae_fragment **out, ae_error *err)
     if (st.st_size < 8 + ARROW_TRAILER)
         AE_FAIL(err, AE_ECORRUPT, "%s: %lld bytes is too short for a fragment", path,
                 (long long)st.st_size);
+    if (expect_size && (uint64_t)st.st_size != expect_size)
+        AE_FAIL(err, AE_ECORRUPT, "%s: %lld bytes, the manifest says %llu", path,
+                (long long)st.st_size, (unsigned long long)expect_size);
     f->size = (size_t)st.st_size;
     void *m = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (m == MAP_FAILED) {
@@ -480,20 +565,89 @@ int ae_fragment_open(const char *path, ae_fragment **out, ae_error *err)
         goto cleanup;
     }
     f->map = m;
-
-    arrow_file af;
-    AE_CHECK(arrow_file_open(path, f->map, f->size, &af, err));
-    f->footer_pos = af.footer_pos;
-    AE_CHECK(check_schema(path, &af, &f->dim, err));
-    AE_CHECK(check_metadata(path, &af, f, err));
-    AE_CHECK(check_batch(path, &af, f, err));
+    ae_pc_advise(m, f->size, false); /* random: see ae_fragment_advise */
     *out = f;
     f = NULL;
-
 cleanup:
     if (fd >= 0) close(fd);
     ae_fragment_close(f);
     return rc;
+}
+
+int ae_fragment_open(const char *path, ae_fragment **out, ae_error *err)
+{
+    *out = NULL;
+    ae_fragment *f;
+    AE_TRY(map_file(path, 0, &f, err));
+    int rc = parse_structure(path, f, err);
+    if (rc < 0) {
+        ae_fragment_close(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+int ae_fragment_open_layout(const char *path, size_t rows, uint32_t dim, uint64_t size,
+                            const ae_fragment_layout *layout, ae_fragment **out, ae_error *err)
+{
+    *out = NULL;
+    AE_RETURN_IF(rows == 0 || rows >= AE_FRAGMENT_MAX_ROWS || dim < 1 || dim > AE_MAX_DIM, err,
+                 AE_ECORRUPT, "%s: %zu rows of dimension %u cannot be a fragment", path, rows, dim);
+    ae_fragment *f;
+    AE_TRY(map_file(path, size, &f, err));
+    f->n = rows;
+    f->dim = dim;
+    int rc = apply_layout(path, f, layout, err);
+    if (rc < 0) {
+        ae_fragment_close(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+void ae_fragment_get_layout(const ae_fragment *f, ae_fragment_layout *out)
+{
+    *out = f->lay;
+}
+
+void ae_fragment_advise(const ae_fragment *f, bool sequential)
+{
+    ae_pc_advise(f->map, f->size, sequential);
+}
+
+bool ae_fragment_row_resident(const ae_fragment *f, size_t row)
+{
+    return row >= f->n || ae_pc_resident(f->vectors + row * f->dim);
+}
+
+bool ae_fragment_id_resident(const ae_fragment *f, size_t row)
+{
+    const char *s;
+    size_t len;
+    if (row >= f->n || !ae_pc_resident(f->str[0].offsets + 4 * row)) return row >= f->n;
+    return str_at(f, 0, row, &s, &len) != 0 || ae_pc_resident(s);
+}
+
+void ae_fragment_willneed_rows(const ae_fragment *f, const uint32_t *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i] >= f->n) continue;
+        ae_pc_willneed(f->vectors + (size_t)rows[i] * f->dim, (size_t)f->dim * sizeof(float));
+        ae_pc_willneed(f->inv_norms + rows[i], sizeof(float));
+    }
+}
+
+void ae_fragment_willneed_ids(const ae_fragment *f, const uint32_t *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (rows[i] < f->n) ae_pc_willneed(f->str[0].offsets + 4 * (size_t)rows[i], 8);
+    for (size_t i = 0; i < n; i++) {
+        const char *s;
+        size_t len;
+        if (rows[i] < f->n && str_at(f, 0, rows[i], &s, &len) == 0 && len) ae_pc_willneed(s, len);
+    }
 }
 
 void ae_fragment_close(ae_fragment *f)
@@ -504,7 +658,39 @@ void ae_fragment_close(ae_fragment *f)
     free(f);
 }
 
+static int verify_parsed(const ae_fragment *f, const uint8_t expected[AE_FRAGMENT_CHECKSUM_LEN],
+                         ae_error *err);
+static int verify_body(const ae_fragment *f, const uint8_t expected[AE_FRAGMENT_CHECKSUM_LEN],
+                       ae_error *err);
+
 int ae_fragment_verify(const ae_fragment *f, const uint8_t expected[AE_FRAGMENT_CHECKSUM_LEN],
+                       ae_error *err)
+{
+    const char *path = f->path;
+    if (!f->parsed) {
+        /* opened from the manifest's layout: the file's own structure must
+         * say the same, and gives the body digest */
+        ae_fragment p = {.path = f->path, .map = f->map, .size = f->size};
+        AE_TRY(parse_structure(path, &p, err));
+        if (p.n != f->n || p.dim != f->dim || memcmp(&p.lay, &f->lay, sizeof p.lay) != 0)
+            return CORRUPT("%s: the file's layout (%zu rows x %u) differs from the manifest's "
+                           "(%zu rows x %u)",
+                           path, p.n, p.dim, f->n, f->dim);
+        return verify_parsed(&p, expected, err);
+    }
+    return verify_parsed(f, expected, err);
+}
+
+static int verify_parsed(const ae_fragment *f, const uint8_t expected[AE_FRAGMENT_CHECKSUM_LEN],
+                         ae_error *err)
+{
+    ae_fragment_advise(f, true);
+    int rc = verify_body(f, expected, err);
+    ae_fragment_advise(f, false);
+    return rc;
+}
+
+static int verify_body(const ae_fragment *f, const uint8_t expected[AE_FRAGMENT_CHECKSUM_LEN],
                        ae_error *err)
 {
     const char *path = f->path;

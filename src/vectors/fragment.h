@@ -20,6 +20,7 @@
 
 #include <aether/error.h>
 #include <aether/vector_store.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,21 @@ typedef struct ae_fragment_rows {
     const int64_t *updated_at; /* ms since epoch */
 } ae_fragment_rows;
 
+/* Where the columns a reader uses sit in the file (absolute offsets): what
+ * ae_fragment_open learns from the footer and batch metadata.  The manifest
+ * keeps a copy per fragment (docs/FORMAT.md, "Fragment layout in the
+ * manifest"), so opening a table reads no fragment page at all. */
+typedef struct ae_fragment_layout {
+    uint64_t footer;      /* F: offset of the footer flatbuffer */
+    uint64_t str_off[4];  /* int32 offsets of symbol_id, sir_hash, provider, model */
+    uint64_t str_data[4]; /* their UTF-8 bytes */
+    uint64_t str_len[4];  /* length of each UTF-8 buffer */
+    uint64_t items;       /* embedding values (64-byte aligned) */
+    uint64_t updated;     /* updated_at int64 values */
+    uint64_t inv;         /* _inv_norm float32 values */
+} ae_fragment_layout;
+#define AE_FRAGMENT_LAYOUT_WORDS 16 /* the fields above, in order */
+
 /* Writes rows to path (created or truncated; the caller picks a fresh name and
  * publishes it through the manifest), fsyncs the file (not its directory).
  * Input is validated before anything is created: n >= 1, 1 <= dim <= AE_MAX_DIM,
@@ -48,6 +64,10 @@ typedef struct ae_fragment_rows {
  * the whole file.  On an I/O failure the partial file is removed. */
 int ae_fragment_write(const char *path, const ae_fragment_rows *rows, uint64_t *file_size,
                       uint8_t checksum[AE_FRAGMENT_CHECKSUM_LEN], ae_error *err);
+/* The same, also filling *layout (optional) with the written file's layout. */
+int ae_fragment_write_ex(const char *path, const ae_fragment_rows *rows, uint64_t *file_size,
+                         uint8_t checksum[AE_FRAGMENT_CHECKSUM_LEN], ae_fragment_layout *layout,
+                         ae_error *err);
 
 typedef struct ae_fragment ae_fragment; /* an mmapped, validated fragment */
 
@@ -56,6 +76,35 @@ typedef struct ae_fragment ae_fragment; /* an mmapped, validated fragment */
  * AE_ECORRUPT "PATH: <what>" on anything malformed, AE_EVERSION for a newer
  * aether.format_version, AE_EIO / AE_ENOTFOUND from the OS. */
 int ae_fragment_open(const char *path, ae_fragment **out, ae_error *err);
+/* Maps a fragment whose layout, row count, dimension and size the caller
+ * knows (the manifest): no page of the file is read.  Checks the file size
+ * and that every region of the layout lies inside [8, footer), aligned and
+ * big enough for `rows` rows of `dim` floats (AE_ECORRUPT otherwise).  The
+ * footer, schema and body digest are read by ae_fragment_verify, which also
+ * checks that the file's own layout equals this one. */
+int ae_fragment_open_layout(const char *path, size_t rows, uint32_t dim, uint64_t size,
+                            const ae_fragment_layout *layout, ae_fragment **out, ae_error *err);
+/* The layout of an open fragment. */
+void ae_fragment_get_layout(const ae_fragment *f, ae_fragment_layout *out);
+
+/* Read-ahead advice.  Fragments are mapped MADV_RANDOM: a query touches a few
+ * rows, and this disk's 8 MB read-around would turn each touch into megabytes
+ * (docs/BENCHMARKS.md, "Cold first query").  Whole passes (exact scan,
+ * iteration, verify, index builds, compaction) switch to sequential first. */
+void ae_fragment_advise(const ae_fragment *f, bool sequential);
+/* Whether the page holding row's vector is in the page cache (mincore):
+ * the cheap probe that decides whether a query prefetches at all. */
+bool ae_fragment_row_resident(const ae_fragment *f, size_t row);
+/* The same for the pages of row's symbol_id (its offset, then its bytes). */
+bool ae_fragment_id_resident(const ae_fragment *f, size_t row);
+/* Starts reading (MADV_WILLNEED: asynchronous, all at once) the pages that
+ * hold the vectors and inverse norms of these rows, so a cold re-rank waits
+ * for one batch of reads instead of one fault after another.  Rows >= nrows
+ * are ignored. */
+void ae_fragment_willneed_rows(const ae_fragment *f, const uint32_t *rows, size_t n);
+/* The same for the symbol_id strings of rows: the offsets first (waited
+ * for), then the bytes they point at. */
+void ae_fragment_willneed_ids(const ae_fragment *f, const uint32_t *rows, size_t n);
 
 /* Full check, O(file size): the embedded body digest, the whole-file digest
  * against `expected` when not NULL (the manifest's copy), every Utf8 offset,

@@ -114,6 +114,8 @@ void idmap_remove(idmap *m, uint32_t frag, uint32_t row, const char *id, size_t 
     m->len--;
 }
 
+static int idmap_fill(idmap *m, const snapshot *s, ae_error *err);
+
 int idmap_build(idmap *m, const snapshot *s, ae_error *err)
 {
     idmap_free(m);
@@ -122,6 +124,14 @@ int idmap_build(idmap *m, const snapshot *s, ae_error *err)
         cap *= 2;
     if (resize(m, cap) < 0)
         return ae_fail(err, AE_ENOMEM, "out of memory for %zu ids", s->rows_live);
+    snapshot_advise(s, 0, true); /* reads every symbol_id */
+    int rc = idmap_fill(m, s, err);
+    snapshot_advise(s, 0, false);
+    return rc;
+}
+
+static int idmap_fill(idmap *m, const snapshot *s, ae_error *err)
+{
     for (size_t f = 0; f < s->m.n_fragments; f++) {
         const snap_frag *sf = &s->frags[f];
         for (size_t r = 0; r < sf->rows; r++) {

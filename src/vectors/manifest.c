@@ -30,6 +30,51 @@ static json_t *ref_to_json(const ae_file_ref *r)
                      r->checksum);
 }
 
+/* The 16 words of a fragment layout, in ae_fragment_layout's order. */
+static void layout_words(const ae_fragment_layout *l, uint64_t w[AE_FRAGMENT_LAYOUT_WORDS])
+{
+    w[0] = l->footer;
+    for (int c = 0; c < 4; c++) {
+        w[1 + 3 * c] = l->str_off[c];
+        w[2 + 3 * c] = l->str_data[c];
+        w[3 + 3 * c] = l->str_len[c];
+    }
+    w[13] = l->items;
+    w[14] = l->updated;
+    w[15] = l->inv;
+}
+
+static json_t *layout_to_json(const ae_fragment_layout *l)
+{
+    uint64_t w[AE_FRAGMENT_LAYOUT_WORDS];
+    layout_words(l, w);
+    json_t *a = json_array();
+    for (int i = 0; a && i < AE_FRAGMENT_LAYOUT_WORDS; i++)
+        json_array_append_new(a, json_integer((json_int_t)w[i]));
+    return a;
+}
+
+static int layout_from_json(json_t *a, ae_fragment_layout *l)
+{
+    if (!json_is_array(a) || json_array_size(a) != AE_FRAGMENT_LAYOUT_WORDS) return -1;
+    uint64_t w[AE_FRAGMENT_LAYOUT_WORDS];
+    for (size_t i = 0; i < AE_FRAGMENT_LAYOUT_WORDS; i++) {
+        json_t *j = json_array_get(a, i);
+        if (!json_is_integer(j) || json_integer_value(j) < 0) return -1;
+        w[i] = (uint64_t)json_integer_value(j);
+    }
+    l->footer = w[0];
+    for (int c = 0; c < 4; c++) {
+        l->str_off[c] = w[1 + 3 * c];
+        l->str_data[c] = w[2 + 3 * c];
+        l->str_len[c] = w[3 + 3 * c];
+    }
+    l->items = w[13];
+    l->updated = w[14];
+    l->inv = w[15];
+    return 0;
+}
+
 int manifest_encode(const ae_manifest *m, char **out, size_t *len, ae_error *err)
 {
     *out = NULL;
@@ -50,6 +95,7 @@ int manifest_encode(const ae_manifest *m, char **out, size_t *len, ae_error *err
             json_pack("{s:I,s:s,s:I,s:I,s:s,s:o*}", "id", (json_int_t)f->id, "file", f->data.file,
                       "rows", (json_int_t)f->rows, "size", (json_int_t)f->data.size, "checksum",
                       f->data.checksum, "deletion", del);
+        if (fj && f->has_layout) json_object_set_new(fj, "layout", layout_to_json(&f->layout));
         if (!fj || json_array_append_new(frags, fj) < 0)
             AE_FAIL(err, AE_ENOMEM, "out of memory encoding manifest");
     }
@@ -61,6 +107,19 @@ int manifest_encode(const ae_manifest *m, char **out, size_t *len, ae_error *err
             json_object_set_new(index, "covers_version",
                                 json_integer((json_int_t)m->index.covers_version));
             json_object_set_new(index, "rows", json_integer((json_int_t)m->index.rows));
+            const ae_index_stamp *st = &m->index.stamp;
+            if (st->set)
+                json_object_set_new(index, "verified",
+                                    json_pack("{s:I,s:I,s:I}", "ino", (json_int_t)st->ino,
+                                              "mtime_ns", (json_int_t)st->mtime_ns, "ctime_ns",
+                                              (json_int_t)st->ctime_ns));
+            const ae_index_tuned *tu = &m->index.tuned;
+            if (tu->set)
+                json_object_set_new(index, "tuned",
+                                    json_pack("{s:f,s:f,s:i,s:i,s:i,s:i}", "target", tu->target,
+                                              "recall", tu->recall, "k", (int)tu->k, "nprobe",
+                                              (int)tu->nprobe, "refine", (int)tu->refine, "sample",
+                                              (int)tu->sample));
         }
     }
     body = json_pack("{s:s,s:i,s:I,s:s,s:s,s:I,s:I,s:I,s:O,s:o*}", "magic", AE_MANIFEST_MAGIC,
@@ -173,6 +232,12 @@ int manifest_decode(const char *data, size_t len, const char *name, ae_manifest 
             get_u64(fj, "rows", &f->rows) < 0 || get_ref(fj, &f->data) < 0 ||
             f->id >= m->next_fragment_id || f->rows > UINT32_MAX)
             AE_FAIL(err, AE_ECORRUPT, "%s: fragment %zu is malformed", name, i);
+        json_t *lj = json_object_get(fj, "layout");
+        if (lj) {
+            if (layout_from_json(lj, &f->layout) < 0)
+                AE_FAIL(err, AE_ECORRUPT, "%s: layout of fragment %zu is malformed", name, i);
+            f->has_layout = true;
+        }
         json_t *dj = json_object_get(fj, "deletion");
         if (json_is_null(dj)) continue;
         if (!json_is_object(dj) || get_ref(dj, &f->deletion) < 0 ||
@@ -185,6 +250,32 @@ int manifest_decode(const char *data, size_t len, const char *name, ae_manifest 
             get_u64(ij, "covers_version", &m->index.covers_version) < 0 ||
             get_u64(ij, "rows", &m->index.rows) < 0)
             AE_FAIL(err, AE_ECORRUPT, "%s: index slot is malformed", name);
+        json_t *vj = json_object_get(ij, "verified");
+        if (vj) {
+            uint64_t ino = 0, mt = 0, ct = 0;
+            if (get_u64(vj, "ino", &ino) < 0 || get_u64(vj, "mtime_ns", &mt) < 0 ||
+                get_u64(vj, "ctime_ns", &ct) < 0)
+                AE_FAIL(err, AE_ECORRUPT, "%s: index verification stamp is malformed", name);
+            m->index.stamp = (ae_index_stamp){true, ino, (int64_t)mt, (int64_t)ct};
+        }
+        json_t *tj = json_object_get(ij, "tuned");
+        if (tj) {
+            ae_index_tuned *tu = &m->index.tuned;
+            uint64_t k = 0, np = 0, rf = 0, sm = 0;
+            json_t *tg = json_object_get(tj, "target"), *rc_ = json_object_get(tj, "recall");
+            if (!json_is_number(tg) || !json_is_number(rc_) || get_u64(tj, "k", &k) < 0 ||
+                get_u64(tj, "nprobe", &np) < 0 || get_u64(tj, "refine", &rf) < 0 ||
+                get_u64(tj, "sample", &sm) < 0 || k > UINT32_MAX || np > UINT32_MAX ||
+                rf > UINT32_MAX || sm > UINT32_MAX)
+                AE_FAIL(err, AE_ECORRUPT, "%s: index tuning record is malformed", name);
+            tu->set = true;
+            tu->target = json_number_value(tg);
+            tu->recall = json_number_value(rc_);
+            tu->k = (uint32_t)k;
+            tu->nprobe = (uint32_t)np;
+            tu->refine = (uint32_t)rf;
+            tu->sample = (uint32_t)sm;
+        }
     }
 cleanup:
     json_decref(trailer);

@@ -6,8 +6,12 @@
  *   1     the body: {"magic":"aether-vector-table","format":1,"version":N,
  *         "provider","model","dim","created_at" (ms),"next_fragment_id",
  *         "fragments":[{"id","file","rows","size","checksum",
- *                       "deletion":null | {"file","count","size","checksum"}}],
- *         "index":null | {"file","size","checksum","covers_version","rows"}}
+ *                       "deletion":null | {"file","count","size","checksum"},
+ *                       "layout" (optional): [16 offsets, see fragment.h]}],
+ *         "index":null | {"file","size","checksum","covers_version","rows",
+ *                         "verified" (optional): {"ino","mtime_ns","ctime_ns"},
+ *                         "tuned" (optional): {"target","recall","k","nprobe",
+ *                                              "refine","sample"}}}
  *   2     the trailer: {"body_blake3":"<64 hex of line 1's bytes>","body_len":L}
  *
  * A file without a complete trailer, with a wrong length or checksum, or whose
@@ -18,8 +22,11 @@
 #define AE_VECTORS_MANIFEST_H
 
 #include <aether/error.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "vectors/fragment.h"
 
 #define AE_MANIFEST_MAGIC   "aether-vector-table"
 #define AE_MANIFEST_FORMAT  1
@@ -37,13 +44,37 @@ typedef struct ae_manifest_fragment {
     uint64_t rows;
     ae_file_ref deletion; /* deletion.file == NULL: no deleted rows */
     uint64_t deleted;
+    /* optional "layout" (written since 2026-12): where the columns are, so a
+     * reader maps the fragment without reading its footer */
+    bool has_layout;
+    ae_fragment_layout layout;
 } ae_manifest_fragment;
 
 /* The slot an ANN index (IVF-PQ) fills: one more file a commit publishes. */
+/* The file identity an index had when its publisher verified it in full
+ * (optional "verified"): a reader that finds the same inode, size, mtime and
+ * ctime skips the full check on open (docs/FORMAT.md, "Index in the table"). */
+typedef struct ae_index_stamp {
+    bool set;
+    uint64_t ino;
+    int64_t mtime_ns, ctime_ns;
+} ae_index_stamp;
+
+/* What the build measured of the index it published (optional "tuned"):
+ * recall@k of (nprobe, refine) on `sample` of the table's own rows against
+ * the exact scan, chosen for `target`. */
+typedef struct ae_index_tuned {
+    bool set;
+    double target, recall;
+    uint32_t k, nprobe, refine, sample;
+} ae_index_tuned;
+
 typedef struct ae_manifest_index {
     ae_file_ref ref; /* ref.file == NULL: no index */
     uint64_t covers_version;
     uint64_t rows;
+    ae_index_stamp stamp;
+    ae_index_tuned tuned;
 } ae_manifest_index;
 
 typedef struct ae_manifest {

@@ -8,7 +8,11 @@
  *    between reading the manifest and opening the file), the load starts over
  *    from the newest version, a bounded number of times.
  * 3. Fragments and unchanged deletion sets are handed over from the previous
- *    snapshot instead of being reopened, so a commit costs O(changed files). */
+ *    snapshot instead of being reopened, so a commit costs O(changed files).
+ * 4. A manifest entry with a "layout" is mapped without reading the file:
+ *    opening a table reads its manifest (and deletion files), not one footer
+ *    per fragment.  Entries without one (older manifests) are opened by their
+ *    footer, and the next commit writes their layout. */
 #include "vectors/table_internal.h"
 
 #include "util/err.h"
@@ -36,6 +40,12 @@ void snapshot_free(snapshot *s)
     free(s->frags);
     manifest_free(&s->m);
     free(s);
+}
+
+void snapshot_advise(const snapshot *s, size_t from, bool sequential)
+{
+    for (size_t i = from; i < s->m.n_fragments; i++)
+        if (s->frags[i].frag) ae_fragment_advise(s->frags[i].frag, sequential);
 }
 
 static int build_bitmap(snap_frag *sf)
@@ -93,7 +103,11 @@ static int open_frag(const ae_table *t, const ae_manifest_fragment *mf, snapshot
     } else {
         char *path = ae_path_join(t->dir, mf->data.file);
         if (!path) return ae_fail(err, AE_ENOMEM, "out of memory");
-        int rc = ae_fragment_open(path, &sf->frag, err);
+        /* with the manifest's layout no page of the fragment is read (4.) */
+        int rc = mf->has_layout
+                     ? ae_fragment_open_layout(path, (size_t)mf->rows, t->dim, mf->data.size,
+                                               &mf->layout, &sf->frag, err)
+                     : ae_fragment_open(path, &sf->frag, err);
         free(path);
         if (rc < 0) return rc;
         if (ae_fragment_nrows(sf->frag) != mf->rows)

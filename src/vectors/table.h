@@ -21,6 +21,8 @@
 
 #include <aether/error.h>
 #include <aether/vector_store.h>
+
+#include "vectors/manifest.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -151,6 +153,14 @@ struct ae_vec_source;
 /* Rows of the snapshot; valid until the next write or refresh on t. */
 void ae_table_vec_source(ae_table *t, struct ae_vec_source *src);
 size_t ae_table_rows_total(const ae_table *t);
+/* Read-ahead advice of every fragment: sequential for a pass over all rows
+ * (an index build), random again after it (fragment.h, ae_fragment_advise). */
+void ae_table_advise_sequential(ae_table *t, bool sequential);
+/* Whether a sample of these global rows' vectors is in the page cache. */
+bool ae_table_rows_resident(const ae_table *t, const uint64_t *rows, size_t n);
+/* Starts reading the symbol_id strings of these global rows when they are
+ * not resident (one batch of reads instead of a fault per id). */
+void ae_table_prefetch_ids(const ae_table *t, const uint64_t *rows, size_t n);
 /* An ae_row_live_fn: ctx is the ae_table. */
 bool ae_table_row_live(void *t, size_t row);
 /* symbol_id of a global row, NUL-terminated. */
@@ -165,6 +175,23 @@ int ae_table_index_new_path(ae_table *t, const char *ext, char **path, ae_error 
  * that landed after the caller's snapshot moved any of those rows
  * (compaction): the file would name rows of another numbering. */
 int ae_table_publish_index(ae_table *t, const char *path, uint64_t rows_covered, ae_error *err);
+/* What the publisher knows of the file beyond its bytes. */
+typedef struct ae_table_index_info {
+    /* The caller checked the whole file (ae_ivfpq_fsck) after it was renamed
+     * into place: the manifest records its identity (inode, size, mtime,
+     * ctime), and readers that find the same identity skip the full check
+     * (ae_table_index_unchanged_since_verify). */
+    bool verified;
+    ae_index_tuned tuned; /* the measured recall, when .set (manifest.h) */
+} ae_table_index_info;
+int ae_table_publish_index_ex(ae_table *t, const char *path, uint64_t rows_covered,
+                              const ae_table_index_info *info, ae_error *err);
+/* True when the snapshot's index file has the identity its publisher
+ * recorded after verifying it in full (one stat).  A copied, restored,
+ * rewritten or touched file has another identity: false. */
+bool ae_table_index_unchanged_since_verify(const ae_table *t);
+/* The measured recall of the snapshot's index, if its build recorded one. */
+bool ae_table_index_tuned(const ae_table *t, ae_index_tuned *out);
 /* Absolute path of the snapshot's index file, or NULL (caller frees);
  * *covers_version and *rows (optional) describe it. */
 char *ae_table_index_path(const ae_table *t, uint64_t *covers_version, uint64_t *rows);

@@ -111,6 +111,14 @@ static int check_fragment(const char *dir, const ae_manifest *m, const ae_manife
         rc = add_problem(rep, AE_ECORRUPT, mf->data.file,
                          "%s: %" PRIu32 " dimensions, manifest says %" PRIu32, mf->data.file,
                          ae_fragment_dim(f), m->dim);
+    } else if (mf->has_layout) {
+        ae_fragment_layout lay;
+        ae_fragment_get_layout(f, &lay);
+        if (memcmp(&lay, &mf->layout, sizeof lay) != 0)
+            rc = add_problem(rep, AE_ECORRUPT, mf->data.file,
+                             "%s: the manifest's layout of the fragment differs from the file's "
+                             "(footer at %" PRIu64 ", manifest says %" PRIu64 ")",
+                             mf->data.file, lay.footer, mf->layout.footer);
     }
     ae_fragment_close(f);
     return rc;

@@ -21,6 +21,7 @@
 #include "vectors/io.h"
 
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,77 @@ static float src_inv_norm(void *ctx, size_t i)
     return f ? ae_fragment_inv_norms(f->frag)[r] : 0.0f;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Rows sampled by the cold probe of a prefetch: if these are resident the
+ * rest is assumed to be (a warm query pays this many mincore calls). */
+#define PREFETCH_PROBES 4
+
+/* Groups sorted global rows by fragment and hands each group to fn. */
+static void by_fragment(const ae_table *t, const uint64_t *sorted, size_t n,
+                        void (*fn)(const ae_fragment *, const uint32_t *, size_t))
+{
+    uint32_t local[256];
+    size_t k = 0;
+    const snap_frag *cur = NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t r;
+        const snap_frag *f = locate(t->snap, (size_t)sorted[i], &r);
+        if (!f) continue;
+        if ((f != cur && k) || k == sizeof local / sizeof *local) {
+            fn(cur->frag, local, k);
+            k = 0;
+        }
+        cur = f;
+        local[k++] = (uint32_t)r;
+    }
+    if (k) fn(cur->frag, local, k);
+}
+
+bool ae_table_rows_resident(const ae_table *t, const uint64_t *rows, size_t n)
+{
+    for (size_t i = 0; i < n && i < PREFETCH_PROBES; i++) {
+        size_t j = i * n / PREFETCH_PROBES, r;
+        const snap_frag *f = locate(t->snap, (size_t)rows[j], &r);
+        if (f && !ae_fragment_row_resident(f->frag, r)) return false;
+    }
+    return true;
+}
+
+/* A cold re-rank: the candidates' pages in one batch of reads, in file order. */
+static void src_prefetch(void *ctx, const uint64_t *rows, size_t n)
+{
+    const ae_table *t = ctx;
+    if (ae_table_rows_resident(t, rows, n)) return;
+    uint64_t *sorted = ae_calloc_array(n, sizeof *sorted);
+    if (!sorted) return;
+    memcpy(sorted, rows, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_u64);
+    by_fragment(t, sorted, n, ae_fragment_willneed_rows);
+    free(sorted);
+}
+
+void ae_table_prefetch_ids(const ae_table *t, const uint64_t *rows, size_t n)
+{
+    bool resident = true;
+    for (size_t i = 0; i < n && i < PREFETCH_PROBES && resident; i++) {
+        size_t r;
+        const snap_frag *f = locate(t->snap, (size_t)rows[i * n / PREFETCH_PROBES], &r);
+        resident = !f || ae_fragment_id_resident(f->frag, r);
+    }
+    if (resident) return;
+    uint64_t *sorted = ae_calloc_array(n ? n : 1, sizeof *sorted);
+    if (!sorted) return;
+    memcpy(sorted, rows, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_u64);
+    by_fragment(t, sorted, n, ae_fragment_willneed_ids);
+    free(sorted);
+}
+
 void ae_table_vec_source(ae_table *t, struct ae_vec_source *src)
 {
     src->n = t->snap->rows_total;
@@ -63,6 +135,12 @@ void ae_table_vec_source(ae_table *t, struct ae_vec_source *src)
     src->row = src_row;
     src->inv_norm = src_inv_norm;
     src->ctx = t;
+    src->prefetch = src_prefetch;
+}
+
+void ae_table_advise_sequential(ae_table *t, bool sequential)
+{
+    snapshot_advise(t->snap, 0, sequential);
 }
 
 size_t ae_table_rows_total(const ae_table *t)
@@ -134,6 +212,24 @@ static bool prefix_same(const snapshot *s, const frag_key *keys, size_t n)
 
 int ae_table_publish_index(ae_table *t, const char *path, uint64_t rows_covered, ae_error *err)
 {
+    return ae_table_publish_index_ex(t, path, rows_covered, NULL, err);
+}
+
+/* The identity of the file at path (fstat of what file_checksum read). */
+static int stamp_of(const char *path, ae_index_stamp *st, uint64_t *size)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) return -1;
+    *st = (ae_index_stamp){true, (uint64_t)sb.st_ino,
+                           (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec,
+                           (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec};
+    *size = (uint64_t)sb.st_size;
+    return 0;
+}
+
+int ae_table_publish_index_ex(ae_table *t, const char *path, uint64_t rows_covered,
+                              const ae_table_index_info *info, ae_error *err)
+{
     size_t dl = strlen(t->dir);
     AE_RETURN_IF(strncmp(path, t->dir, dl) || strncmp(path + dl, "/index/", 7) ||
                      strchr(path + dl + 7, '/'),
@@ -158,6 +254,11 @@ int ae_table_publish_index(ae_table *t, const char *path, uint64_t rows_covered,
     ae_manifest_index ix = {0};
     ix.ref.file = (char *)(path + dl + 1);
     AE_TRY(file_checksum(path, ix.ref.checksum, &ix.ref.size, err));
+    uint64_t stamped_size = 0;
+    if (info && info->verified &&
+        (stamp_of(path, &ix.stamp, &stamped_size) < 0 || stamped_size != ix.ref.size))
+        ix.stamp.set = false; /* changed under us: no stamp, readers check in full */
+    if (info && info->tuned.set) ix.tuned = info->tuned;
     ix.covers_version = t->snap->m.version;
     ix.rows = rows_covered;
     char *dir = ae_path_join(t->dir, "index");
@@ -180,4 +281,24 @@ char *ae_table_index_path(const ae_table *t, uint64_t *covers_version, uint64_t 
 uint64_t ae_table_index_size(const ae_table *t)
 {
     return t->snap->m.index.ref.file ? t->snap->m.index.ref.size : 0;
+}
+
+bool ae_table_index_unchanged_since_verify(const ae_table *t)
+{
+    const ae_manifest_index *ix = &t->snap->m.index;
+    if (!ix->ref.file || !ix->stamp.set) return false;
+    char *path = ae_path_join(t->dir, ix->ref.file);
+    ae_index_stamp now;
+    uint64_t size = 0;
+    bool same = path && stamp_of(path, &now, &size) == 0 && size == ix->ref.size &&
+                now.ino == ix->stamp.ino && now.mtime_ns == ix->stamp.mtime_ns &&
+                now.ctime_ns == ix->stamp.ctime_ns;
+    free(path);
+    return same;
+}
+
+bool ae_table_index_tuned(const ae_table *t, ae_index_tuned *out)
+{
+    *out = t->snap->m.index.tuned;
+    return t->snap->m.index.ref.file && out->set;
 }

@@ -78,6 +78,9 @@ int snapshot_load_latest(const ae_table *t, snapshot *reuse, snapshot **out, ae_
 int snapshot_open(const ae_table *t, ae_manifest *m, snapshot *reuse, snapshot **out,
                   ae_error *err);
 void snapshot_free(snapshot *s);
+/* Read-ahead advice for a whole pass over fragments [from, n) (sequential),
+ * or back to the query default (random); see ae_fragment_advise. */
+void snapshot_advise(const snapshot *s, size_t from, bool sequential);
 /* The version a new commit must use: highest manifest file name + 1. */
 int snapshot_next_version(const char *dir, uint64_t *v, ae_error *err);
 

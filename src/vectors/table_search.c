@@ -58,6 +58,10 @@ int ae_table_search(ae_table *t, const float *query, uint32_t dim, size_t k, ae_
         const snap_frag *sf = &s->frags[f];
         const float *vecs = ae_fragment_vectors(sf->frag);
         const float *inv = ae_fragment_inv_norms(sf->frag);
+        /* a fragment not in the page cache is read ahead for the scan, then
+         * goes back to random advice (fragment.h) */
+        bool cold = !ae_fragment_row_resident(sf->frag, 0);
+        if (cold) ae_fragment_advise(sf->frag, true);
         for (size_t b = 0; b < sf->rows; b += BLOCK_ROWS) {
             size_t cnt = sf->rows - b < BLOCK_ROWS ? sf->rows - b : BLOCK_ROWS;
             ae_dot_many_f32(query, vecs + b * dim, cnt, dim, scores);
@@ -81,6 +85,7 @@ int ae_table_search(ae_table *t, const float *query, uint32_t dim, size_t k, ae_
                 AE_CHECK(ae_topk_push(&top, id, score, err));
             }
         }
+        if (cold) ae_fragment_advise(sf->frag, false);
     }
     ae_topk_finish(&top, hits, n_hits);
 cleanup:
@@ -180,6 +185,7 @@ int ae_table_iterate(ae_table *t, ae_vs_row_fn fn, void *ctx, ae_error *err)
     ae_buf id = {0}, hash = {0}, prov = {0}, model = {0};
     int rc = 0;
     const snapshot *s = t->snap;
+    snapshot_advise(s, 0, true);
     for (size_t f = 0; f < s->m.n_fragments && rc == 0; f++) {
         const snap_frag *sf = &s->frags[f];
         const float *vecs = ae_fragment_vectors(sf->frag);
@@ -204,6 +210,7 @@ int ae_table_iterate(ae_table *t, ae_vs_row_fn fn, void *ctx, ae_error *err)
             if (rc) break;
         }
     }
+    if (t->snap == s) snapshot_advise(s, 0, false); /* fn may not write, but be safe */
     ae_buf_free(&id);
     ae_buf_free(&hash);
     ae_buf_free(&prov);

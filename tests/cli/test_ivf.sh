@@ -65,6 +65,25 @@ expect_exit 0 "$AETHERD" --workspace "$W" --vector-status || true
 contains "$OUT" "ivfpq" && ok "table output names the index" || fail "table status: $OUT"
 ls "$W"/.aether/vectors/*/index/*.ivfpq >/dev/null 2>&1 && ok "index file under index/" || fail "no index file"
 
+# 3b. A search process loads neither OpenBLAS nor libcurl (src/util/blas.c,
+#     http.c open them on first use); an index build opens OpenBLAS, and a
+#     missing OpenBLAS fails the build with a message naming it.
+loaded() { { LD_DEBUG=files "$@" 2>&1 >/dev/null || true; } | { grep -oE 'file=lib(openblas|curl)[^ ]*' || true; } | sort -u | tr '\n' ' '; }
+libs=$(loaded "$AETHERD" --workspace "$W" --search gen_fn_00042 --search-mode semantic)
+[ -z "$libs" ] && ok "a semantic search loads no BLAS or HTTP library" || fail "search loaded: $libs"
+# (copies whose index file is damaged: --optimize must build a new one)
+for c in blas noblas; do
+  cp -r "$W" "$TMP/ws-$c"
+  for f in "$TMP/ws-$c"/.aether/vectors/*/index/*.ivfpq; do
+    printf '\xa5' | dd of="$f" bs=1 seek=$(($(stat -c %s "$f") / 2)) conv=notrunc 2>/dev/null
+  done
+done
+libs=$(loaded "$AETHERD" --workspace "$TMP/ws-blas" --optimize)
+contains "$libs" "libopenblas" && ok "an index build opens OpenBLAS ($libs)" || fail "optimize loaded: '$libs'"
+AETHER_BLAS_LIBRARY=/nonexistent/libopenblas.so.0 expect_exit 1 "$AETHERD" --workspace "$TMP/ws-noblas" --optimize || true
+contains "$ERR$OUT" "cannot load /nonexistent/libopenblas.so.0" && ok "missing OpenBLAS: the build says which library" \
+  || fail "missing OpenBLAS message: $OUT $ERR"
+
 # 4. --exact and the index agree on top-1 for queries equal to stored vectors.
 search_top() { # search_top VEC [flags...] -> symbol_id of the top hit
   local v=$1; shift

@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "embed/embed.h"
 #include "embed/embed_model.h"
 #include "embed/embed_text.h"
+#include "util/blas.h"
 #include "embed/embed_tokens.h"
 #include "embed/ppmi.h"
 #include "embed/ppmi_internal.h"
@@ -228,7 +228,8 @@ static void child_hash(int threads, char out[65])
     assert_true(pid >= 0);
     if (pid == 0) {
         close(fd[0]);
-        openblas_set_num_threads(threads);
+        if (ae_blas_load(NULL) != 0) _exit(5);
+        ae_blas_set_num_threads(threads);
         make_docs();
         ppmi_params p;
         ppmi_params_default(&p);

@@ -1,0 +1,359 @@
+/* Cold reads and cheap opens (docs/FORMAT.md "Fragment layout in the
+ * manifest", "Index in the table"; docs/BENCHMARKS.md "Cold first query"):
+ * every fragment a commit names carries its layout; a manifest without
+ * layouts (older builds) still opens and the next commit adds them; a layout
+ * that does not fit the file is refused at open and one that differs from
+ * the file is reported by verify; a query after the table's files were
+ * evicted from the page cache (the prefetching path) returns the warm
+ * query's results bit for bit; the published index carries the identity it
+ * was verified with, and a file whose identity changed is verified again. */
+#include "test_table_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include "store/table_index_policy.h"
+#include "util/fs.h"
+#include "vectors/manifest.h"
+
+static const char *P = "hash", *M = "cold";
+#define DIM 32
+
+/* The newest manifest of the only table under vdir, decoded; *path (optional) its file. */
+static void newest_manifest(const char *tdir, ae_manifest *m, char **path)
+{
+    uint64_t *vs = NULL;
+    size_t n = 0;
+    ae_error err;
+    TT_OK(manifest_list(tdir, &vs, &n, &err));
+    assert_true(n > 0);
+    char name[64];
+    manifest_name(vs[n - 1], name);
+    free(vs);
+    char *p = ae_path_join(tdir, name);
+    TT_OK(manifest_read(p, m, &err));
+    if (path)
+        *path = p;
+    else
+        free(p);
+}
+
+/* Writes m as the next version of the table at tdir (a test forging an
+ * older build's manifest, or a damaged one). */
+static void write_next(const char *tdir, ae_manifest *m)
+{
+    ae_error err;
+    m->version++;
+    char *text;
+    size_t len;
+    TT_OK(manifest_encode(m, &text, &len, &err));
+    char name[64];
+    manifest_name(m->version, name);
+    char *p = ae_path_join(tdir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    fclose(f);
+    free(p);
+    free(text);
+}
+
+static char *table_dir(const char *vdir)
+{
+    char name[AE_TABLE_NAME_MAX];
+    ae_table_name(P, M, DIM, name);
+    return ae_path_join(vdir, name);
+}
+
+/* Three commits of 700 rows: three fragments. */
+static ae_table *filled(const char *vdir)
+{
+    ae_error err;
+    ae_table *t = NULL;
+    TT_OK(ae_table_open(vdir, P, M, DIM, 1, NULL, &t, &err));
+    for (int b = 0; b < 3; b++) {
+        tt_batch x = tt_make(P, M, DIM, (size_t)b * 700, 700, 7);
+        TT_OK(ae_table_upsert(t, x.recs, x.n, &err));
+        tt_free(&x);
+    }
+    return t;
+}
+
+static void search_ids(ae_table *t, uint32_t seed, char out[10][AE_SYMBOL_ID_MAX + 1],
+                       float scores[10])
+{
+    ae_error err;
+    float q[DIM];
+    tt_vec(seed, 99999, q, DIM);
+    ae_vs_hit *h = NULL;
+    size_t nh = 0;
+    TT_OK(ae_table_search(t, q, DIM, 10, &h, &nh, &err));
+    assert_int_equal(nh, 10);
+    for (size_t i = 0; i < nh; i++) {
+        snprintf(out[i], AE_SYMBOL_ID_MAX + 1, "%s", h[i].symbol_id);
+        scores[i] = h[i].score;
+    }
+    free(h);
+}
+
+static void test_layout_recorded_and_equal(void **state)
+{
+    (void)state;
+    char *vdir = tt_tmpdir(), *tdir = table_dir(vdir);
+    ae_table *t = filled(vdir);
+    ae_manifest m;
+    newest_manifest(tdir, &m, NULL);
+    assert_int_equal(m.n_fragments, 3);
+    ae_error err;
+    for (size_t i = 0; i < m.n_fragments; i++) {
+        assert_true(m.fragments[i].has_layout);
+        char *p = ae_path_join(tdir, m.fragments[i].data.file);
+        ae_fragment *f = NULL;
+        TT_OK(ae_fragment_open(p, &f, &err));
+        ae_fragment_layout lay;
+        ae_fragment_get_layout(f, &lay);
+        assert_memory_equal(&lay, &m.fragments[i].layout, sizeof lay);
+        ae_fragment_close(f);
+        free(p);
+    }
+    manifest_free(&m);
+    ae_table_close(t);
+    tt_rmrf(vdir);
+    free(tdir);
+    free(vdir);
+}
+
+static void test_manifest_without_layouts(void **state)
+{
+    (void)state;
+    char *vdir = tt_tmpdir(), *tdir = table_dir(vdir);
+    ae_table *t = filled(vdir);
+    char want[10][AE_SYMBOL_ID_MAX + 1] = {{0}}, got[10][AE_SYMBOL_ID_MAX + 1] = {{0}};
+    float ws[10], gs[10];
+    search_ids(t, 3, want, ws);
+    ae_table_close(t);
+    /* an older build's manifest: the same, without the layouts */
+    ae_manifest m;
+    newest_manifest(tdir, &m, NULL);
+    for (size_t i = 0; i < m.n_fragments; i++)
+        m.fragments[i].has_layout = false;
+    write_next(tdir, &m);
+    uint64_t old_version = m.version;
+    manifest_free(&m);
+    ae_error err;
+    TT_OK(ae_table_open(vdir, P, M, DIM, 0, NULL, &t, &err));
+    assert_int_equal(ae_table_version(t), old_version);
+    search_ids(t, 3, got, gs);
+    assert_memory_equal(want, got, sizeof want);
+    assert_memory_equal(ws, gs, sizeof ws);
+    /* the next commit writes every fragment's layout */
+    tt_batch x = tt_make(P, M, DIM, 5000, 10, 8);
+    TT_OK(ae_table_upsert(t, x.recs, x.n, &err));
+    tt_free(&x);
+    ae_table_close(t);
+    newest_manifest(tdir, &m, NULL);
+    assert_int_equal(m.n_fragments, 4);
+    for (size_t i = 0; i < m.n_fragments; i++)
+        assert_true(m.fragments[i].has_layout);
+    manifest_free(&m);
+    tt_rmrf(vdir);
+    free(tdir);
+    free(vdir);
+}
+
+static void test_bad_layouts(void **state)
+{
+    (void)state;
+    char *vdir = tt_tmpdir(), *tdir = table_dir(vdir);
+    ae_table *t = filled(vdir);
+    ae_table_close(t);
+    ae_manifest m;
+    newest_manifest(tdir, &m, NULL);
+    ae_error err;
+    /* 1. vectors past the footer: refused at open, naming the file */
+    ae_fragment_layout keep = m.fragments[1].layout;
+    m.fragments[1].layout.items = m.fragments[1].layout.footer;
+    write_next(tdir, &m);
+    t = NULL;
+    assert_int_equal(ae_table_open(vdir, P, M, DIM, 0, NULL, &t, &err), AE_ECORRUPT);
+    assert_non_null(strstr(err.message, m.fragments[1].data.file + 5)); /* past "data/" */
+    assert_non_null(strstr(err.message, "layout"));
+    /* a misaligned vector column too */
+    m.fragments[1].layout = keep;
+    m.fragments[1].layout.items += 4;
+    write_next(tdir, &m);
+    assert_int_equal(ae_table_open(vdir, P, M, DIM, 0, NULL, &t, &err), AE_ECORRUPT);
+    /* 2. in bounds but not the file's (norms read from the updated_at
+     *    column): opens, and verify reports the difference */
+    m.fragments[1].layout = keep;
+    m.fragments[1].layout.inv = keep.updated;
+    write_next(tdir, &m);
+    TT_OK(ae_table_open(vdir, P, M, DIM, 0, NULL, &t, &err));
+    ae_table_close(t);
+    ae_table_fsck_report rep;
+    TT_OK(ae_table_fsck(tdir, &rep, &err));
+    bool found = false;
+    for (size_t i = 0; i < rep.n_problems; i++)
+        if (strstr(rep.problems[i].message, "layout") &&
+            !strcmp(rep.problems[i].file, m.fragments[1].data.file))
+            found = true;
+    assert_true(found);
+    ae_table_fsck_report_free(&rep);
+    manifest_free(&m);
+    tt_rmrf(vdir);
+    free(tdir);
+    free(vdir);
+}
+
+/* posix_fadvise(DONTNEED) of every file under dir after fsync: the
+ * benchmark's eviction (bench/runner/cold.c does the same). */
+static int evict_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+    (void)sb;
+    (void)f;
+    if (flag != FTW_F) return 0;
+    int fd = open(p, O_RDONLY);
+    if (fd < 0) return 0;
+    fsync(fd);
+    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    close(fd);
+    return 0;
+}
+
+static void evict(const char *dir)
+{
+    sync();
+    nftw(dir, evict_one, 16, FTW_PHYS);
+}
+
+static void vs_search(const char *vdir, uint32_t seed, ae_vs_hit **h, size_t *nh)
+{
+    ae_error err;
+    ae_vector_store *vs = NULL;
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
+    float q[DIM];
+    tt_vec(seed, 4242, q, DIM);
+    ae_vs_search_opts o = {.nprobe = 8, .refine_factor = 30};
+    TT_OK(ae_vs_search(vs, q, DIM, P, M, 10, &o, h, nh, &err));
+    assert_null(ae_vs_last_warning(vs));
+    ae_vs_close(vs);
+}
+
+static void test_cold_query_equals_warm(void **state)
+{
+    (void)state;
+    char *vdir = tt_tmpdir(), *tdir = table_dir(vdir);
+    ae_table_set_index_min_rows(256);
+    ae_error err;
+    ae_vector_store *vs = NULL;
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
+    for (int b = 0; b < 4; b++) {
+        tt_batch x = tt_make(P, M, DIM, (size_t)b * 1000, 1000, 11);
+        TT_OK(ae_vs_upsert(vs, x.recs, x.n, &err));
+        tt_free(&x);
+    }
+    TT_OK(ae_tables_build_indexes(vs, true, &err));
+    ae_vs_close(vs);
+    int cold_seen = 0;
+    for (uint32_t seed = 1; seed <= 6; seed++) {
+        ae_vs_hit *warm = NULL, *cold = NULL;
+        size_t nw = 0, nc = 0;
+        vs_search(vdir, seed, &warm, &nw);
+        evict(vdir);
+        /* the eviction worked where the file system has a page cache to drop */
+        ae_table *t = NULL;
+        TT_OK(ae_table_open(vdir, P, M, DIM, 0, NULL, &t, &err));
+        uint64_t rows[4] = {0, 1000, 2000, 3999};
+        if (!ae_table_rows_resident(t, rows, 4)) cold_seen++;
+        ae_table_close(t);
+        evict(vdir);
+        vs_search(vdir, seed, &cold, &nc);
+        assert_int_equal(nw, nc);
+        assert_int_equal(nw, 10);
+        for (size_t i = 0; i < nw; i++) {
+            assert_string_equal(warm[i].symbol_id, cold[i].symbol_id);
+            assert_memory_equal(&warm[i].score, &cold[i].score, sizeof(float));
+        }
+        free(warm);
+        free(cold);
+    }
+    print_message("cold first queries: %d of 6 ran with the files evicted\n", cold_seen);
+    assert_true(cold_seen > 0);
+    ae_table_set_index_min_rows(0);
+    tt_rmrf(vdir);
+    free(tdir);
+    free(vdir);
+}
+
+static void test_index_stamp(void **state)
+{
+    (void)state;
+    char *vdir = tt_tmpdir(), *tdir = table_dir(vdir);
+    ae_table_set_index_min_rows(256);
+    ae_error err;
+    ae_vector_store *vs = NULL;
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
+    tt_batch x = tt_make(P, M, DIM, 0, 3000, 12);
+    TT_OK(ae_vs_upsert(vs, x.recs, x.n, &err));
+    tt_free(&x);
+    TT_OK(ae_tables_build_indexes(vs, true, &err));
+    ae_vs_close(vs);
+    ae_table *t = NULL;
+    TT_OK(ae_table_open(vdir, P, M, DIM, 0, NULL, &t, &err));
+    assert_true(ae_table_index_unchanged_since_verify(t));
+    ae_manifest m;
+    newest_manifest(tdir, &m, NULL);
+    assert_true(m.index.stamp.set);
+    char *ipath = ae_path_join(tdir, m.index.ref.file);
+    manifest_free(&m);
+    /* same bytes, new identity (touch): verified in full again, and fine */
+    struct stat sb;
+    assert_int_equal(stat(ipath, &sb), 0);
+    struct timespec ts[2] = {sb.st_atim, {sb.st_mtim.tv_sec + 5, sb.st_mtim.tv_nsec}};
+    assert_int_equal(utimensat(AT_FDCWD, ipath, ts, 0), 0);
+    assert_false(ae_table_index_unchanged_since_verify(t));
+    ae_vs_hit *h = NULL;
+    size_t nh = 0;
+    vs_search(vdir, 5, &h, &nh);
+    free(h);
+    /* a flipped byte with the old mtime put back: the ctime still moved, so
+     * the full check runs and finds it (exact answers and a warning) */
+    int fd = open(ipath, O_RDWR);
+    assert_true(fd >= 0);
+    unsigned char c;
+    off_t at = sb.st_size / 2;
+    assert_int_equal(pread(fd, &c, 1, at), 1);
+    c ^= 0x5a;
+    assert_int_equal(pwrite(fd, &c, 1, at), 1);
+    close(fd);
+    struct timespec back[2] = {sb.st_atim, sb.st_mtim};
+    assert_int_equal(utimensat(AT_FDCWD, ipath, back, 0), 0);
+    assert_false(ae_table_index_unchanged_since_verify(t));
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
+    float q[DIM];
+    tt_vec(5, 4242, q, DIM);
+    TT_OK(ae_vs_search(vs, q, DIM, P, M, 10, NULL, &h, &nh, &err));
+    assert_non_null(ae_vs_last_warning(vs));
+    assert_non_null(strstr(ae_vs_last_warning(vs), "exact scan used"));
+    free(h);
+    ae_vs_close(vs);
+    ae_table_close(t);
+    ae_table_set_index_min_rows(0);
+    free(ipath);
+    tt_rmrf(vdir);
+    free(tdir);
+    free(vdir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layout_recorded_and_equal),
+        cmocka_unit_test(test_manifest_without_layouts),
+        cmocka_unit_test(test_bad_layouts),
+        cmocka_unit_test(test_cold_query_equals_warm),
+        cmocka_unit_test(test_index_stamp),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
