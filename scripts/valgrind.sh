@@ -21,17 +21,26 @@ done
 ln -s "$build/CMakeCache.txt" "$vg/CMakeCache.txt" 2>/dev/null || true
 ln -s "$build/libaether.a" "$vg/libaether.a" 2>/dev/null || true
 status=0
+jobs=${VALGRIND_JOBS:-$(nproc)}
 for t in tests/cli/test_cli_usage.sh tests/cli/test_index_search.sh tests/cli/test_semantic.sh \
          tests/fault/test_fsck_repair.sh tests/cli/test_reports.sh \
          tests/cli/test_vectors.sh tests/cli/test_mcp.sh tests/cli/test_lexical_fts.sh \
          tests/cli/test_embed_ppmi.sh tests/cli/test_sir_status.sh tests/cli/test_sir_concurrency.sh \
          tests/cli/test_verify.sh; do
   [ -f "$t" ] || continue
-  if AE_SOURCE_DIR=$PWD AE_BUILD_DIR=$vg AE_HTTP_MAX_RETRIES=0 AE_TEST_TIMEOUT_SCALE=10 bash "$t" >"$vg/out" 2>&1; then
-    echo "valgrind: $t: passed"
-  else
-    echo "valgrind: $t: FAILED"; tail -20 "$vg/out"; status=1
-  fi
+  # As many tests at once as there are cores; each writes its own result file.
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  out="$vg/out.$(basename "$t")"
+  ( if AE_SOURCE_DIR=$PWD AE_BUILD_DIR=$vg AE_HTTP_MAX_RETRIES=0 AE_TEST_TIMEOUT_SCALE=10 bash "$t" >"$out" 2>&1; then
+      echo "valgrind: $t: passed" >"$out.result"
+    else
+      { echo "valgrind: $t: FAILED"; tail -20 "$out"; } >"$out.result"
+    fi ) &
+done
+wait
+for r in "$vg"/out.*.result; do
+  cat "$r"
+  grep -q ": FAILED" "$r" && status=1
 done
 procs=$(ls "$logs" | wc -l)
 bad=$(grep -l . "$logs"/* 2>/dev/null || true)

@@ -42,6 +42,24 @@ typedef struct ae_index_progress {
     size_t done, total;
 } ae_index_progress;
 
+/* A symbol of a change event (reference-contract section 2); strings borrowed for the call.
+ * Lines and columns are 1-based; start.column is 1 (the extractor records line spans) and
+ * end.column is one past the last byte of the end line when the source is at hand (added and
+ * updated symbols), 1 for removed ones. */
+typedef struct ae_change_symbol {
+    const char *id, *language, *file_path, *kind, *name, *qualified_name;
+    const char *signature_fingerprint, *content_hash;
+    int start_line, start_column, end_line, end_column;
+} ae_change_symbol;
+
+/* One file's symbol diff against its previous extraction: added (new id), removed (id gone),
+ * updated (same id, other content_hash).  Never empty. */
+typedef struct ae_change_event {
+    const char *file_path, *language;
+    const ae_change_symbol *added, *removed, *updated;
+    size_t n_added, n_removed, n_updated;
+} ae_change_event;
+
 typedef struct ae_index_callbacks {
     void (*progress)(void *ctx, const ae_index_progress *p);
     /* Called for every SIR written (new or changed hash), after its transaction committed. */
@@ -55,6 +73,9 @@ typedef struct ae_index_callbacks {
      * committed. */
     void (*embedding_stored)(void *ctx, const char *symbol_id, const char *provider,
                              const char *model);
+    /* Called once per file whose symbols changed (a non-empty diff), after the transaction
+     * that wrote it committed, in write order.  NULL: the diff is not computed at all. */
+    void (*changed)(void *ctx, const ae_change_event *ev);
 } ae_index_callbacks;
 
 typedef struct ae_index_stats {

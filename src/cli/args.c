@@ -14,6 +14,8 @@
  * Usage errors exit 2 with one line on stderr. */
 #include "cli/cli.h"
 
+#include <aether/watch.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@ typedef enum {
     SECTION_MODE,
     SECTION_SEARCH,
     SECTION_INDEX,
+    SECTION_WATCH,
     SECTION_VERIFY,
     SECTION_GENERAL,
     SECTION_COUNT
@@ -37,7 +40,8 @@ typedef enum {
 static const char *const section_heading[SECTION_COUNT] = {
     [SECTION_MODE] = "modes (one per run):",
     [SECTION_SEARCH] = "search options (--search, --search-vector):",
-    [SECTION_INDEX] = "indexing options (--index-once):",
+    [SECTION_INDEX] = "indexing options (--index-once, watch mode):",
+    [SECTION_WATCH] = "watch mode (no mode flag: index, then re-index what changes):",
     [SECTION_VERIFY] = "verification options (--verify):",
     [SECTION_GENERAL] = "general:",
 };
@@ -131,6 +135,17 @@ static int set_output(const cli_flag *f, const char *val, cli_options *o)
         *AS(output_format, o, f) = OUTPUT_JSON;
     else
         return cli_usage_error("%s expects table or json, not '%s'", f->name, val);
+    return 0;
+}
+
+static int set_log_format(const cli_flag *f, const char *val, cli_options *o)
+{
+    if (!strcmp(val, "human"))
+        *AS(log_format, o, f) = LOG_HUMAN;
+    else if (!strcmp(val, "json"))
+        *AS(log_format, o, f) = LOG_JSON;
+    else
+        return cli_usage_error("%s expects human or json, not '%s'", f->name, val);
     return 0;
 }
 
@@ -262,6 +277,20 @@ static const cli_flag cli_flags[] = {
      SECTION_INDEX, "override [embeddings] retrain for this run: auto, never or always\n"
      "(always: train the ppmi model again now)"},
 
+    {"--debounce-ms", NULL, "N", set_int, FIELD(debounce_ms), 1, AE_WATCH_DEBOUNCE_MS_MAX,
+     OPTION(M(NONE)), SECTION_WATCH,
+     "process a changed path once no event for it came\n"
+     "for N ms (default 300)"},
+    {"--print-events", NULL, NULL, set_bool, FIELD(print_events), NO_RANGE, OPTION(M(NONE)),
+     SECTION_WATCH, "print one JSON line per file whose symbols changed:\n"
+     "{file_path, language, added, removed, updated}"},
+    {"--poll-ms", NULL, "N", set_int, FIELD(poll_ms), 50, 3600000, OPTION(M(NONE)),
+     SECTION_WATCH, "watch by a stat scan every N ms instead of inotify\n"
+     "(network file systems; used automatically when inotify fails)"},
+    {"--log-format", NULL, "FORMAT", set_log_format, FIELD(log_format), NO_RANGE,
+     OPTION(M(NONE)), SECTION_WATCH,
+     "human (default) or json: one {level, message, fields} object\nper line on stderr"},
+
     {"--workspace", NULL, "DIR", set_string, FIELD(workspace), NO_RANGE, OPTION(CLI_ANY_MODE),
      SECTION_GENERAL, "workspace root (default .); state lives in DIR/.aether/"},
     {"--output", NULL, "FORMAT", set_output, FIELD(output), NO_RANGE, OPTION(REPORT_MODES),
@@ -306,21 +335,23 @@ static cli_mode merge_modes(cli_mode a, cli_mode b)
     return CLI_MODE_COUNT;
 }
 
-/* "--print-sir needs --index-once" / "--output needs one of --search, ..." */
+/* "--output needs one of --search, ..." / "--print-sir needs --index-once or watch mode (no
+ * mode flag)" / "--debounce-ms needs watch mode (no mode flag)" */
 static int wrong_mode(const cli_flag *f)
 {
     char list[512];
     size_t len = 0, n = 0;
     list[0] = '\0';
     for (int m = 0; m < CLI_MODE_COUNT; m++) {
-        if (!(f->modes & CLI_IN(m)) || !cli_modes[m].run) continue;
-        int w = snprintf(list + len, sizeof list - len, "%s%s", n ? ", " : "",
-                         cli_modes[m].flag ? cli_modes[m].flag : "no mode flag (watch)");
+        if (!(f->modes & CLI_IN(m)) || !cli_modes[m].run || !cli_modes[m].flag) continue;
+        int w = snprintf(list + len, sizeof list - len, "%s%s", n ? ", " : "", cli_modes[m].flag);
         if (w < 0 || (size_t)w >= sizeof list - len) break;
         len += (size_t)w;
         n++;
     }
-    return cli_usage_error("%s needs %s%s", f->name, n > 1 ? "one of " : "", list);
+    bool watch = (f->modes & CLI_IN(CLI_MODE_NONE)) && cli_modes[CLI_MODE_NONE].run;
+    return cli_usage_error("%s needs %s%s%s%s", f->name, n > 1 ? "one of " : "", list,
+                           watch && n ? " or " : "", watch ? "watch mode (no mode flag)" : "");
 }
 
 int cli_parse_args(int argc, char **argv, cli_options *o)
@@ -365,9 +396,7 @@ int cli_parse_args(int argc, char **argv, cli_options *o)
         if (k == n_seen) seen[n_seen++] = f;
     }
     const cli_mode_def *mode = &cli_modes[o->mode];
-    if (!mode->run)
-        return cli_usage_error("nothing to do: give a mode such as --index-once or --search QUERY "
-                               "(watch mode, the run without a mode flag, is not available yet)");
+    if (!mode->run) return cli_usage_error("nothing to do: give a mode such as --index-once");
     for (size_t k = 0; k < n_seen; k++)
         if (seen[k]->modes != CLI_ANY_MODE && !(seen[k]->modes & CLI_IN(o->mode)))
             return wrong_mode(seen[k]);
@@ -390,9 +419,11 @@ static void print_help_lines(FILE *out, const char *help, int indent)
 void cli_print_help(FILE *out)
 {
     enum { COL = 26 };
-    fputs("usage: aetherd [--workspace DIR] MODE [OPTIONS]\n"
+    fputs("usage: aetherd [--workspace DIR] [MODE] [OPTIONS]\n"
           "\n"
           "One mode per run (modes cannot be combined, except --fsck --repair).\n"
+          "Without a mode flag aetherd watches: it indexes the workspace, then\n"
+          "re-indexes what changes until SIGINT or SIGTERM.\n"
           "Values go as '--flag VALUE' or '--flag=VALUE'.  Exit status: 0 ok,\n"
           "1 runtime error or problems found, 2 usage error.\n",
           out);

@@ -13,9 +13,10 @@
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 typedef enum { OUTPUT_TABLE, OUTPUT_JSON } output_format;
+typedef enum { LOG_HUMAN, LOG_JSON } log_format;
 
-/* One mode per run.  CLI_MODE_NONE is the run without a mode flag (the
- * reference's watch mode; a usage error until watch mode exists). */
+/* One mode per run.  CLI_MODE_NONE is the run without a mode flag: the
+ * reference's watch mode (cmd_watch.c). */
 typedef enum cli_mode {
     CLI_MODE_NONE,
     CLI_MODE_INDEX_ONCE,
@@ -59,6 +60,11 @@ typedef struct cli_options {
     size_t n_verify_commands;
     const char *verify_mode;
     bool verify_fallback_host, verify_fallback_container;
+    /* watch mode */
+    bool print_events;
+    int debounce_ms; /* 0: the library's default */
+    int poll_ms;     /* > 0: poll instead of inotify */
+    log_format log_format;
 } cli_options;
 
 /* How a workspace is opened for a mode before its run function is called. */
@@ -95,7 +101,17 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * (index_opts.c); prints the error naming the flag and returns EXIT_USAGE, or 0. */
 int cli_index_setup(ae_workspace *ws, const cli_options *o);
 
+/* One log record on stderr (log.c): human "aetherd: [warning: ]message", or with
+ * --log-format json one object {"level","message","fields"} per line.  A field has either a
+ * string value or a number (decimal text). */
+typedef struct cli_log_field {
+    const char *key, *str, *number;
+} cli_log_field;
+void cli_log(log_format fmt, const char *level, const char *message, const cli_log_field *f,
+             size_t n);
+
 /* Mode run functions (cmd_*.c, main.c). */
+int cli_run_watch(ae_workspace *ws, const cli_options *o);
 int cli_run_index_once(ae_workspace *ws, const cli_options *o);
 int cli_run_search(ae_workspace *ws, const cli_options *o);
 int cli_run_search_vector(ae_workspace *ws, const cli_options *o);

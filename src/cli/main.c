@@ -19,10 +19,9 @@ static int check_search_vector(const cli_options *o)
 }
 
 /* One row per mode, indexed by cli_mode.  The CLI_MODE_NONE row is the run
- * without a mode flag: the reference's watch mode; until it exists its run is
- * NULL, which args.c reports as "nothing to do". */
+ * without a mode flag: the reference's watch mode. */
 const cli_mode_def cli_modes[CLI_MODE_COUNT] = {
-    [CLI_MODE_NONE] = {CLI_MODE_NONE, NULL, CLI_OPEN_WRITE, NULL, NULL},
+    [CLI_MODE_NONE] = {CLI_MODE_NONE, NULL, CLI_OPEN_WRITE, NULL, cli_run_watch},
     [CLI_MODE_INDEX_ONCE] = {CLI_MODE_INDEX_ONCE, "--index-once", CLI_OPEN_WRITE, NULL,
                              cli_run_index_once},
     [CLI_MODE_SEARCH] = {CLI_MODE_SEARCH, "--search", CLI_OPEN_READONLY, NULL, cli_run_search},

@@ -36,8 +36,11 @@
 #include <string.h>
 
 #define MAX_QUERY_TOKENS 32
-/* Documents BM25 may score per query (see match_expr). */
+/* Documents BM25 may score per query (see match_expr); -DAE_FTS_MAX_POSTINGS=N to measure
+ * another budget (docs/QUALITY.md has the trade-off). */
+#ifndef AE_FTS_MAX_POSTINGS
 #define AE_FTS_MAX_POSTINGS 8192
+#endif
 /* A trigram phrase is one token per character: queries longer than this
  * (no symbol name is; a 1 MiB query would be a million-token phrase) take
  * the LIKE scan instead. */

@@ -73,7 +73,7 @@ done:
     return keep;
 }
 
-static bool skip_dir(const char *name)
+bool ae_workspace_skip_dir(const char *name)
 {
     return strcmp(name, ".git") == 0 || strcmp(name, ".aether") == 0 ||
            strcmp(name, "node_modules") == 0 || strcmp(name, "target") == 0 ||
@@ -113,7 +113,7 @@ static int walk(const char *root, const char *rel, int depth, ae_strlist *out, a
             free(full);
         }
         if (type == DT_DIR) {
-            if (!skip_dir(name)) rc = walk(root, child, depth + 1, out, err);
+            if (!ae_workspace_skip_dir(name)) rc = walk(root, child, depth + 1, out, err);
             free(child);
         } else if (ae_language_for_path(name)) {
             rc = ae_strlist_push_owned(out, child);
@@ -151,21 +151,39 @@ static int on_probe(const char *rec, size_t len, void *ctx)
     return 0;
 }
 
-/* 1 when git listed the files, 0 when root is not a git work tree (or git is missing). */
-static int list_git(const char *root, ae_strlist *out, ae_error *err)
+bool ae_workspace_in_git(const char *root)
 {
     const char *probe[] = {"git", "-C", root, "rev-parse", "--is-inside-work-tree", NULL};
     int status;
     bool inside = false;
-    if (proc_run(probe, NULL, NULL, 0, '\n', on_probe, &inside, &status, NULL, NULL) < 0 ||
-        status != 0 || !inside)
-        return 0;
+    return proc_run(probe, NULL, NULL, 0, '\n', on_probe, &inside, &status, NULL, NULL) == 0 &&
+           status == 0 && inside;
+}
 
-    const char *argv[] = {
-        "git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", NULL};
+#define GIT_PATHSPECS_PER_CALL 256
+
+/* git ls-files over the work tree, or over pathspecs (literal, workspace-relative) when given. */
+static int ls_files(const char *root, const char *const *specs, size_t n_specs, ae_strlist *out,
+                    ae_error *err)
+{
+    const char *base[] = {"git", "-C",       root,       "--literal-pathspecs", "ls-files",
+                          "-z",  "--cached", "--others", "--exclude-standard"};
+    enum { N_BASE = sizeof base / sizeof base[0] };
+    const char **argv = calloc(N_BASE + 2 + n_specs, sizeof *argv);
+    if (!argv) return ae_fail(err, AE_ENOMEM, "out of memory listing %s", root);
+    memcpy(argv, base, sizeof base);
+    size_t k = N_BASE;
+    if (n_specs) {
+        argv[k++] = "--";
+        for (size_t i = 0; i < n_specs; i++)
+            argv[k++] = specs[i];
+    }
+    argv[k] = NULL;
+    int status;
     ae_buf errout = {0};
     git_ctx g = {out};
     int rc = proc_run(argv, NULL, NULL, 0, '\0', on_git_path, &g, &status, &errout, err);
+    free(argv);
     if (rc == 0 && status != 0) {
         while (errout.len && (errout.data[errout.len - 1] == '\n'))
             errout.data[--errout.len] = 0;
@@ -175,7 +193,88 @@ static int list_git(const char *root, ae_strlist *out, ae_error *err)
         ae_fail(err, rc, "out of memory listing %s", root);
     }
     ae_buf_free(&errout);
+    return rc;
+}
+
+/* 1 when git listed the files, 0 when root is not a git work tree (or git is missing). */
+static int list_git(const char *root, ae_strlist *out, ae_error *err)
+{
+    if (!ae_workspace_in_git(root)) return 0;
+    int rc = ls_files(root, NULL, 0, out, err);
     return rc < 0 ? rc : 1;
+}
+
+/* The final filter shared by both listings: sort, de-duplicate, keep_file. */
+static int keep_files(const char *root, const char *real_root, ae_strlist *cand, ae_strlist *out,
+                      ae_error *err)
+{
+    ae_strlist_sort(cand);
+    for (size_t i = 0; i < cand->len; i++) {
+        if (i > 0 && strcmp(cand->items[i], cand->items[i - 1]) == 0) continue;
+        if (!keep_file(root, real_root, cand->items[i])) continue;
+        int rc = ae_strlist_push(out, cand->items[i]);
+        if (rc < 0) return ae_fail(err, rc, "out of memory listing %s", root);
+    }
+    return 0;
+}
+
+/* A path the directory walk would never reach: a component it skips (a file is never named
+ * like a skipped directory and also of a supported language), empty, "." or "..". */
+static bool walk_skips(const char *rel)
+{
+    char part[NAME_MAX + 1];
+    for (const char *p = rel;;) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (len == 0 || len > NAME_MAX) return true;
+        memcpy(part, p, len);
+        part[len] = '\0';
+        if (!strcmp(part, ".") || !strcmp(part, "..") || ae_workspace_skip_dir(part)) return true;
+        if (!slash) return false;
+        p = slash + 1;
+    }
+}
+
+int ae_workspace_list_paths(const char *root, const ae_strlist *paths, ae_strlist *out,
+                            ae_error *err)
+{
+    AE_RETURN_IF(!root || !paths || !out, err, AE_EINVAL, "workspace root and paths are required");
+    AE_RETURN_IF(!ae_is_dir(root), err, AE_ENOTFOUND, "workspace %s is not a directory", root);
+    for (size_t i = 0; i < paths->len; i++)
+        if (!paths->items[i][0]) return ae_workspace_list_files(root, out, err);
+    if (!paths->len) return 0;
+    char *real_root = realpath(root, NULL);
+    if (!real_root) return ae_fail_errno(err, errno, "resolve workspace %s", root);
+    ae_strlist cand = {0};
+    int rc = 0;
+    if (ae_workspace_in_git(root)) {
+        for (size_t i = 0; i < paths->len && rc == 0; i += GIT_PATHSPECS_PER_CALL) {
+            size_t n =
+                paths->len - i < GIT_PATHSPECS_PER_CALL ? paths->len - i : GIT_PATHSPECS_PER_CALL;
+            rc = ls_files(root, (const char *const *)paths->items + i, n, &cand, err);
+        }
+    } else {
+        for (size_t i = 0; i < paths->len && rc == 0; i++) {
+            const char *rel = paths->items[i];
+            if (walk_skips(rel)) continue;
+            char *full = ae_path_join(root, rel);
+            if (!full) {
+                rc = ae_fail(err, AE_ENOMEM, "out of memory listing %s", root);
+                break;
+            }
+            struct stat st;
+            bool dir = lstat(full, &st) == 0 && S_ISDIR(st.st_mode);
+            free(full);
+            if (dir)
+                rc = walk(root, rel, 1, &cand, err);
+            else if (ae_language_for_path(rel) && (rc = ae_strlist_push(&cand, rel)) < 0)
+                ae_fail(err, rc, "out of memory listing %s", root);
+        }
+    }
+    if (rc == 0) rc = keep_files(root, real_root, &cand, out, err);
+    ae_strlist_free(&cand);
+    free(real_root);
+    return rc;
 }
 
 int ae_workspace_list_files(const char *root, ae_strlist *out, ae_error *err)
@@ -190,18 +289,51 @@ int ae_workspace_list_files(const char *root, ae_strlist *out, ae_error *err)
     if (rc == 0) rc = walk(root, "", 0, &cand, err);
     if (rc < 0) goto cleanup;
 
-    ae_strlist_sort(&cand);
-    for (size_t i = 0; i < cand.len; i++) {
-        if (i > 0 && strcmp(cand.items[i], cand.items[i - 1]) == 0) continue;
-        if (!keep_file(root, real_root, cand.items[i])) continue;
-        if ((rc = ae_strlist_push(out, cand.items[i])) < 0) {
-            ae_fail(err, rc, "out of memory listing %s", root);
-            goto cleanup;
-        }
-    }
-    rc = 0;
+    rc = keep_files(root, real_root, &cand, out, err);
 cleanup:
     ae_strlist_free(&cand);
     free(real_root);
     return rc;
+}
+
+static int on_ignored(const char *rec, size_t len, void *ctx)
+{
+    if (len < 2 || rec[len - 1] != '/') return 0; /* ignored files: not directories */
+    char *p = ae_strndup(rec, len - 1);
+    if (!p) return AE_ENOMEM;
+    return ae_strlist_push_owned(ctx, p);
+}
+
+int ae_workspace_ignored_dirs(const char *root, ae_strlist *out, ae_error *err)
+{
+    if (!ae_workspace_in_git(root)) return 0;
+    const char *argv[] = {"git",         "-C",       root,        "ls-files",
+                          "-z",          "--others", "--ignored", "--exclude-standard",
+                          "--directory", NULL};
+    int status;
+    ae_buf errout = {0};
+    int rc = proc_run(argv, NULL, NULL, 0, '\0', on_ignored, out, &status, &errout, err);
+    if (rc == 0 && status != 0)
+        rc = ae_fail(err, AE_EEXTERNAL, "git -C %s ls-files --ignored exited with status %d", root,
+                     status);
+    else if (rc == AE_ENOMEM)
+        ae_fail(err, rc, "out of memory listing %s", root);
+    ae_buf_free(&errout);
+    if (rc == 0) ae_strlist_sort(out);
+    return rc;
+}
+
+static int on_nothing(const char *rec, size_t len, void *ctx)
+{
+    (void)rec, (void)len, (void)ctx;
+    return 0;
+}
+
+bool ae_workspace_dir_ignored(const char *root, const char *rel)
+{
+    const char *argv[] = {"git", "-C", root, "--literal-pathspecs", "check-ignore", "-q",
+                          "--",  rel,  NULL};
+    int status;
+    return proc_run(argv, NULL, NULL, 0, '\n', on_nothing, NULL, &status, NULL, NULL) == 0 &&
+           status == 0;
 }

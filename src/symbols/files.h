@@ -5,6 +5,7 @@
 #include "util/mem.h"
 
 #include <aether/error.h>
+#include <stdbool.h>
 
 /* Appends to *out the workspace-relative paths ('/' separators, sorted bytewise, no
  * duplicates) of the regular files under root of a supported language.  Inside a git work
@@ -13,6 +14,24 @@
  * target, build and build-* directories.  Either way binary files (a NUL byte in the first
  * 8 KiB) and symlinks leading out of root are left out.  Caller frees *out. */
 int ae_workspace_list_files(const char *root, ae_strlist *out, ae_error *err);
+
+/* The part of ae_workspace_list_files(root) at or under the given workspace-relative paths
+ * (files or directories, '/' separators, no trailing '/'; "" is the whole workspace), by the
+ * same rules: inside git, `git ls-files` with the paths as literal pathspecs; elsewhere the
+ * walk's skip list applied to every component.  Appends sorted, de-duplicated paths. */
+int ae_workspace_list_paths(const char *root, const ae_strlist *paths, ae_strlist *out,
+                            ae_error *err);
+
+/* Directory names the walk never enters: .git, .aether, node_modules, target, build, build-*. */
+bool ae_workspace_skip_dir(const char *name);
+/* Is root inside a git work tree (and git installed)? */
+bool ae_workspace_in_git(const char *root);
+/* Inside git: the directories git ignores as a whole (`ls-files --others --ignored
+ * --directory`), workspace-relative, sorted; outside git nothing.  The watcher does not
+ * descend into them. */
+int ae_workspace_ignored_dirs(const char *root, ae_strlist *out, ae_error *err);
+/* Inside git: does git ignore the directory rel (`git check-ignore`)? */
+bool ae_workspace_dir_ignored(const char *root, const char *rel);
 
 /* "rust", "typescript", "tsx", "javascript", "jsx", "python", "c", "cpp", "go", "java"
  * by file extension (.h is c); NULL when unsupported.  Static string. */

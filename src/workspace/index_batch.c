@@ -11,6 +11,7 @@
 
 #include "meta/meta_sir.h"
 #include "sir/sir.h"
+#include "symbols/files.h"
 #include "util/err.h"
 #include "util/fs.h"
 
@@ -24,10 +25,19 @@
 typedef struct ix_file {
     char *path;
     bool removed;
+    bool written; /* in the transaction being committed */
     ae_symbol *syms;
     size_t n;
     size_t first_job, n_jobs; /* jobs[first_job .. +n_jobs] belong to this file */
+    /* The change event (only with a `changed` callback): per new symbol CH_SAME, CH_ADDED or
+     * CH_UPDATED, and the stored symbols that are gone. */
+    unsigned char *change;
+    ae_symbol *gone;
+    size_t n_gone;
+    bool any_change;
 } ix_file;
+
+enum { CH_SAME, CH_ADDED, CH_UPDATED };
 
 typedef struct ix_job {
     const ae_symbol *sym; /* in its file's syms (stable: the array is never reallocated) */
@@ -92,7 +102,11 @@ static void files_drop(ix_batch *b)
     for (size_t i = 0; i < b->n_files; i++) {
         for (size_t j = 0; j < b->files[i].n; j++)
             ae_symbol_clear(&b->files[i].syms[j]);
+        for (size_t j = 0; j < b->files[i].n_gone; j++)
+            ae_symbol_clear(&b->files[i].gone[j]);
         free(b->files[i].syms);
+        free(b->files[i].gone);
+        free(b->files[i].change);
         free(b->files[i].path);
     }
     b->n_files = 0;
@@ -166,6 +180,135 @@ static int needs_sir(ix_batch *b, const ae_symbol *s, bool *out, ae_error *err)
     return 0;
 }
 
+static bool want_events(const ix_batch *b)
+{
+    return b->cfg.cb && b->cfg.cb->changed;
+}
+
+static char *col_dup(sqlite3_stmt *st, int col, bool *bad)
+{
+    const char *t = (const char *)sqlite3_column_text(st, col);
+    char *d = strdup(t ? t : "");
+    if (!d) *bad = true;
+    return d;
+}
+
+/* The symbols stored for a file, by id (the previous extraction). */
+static int stored_symbols(ix_batch *b, const char *path, ae_symbol **out, size_t *n, ae_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    AE_TRY(ae_meta_prepare(b->cfg.ws->meta,
+                           "SELECT id, language, file_path, kind, name, qualified_name, "
+                           "signature_fingerprint, content_hash, start_line, end_line "
+                           "FROM symbols WHERE file_path = ? ORDER BY id",
+                           &st, err));
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    size_t cap = 0;
+    int rc = 0, s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            ae_symbol *ns = ae_realloc_array(*out, nc, sizeof *ns);
+            if (!ns) {
+                rc = oom(err);
+                break;
+            }
+            *out = ns;
+            cap = nc;
+        }
+        ae_symbol *y = &(*out)[*n];
+        memset(y, 0, sizeof *y);
+        bool bad = false;
+        snprintf(y->id, sizeof y->id, "%s", (const char *)sqlite3_column_text(st, 0));
+        y->language = col_dup(st, 1, &bad);
+        y->file_path = col_dup(st, 2, &bad);
+        y->kind = col_dup(st, 3, &bad);
+        y->name = col_dup(st, 4, &bad);
+        y->qualified_name = col_dup(st, 5, &bad);
+        const char *fp = (const char *)sqlite3_column_text(st, 6);
+        const char *ch = (const char *)sqlite3_column_text(st, 7);
+        snprintf(y->signature_fingerprint, sizeof y->signature_fingerprint, "%s", fp ? fp : "");
+        snprintf(y->content_hash, sizeof y->content_hash, "%s", ch ? ch : "");
+        y->start_line = sqlite3_column_int(st, 8);
+        y->end_line = sqlite3_column_int(st, 9);
+        (*n)++;
+        if (bad) {
+            rc = oom(err);
+            break;
+        }
+    }
+    if (rc == 0 && s != SQLITE_DONE)
+        rc = ae_fail(err, AE_EIO, "meta.sqlite: read the symbols of %s", path);
+    sqlite3_finalize(st);
+    if (rc < 0) {
+        for (size_t i = 0; i < *n; i++)
+            ae_symbol_clear(&(*out)[i]);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+static int cmp_sym_id(const void *a, const void *b)
+{
+    return strcmp(((const ae_symbol *)a)->id, ((const ae_symbol *)b)->id);
+}
+
+/* Diffs f->syms against the stored symbols: fills f->change and f->gone. */
+static int diff_file(ix_batch *b, ix_file *f, ae_error *err)
+{
+    ae_symbol *old;
+    size_t n_old;
+    AE_TRY(stored_symbols(b, f->path, &old, &n_old, err));
+    bool *kept = n_old ? calloc(n_old, sizeof *kept) : NULL;
+    if (f->n && !(f->change = calloc(f->n, 1))) {
+        free(kept);
+        for (size_t i = 0; i < n_old; i++)
+            ae_symbol_clear(&old[i]);
+        free(old);
+        return oom(err);
+    }
+    if (n_old && !kept) {
+        for (size_t i = 0; i < n_old; i++)
+            ae_symbol_clear(&old[i]);
+        free(old);
+        return oom(err);
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        const ae_symbol *o =
+            n_old ? bsearch(&f->syms[i], old, n_old, sizeof *old, cmp_sym_id) : NULL;
+        if (!o) {
+            f->change[i] = CH_ADDED;
+        } else {
+            kept[o - old] = true;
+            f->change[i] = strcmp(o->content_hash, f->syms[i].content_hash) ? CH_UPDATED : CH_SAME;
+        }
+        if (f->change[i] != CH_SAME) f->any_change = true;
+    }
+    /* what is left in old is gone: compact it in place (still by id) */
+    size_t g = 0;
+    for (size_t i = 0; i < n_old; i++) {
+        if (kept && kept[i]) {
+            ae_symbol_clear(&old[i]);
+            continue;
+        }
+        if (g != i) old[g] = old[i];
+        g++;
+    }
+    free(kept);
+    f->gone = old;
+    f->n_gone = g;
+    if (g) f->any_change = true;
+    if (!g) {
+        free(old);
+        f->gone = NULL;
+    }
+    return 0;
+}
+
 int ix_batch_add_file(ix_batch *b, const char *rel_path, const ae_symbol *syms, size_t n,
                       ae_error *err)
 {
@@ -186,6 +329,7 @@ int ix_batch_add_file(ix_batch *b, const char *rel_path, const ae_symbol *syms, 
         if (need && push_job(b, &f->syms[i], fi) < 0) return oom(err);
     }
     f->n_jobs = b->n_jobs - f->first_job;
+    if (want_events(b)) AE_TRY(diff_file(b, f, err));
     return 0;
 }
 
@@ -194,6 +338,7 @@ int ix_batch_remove_file(ix_batch *b, const char *rel_path, ae_error *err)
     ix_file *f = push_file(b, rel_path);
     if (!f) return oom(err);
     f->removed = true;
+    if (want_events(b)) AE_TRY(diff_file(b, f, err));
     return 0;
 }
 
@@ -342,6 +487,70 @@ static int mirror_write(ix_batch *b, const char *id, const char *json, ae_error 
     return rc;
 }
 
+static int end_column(const char *source)
+{
+    if (!source) return 1;
+    size_t len = strlen(source);
+    while (len && (source[len - 1] == '\n' || source[len - 1] == '\r'))
+        len--;
+    size_t start = len;
+    while (start && source[start - 1] != '\n')
+        start--;
+    return (int)(len - start) + 1;
+}
+
+static ae_change_symbol change_symbol(const ae_symbol *s, bool with_source)
+{
+    return (ae_change_symbol){.id = s->id,
+                              .language = s->language ? s->language : "",
+                              .file_path = s->file_path ? s->file_path : "",
+                              .kind = s->kind ? s->kind : "",
+                              .name = s->name ? s->name : "",
+                              .qualified_name = s->qualified_name ? s->qualified_name : "",
+                              .signature_fingerprint = s->signature_fingerprint,
+                              .content_hash = s->content_hash,
+                              .start_line = s->start_line,
+                              .start_column = 1,
+                              .end_line = s->end_line,
+                              .end_column = with_source ? end_column(s->source) : 1};
+}
+
+/* One change event per written file with a non-empty diff. */
+static int emit_changes(ix_batch *b, ae_error *err)
+{
+    const ae_index_callbacks *cb = b->cfg.cb;
+    if (!want_events(b)) return 0;
+    for (size_t i = 0; i < b->n_files; i++) {
+        ix_file *f = &b->files[i];
+        if (!f->written || !f->any_change) continue;
+        size_t na = 0, nu = 0, cap = f->n + f->n_gone;
+        ae_change_symbol *all = calloc(cap ? cap : 1, sizeof *all);
+        if (!all) return oom(err);
+        ae_change_symbol *added = all, *updated = all + f->n, *removed = all + f->n;
+        /* added first, then updated, then removed, each in its own slice */
+        for (size_t k = 0; k < f->n; k++)
+            if (f->change[k] == CH_ADDED) added[na++] = change_symbol(&f->syms[k], true);
+        updated = all + na;
+        for (size_t k = 0; k < f->n; k++)
+            if (f->change[k] == CH_UPDATED) updated[nu++] = change_symbol(&f->syms[k], true);
+        removed = all + na + nu;
+        for (size_t k = 0; k < f->n_gone; k++)
+            removed[k] = change_symbol(&f->gone[k], false);
+        ae_change_event ev = {.file_path = f->path,
+                              .language = ae_language_for_path(f->path),
+                              .added = added,
+                              .n_added = na,
+                              .updated = updated,
+                              .n_updated = nu,
+                              .removed = removed,
+                              .n_removed = f->n_gone};
+        if (!ev.language) ev.language = f->n ? f->syms[0].language : f->gone[0].language;
+        cb->changed(cb->ctx, &ev);
+        free(all);
+    }
+    return 0;
+}
+
 /* After the commit: mirrors and notifications of what it wrote, in write order. */
 static int pending_apply(ix_batch *b, ae_error *err)
 {
@@ -358,6 +567,7 @@ static int pending_apply(ix_batch *b, ae_error *err)
     for (size_t i = 0; i < b->stale_ids.len && cb && cb->sir_stale; i++)
         cb->sir_stale(cb->ctx, b->stale_ids.items[i], b->stale_errors.items[i]);
     pending_drop(b);
+    if (rc == 0) rc = emit_changes(b, err);
     return rc;
 }
 
@@ -407,10 +617,13 @@ int ix_batch_apply(ix_batch *b, ae_error *err)
     AE_CHECK(ae_meta_begin(m, err));
     for (size_t i = 0; i < b->n_files && rc == 0; i++) {
         ix_file *f = &b->files[i];
-        if (f->removed)
+        if (f->removed) {
             rc = write_removed(b, f, err);
-        else if (!outs || file_complete(b, f, outs))
+            f->written = true;
+        } else if (!outs || file_complete(b, f, outs)) {
             rc = write_file(b, f, outs, now, err);
+            f->written = true;
+        }
     }
     if (rc == 0) rc = ae_meta_commit(m, err);
     if (rc < 0) {

@@ -16,8 +16,6 @@
  *    callbacks follow that commit. */
 #include "workspace/workspace.h"
 
-#include "embed/embed.h"
-#include "embed/embed_text.h"
 #include "sir/sir_provider.h"
 #include "symbols/extract.h"
 #include "symbols/files.h"
@@ -25,6 +23,7 @@
 #include "util/err.h"
 #include "util/fs.h"
 #include "workspace/git_head.h"
+#include "workspace/embed_sync.h"
 #include "workspace/index_batch.h"
 #include "workspace/model_train.h"
 
@@ -36,8 +35,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define VS_UPSERT_BATCH 4096
 
 typedef struct run {
     ae_workspace *ws;
@@ -156,186 +153,13 @@ cleanup:
     return rc;
 }
 
-/* A batch of SIRs to embed and store. */
-typedef struct pending {
-    ae_strlist ids, hashes, texts;
-} pending;
-
-static void pending_clear(pending *p)
-{
-    ae_strlist_free(&p->ids);
-    ae_strlist_free(&p->hashes);
-    ae_strlist_free(&p->texts);
-}
-
-static int flush_embeddings(run *r, ae_embedder *em, ae_vector_store *vs, pending *p)
-{
-    if (!p->ids.len) return 0;
-    uint32_t dim = ae_embedder_dim(em);
-    size_t n = p->ids.len, batch = (size_t)r->ws->config.embeddings.batch_size;
-    float *vecs = ae_calloc_array(n, (size_t)dim * sizeof(float));
-    ae_vs_record *recs = ae_calloc_array(n, sizeof *recs);
-    int rc = 0;
-    if (!vecs || !recs)
-        AE_FAIL(r->err, AE_ENOMEM, "cannot allocate %zu embeddings of dim %u", n, dim);
-    for (size_t i = 0; i < n; i += batch) {
-        size_t m = n - i < batch ? n - i : batch;
-        AE_CHECK(ae_embedder_embed(em, (const char *const *)p->texts.items + i, m, vecs + i * dim,
-                                   r->err));
-    }
-    int64_t now = ae_now_ms();
-    for (size_t i = 0; i < n; i++)
-        recs[i] = (ae_vs_record){.symbol_id = p->ids.items[i],
-                                 .sir_hash = p->hashes.items[i],
-                                 .provider = ae_embedder_provider(em),
-                                 .model = ae_embedder_model(em),
-                                 .embedding = vecs + i * dim,
-                                 .dim = dim,
-                                 .updated_at = now};
-    AE_CHECK(ae_vs_upsert(vs, recs, n, r->err));
-    AE_CHECK(ae_meta_begin(r->ws->meta, r->err));
-    for (size_t i = 0; i < n; i++) {
-        rc = ae_meta_embedded_put(r->ws->meta, r->ws->backend_name, p->ids.items[i],
-                                  p->hashes.items[i], ae_embedder_provider(em),
-                                  ae_embedder_model(em), r->err);
-        if (rc < 0) {
-            ae_meta_rollback(r->ws->meta);
-            goto cleanup;
-        }
-    }
-    AE_CHECK(ae_meta_commit(r->ws->meta, r->err));
-    r->stats->embeddings_written += n;
-    if (r->cb && r->cb->embedding_stored)
-        for (size_t i = 0; i < n; i++)
-            r->cb->embedding_stored(r->cb->ctx, p->ids.items[i], ae_embedder_provider(em),
-                                    ae_embedder_model(em));
-cleanup:
-    free(vecs);
-    free(recs);
-    pending_clear(p);
-    return rc;
-}
-
-/* Vectors of symbols that no longer exist: delete from the store, then the state. */
-static int prune_embeddings(run *r, ae_vector_store *vs)
-{
-    sqlite3_stmt *st;
-    AE_TRY(ae_meta_prepare(r->ws->meta,
-                           "SELECT e.symbol_id FROM embedding_state e LEFT JOIN symbols s "
-                           "ON s.id = e.symbol_id WHERE e.backend = ? AND s.id IS NULL",
-                           &st, r->err));
-    sqlite3_bind_text(st, 1, r->ws->backend_name, -1, SQLITE_STATIC);
-    ae_strlist gone = {0};
-    int rc = 0;
-    while (sqlite3_step(st) == SQLITE_ROW)
-        if (ae_strlist_push(&gone, (const char *)sqlite3_column_text(st, 0)) < 0) {
-            sqlite3_finalize(st);
-            AE_FAIL(r->err, AE_ENOMEM, "out of memory");
-        }
-    sqlite3_finalize(st);
-    if (!gone.len) goto cleanup;
-    /* State first, then the store: a crash in between leaves an untracked
-     * vector (removed when the store is next opened read-write), never a
-     * state row that claims a vector the store no longer has. */
-    AE_CHECK(ae_meta_begin(r->ws->meta, r->err));
-    for (size_t i = 0; i < gone.len; i++) {
-        rc = ae_meta_embedded_delete(r->ws->meta, r->ws->backend_name, gone.items[i], r->err);
-        if (rc < 0) {
-            ae_meta_rollback(r->ws->meta);
-            goto cleanup;
-        }
-    }
-    AE_CHECK(ae_meta_commit(r->ws->meta, r->err));
-    AE_CHECK(ae_vs_delete(vs, (const char *const *)gone.items, gone.len, r->err));
-    r->stats->embeddings_deleted += gone.len;
-cleanup:
-    ae_strlist_free(&gone);
-    return rc;
-}
-
-static int count_stale(run *r, ae_embedder *em, int64_t *out)
-{
-    sqlite3_stmt *st;
-    AE_TRY(ae_meta_prepare(r->ws->meta,
-                           "SELECT COUNT(*) FROM sir s JOIN symbols y ON y.id = s.id "
-                           "LEFT JOIN embedding_state e ON e.backend = ?1 AND e.symbol_id = s.id "
-                           "WHERE (e.symbol_id IS NULL OR e.sir_hash <> s.sir_hash "
-                           "OR e.provider <> ?2 OR e.model <> ?3) "
-                           "AND s.sir_json IS NOT NULL AND s.sir_hash <> ''",
-                           &st, r->err));
-    sqlite3_bind_text(st, 1, r->ws->backend_name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ae_embedder_provider(em), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, ae_embedder_model(em), -1, SQLITE_STATIC);
-    *out = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    return 0;
-}
-
 static int sync_embeddings(run *r)
 {
     ae_workspace *ws = r->ws;
     if (!ws->config.embeddings.enabled) return 0;
-    ae_embedder *em;
-    ae_vector_store *vs;
-    AE_TRY(ae_ws_vector_store(ws, &vs, r->err));
-    AE_TRY(prune_embeddings(r, vs));
+    AE_TRY(ae_ws_embed_prune(ws, NULL, r->stats, r->err));
     if (r->model.active && !r->model.has_model) return 0; /* no symbol to learn from yet */
-    AE_TRY(ae_ws_embedder(ws, &em, r->err));
-    int64_t total;
-    AE_TRY(count_stale(r, em, &total));
-    if (!total) return 0;
-    /* Page through stale SIRs by id so memory stays bounded at any size. */
-    pending p = {0};
-    ae_buf text = {0};
-    char last[AE_BLAKE3_HEX_LEN + 1] = "";
-    size_t done = 0;
-    int rc = 0;
-    for (;;) {
-        sqlite3_stmt *st;
-        AE_CHECK(ae_meta_prepare(
-            ws->meta,
-            "SELECT s.id, s.sir_hash, s.sir_json, y.qualified_name, y.signature, y.name, "
-            "y.file_path "
-            "FROM sir s JOIN symbols y ON y.id = s.id "
-            "LEFT JOIN embedding_state e ON e.backend = ?1 AND e.symbol_id = s.id "
-            "WHERE (e.symbol_id IS NULL OR e.sir_hash <> s.sir_hash OR e.provider <> ?2 "
-            "OR e.model <> ?3) AND s.sir_json IS NOT NULL AND s.sir_hash <> '' "
-            "AND s.id > ?4 ORDER BY s.id LIMIT ?5",
-            &st, r->err));
-        sqlite3_bind_text(st, 1, ws->backend_name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, ae_embedder_provider(em), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, ae_embedder_model(em), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, last, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 5, VS_UPSERT_BATCH);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            const char *id = (const char *)sqlite3_column_text(st, 0);
-            /* what the provider reads: the SIR JSON, or more (embed_text.h) */
-            ae_embed_symbol sym = {.sir_json = (const char *)sqlite3_column_text(st, 2),
-                                   .qualified_name = (const char *)sqlite3_column_text(st, 3),
-                                   .signature = (const char *)sqlite3_column_text(st, 4),
-                                   .name = (const char *)sqlite3_column_text(st, 5),
-                                   .file_path = (const char *)sqlite3_column_text(st, 6)};
-            if (ae_embed_symbol_text(ae_embedder_provider(em), &sym, &text) < 0 ||
-                ae_strlist_push(&p.ids, id) < 0 ||
-                ae_strlist_push(&p.hashes, (const char *)sqlite3_column_text(st, 1)) < 0 ||
-                ae_strlist_push(&p.texts, text.data) < 0) {
-                sqlite3_finalize(st);
-                AE_FAIL(r->err, AE_ENOMEM, "out of memory");
-            }
-            snprintf(last, sizeof last, "%s", id);
-        }
-        sqlite3_finalize(st);
-        size_t got = p.ids.len;
-        if (!got) break;
-        AE_CHECK(flush_embeddings(r, em, vs, &p));
-        done += got;
-        progress(r, "embed", done, (size_t)total);
-        if (got < VS_UPSERT_BATCH) break;
-    }
-cleanup:
-    pending_clear(&p);
-    ae_buf_free(&text);
-    return rc;
+    return ae_ws_embed_sync(ws, r->cb, NULL, r->stats, r->err);
 }
 
 int ae_workspace_index(ae_workspace *ws, const ae_index_callbacks *cb, ae_index_stats *stats,

@@ -7,7 +7,8 @@
 expect_exit 0 "$AETHERD" --help && same_as help && ok "--help" || fail "--help text"
 expect_exit 0 "$AETHERD" -h && same_as help && ok "-h" || fail "-h text"
 expect_exit 0 "$AETHERD" --version && contains "$OUT" "aetherd " && ok "--version" || fail "--version"
-expect_exit 2 "$AETHERD" && same_as usage_no_mode && ok "no action" || fail "no action"
+# No mode flag is watch mode (tests/cli/test_watch.sh): a missing workspace is a runtime error.
+expect_exit 1 "$AETHERD" --workspace "$TMP/does-not-exist" && contains "$ERR" "does-not-exist" && ok "no mode flag: watch mode" || fail "no mode flag"
 expect_exit 2 "$AETHERD" --bogus && same_as usage_unknown && ok "unknown flag" || fail "unknown flag"
 expect_exit 2 "$AETHERD" --search x --search-mode fuzzy && same_as usage_bad_search_mode && ok "bad mode" || fail "bad mode"
 expect_exit 2 "$AETHERD" --search x --search-limit ten && same_as usage_bad_limit && ok "bad limit" || fail "bad limit"

@@ -1,0 +1,965 @@
+/* The watcher (aether/watch.h).
+ *
+ * Pieces:
+ *   epoll fd      what ae_watch_fd returns: the inotify fd, a timerfd armed for the next due
+ *                 path (or poll scan), and an eventfd for ae_watch_wake/stop.  Level-triggered,
+ *                 so it stays readable until ae_watch_step consumed what made it so.
+ *   watches       wd -> workspace-relative directory, a sorted array (the kernel hands out
+ *                 increasing wds; an existing wd for a re-added inode updates its path).
+ *   pending       path -> last event time: a hash table over a list kept in event order, so
+ *                 with one debounce for all paths the due ones are a prefix of the list and the
+ *                 head gives the timer.  An event for a pending path moves it to the tail.
+ *   rescan        a full incremental pass is due: the initial one, after an inotify overflow,
+ *                 a watch limit, a .gitignore change, or AE_WATCH_PENDING_MAX pending paths.
+ * Notes:
+ * 1. Directories: a new or moved-in directory gets watches for its whole tree and is queued
+ *    itself (ae_workspace_index_paths lists what is inside when the batch runs, so files that
+ *    appeared before the watch existed are not missed); a deleted or moved-out one loses the
+ *    watches under it and is queued (its stored files are removed).  A move within the tree
+ *    is both.
+ * 2. Which directories are watched: never .git or .aether; inside git not the directories git
+ *    ignores (asked once per full walk) and, for a new directory named like the indexer's skip
+ *    list (node_modules, target, build*), only when git does not ignore it; outside git not the
+ *    skip list.  Files are queued only when their extension is a supported language; the batch
+ *    applies the indexer's full rules.
+ * 3. The watch limit (ENOSPC from inotify_add_watch) or no inotify at all switches to polling:
+ *    a stat scan of the same tree every poll_ms, diffed against the previous scan.
+ * 4. Nothing here reads or sleeps on its own: an idle watcher has its timer disarmed and
+ *    blocks in the caller's poll. */
+#include "symbols/files.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/fs.h"
+#include "util/mem.h"
+#include "workspace/workspace.h"
+
+#include <aether/watch.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#define WATCH_MASK                                                                                 \
+    (IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |            \
+     IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
+#define WATCH_DEPTH_MAX 256
+#define POLL_MS_DEFAULT 1000
+#define RETRY_MS_MIN    2000
+#define WATCH_LOCK_FILE "watch.lock"
+
+typedef struct wd_entry {
+    int wd;
+    char *path; /* workspace-relative directory, "" for the root */
+} wd_entry;
+
+typedef struct pend {
+    char *path;
+    int64_t at; /* last event, ms (monotonic) */
+    struct pend *prev, *next;
+} pend;
+
+/* A file seen by the polling scan. */
+typedef struct poll_file {
+    char *path;
+    int64_t mtime_ns, size;
+    uint64_t ino;
+} poll_file;
+
+struct ae_watch {
+    ae_workspace *ws;
+    ae_watch_options o;
+    ae_watch_callbacks cb;
+    ae_index_callbacks icb; /* cb.index with our `changed` in front */
+    int lock_fd;
+    int ep, in_fd, timer_fd, wake_fd;
+    ae_watch_backend backend;
+    bool in_git;
+    volatile sig_atomic_t stop;
+    /* watches */
+    wd_entry *wds;
+    size_t n_wds, cap_wds;
+    ae_strlist ignored; /* directories git ignores, sorted */
+    /* pending paths */
+    pend **table; /* open addressing, NULL = empty; cap_table a power of two */
+    size_t cap_table, n_pending;
+    pend *head, *tail;
+    bool rescan;
+    int64_t rescan_at;
+    const char *rescan_why;
+    /* polling */
+    poll_file *snap;
+    size_t n_snap;
+    int64_t next_poll;
+    /* counters of the running batch (from the changed callback) */
+    size_t added, removed, updated;
+};
+
+/* ---- small helpers -------------------------------------------------------------------------- */
+
+static void notice(ae_watch *w, ae_watch_level lv, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void notice(ae_watch *w, ae_watch_level lv, const char *event, const char *fmt, ...)
+{
+    if (!w->cb.notice) return;
+    char buf[AE_ERROR_MESSAGE_MAX + 256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    w->cb.notice(w->cb.ctx, lv, event, buf);
+}
+
+static char *join_rel(const char *dir, const char *name)
+{
+    return dir[0] ? ae_asprintf("%s/%s", dir, name) : ae_strdup(name);
+}
+
+static bool under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    if (!n) return true;
+    return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == '\0');
+}
+
+static const char *base_name(const char *rel)
+{
+    const char *s = strrchr(rel, '/');
+    return s ? s + 1 : rel;
+}
+
+/* ---- the watch lock ------------------------------------------------------------------------- */
+
+static int take_lock(ae_watch *w, ae_error *err)
+{
+    char *path = ae_path_join(w->ws->aether_dir, WATCH_LOCK_FILE);
+    if (!path) return ae_fail(err, AE_ENOMEM, "out of memory");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int rc = ae_fail_errno(err, errno, "open %s", path);
+        free(path);
+        return rc;
+    }
+    free(path);
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        char buf[32] = {0};
+        ssize_t r = pread(fd, buf, sizeof buf - 1, 0);
+        long pid = r > 0 ? strtol(buf, NULL, 10) : 0;
+        close(fd);
+        if (e != EWOULDBLOCK)
+            return ae_fail_errno(err, e, "lock %s/%s", w->ws->aether_dir, WATCH_LOCK_FILE);
+        if (pid > 0)
+            return ae_fail(err, AE_EBUSY, "workspace %s is already watched by pid %ld", w->ws->root,
+                           pid);
+        return ae_fail(err, AE_EBUSY, "workspace %s is already watched by another process",
+                       w->ws->root);
+    }
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+        /* the pid is a hint for the message of a second watcher only */
+    }
+    w->lock_fd = fd;
+    return 0;
+}
+
+/* ---- the timer and the wake-up -------------------------------------------------------------- */
+
+void ae_watch_wake(ae_watch *w)
+{
+    uint64_t one = 1;
+    ssize_t r = write(w->wake_fd, &one, sizeof one);
+    (void)r;
+}
+
+void ae_watch_stop(ae_watch *w)
+{
+    w->stop = 1;
+    ae_watch_wake(w);
+}
+
+static void drain(int fd)
+{
+    uint64_t v;
+    while (read(fd, &v, sizeof v) > 0) {
+    }
+}
+
+/* The next moment step has work: the oldest pending path's due time, a rescan, a poll. */
+static int64_t next_due(const ae_watch *w)
+{
+    int64_t due = -1;
+    if (w->head) due = w->head->at + w->o.debounce_ms;
+    if (w->rescan && (due < 0 || w->rescan_at < due)) due = w->rescan_at;
+    if (w->backend == AE_WATCH_POLL && (due < 0 || w->next_poll < due)) due = w->next_poll;
+    return due;
+}
+
+static void arm_timer(ae_watch *w)
+{
+    struct itimerspec its = {0};
+    int64_t due = next_due(w);
+    if (due >= 0) {
+        if (due < 1) due = 1; /* 0 would disarm */
+        its.it_value.tv_sec = due / 1000;
+        its.it_value.tv_nsec = (due % 1000) * 1000000;
+    }
+    timerfd_settime(w->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* ---- pending paths -------------------------------------------------------------------------- */
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static pend **slot_of(ae_watch *w, const char *path)
+{
+    size_t mask = w->cap_table - 1, i = (size_t)hash_str(path) & mask;
+    while (w->table[i] && strcmp(w->table[i]->path, path))
+        i = (i + 1) & mask;
+    return &w->table[i];
+}
+
+static int grow_table(ae_watch *w)
+{
+    size_t cap = w->cap_table ? w->cap_table * 2 : 256;
+    pend **old = w->table;
+    size_t old_cap = w->cap_table;
+    w->table = calloc(cap, sizeof *w->table);
+    if (!w->table) {
+        w->table = old;
+        return AE_ENOMEM;
+    }
+    w->cap_table = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i]) *slot_of(w, old[i]->path) = old[i];
+    free(old);
+    return 0;
+}
+
+static void list_unlink(ae_watch *w, pend *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        w->head = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    else
+        w->tail = p->prev;
+    p->prev = p->next = NULL;
+}
+
+static void list_append(ae_watch *w, pend *p)
+{
+    p->prev = w->tail;
+    p->next = NULL;
+    if (w->tail)
+        w->tail->next = p;
+    else
+        w->head = p;
+    w->tail = p;
+}
+
+/* Removes p from the table (backward-shift deletion keeps probe chains intact). */
+static void table_remove(ae_watch *w, pend *p)
+{
+    size_t mask = w->cap_table - 1;
+    size_t i = (size_t)(slot_of(w, p->path) - w->table);
+    w->table[i] = NULL;
+    for (size_t j = (i + 1) & mask; w->table[j]; j = (j + 1) & mask) {
+        pend *q = w->table[j];
+        w->table[j] = NULL;
+        *slot_of(w, q->path) = q;
+    }
+}
+
+static void pending_clear(ae_watch *w)
+{
+    for (pend *p = w->head, *n; p; p = n) {
+        n = p->next;
+        free(p->path);
+        free(p);
+    }
+    w->head = w->tail = NULL;
+    if (w->table) memset(w->table, 0, w->cap_table * sizeof *w->table);
+    w->n_pending = 0;
+}
+
+static void want_rescan(ae_watch *w, int64_t at, const char *why)
+{
+    if (!w->rescan || at < w->rescan_at) w->rescan_at = at;
+    if (!w->rescan) w->rescan_why = why;
+    w->rescan = true;
+}
+
+/* Queues rel (or moves it to the tail) with the event time now. */
+static int enqueue(ae_watch *w, const char *rel, int64_t now)
+{
+    if (w->rescan && w->rescan_at <= now + w->o.debounce_ms) {
+        /* a full pass is about to cover everything */
+        w->rescan_at = now + w->o.debounce_ms;
+        return 0;
+    }
+    if ((w->n_pending + 1) * 2 > w->cap_table && grow_table(w) < 0) return AE_ENOMEM;
+    pend **s = slot_of(w, rel);
+    if (*s) {
+        list_unlink(w, *s);
+        (*s)->at = now;
+        list_append(w, *s);
+        return 0;
+    }
+    if (w->n_pending >= AE_WATCH_PENDING_MAX) {
+        notice(w, AE_WATCH_WARN, "pending_limit",
+               "more than %d changed paths pending: rescanning the workspace instead",
+               AE_WATCH_PENDING_MAX);
+        pending_clear(w);
+        want_rescan(w, now + w->o.debounce_ms, "too many pending paths");
+        return 0;
+    }
+    pend *p = calloc(1, sizeof *p);
+    if (!p || !(p->path = ae_strdup(rel))) {
+        free(p);
+        return AE_ENOMEM;
+    }
+    p->at = now;
+    *s = p;
+    list_append(w, p);
+    w->n_pending++;
+    return 0;
+}
+
+size_t ae_watch_pending(const ae_watch *w)
+{
+    return w->n_pending;
+}
+
+/* ---- watches -------------------------------------------------------------------------------- */
+
+static size_t wd_find(const ae_watch *w, int wd, bool *found)
+{
+    size_t lo = 0, hi = w->n_wds;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w->wds[mid].wd < wd)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < w->n_wds && w->wds[lo].wd == wd;
+    return lo;
+}
+
+static int wd_put(ae_watch *w, int wd, const char *rel)
+{
+    bool found;
+    size_t i = wd_find(w, wd, &found);
+    char *p = ae_strdup(rel);
+    if (!p) return AE_ENOMEM;
+    if (found) {
+        free(w->wds[i].path);
+        w->wds[i].path = p;
+        return 0;
+    }
+    if (w->n_wds == w->cap_wds) {
+        size_t cap = w->cap_wds ? w->cap_wds * 2 : 64;
+        wd_entry *n = ae_realloc_array(w->wds, cap, sizeof *n);
+        if (!n) {
+            free(p);
+            return AE_ENOMEM;
+        }
+        w->wds = n;
+        w->cap_wds = cap;
+    }
+    memmove(&w->wds[i + 1], &w->wds[i], (w->n_wds - i) * sizeof *w->wds);
+    w->wds[i] = (wd_entry){.wd = wd, .path = p};
+    w->n_wds++;
+    return 0;
+}
+
+static void wd_drop_at(ae_watch *w, size_t i)
+{
+    free(w->wds[i].path);
+    memmove(&w->wds[i], &w->wds[i + 1], (w->n_wds - i - 1) * sizeof *w->wds);
+    w->n_wds--;
+}
+
+/* Forgets (and removes from the kernel) every watch at or under rel. */
+static void unwatch_tree(ae_watch *w, const char *rel)
+{
+    for (size_t i = 0; i < w->n_wds;) {
+        if (under(w->wds[i].path, rel)) {
+            if (w->in_fd >= 0) inotify_rm_watch(w->in_fd, w->wds[i].wd);
+            wd_drop_at(w, i);
+        } else {
+            i++;
+        }
+    }
+}
+
+static void clear_watches(ae_watch *w)
+{
+    for (size_t i = 0; i < w->n_wds; i++)
+        free(w->wds[i].path);
+    w->n_wds = 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Should the watcher (and the polling scan) look inside directory rel?  fresh: a directory
+ * that appeared after the last full walk (the ignored list does not know it). */
+static bool descend(ae_watch *w, const char *rel, bool fresh)
+{
+    const char *name = base_name(rel);
+    if (!strcmp(name, ".git") || !strcmp(name, ".aether")) return false;
+    if (!w->in_git) return !ae_workspace_skip_dir(name);
+    const char *key = rel;
+    if (w->ignored.len &&
+        bsearch(&key, w->ignored.items, w->ignored.len, sizeof *w->ignored.items, cmp_str))
+        return false;
+    if (fresh && ae_workspace_skip_dir(name)) return !ae_workspace_dir_ignored(w->ws->root, rel);
+    return true;
+}
+
+static int switch_to_poll(ae_watch *w, const char *event, const char *why, ae_error *err);
+
+/* Adds watches for rel and every directory below it.  A watch limit switches to polling. */
+static int watch_tree(ae_watch *w, const char *rel, bool fresh, int depth, ae_error *err)
+{
+    if (w->backend != AE_WATCH_INOTIFY || depth > WATCH_DEPTH_MAX) return 0;
+    char *full = rel[0] ? ae_path_join(w->ws->root, rel) : ae_strdup(w->ws->root);
+    if (!full) return ae_fail(err, AE_ENOMEM, "out of memory");
+    int wd = inotify_add_watch(w->in_fd, full, WATCH_MASK);
+    if (wd < 0) {
+        int e = errno;
+        free(full);
+        if (e == ENOSPC)
+            return switch_to_poll(w, "watch_limit",
+                                  "the inotify watch limit (fs.inotify.max_user_watches) was "
+                                  "reached",
+                                  err);
+        if (depth == 0 && !rel[0]) return ae_fail_errno(err, e, "watch %s", w->ws->root);
+        return 0; /* vanished, unreadable or not a directory: nothing to watch */
+    }
+    if (wd_put(w, wd, rel) < 0) {
+        free(full);
+        return ae_fail(err, AE_ENOMEM, "out of memory");
+    }
+    DIR *d = opendir(full);
+    free(full);
+    if (!d) return 0;
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        bool dir = de->d_type == DT_DIR;
+        if (de->d_type == DT_UNKNOWN) {
+            struct stat st;
+            char *c = rel[0] ? ae_asprintf("%s/%s/%s", w->ws->root, rel, de->d_name)
+                             : ae_path_join(w->ws->root, de->d_name);
+            dir = c && lstat(c, &st) == 0 && S_ISDIR(st.st_mode);
+            free(c);
+        }
+        if (!dir) continue;
+        char *child = join_rel(rel, de->d_name);
+        if (!child) {
+            rc = ae_fail(err, AE_ENOMEM, "out of memory");
+            break;
+        }
+        if (descend(w, child, fresh)) rc = watch_tree(w, child, fresh, depth + 1, err);
+        free(child);
+        if (w->backend != AE_WATCH_INOTIFY) break;
+    }
+    closedir(d);
+    return rc;
+}
+
+static int load_ignored(ae_watch *w, ae_error *err)
+{
+    ae_strlist_free(&w->ignored);
+    w->in_git = ae_workspace_in_git(w->ws->root);
+    if (!w->in_git) return 0;
+    return ae_workspace_ignored_dirs(w->ws->root, &w->ignored, err);
+}
+
+/* ---- polling -------------------------------------------------------------------------------- */
+
+static void snap_free(poll_file *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(s[i].path);
+    free(s);
+}
+
+typedef struct scan {
+    poll_file *f;
+    size_t n, cap;
+} scan;
+
+static int scan_dir(ae_watch *w, const char *rel, int depth, scan *sc)
+{
+    if (depth > WATCH_DEPTH_MAX) return 0;
+    char *full = rel[0] ? ae_path_join(w->ws->root, rel) : ae_strdup(w->ws->root);
+    if (!full) return AE_ENOMEM;
+    DIR *d = opendir(full);
+    if (!d) {
+        free(full);
+        return 0;
+    }
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        char *child = join_rel(rel, de->d_name);
+        char *path = ae_path_join(full, de->d_name);
+        struct stat st;
+        if (!child || !path) {
+            free(child);
+            free(path);
+            rc = AE_ENOMEM;
+            break;
+        }
+        if (lstat(path, &st) == 0) {
+            if (S_ISDIR(st.st_mode)) {
+                if (descend(w, child, false)) rc = scan_dir(w, child, depth + 1, sc);
+            } else if (ae_language_for_path(de->d_name) || !strcmp(de->d_name, ".gitignore")) {
+                if (sc->n == sc->cap) {
+                    size_t cap = sc->cap ? sc->cap * 2 : 256;
+                    poll_file *nf = ae_realloc_array(sc->f, cap, sizeof *nf);
+                    if (!nf)
+                        rc = AE_ENOMEM;
+                    else {
+                        sc->f = nf;
+                        sc->cap = cap;
+                    }
+                }
+                if (rc == 0) {
+                    sc->f[sc->n++] = (poll_file){
+                        .path = child,
+                        .mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
+                        .size = st.st_size,
+                        .ino = st.st_ino};
+                    child = NULL;
+                }
+            }
+        }
+        free(child);
+        free(path);
+    }
+    closedir(d);
+    free(full);
+    return rc;
+}
+
+static int cmp_poll(const void *a, const void *b)
+{
+    return strcmp(((const poll_file *)a)->path, ((const poll_file *)b)->path);
+}
+
+static int queue_changed(ae_watch *w, const char *path, int64_t now)
+{
+    if (!strcmp(base_name(path), ".gitignore")) {
+        want_rescan(w, now + w->o.debounce_ms, "a .gitignore changed");
+        return 0;
+    }
+    return enqueue(w, path, now);
+}
+
+/* One polling scan: every file whose (mtime, size, inode) changed, appeared or vanished since
+ * the previous scan is queued.  The first scan only records. */
+static int poll_scan(ae_watch *w, bool record_only, ae_error *err)
+{
+    scan sc = {0};
+    int rc = scan_dir(w, "", 0, &sc);
+    if (rc < 0) {
+        snap_free(sc.f, sc.n);
+        return ae_fail(err, rc, "out of memory scanning %s", w->ws->root);
+    }
+    if (sc.n > 1) qsort(sc.f, sc.n, sizeof *sc.f, cmp_poll);
+    int64_t now = ae_mono_ms();
+    size_t i = 0, j = 0;
+    while (!record_only && rc == 0 && (i < w->n_snap || j < sc.n)) {
+        int c = i >= w->n_snap ? 1 : j >= sc.n ? -1 : strcmp(w->snap[i].path, sc.f[j].path);
+        if (c < 0) {
+            rc = queue_changed(w, w->snap[i++].path, now);
+        } else if (c > 0) {
+            rc = queue_changed(w, sc.f[j++].path, now);
+        } else {
+            if (w->snap[i].mtime_ns != sc.f[j].mtime_ns || w->snap[i].size != sc.f[j].size ||
+                w->snap[i].ino != sc.f[j].ino)
+                rc = queue_changed(w, sc.f[j].path, now);
+            i++, j++;
+        }
+    }
+    snap_free(w->snap, w->n_snap);
+    w->snap = sc.f;
+    w->n_snap = sc.n;
+    if (rc < 0) return ae_fail(err, rc, "out of memory queueing changed paths");
+    return 0;
+}
+
+static int switch_to_poll(ae_watch *w, const char *event, const char *why, ae_error *err)
+{
+    if (w->in_fd >= 0) {
+        epoll_ctl(w->ep, EPOLL_CTL_DEL, w->in_fd, NULL);
+        close(w->in_fd);
+        w->in_fd = -1;
+    }
+    clear_watches(w);
+    w->backend = AE_WATCH_POLL;
+    int ms = w->o.poll_ms > 0 ? w->o.poll_ms : POLL_MS_DEFAULT;
+    w->o.poll_ms = ms;
+    notice(w, AE_WATCH_WARN, event, "%s: watching by polling every %d ms instead", why, ms);
+    want_rescan(w, ae_mono_ms(), why);
+    w->next_poll = ae_mono_ms() + ms;
+    return poll_scan(w, true, err);
+}
+
+/* ---- inotify events ------------------------------------------------------------------------- */
+
+static int on_event(ae_watch *w, const struct inotify_event *ev, int64_t now, ae_error *err)
+{
+    if (ev->mask & IN_Q_OVERFLOW) {
+        notice(w, AE_WATCH_WARN, "overflow",
+               "the inotify event queue overflowed: rescanning the workspace");
+        pending_clear(w);
+        want_rescan(w, now + w->o.debounce_ms, "the inotify event queue overflowed");
+        AE_TRY(load_ignored(w, err));
+        return watch_tree(w, "", false, 0, err); /* directories made meanwhile */
+    }
+    bool found;
+    size_t i = wd_find(w, ev->wd, &found);
+    if (!found) return 0;
+    if (ev->mask & IN_IGNORED) {
+        wd_drop_at(w, i);
+        return 0;
+    }
+    const char *dir = w->wds[i].path;
+    if (!ev->len || !ev->name[0]) {
+        if ((ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) && !dir[0])
+            return ae_fail(err, AE_ENOTFOUND, "the workspace root %s was deleted or moved",
+                           w->ws->root);
+        return 0; /* a subdirectory's own event: its parent reported it */
+    }
+    char *rel = join_rel(dir, ev->name);
+    if (!rel) return ae_fail(err, AE_ENOMEM, "out of memory");
+    int rc = 0;
+    if (ev->mask & IN_ISDIR) {
+        if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) unwatch_tree(w, rel);
+        if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
+            if (descend(w, rel, true)) {
+                rc = watch_tree(w, rel, true, 1, err);
+                if (rc == 0 && w->backend == AE_WATCH_INOTIFY) rc = enqueue(w, rel, now);
+            }
+        } else if (rc == 0) {
+            rc = enqueue(w, rel, now);
+        }
+    } else if (!strcmp(ev->name, ".gitignore")) {
+        notice(w, AE_WATCH_INFO, "rescan", "%s changed: rescanning the workspace", rel);
+        want_rescan(w, now + w->o.debounce_ms, "a .gitignore changed");
+    } else if (ae_language_for_path(ev->name)) {
+        rc = enqueue(w, rel, now);
+        if (rc < 0) rc = ae_fail(err, rc, "out of memory queueing %s", rel);
+    }
+    free(rel);
+    return rc;
+}
+
+static int read_events(ae_watch *w, ae_error *err)
+{
+    char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+    while (w->backend == AE_WATCH_INOTIFY && w->in_fd >= 0) {
+        ssize_t n = read(w->in_fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return 0;
+        if (n <= 0) return ae_fail_errno(err, n < 0 ? errno : EIO, "read inotify events");
+        int64_t now = ae_mono_ms();
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
+            AE_TRY(on_event(w, ev, now, err));
+            if (w->backend != AE_WATCH_INOTIFY) return 0;
+            p += sizeof *ev + ev->len;
+        }
+    }
+    return 0;
+}
+
+/* ---- batches -------------------------------------------------------------------------------- */
+
+static void on_changed(void *ctx, const ae_change_event *ev)
+{
+    ae_watch *w = ctx;
+    w->added += ev->n_added;
+    w->removed += ev->n_removed;
+    w->updated += ev->n_updated;
+    const ae_index_callbacks *u = w->cb.index;
+    if (u && u->changed) u->changed(u->ctx, ev);
+}
+
+/* The user's callbacks get their own ctx: wrap each one we forward. */
+static void fwd_progress(void *ctx, const ae_index_progress *p)
+{
+    const ae_index_callbacks *u = ((ae_watch *)ctx)->cb.index;
+    if (u && u->progress) u->progress(u->ctx, p);
+}
+
+static void fwd_sir_stored(void *ctx, const char *id, const char *hash, const char *provider)
+{
+    const ae_index_callbacks *u = ((ae_watch *)ctx)->cb.index;
+    if (u && u->sir_stored) u->sir_stored(u->ctx, id, hash, provider);
+}
+
+static void fwd_sir_stale(void *ctx, const char *id, const char *error)
+{
+    const ae_index_callbacks *u = ((ae_watch *)ctx)->cb.index;
+    if (u && u->sir_stale) u->sir_stale(u->ctx, id, error);
+}
+
+static void fwd_embedding(void *ctx, const char *id, const char *provider, const char *model)
+{
+    const ae_index_callbacks *u = ((ae_watch *)ctx)->cb.index;
+    if (u && u->embedding_stored) u->embedding_stored(u->ctx, id, provider, model);
+}
+
+static void forward_notices(ae_watch *w)
+{
+    size_t n;
+    const char *const *notes = ae_workspace_notices(w->ws, &n);
+    for (size_t i = 0; i < n; i++)
+        notice(w, AE_WATCH_INFO, "index", "%s", notes[i]);
+}
+
+static void report(ae_watch *w, bool full, size_t paths, const ae_index_stats *st, double t0,
+                   int rc, const ae_error *e)
+{
+    forward_notices(w);
+    if (!w->cb.batch) return;
+    ae_watch_batch b = {.full = full,
+                        .paths = paths,
+                        .files = st->files_changed + st->files_removed,
+                        .symbols_added = w->added,
+                        .symbols_removed = w->removed,
+                        .symbols_updated = w->updated,
+                        .sirs_written = st->sirs_written,
+                        .sirs_failed = st->sirs_failed,
+                        .embeddings_written = st->embeddings_written,
+                        .embeddings_deleted = st->embeddings_deleted,
+                        .ms = (ae_mono_s() - t0) * 1000.0,
+                        .rc = rc,
+                        .error = rc < 0 ? e->message : NULL};
+    w->cb.batch(w->cb.ctx, &b);
+}
+
+static void run_full(ae_watch *w)
+{
+    w->rescan = false;
+    w->added = w->removed = w->updated = 0;
+    double t0 = ae_mono_s();
+    ae_index_stats st;
+    ae_error e = {0};
+    /* the pass covers every pending path */
+    pending_clear(w);
+    int rc = ae_workspace_index(w->ws, &w->icb, &st, &e);
+    if (rc < 0) {
+        memset(&st, 0, sizeof st);
+        want_rescan(
+            w, ae_mono_ms() + (w->o.debounce_ms > RETRY_MS_MIN ? w->o.debounce_ms : RETRY_MS_MIN),
+            "the previous full pass failed");
+    }
+    report(w, true, 0, &st, t0, rc, &e);
+}
+
+static void run_paths(ae_watch *w, int64_t now)
+{
+    size_t cap = w->o.batch_paths, n = 0;
+    char **paths = calloc(cap, sizeof *paths);
+    if (!paths) return;
+    while (w->head && n < cap && w->head->at + w->o.debounce_ms <= now) {
+        pend *p = w->head;
+        list_unlink(w, p);
+        table_remove(w, p);
+        w->n_pending--;
+        paths[n++] = p->path;
+        free(p);
+    }
+    w->added = w->removed = w->updated = 0;
+    double t0 = ae_mono_s();
+    ae_index_stats st;
+    ae_error e = {0};
+    int rc = ae_workspace_index_paths(w->ws, (const char *const *)paths, n, &w->icb, &st, &e);
+    if (rc < 0) {
+        memset(&st, 0, sizeof st);
+        /* retried later, as if their events came again */
+        int64_t again =
+            ae_mono_ms() + (RETRY_MS_MIN > w->o.debounce_ms ? RETRY_MS_MIN - w->o.debounce_ms : 0);
+        for (size_t i = 0; i < n; i++)
+            enqueue(w, paths[i], again);
+    }
+    report(w, false, n, &st, t0, rc, &e);
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+int ae_watch_step(ae_watch *w, ae_error *err)
+{
+    drain(w->wake_fd);
+    drain(w->timer_fd);
+    int rc = read_events(w, err);
+    if (rc < 0) return rc;
+    int64_t now = ae_mono_ms();
+    if (w->backend == AE_WATCH_POLL && now >= w->next_poll) {
+        AE_TRY(poll_scan(w, false, err));
+        w->next_poll = now + w->o.poll_ms;
+    }
+    if (w->rescan && w->rescan_at <= now) {
+        notice(w, AE_WATCH_INFO, "rescan", "full incremental pass (%s)",
+               w->rescan_why ? w->rescan_why : "rescan");
+        if (w->backend == AE_WATCH_INOTIFY && w->rescan_why &&
+            strcmp(w->rescan_why, "the initial pass") != 0) {
+            AE_TRY(load_ignored(w, err));
+            AE_TRY(watch_tree(w, "", false, 0, err));
+        }
+        run_full(w);
+    } else if (w->head && w->head->at + w->o.debounce_ms <= now) {
+        run_paths(w, now);
+    }
+    /* more due work: come back through the caller's loop (so a stop is seen in between) */
+    now = ae_mono_ms();
+    int64_t due = next_due(w);
+    if (due >= 0 && due <= now) ae_watch_wake(w);
+    arm_timer(w);
+    return 0;
+}
+
+int ae_watch_run(ae_watch *w, ae_error *err)
+{
+    while (!w->stop) {
+        struct pollfd pfd = {.fd = w->ep, .events = POLLIN};
+        int n = poll(&pfd, 1, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return ae_fail_errno(err, errno, "poll");
+        if (w->stop) break;
+        AE_TRY(ae_watch_step(w, err));
+    }
+    return 0;
+}
+
+int ae_watch_fd(const ae_watch *w)
+{
+    return w->ep;
+}
+
+ae_watch_backend ae_watch_backend_used(const ae_watch *w)
+{
+    return w->backend;
+}
+
+/* ---- open / close --------------------------------------------------------------------------- */
+
+static int ep_add(ae_watch *w, int fd, ae_error *err)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) < 0) return ae_fail_errno(err, errno, "epoll");
+    return 0;
+}
+
+int ae_watch_open(ae_workspace *ws, const ae_watch_options *opts, const ae_watch_callbacks *cb,
+                  ae_watch **out, ae_error *err)
+{
+    *out = NULL;
+    AE_RETURN_IF(!ws || ws->readonly || !ws->meta, err, AE_EINVAL,
+                 "ae_watch_open needs a workspace opened read-write");
+    ae_watch *w = calloc(1, sizeof *w);
+    if (!w) return ae_fail(err, AE_ENOMEM, "out of memory");
+    w->ws = ws;
+    w->lock_fd = w->ep = w->in_fd = w->timer_fd = w->wake_fd = -1;
+    if (opts) w->o = *opts;
+    if (cb) w->cb = *cb;
+    if (w->o.debounce_ms <= 0) w->o.debounce_ms = AE_WATCH_DEBOUNCE_MS_DEFAULT;
+    if (w->o.debounce_ms > AE_WATCH_DEBOUNCE_MS_MAX) w->o.debounce_ms = AE_WATCH_DEBOUNCE_MS_MAX;
+    if (!w->o.batch_paths) w->o.batch_paths = AE_WATCH_BATCH_PATHS_DEFAULT;
+    w->icb = (ae_index_callbacks){.progress = fwd_progress,
+                                  .sir_stored = fwd_sir_stored,
+                                  .sir_stale = fwd_sir_stale,
+                                  .embedding_stored = fwd_embedding,
+                                  .changed = on_changed,
+                                  .ctx = w};
+    int rc = 0;
+    AE_CHECK(take_lock(w, err));
+    w->ep = epoll_create1(EPOLL_CLOEXEC);
+    w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->ep < 0 || w->timer_fd < 0 || w->wake_fd < 0)
+        AE_FAIL(err, AE_EIO, "cannot create the watcher's descriptors: %s", strerror(errno));
+    AE_CHECK(ep_add(w, w->timer_fd, err));
+    AE_CHECK(ep_add(w, w->wake_fd, err));
+    AE_CHECK(load_ignored(w, err));
+    if (!w->o.skip_initial) want_rescan(w, ae_mono_ms(), "the initial pass");
+    if (w->o.force_poll || w->o.poll_ms > 0) {
+        w->backend = AE_WATCH_POLL;
+        if (w->o.poll_ms <= 0) w->o.poll_ms = POLL_MS_DEFAULT;
+        w->next_poll = ae_mono_ms() + w->o.poll_ms;
+        AE_CHECK(poll_scan(w, true, err));
+    } else {
+        w->in_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (w->in_fd < 0) {
+            char why[128];
+            snprintf(why, sizeof why, "inotify is not available (%s)", strerror(errno));
+            AE_CHECK(switch_to_poll(w, "poll_fallback", why, err));
+        } else {
+            w->backend = AE_WATCH_INOTIFY;
+            AE_CHECK(ep_add(w, w->in_fd, err));
+            AE_CHECK(watch_tree(w, "", false, 0, err));
+        }
+    }
+    if (w->backend == AE_WATCH_POLL && !w->o.skip_initial)
+        w->rescan_why = "the initial pass"; /* not the fallback's reason */
+    arm_timer(w);
+    if (next_due(w) >= 0 && next_due(w) <= ae_mono_ms()) ae_watch_wake(w);
+    *out = w;
+    return 0;
+cleanup:
+    ae_watch_close(w);
+    return rc;
+}
+
+void ae_watch_close(ae_watch *w)
+{
+    if (!w) return;
+    pending_clear(w);
+    free(w->table);
+    clear_watches(w);
+    free(w->wds);
+    ae_strlist_free(&w->ignored);
+    snap_free(w->snap, w->n_snap);
+    if (w->in_fd >= 0) close(w->in_fd);
+    if (w->timer_fd >= 0) close(w->timer_fd);
+    if (w->wake_fd >= 0) close(w->wake_fd);
+    if (w->ep >= 0) close(w->ep);
+    if (w->lock_fd >= 0) {
+        flock(w->lock_fd, LOCK_UN);
+        close(w->lock_fd);
+    }
+    free(w);
+}
