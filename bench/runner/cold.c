@@ -146,8 +146,9 @@ int bench_cold_run(const char *vdir, const char *query, const char *how, int run
         lo = cm[i] < lo ? cm[i] : lo;
         hi = cm[i] > hi ? cm[i] : hi;
     }
-    printf("\"first_query_ms_median\":%.2f,\"first_query_ms_min\":%.2f,\"first_query_ms_max\":%.2f,",
-           med(cm, runs), lo, hi);
+    printf(
+        "\"first_query_ms_median\":%.2f,\"first_query_ms_min\":%.2f,\"first_query_ms_max\":%.2f,",
+        med(cm, runs), lo, hi);
     printf("\"exec_ms_median\":%.2f,\"read_mb_median\":%.2f,\"majflt_median\":%.0f,"
            "\"minflt_median\":%.0f,\"resident_after_evict_kb\":%.0f}\n",
            med(em, runs), med(rk, runs) / 1024.0, med(mj, runs), med(mn, runs),
