@@ -168,15 +168,27 @@ typedef struct ae_repair_report {
     size_t reembedded;           /* state rows cleared so their SIRs re-embed */
     size_t pruned;               /* store rows of deleted symbols removed */
     size_t embeddings_written;   /* by the index run that followed */
-    ae_strlist actions;          /* one readable line per action */
+    /* damaged vector table files (fragments, deletion files, manifests,
+     * index files): moved to <table>/quarantine/ with a note */
+    size_t files_quarantined;
+    size_t rows_dropped;    /* live rows the damaged files held, to rewrite: */
+    size_t rows_from_copy;  /* ...rewritten from the other backend's current copy */
+    size_t rows_reembedded; /* ...re-embedded from their symbols' current SIRs */
+    size_t rows_lost;       /* ...with neither (imported rows of non-symbols) */
+    size_t versions_lost;   /* commits whose manifest was damaged (newer than the fallback) */
+    ae_strlist actions;     /* one readable line per action */
     ae_fsck_report before, after;
 } ae_repair_report;
 
 /* Fixes what can be fixed without loss (ws read-write, else AE_EINVAL):
- * unreferenced table files, an index a table check names or whose recall is
- * below opts->min_recall, missing vectors (re-embedded), vectors of deleted
- * symbols (pruned); then checks again.  Never removes a committed version's
- * files.  Free rep with ae_repair_report_free in every case. */
+ * damaged table files (quarantined; the newest intact version minus them is
+ * committed; their live rows are rewritten from the other backend's copy
+ * when it is current, else re-embedded from the symbols' SIRs), unreferenced
+ * table files, an index a table check names or whose recall is below
+ * opts->min_recall, missing vectors (re-embedded), vectors of deleted
+ * symbols (pruned); then checks again.  Never deletes a damaged file (it is
+ * moved aside) nor an intact committed version's files.  Free rep with
+ * ae_repair_report_free in every case. */
 int ae_workspace_repair(ae_workspace *ws, const ae_fsck_opts *opts, ae_repair_report *rep,
                         ae_error *err);
 void ae_repair_report_free(ae_repair_report *rep);

@@ -95,11 +95,56 @@ static void check_sqlite(ae_workspace *ws, ae_fsck_report *rep)
     if (!rep->sqlite_ok) problem(rep, "meta.sqlite: integrity_check: %s", rep->sqlite_result);
 }
 
+/* The status of every table; one that does not open (a damaged file its
+ * snapshot needs) gets its key from the marker and is checked all the same. */
+static int tables_status(const char *vectors_dir, ae_table_status **out, size_t *n, ae_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    ae_strlist names = {0};
+    AE_TRY(ae_tables_list(vectors_dir, &names, err));
+    ae_table_status *st = ae_calloc_array(names.len + 1, sizeof *st);
+    int rc = 0;
+    if (!st) AE_FAIL(err, AE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < names.len; i++) {
+        char *dir = ae_path_join(vectors_dir, names.items[i]);
+        if (!dir) AE_FAIL(err, AE_ENOMEM, "out of memory");
+        ae_table *t = NULL;
+        ae_error e;
+        int r = ae_table_open_dir(dir, NULL, &t, &e);
+        if (r == 0) r = ae_table_status_get(t, &st[*n], &e);
+        ae_table_close(t);
+        if (r < 0) {
+            char *p = NULL, *m = NULL;
+            uint32_t d = 0;
+            memset(&st[*n], 0, sizeof st[*n]);
+            r = ae_table_read_key(dir, &p, &m, &d, &e);
+            if (r == 0) {
+                snprintf(st[*n].name, sizeof st[*n].name, "%s", names.items[i]);
+                snprintf(st[*n].provider, sizeof st[*n].provider, "%s", p);
+                snprintf(st[*n].model, sizeof st[*n].model, "%s", m);
+                st[*n].dim = d;
+            }
+            free(p);
+            free(m);
+        }
+        free(dir);
+        if (r == AE_ENOMEM) AE_FAIL(err, AE_ENOMEM, "out of memory");
+        if (r == 0) (*n)++;
+    }
+    *out = st;
+    st = NULL;
+cleanup:
+    free(st);
+    ae_strlist_free(&names);
+    return rc;
+}
+
 static int check_tables(ae_workspace *ws, ae_fsck_report *rep, ae_error *err)
 {
     ae_table_status *st = NULL;
     size_t n = 0;
-    AE_TRY(ae_tables_status(ws->vectors_dir, &st, &n, err));
+    AE_TRY(tables_status(ws->vectors_dir, &st, &n, err));
     int rc = 0;
     rep->tables = ae_calloc_array(n + 1, sizeof *rep->tables);
     if (!rep->tables) AE_FAIL(err, AE_ENOMEM, "out of memory");
@@ -415,7 +460,15 @@ int ae_workspace_fsck(ae_workspace *ws, const ae_fsck_opts *opts, ae_fsck_report
     scan s = {.rep = rep, .queries = o.queries};
     ae_vector_store *vs = NULL;
     if (!ws->meta) return 0; /* no store: nothing to cross-check */
-    AE_CHECK(ae_ws_vector_store(ws, &vs, err));
+    rc = ae_ws_vector_store(ws, &vs, err);
+    if (rc == AE_ENOMEM) return rc;
+    if (rc < 0) {
+        /* e.g. a damaged table file the store's first use needs: the table
+         * check above names it; the cross-store check needs the store. */
+        problem(rep, "%s backend: cannot open the store: %s", ws->config.embeddings.vector_backend,
+                err->message);
+        return 0;
+    }
     snprintf(rep->backend, sizeof rep->backend, "%s", ws->backend_name);
     s.per_table = ae_calloc_array(rep->n_tables + 1, sizeof *s.per_table);
     if (!s.per_table) AE_FAIL(err, AE_ENOMEM, "out of memory");

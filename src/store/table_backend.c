@@ -443,6 +443,13 @@ static int lance_search(void *be, const float *query, uint32_t dim, const char *
     if (rc == AE_ENOTFOUND || (rc == 0 && ae_table_rows_live(lt->t) == 0))
         return ae_fail(err, AE_ENOTFOUND, "no vectors for provider %s, model %s, dim %u", provider,
                        model, (unsigned)dim);
+    /* A file failing the cheap checks of open (magic, footer, lengths, a
+     * deletion file's checksum): never answer from the rest as if whole. */
+    if (rc == AE_ECORRUPT)
+        return ae_err_prefix(err,
+                             "vector table for %s/%s is damaged (aetherd --fsck names the files, "
+                             "aetherd --repair rewrites them): ",
+                             provider, model);
     if (rc < 0) return rc;
     ae_table *t = lt->t;
     if (limit == 0) return 0;

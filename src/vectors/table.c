@@ -93,6 +93,12 @@ static int read_marker(const char *dir, char **provider, char **model, uint32_t 
     return rc;
 }
 
+int ae_table_read_key(const char *table_dir, char **provider, char **model, uint32_t *dim,
+                      ae_error *err)
+{
+    return read_marker(table_dir, provider, model, dim, err);
+}
+
 static bool dir_is_empty(const char *dir)
 {
     DIR *d = opendir(dir);

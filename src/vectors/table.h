@@ -73,6 +73,11 @@ int ae_table_open(const char *vectors_dir, const char *provider, const char *mod
 /* Opens an existing table directory, whatever its key (registry, verify). */
 int ae_table_open_dir(const char *table_dir, const ae_table_opts *opts, ae_table **out,
                       ae_error *err);
+/* The key a table directory's marker records (*provider, *model allocated),
+ * without opening any version: AE_ENOTOURS if the marker is missing or
+ * foreign.  For the check and repair of a table that does not open. */
+int ae_table_read_key(const char *table_dir, char **provider, char **model, uint32_t *dim,
+                      ae_error *err);
 /* Releases the lock (if held), the snapshot and the handle; accepts NULL. */
 void ae_table_close(ae_table *t);
 
@@ -221,6 +226,29 @@ typedef struct ae_table_fsck_report {
  * even if it found problems; a negative code only if it could not run. */
 int ae_table_fsck(const char *table_dir, ae_table_fsck_report *rep, ae_error *err);
 void ae_table_fsck_report_free(ae_table_fsck_report *rep);
+
+/* Repair (table_repair.c): takes the writer lock, runs ae_table_fsck and
+ * moves every damaged file into <table>/quarantine/ with a .note saying why:
+ * data fragments and deletion files that fail their checks, index files,
+ * corrupt manifests, and manifests naming a damaged file.  When the newest
+ * intact version names a damaged file, one commit first publishes a version
+ * without it (a fragment whose deletion file is damaged is dropped too: its
+ * live rows are unknown; a damaged index empties the index slot, and so does
+ * dropping a fragment under the rows it covers).  The rows dropped are the
+ * caller's to rewrite (from another copy, or by re-embedding).  A table that
+ * checks clean is left alone.  Actions name each file and its row count. */
+typedef struct ae_table_repair_report {
+    struct ae_strlist *actions; /* caller-provided; one line per action appended */
+    size_t files_quarantined;
+    uint64_t rows_dropped;     /* live rows of the fragments taken out of the newest version */
+    size_t fragments_dropped;  /* ... and those fragments */
+    uint64_t versions_lost;    /* corrupt manifests newer than the newest intact one */
+    uint64_t fallback_version; /* the newest intact version (0: none) */
+    uint64_t new_version;      /* committed by the repair (0: no commit needed) */
+    bool index_cleared;
+} ae_table_repair_report;
+
+int ae_table_repair(const char *table_dir, ae_table_repair_report *rep, ae_error *err);
 
 /* Registry: the table directories in vectors_dir that we created (marker
  * present), sorted by name; other entries are ignored and left untouched.
