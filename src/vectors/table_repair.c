@@ -144,6 +144,55 @@ static uint64_t max_data_id(const char *dir)
     return max;
 }
 
+/* Files a lost commit wrote (data fragments with ids from the fallback's
+ * next_fragment_id on, deletion files of later versions): nothing intact
+ * names them and cleanup would delete them, so they go to quarantine, where
+ * their rows stay for whoever wants them back (imported rows have no other
+ * source). */
+static int quarantine_lost_files(const char *dir, const ae_manifest *best, bool have_best,
+                                 ae_table_repair_report *rep, ae_error *err)
+{
+    static const char *const subs[] = {"data", "deletions"};
+    for (size_t s = 0; s < 2; s++) {
+        char *d = ae_path_join(dir, subs[s]);
+        if (!d) return ae_fail(err, AE_ENOMEM, "out of memory");
+        DIR *dp = opendir(d);
+        free(d);
+        if (!dp) continue;
+        ae_strlist names = {0};
+        struct dirent *e;
+        while ((e = readdir(dp))) {
+            char *end;
+            unsigned long long id = strtoull(e->d_name, &end, 10);
+            if (end == e->d_name || *end != '-') continue;
+            bool lost;
+            if (s == 0) {
+                lost = !have_best || id >= best->next_fragment_id;
+            } else {
+                unsigned long long v = strtoull(end + 1, &end, 10);
+                lost = *end == '-' && (!have_best || v > best->version);
+            }
+            if (lost && ae_strlist_push(&names, e->d_name) < 0) {
+                closedir(dp);
+                ae_strlist_free(&names);
+                return ae_fail(err, AE_ENOMEM, "out of memory");
+            }
+        }
+        closedir(dp);
+        int rc = 0;
+        for (size_t i = 0; i < names.len && rc == 0; i++) {
+            char rel[300];
+            snprintf(rel, sizeof rel, "%s/%s", subs[s], names.items[i]);
+            rc = quarantine(dir, rel, "written by a commit whose manifest is lost", rep, err);
+            if (rc == 0)
+                act(rep, "%s: written by a lost commit; moved to %s/", rel, QUARANTINE_DIR);
+        }
+        ae_strlist_free(&names);
+        AE_TRY(rc);
+    }
+    return 0;
+}
+
 /* One commit of manifest `next` (version already set): temp, fsync, link,
  * fsync versions/ (C3, C4).  The caller holds the writer lock. */
 static int publish(const char *dir, const ae_manifest *next, ae_error *err)
@@ -261,7 +310,8 @@ static int quarantine_manifests(const char *dir, const uint64_t *vs, size_t n,
         bool bad = names_damaged(&m, fr);
         manifest_free(&m);
         if (!bad) continue;
-        act(rep, "%s: names a damaged file; quarantined (version %" PRIu64 " can no longer be read)",
+        act(rep,
+            "%s: names a damaged file; quarantined (version %" PRIu64 " can no longer be read)",
             name, vs[i]);
         AE_TRY(quarantine(dir, name, "names a damaged file", rep, err));
     }
@@ -306,6 +356,7 @@ static int repair_locked(const char *dir, ae_table_repair_report *rep, ae_error 
             rep->fallback_version, rep->versions_lost);
     }
     AE_CHECK(quarantine_manifests(dir, vs, n, &fr, keep, rep, err));
+    if (rep->versions_lost) AE_CHECK(quarantine_lost_files(dir, &best, have_best, rep, err));
     /* The damaged data, deletion and index files themselves. */
     ae_strlist done = {0};
     for (size_t i = 0; i < fr.n_problems && rc == 0; i++) {

@@ -121,4 +121,23 @@ for kind in truncate footer; do
     fail "read path $kind: answers after repair differ"
 done
 
+# 6. rows rewritten from the other backend's copy: after a toggle to sqlite and
+# back, sir_embeddings holds the same embeddings; the repair copies them
+# instead of re-embedding.
+ws="$TMP/copy"
+rm -rf "$ws"; cp -a "$BASE" "$ws"
+printf '[embeddings]\nprovider = "mock"\nvector_backend = "sqlite"\n' >"$ws/.aether/config.toml"
+expect_exit 0 "$AETHERD" --workspace "$ws" --index-once || true
+printf '[embeddings]\nprovider = "mock"\nvector_backend = "lancedb"\n' >"$ws/.aether/config.toml"
+expect_exit 0 "$AETHERD" --workspace "$ws" --index-once || true
+t=$(tdir_of "$ws")
+f=$(cd "$t" && ls data/*.arrow | head -1)
+flip "$t/$f" mid
+expect_exit 0 "$AETHERD" --workspace "$ws" --repair || true
+printf "%s\n" "$OUT" | sed "s/^/    /"
+contains "$OUT" "rows from the sqlite backend's current copy" && ! contains "$OUT" "re-embedding them" &&
+  ok "copy: the damaged fragment's rows come from the sqlite copy, none re-embedded" || fail "copy: $OUT"
+verify_json "$ws" && converged "$VJ" && [ "$(answers "$ws")" = "$WANT" ] &&
+  ok "copy: fsck passes, answers equal the fresh index's" || fail "copy: after: $VJ"
+
 finish
