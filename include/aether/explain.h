@@ -42,6 +42,12 @@ int ae_position_from_lsp(const char *text, size_t len, uint32_t line, uint32_t c
 int ae_position_to_lsp(const char *text, size_t len, ae_position pos, uint32_t *line,
                        uint32_t *character, ae_error *err);
 
+/* The byte offset in text of an LSP position (the same clamping as ae_position_from_lsp):
+ * where an LSP edit range starts or ends.  AE_EINVAL naming the line when it is past the last
+ * line. */
+int ae_offset_from_lsp(const char *text, size_t len, uint32_t line, uint32_t character,
+                       size_t *offset, ae_error *err);
+
 /* ---- the symbol at a position ------------------------------------------- */
 
 /* A symbol's span: from (start_line, start_column) inclusive to (end_line, end_column)
@@ -65,10 +71,12 @@ long ae_span_pick(const ae_symbol_span *spans, size_t n, ae_position pos);
 #define AE_HOVER_NO_SIR "AETHER: No SIR yet for this symbol. Run aetherd indexing and try again."
 
 /* The hover Markdown of a symbol: the heading, confidence with 2 decimals, the stale warning
- * (when stale; last_error NULL reads "unknown"), then Intent, Inputs, Outputs, Side Effects,
- * Dependencies, Error Modes, each list one "- item" line per item or "(none)", blocks
- * separated by one empty line, no trailing newline.  sir_json NULL gives AE_HOVER_NO_SIR.
- * AE_ECORRUPT when sir_json is not a SIR object.  *out allocated, caller frees. */
+ * (when stale: "> AETHER WARNING: SIR is stale. Last error: <last_error trimmed>", the last
+ * sentence left out when last_error is NULL or blank), then Intent, Inputs, Outputs, Side
+ * Effects, Dependencies, Error Modes, each list one "- item" line per item (trimmed) or
+ * "(none)", blocks separated by one empty line, no trailing newline.  sir_json NULL gives
+ * AE_HOVER_NO_SIR, after the warning line (without "> ") and an empty line when stale, as the
+ * reference.  AE_ECORRUPT when sir_json is not a SIR object.  *out allocated, caller frees. */
 int ae_hover_markdown(const char *qualified_name, const char *sir_json, bool stale,
                       const char *last_error, char **out, ae_error *err);
 
@@ -168,6 +176,55 @@ int ae_workspace_explain(ae_workspace *ws, const char *file_path, ae_position po
 int ae_workspace_explain_symbol(ae_workspace *ws, const char *symbol_id, const char *qualified_name,
                                 ae_explain_result **out, ae_error *err);
 void ae_explain_result_free(ae_explain_result *x); /* accepts NULL */
+
+/* The LSP hover text of an answer: hover_markdown, then, when the symbol has a SIR and a
+ * history, an empty line and history_hint (as the reference).  NULL when !found or out of
+ * memory.  Allocated, caller frees. */
+char *ae_explain_hover_text(const ae_explain_result *x);
+
+/* ---- an editor's buffer ------------------------------------------------- */
+
+/* One symbol of a buffer, as the indexer would extract it from a file holding that text (so
+ * symbol_id matches the stored symbol while its signature is unchanged). */
+typedef struct ae_doc_symbol {
+    char symbol_id[65];
+    char *name, *qualified_name, *kind; /* kind: function, method, class, struct, ... */
+    int start_line, end_line;           /* 1-based, inclusive */
+    int name_column; /* 1-based column (code points) of the name on start_line; 1 if unseen */
+    long parent;     /* index of the smallest symbol whose lines enclose this one's; -1 */
+} ae_doc_symbol;
+
+typedef struct ae_doc_symbols {
+    char *file_path;      /* workspace-relative, as given */
+    const char *language; /* NULL when the path has no supported language (n = 0) */
+    ae_doc_symbol *items; /* by start line */
+    size_t n;
+} ae_doc_symbols;
+
+/* The symbols of `text` (UTF-8, len bytes) as the content of workspace-relative file_path:
+ * universal-ctags reads the text on its stdin, nothing is written to disk.  A path of no
+ * supported language gives n = 0.  AE_EEXTERNAL when ctags fails.  Free with
+ * ae_doc_symbols_free. */
+int ae_buffer_symbols(const char *file_path, const char *text, size_t len, ae_doc_symbols **out,
+                      ae_error *err);
+void ae_doc_symbols_free(ae_doc_symbols *s); /* accepts NULL */
+
+/* ae_workspace_explain over a buffer's symbols instead of the stored ones: the smallest span
+ * containing pos wins (ae_span_pick over whole lines); its SIR, status, hover and hint come
+ * from the store by symbol_id.  found false when no symbol spans pos. */
+int ae_workspace_explain_buffer(ae_workspace *ws, const ae_doc_symbols *syms, ae_position pos,
+                                ae_explain_result **out, ae_error *err);
+
+/* The workspace-relative path ('/' separators, "." and empty components dropped, ".." resolved)
+ * of an absolute path under the workspace root; a path through a symlink counts when its real
+ * directory is under the root.  AE_EINVAL naming the path when it is not absolute, is the root
+ * itself or lies outside the workspace.  *out allocated, caller frees. */
+int ae_workspace_relpath(const ae_workspace *ws, const char *abs_path, char **out, ae_error *err);
+
+/* Where a stored symbol is: its workspace-relative file and lines (1-based, inclusive).
+ * AE_ENOTFOUND when the store has no such symbol (or no store).  *file_path allocated. */
+int ae_workspace_symbol_location(ae_workspace *ws, const char *symbol_id, char **file_path,
+                                 int *start_line, int *end_line, ae_error *err);
 
 #ifdef __cplusplus
 }

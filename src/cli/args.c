@@ -33,6 +33,7 @@ typedef enum {
     SECTION_INDEX,
     SECTION_WATCH,
     SECTION_VERIFY,
+    SECTION_LSP,
     SECTION_GENERAL,
     SECTION_COUNT
 } cli_section;
@@ -43,6 +44,7 @@ static const char *const section_heading[SECTION_COUNT] = {
     [SECTION_INDEX] = "indexing options (--index-once, watch mode):",
     [SECTION_WATCH] = "watch mode (no mode flag: index, then re-index what changes):",
     [SECTION_VERIFY] = "verification options (--verify):",
+    [SECTION_LSP] = "LSP options (--lsp):",
     [SECTION_GENERAL] = "general:",
 };
 
@@ -184,11 +186,12 @@ static int show_version(const cli_flag *f, const char *val, cli_options *o)
 #define SEARCH_MODES (M(SEARCH) | M(SEARCH_VECTOR))
 #define REPORT_MODES                                                                               \
     (SEARCH_MODES | M(VECTOR_STATUS) | M(FSCK) | M(REPAIR) | M(MIGRATE) | M(VERIFY))
-#define INDEX_MODES   (M(INDEX_ONCE) | M(NONE)) /* indexing: once, or watching */
-#define NO_FIELD      0
-#define NO_RANGE      0, 0
-#define MODE(x)       CLI_MODE_##x, CLI_ANY_MODE
-#define OPTION(modes) CLI_MODE_NONE, (modes)
+#define INDEX_MODES    (M(INDEX_ONCE) | M(NONE)) /* indexing: once, or watching */
+#define INDEXING_MODES (INDEX_MODES | M(LSP))    /* and --lsp --index */
+#define NO_FIELD       0
+#define NO_RANGE       0, 0
+#define MODE(x)        CLI_MODE_##x, CLI_ANY_MODE
+#define OPTION(modes)  CLI_MODE_NONE, (modes)
 
 /* clang-format off */
 static const cli_flag cli_flags[] = {
@@ -223,6 +226,9 @@ static const cli_flag cli_flags[] = {
     {"--verify", NULL, NULL, NULL, NO_FIELD, NO_RANGE, MODE(VERIFY), SECTION_MODE,
      "run the allow-listed check commands of [verify] (docs/VERIFY.md);\n"
      "exit with the last failing command's code"},
+    {"--lsp", NULL, NULL, NULL, NO_FIELD, NO_RANGE, MODE(LSP), SECTION_MODE,
+     "serve the Language Server Protocol on stdio: hover shows a symbol's\n"
+     "SIR; document and workspace symbols (docs/LSP.md)"},
 
     {"--search-mode", NULL, "MODE", set_search_mode, FIELD(search_mode), NO_RANGE,
      OPTION(M(SEARCH)), SECTION_SEARCH, "lexical (default), semantic or hybrid"},
@@ -258,20 +264,23 @@ static const cli_flag cli_flags[] = {
      FIELD(verify_fallback_container), NO_RANGE, OPTION(M(VERIFY)), SECTION_VERIFY,
      "run in a container when the microvm is unavailable"},
 
+    {"--index", NULL, NULL, set_bool, FIELD(lsp_index), NO_RANGE, OPTION(M(LSP)), SECTION_LSP,
+     "also index the workspace in the same process (read-write)"},
+
     {"--print-sir", NULL, NULL, set_bool, FIELD(print_sir), NO_RANGE, OPTION(INDEX_MODES),
      SECTION_INDEX, "print SIR_STORED, SIR_STALE (generation failed) and\n"
      "EMBEDDING_STORED lines as they commit"},
     {"--sir-concurrency", NULL, "N", set_int, FIELD(sir_concurrency),
-     AE_WORKSPACE_SIR_CONCURRENCY_MIN, AE_WORKSPACE_SIR_CONCURRENCY_MAX, OPTION(INDEX_MODES),
+     AE_WORKSPACE_SIR_CONCURRENCY_MIN, AE_WORKSPACE_SIR_CONCURRENCY_MAX, OPTION(INDEXING_MODES),
      SECTION_INDEX, "SIR generations in flight, 1..64 (default 2)"},
     {"--inference-provider", NULL, "P", set_string, FIELD(inference.provider), NO_RANGE,
-     OPTION(INDEX_MODES), SECTION_INDEX, "override [inference] provider for this run"},
+     OPTION(INDEXING_MODES), SECTION_INDEX, "override [inference] provider for this run"},
     {"--inference-model", NULL, "M", set_string, FIELD(inference.model), NO_RANGE,
-     OPTION(INDEX_MODES), SECTION_INDEX, "override [inference] model for this run"},
+     OPTION(INDEXING_MODES), SECTION_INDEX, "override [inference] model for this run"},
     {"--inference-endpoint", NULL, "URL", set_string, FIELD(inference.endpoint), NO_RANGE,
-     OPTION(INDEX_MODES), SECTION_INDEX, "override [inference] endpoint for this run"},
+     OPTION(INDEXING_MODES), SECTION_INDEX, "override [inference] endpoint for this run"},
     {"--inference-api-key-env", NULL, "VAR", set_string, FIELD(inference.api_key_env), NO_RANGE,
-     OPTION(INDEX_MODES), SECTION_INDEX,
+     OPTION(INDEXING_MODES), SECTION_INDEX,
      "override [inference] api_key_env (the variable's name) for this run"},
     {"--retrain", NULL, "WHEN", set_string, FIELD(retrain), NO_RANGE, OPTION(INDEX_MODES),
      SECTION_INDEX, "override [embeddings] retrain for this run: auto, never or always\n"

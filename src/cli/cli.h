@@ -30,6 +30,7 @@ typedef enum cli_mode {
     CLI_MODE_REPAIR,
     CLI_MODE_MIGRATE,
     CLI_MODE_VERIFY,
+    CLI_MODE_LSP,
     CLI_MODE_COUNT
 } cli_mode;
 
@@ -65,6 +66,7 @@ typedef struct cli_options {
     int debounce_ms; /* 0: the library's default */
     int poll_ms;     /* > 0: poll instead of inotify */
     log_format log_format;
+    bool lsp_index; /* --lsp --index */
 } cli_options;
 
 /* How a workspace is opened for a mode before its run function is called. */
@@ -127,6 +129,9 @@ int cli_cmd_migrate(ae_workspace *ws, const cli_options *o);
 /* Runs the [verify] check commands (include/aether/checks.h); exit code of the last failing
  * command (1 if none had one), 0 when all passed. */
 int cli_cmd_verify(ae_workspace *ws, const cli_options *o);
+/* Serves LSP on stdio (src/lsp); opens the workspace itself (ws is NULL): read-write only with
+ * --index.  Exit status as the LSP spec: 0 after shutdown and exit, else 1. */
+int cli_cmd_lsp(ae_workspace *ws, const cli_options *o);
 
 /* Store-check report rendering shared by --fsck and --repair (cmd_repair.c). */
 typedef struct json_t json_t;

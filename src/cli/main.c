@@ -39,6 +39,7 @@ const cli_mode_def cli_modes[CLI_MODE_COUNT] = {
     [CLI_MODE_MIGRATE] = {CLI_MODE_MIGRATE, "--migrate-vectors", CLI_OPEN_WRITE, NULL,
                           cli_cmd_migrate},
     [CLI_MODE_VERIFY] = {CLI_MODE_VERIFY, "--verify", CLI_OPEN_READONLY, NULL, cli_cmd_verify},
+    [CLI_MODE_LSP] = {CLI_MODE_LSP, "--lsp", CLI_OPEN_NONE, NULL, cli_cmd_lsp},
 };
 
 static void print_sir_line(void *ctx, const char *id, const char *hash, const char *provider)

@@ -306,3 +306,28 @@ cleanup:
     *out = x;
     return 0;
 }
+
+int ae_workspace_symbol_location(ae_workspace *ws, const char *symbol_id, char **file_path,
+                                 int *start_line, int *end_line, ae_error *err)
+{
+    *file_path = NULL;
+    AE_RETURN_IF(!ws->meta || !symbol_id, err, AE_ENOTFOUND, "no symbol %s (no store)",
+                 symbol_id ? symbol_id : "(null)");
+    sqlite3_stmt *st;
+    AE_TRY(sql_prep(ws,
+                    "SELECT file_path, start_line, end_line FROM symbols WHERE id = ? AND "
+                    "start_line IS NOT NULL AND end_line IS NOT NULL",
+                    &st, err));
+    sqlite3_bind_text(st, 1, symbol_id, -1, SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    if (s == SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return ae_fail(err, AE_ENOTFOUND, "no symbol %s", symbol_id);
+    }
+    if (s != SQLITE_ROW) return step_fail(ws, st, "read a symbol", err);
+    *file_path = col_dup(st, 0);
+    *start_line = sqlite3_column_int(st, 1);
+    *end_line = sqlite3_column_int(st, 2);
+    sqlite3_finalize(st);
+    return *file_path ? 0 : ae_fail(err, AE_ENOMEM, "symbol %s", symbol_id);
+}

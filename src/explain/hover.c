@@ -8,6 +8,7 @@
  * 3. Why-changed never fails for a selector that matches nothing: it answers found false with
  *    a reason (no_history, single_version_only, selector_not_found), as the reference does. */
 #include <aether/explain.h>
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,20 +46,39 @@ int ae_hover_markdown(const char *qualified_name, const char *sir_json, bool sta
                       const char *last_error, char **out, ae_error *err)
 {
     *out = NULL;
+    /* The reference's warning: the error trimmed, left out when there is none. */
+    char *warning = NULL;
+    if (stale) {
+        const char *e = last_error ? last_error : "";
+        size_t n = strlen(e);
+        while (n && isspace((unsigned char)*e))
+            e++, n--;
+        while (n && isspace((unsigned char)e[n - 1]))
+            n--;
+        warning = n ? ae_asprintf("AETHER WARNING: SIR is stale. Last error: %.*s", (int)n, e)
+                    : ae_strdup("AETHER WARNING: SIR is stale.");
+        if (!warning) return ae_fail(err, AE_ENOMEM, "hover text");
+    }
     if (!sir_json) {
-        *out = ae_strdup(AE_HOVER_NO_SIR);
+        /* a stale symbol without a SIR (its first generation failed): the warning, then the
+         * no-SIR text, as the reference (without the quote marker) */
+        *out = warning ? ae_asprintf("%s\n\n%s", warning, AE_HOVER_NO_SIR)
+                       : ae_strdup(AE_HOVER_NO_SIR);
+        free(warning);
         return *out ? 0 : ae_fail(err, AE_ENOMEM, "hover text");
     }
     json_t *sir;
-    AE_TRY(parse_object(sir_json, "the SIR", &sir, err));
+    int prc = parse_object(sir_json, "the SIR", &sir, err);
+    if (prc < 0) {
+        free(warning);
+        return prc;
+    }
     ae_buf b = {0};
     int rc = 0;
     json_t *conf = json_object_get(sir, "confidence");
     AE_CHECK(ae_buf_printf(&b, "### %s\n\n**Confidence:** %.2f\n\n", qualified_name,
                            json_is_number(conf) ? json_number_value(conf) : 0.0));
-    if (stale)
-        AE_CHECK(ae_buf_printf(&b, "> AETHER WARNING: SIR is stale. Last error: %s\n\n",
-                               last_error && *last_error ? last_error : "unknown"));
+    if (warning) AE_CHECK(ae_buf_printf(&b, "> %s\n\n", warning));
     for (size_t i = 0; i < sizeof hover_blocks / sizeof *hover_blocks; i++) {
         json_t *v = json_object_get(sir, hover_blocks[i].key);
         AE_CHECK(ae_buf_printf(&b, "%s**%s**\n", i ? "\n\n" : "", hover_blocks[i].title));
@@ -72,7 +92,14 @@ int ae_hover_markdown(const char *qualified_name, const char *sir_json, bool sta
         json_array_foreach(v, k, item)
         {
             if (!json_is_string(item)) continue;
-            AE_CHECK(ae_buf_printf(&b, "%s- %s", printed++ ? "\n" : "", json_string_value(item)));
+            /* items trimmed, as the reference */
+            const char *t = json_string_value(item);
+            size_t n = strlen(t);
+            while (n && isspace((unsigned char)*t))
+                t++, n--;
+            while (n && isspace((unsigned char)t[n - 1]))
+                n--;
+            AE_CHECK(ae_buf_printf(&b, "%s- %.*s", printed++ ? "\n" : "", (int)n, t));
         }
         if (!printed) AE_CHECK(ae_buf_puts(&b, "(none)"));
     }
@@ -82,6 +109,7 @@ cleanup:
     if (rc < 0) ae_fail(err, rc, "hover text of %s", qualified_name);
     ae_buf_free(&b);
     json_decref(sir);
+    free(warning);
     return rc;
 }
 

@@ -99,6 +99,24 @@ int ae_position_to_lsp(const char *text, size_t len, ae_position pos, uint32_t *
     return 0;
 }
 
+int ae_offset_from_lsp(const char *text, size_t len, uint32_t line, uint32_t character,
+                       size_t *offset, ae_error *err)
+{
+    const char *p;
+    size_t n;
+    AE_TRY(find_line(text, len, line, &p, &n, err));
+    const unsigned char *u = (const unsigned char *)p;
+    size_t i = 0;
+    uint32_t units = 0;
+    while (i < n && units < character) {
+        unsigned w;
+        i += char_len(u + i, n - i, &w);
+        units += w;
+    }
+    *offset = (size_t)(p - text) + i;
+    return 0;
+}
+
 ae_symbol_span ae_span_of_lines(const char *symbol_id, const char *qualified_name, int start_line,
                                 int end_line)
 {

@@ -16,6 +16,7 @@
 #include "util/err.h"
 #include "util/fs.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,28 +100,42 @@ static int on_ctags_line(const char *line, size_t len, void *ctx)
     return rc;
 }
 
-static int run_ctags(const char *root, batch *b, ae_error *err)
+static const char *ctags_program(void)
 {
     const char *ctags = getenv("AE_CTAGS");
-    if (!ctags || !*ctags) ctags = "ctags";
-    const char *argv[] = {ctags,
-                          "--options=NONE",
-                          "--output-format=json",
-                          "--fields=+nKSe",
-                          "--sort=no",
-                          "--languages=C,C++,Go,Java,JavaScript,Python,Rust,TypeScript",
-                          "--map-C++=-.h",
-                          "--map-C=+.h",
-                          "--map-TypeScript=+.tsx",
-                          "--map-TypeScript=+.mts",
-                          "--map-TypeScript=+.cts",
-                          "--map-JavaScript=+.cjs",
-                          RUST_CONST_REGEX,
-                          "-L",
-                          "-",
-                          "-o",
-                          "-",
-                          NULL};
+    return ctags && *ctags ? ctags : "ctags";
+}
+
+/* argv for one ctags run: the file list on stdin ("-L -"), or interactive mode (a JSON command
+ * and the file's text on stdin) when `interactive`. */
+#define CTAGS_ARGV(ctags, ...)                                                                     \
+    {                                                                                              \
+        ctags, "--options=NONE", "--output-format=json", "--fields=+nKSe", "--sort=no",            \
+            "--languages=C,C++,Go,Java,JavaScript,Python,Rust,TypeScript", "--map-C++=-.h",        \
+            "--map-C=+.h", "--map-TypeScript=+.tsx", "--map-TypeScript=+.mts",                     \
+            "--map-TypeScript=+.cts", "--map-JavaScript=+.cjs", RUST_CONST_REGEX, __VA_ARGS__,     \
+            NULL                                                                                   \
+    }
+
+/* The error for a ctags run that exited with `status`. */
+static int ctags_failed(const char *ctags, int status, const ae_buf *errout, ae_error *err)
+{
+    /* the first stderr line that is not ctags' "--options=NONE" notice */
+    const char *msg = errout->data ? errout->data : "";
+    const char *notice = strstr(msg, "Notice: No options");
+    if (notice == msg + strlen("ctags: ") || notice == msg) {
+        const char *nl = strchr(msg, '\n');
+        msg = nl ? nl + 1 : "";
+    }
+    int n = (int)strcspn(msg, "\n");
+    return ae_fail(err, AE_EEXTERNAL, "%s exited with status %d%s%.*s", ctags, status,
+                   n ? ": " : "", n, msg);
+}
+
+static int run_ctags(const char *root, batch *b, ae_error *err)
+{
+    const char *ctags = ctags_program();
+    const char *argv[] = CTAGS_ARGV(ctags, "-L", "-", "-o", "-");
     ae_buf list = {0}, errout = {0};
     int rc = 0, status = 0;
     for (size_t i = 0; i < b->n; i++) {
@@ -134,18 +149,7 @@ static int run_ctags(const char *root, batch *b, ae_error *err)
     rc = proc_run(argv, root, list.data, list.len, '\n', on_ctags_line, b, &status, &errout, err);
     if (rc == AE_ENOMEM) ae_fail(err, rc, "out of memory reading ctags output");
     if (rc < 0) goto cleanup;
-    if (status != 0) {
-        /* the first stderr line that is not ctags' "--options=NONE" notice */
-        const char *msg = errout.data ? errout.data : "";
-        const char *notice = strstr(msg, "Notice: No options");
-        if (notice == msg + strlen("ctags: ") || notice == msg) {
-            const char *nl = strchr(msg, '\n');
-            msg = nl ? nl + 1 : "";
-        }
-        int n = (int)strcspn(msg, "\n");
-        rc = ae_fail(err, AE_EEXTERNAL, "%s exited with status %d%s%.*s", ctags, status,
-                     n ? ": " : "", n, msg);
-    }
+    if (status != 0) rc = ctags_failed(ctags, status, &errout, err);
 cleanup:
     ae_buf_free(&list);
     ae_buf_free(&errout);
@@ -247,28 +251,16 @@ static size_t drop_duplicate_ids(ae_symbol *syms, size_t n)
     return k;
 }
 
-static int emit_file(const char *root, const char *rel, tag_list *tags, ae_file_symbols_fn fn,
-                     void *ctx, ae_error *err)
+/* Builds the symbols of one file's text from its tags and hands them to fn. */
+static int emit_text(const char *rel, const char *lang, const char *text, size_t len,
+                     tag_list *tags, ae_file_symbols_fn fn, void *ctx, ae_error *err)
 {
-    const char *lang = ae_language_for_path(rel);
-    if (!lang) return 0;
-    char *full = ae_path_join(root, rel);
-    if (!full) return ae_fail(err, AE_ENOMEM, "out of memory reading %s", rel);
-    char *text = NULL;
-    size_t len = 0;
-    ae_error rerr;
-    int rc = ae_read_file(full, &text, &len, &rerr);
-    free(full);
-    if (rc == AE_ENOMEM) return ae_fail(err, rc, "%s", rerr.message);
-    if (rc < 0) return 0; /* vanished or unreadable since listing: skip it */
-
+    int rc;
     src_text src;
     ae_symbol *syms = NULL;
     size_t n = 0;
-    if ((rc = src_text_init(&src, text, len)) < 0) {
-        free(text);
+    if ((rc = src_text_init(&src, text, len)) < 0)
         return ae_fail(err, rc, "out of memory indexing lines of %s", rel);
-    }
     if (tags->len) {
         qsort(tags->items, tags->len, sizeof *tags->items, cmp_tag_line);
         syms = ae_calloc_array(tags->len, sizeof *syms);
@@ -295,6 +287,24 @@ cleanup:
         ae_symbol_clear(&syms[i]);
     free(syms);
     src_text_free(&src);
+    return rc;
+}
+
+static int emit_file(const char *root, const char *rel, tag_list *tags, ae_file_symbols_fn fn,
+                     void *ctx, ae_error *err)
+{
+    const char *lang = ae_language_for_path(rel);
+    if (!lang) return 0;
+    char *full = ae_path_join(root, rel);
+    if (!full) return ae_fail(err, AE_ENOMEM, "out of memory reading %s", rel);
+    char *text = NULL;
+    size_t len = 0;
+    ae_error rerr;
+    int rc = ae_read_file(full, &text, &len, &rerr);
+    free(full);
+    if (rc == AE_ENOMEM) return ae_fail(err, rc, "%s", rerr.message);
+    if (rc < 0) return 0; /* vanished or unreadable since listing: skip it */
+    rc = emit_text(rel, lang, text, len, tags, fn, ctx, err);
     free(text);
     return rc;
 }
@@ -320,5 +330,63 @@ int ae_symbols_extract(const char *root, const ae_strlist *files, ae_file_symbol
         if (rc < 0) break;
     }
     free(tags);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- one file's text (an editor buffer) ------------------------------------------------ */
+
+typedef struct text_batch {
+    const char *rel;
+    tag_list *tags;
+} text_batch;
+
+static int on_text_tag(const char *line, size_t len, void *ctx)
+{
+    text_batch *b = ctx;
+    ctags_tag t;
+    ae_error perr;
+    int rc = ctags_parse_line(line, len, &t, &perr);
+    if (rc == AE_ENOMEM) return rc;
+    if (rc <= 0) return 0; /* the program and "completed" lines, or a malformed one */
+    rc = strcmp(t.path, b->rel) == 0 ? tag_list_push(b->tags, &t) : 0;
+    ctags_tag_clear(&t);
+    return rc;
+}
+
+int ae_symbols_extract_text(const char *rel_path, const char *text, size_t len,
+                            ae_file_symbols_fn fn, void *ctx, ae_error *err)
+{
+    AE_RETURN_IF(!rel_path || (!text && len) || !fn, err, AE_EINVAL,
+                 "symbol extraction of a text needs a path, the text and a callback");
+    const char *lang = ae_language_for_path(rel_path);
+    if (!lang || strchr(rel_path, '\n') || strchr(rel_path, '\r')) return 0;
+    json_t *cmd = json_pack("{s:s, s:s, s:I}", "command", "generate-tags", "filename", rel_path,
+                            "size", (json_int_t)len);
+    char *line = cmd ? json_dumps(cmd, JSON_COMPACT) : NULL;
+    json_decref(cmd);
+    if (!line) return ae_fail(err, AE_EINVAL, "%s: the path is not valid UTF-8", rel_path);
+    ae_buf input = {0}, errout = {0};
+    tag_list tags = {0};
+    int rc = 0, status = 0;
+    if (ae_buf_printf(&input, "%s\n", line) < 0 || (len && ae_buf_append(&input, text, len) < 0)) {
+        rc = ae_fail(err, AE_ENOMEM, "out of memory for the text of %s", rel_path);
+        goto cleanup;
+    }
+    const char *ctags = ctags_program();
+    const char *argv[] = CTAGS_ARGV(ctags, "--_interactive", "-o", "-");
+    text_batch b = {.rel = rel_path, .tags = &tags};
+    rc = proc_run(argv, "/", input.data, input.len, '\n', on_text_tag, &b, &status, &errout, err);
+    if (rc == AE_ENOMEM) ae_fail(err, rc, "out of memory reading ctags output");
+    if (rc < 0) goto cleanup;
+    if (status != 0) {
+        rc = ctags_failed(ctags, status, &errout, err);
+        goto cleanup;
+    }
+    rc = emit_text(rel_path, lang, text ? text : "", len, &tags, fn, ctx, err);
+cleanup:
+    free(line);
+    ae_buf_free(&input);
+    ae_buf_free(&errout);
+    tag_list_free(&tags);
     return rc < 0 ? rc : 0;
 }

@@ -26,6 +26,13 @@ typedef int (*ae_file_symbols_fn)(const char *rel_path, const char *language, ae
 int ae_symbols_extract(const char *root, const ae_strlist *files, ae_file_symbols_fn fn, void *ctx,
                        ae_error *err);
 
+/* The symbols of one file's text (an editor's unsaved buffer), as ae_symbols_extract would
+ * extract them from a file at rel_path holding that text: ctags reads the text on its stdin
+ * (interactive mode), the language comes from rel_path.  One callback, also for 0 symbols; no
+ * callback when rel_path has no supported language.  Errors as ae_symbols_extract. */
+int ae_symbols_extract_text(const char *rel_path, const char *text, size_t len,
+                            ae_file_symbols_fn fn, void *ctx, ae_error *err);
+
 /* Fills signature_fingerprint, content_hash and id from language, file_path, kind,
  * qualified_name, signature and source (see symbol.h).  AE_EINVAL if a key field is NULL. */
 int ae_symbol_compute_ids(ae_symbol *s);

@@ -174,12 +174,27 @@ static void test_hover_stale_and_missing(void **state)
                             "**Error Modes**\n(none)");
     free(md);
     assert_int_equal(ae_hover_markdown("f", "{\"intent\":\"x\"}", true, NULL, &md, &err), 0);
-    assert_non_null(strstr(md, "Last error: unknown\n"));
+    assert_non_null(strstr(md, "\n> AETHER WARNING: SIR is stale.\n\n**Intent**"));
     assert_non_null(strstr(md, "**Confidence:** 0.00\n"));
     free(md);
     assert_int_equal(ae_hover_markdown("f", NULL, false, NULL, &md, &err), 0);
     assert_string_equal(md,
                         "AETHER: No SIR yet for this symbol. Run aetherd indexing and try again.");
+    free(md);
+    /* stale, with a blank error (left out) and with one (trimmed); without a SIR: the warning
+     * line, then the no-SIR text */
+    assert_int_equal(ae_hover_markdown("f", "{\"intent\":\"x\"}", true, " \t", &md, &err), 0);
+    assert_non_null(strstr(md, "\n> AETHER WARNING: SIR is stale.\n\n**Intent**"));
+    free(md);
+    assert_int_equal(ae_hover_markdown("f", NULL, true, "  HTTP 500 \n", &md, &err), 0);
+    assert_string_equal(md,
+                        "AETHER WARNING: SIR is stale. Last error: HTTP 500\n\n"
+                        "AETHER: No SIR yet for this symbol. Run aetherd indexing and try again.");
+    free(md);
+    /* list items are trimmed */
+    assert_int_equal(
+        ae_hover_markdown("f", "{\"inputs\":[\"  a \", \"b\\n\"]}", false, NULL, &md, &err), 0);
+    assert_non_null(strstr(md, "**Inputs**\n- a\n- b\n\n**Outputs**"));
     free(md);
     assert_int_equal(ae_hover_markdown("f", "[1]", false, NULL, &md, &err), AE_ECORRUPT);
     assert_null(md);
