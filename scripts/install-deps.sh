@@ -8,6 +8,7 @@ PACKAGES=(
   libsqlite3-dev libjansson-dev libcurl4-openssl-dev libopenblas-dev
   libcmocka-dev universal-ctags b3sum git python3 valgrind sqlite3 curl libclang-rt-14-dev jq
   man-db
+  neovim
 )
 
 # Node.js runs the test-only clients (apache-arrow reader, MCP SDK client).

@@ -288,8 +288,10 @@ static int did_open(lsp_server *s, json_t *params)
     char *path = NULL;
     size_t len;
     if (!get_document(params, "textDocument/didOpen", &td, &uri, &path, &f) ||
-        !get_string(td, "text", "textDocument/didOpen: params.textDocument", &text, &len, &f))
+        !get_string(td, "text", "textDocument/didOpen: params.textDocument", &text, &len, &f)) {
+        free(path);
         return lsp_log(s, LSP_LOG_WARNING, "%s: ignored", f.msg);
+    }
     if (!path) return 0; /* not a local file: nothing we can say about it */
     json_t *ver = json_object_get(td, "version");
     lsp_doc *d = find_doc(s, path);
