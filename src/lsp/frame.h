@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LSP_MAX_HEADER       8192u         /* bytes of one header block */
-#define LSP_DEFAULT_MAX_BODY (64u << 20)   /* bytes of one message */
+#define LSP_MAX_HEADER       8192u       /* bytes of one header block */
+#define LSP_DEFAULT_MAX_BODY (64u << 20) /* bytes of one message */
 #define LSP_MIN_MAX_BODY     64u
 
 typedef enum lsp_frame_event {
@@ -31,11 +31,11 @@ typedef struct lsp_framer {
     char *buf;
     size_t start, len, cap; /* unconsumed bytes are buf[start .. len) */
     size_t max_body;
-    int state;             /* private */
-    size_t body_len;       /* the body being read */
-    uint64_t skip_left;    /* bytes of an oversized body still to drop */
-    bool pending_message;  /* a header followed junk: the error came first, the body next */
-    size_t consume;        /* bytes of the last event to drop on the next call */
+    int state;            /* private */
+    size_t body_len;      /* the body being read */
+    uint64_t skip_left;   /* bytes of an oversized body still to drop */
+    bool pending_message; /* a header followed junk: the error came first, the body next */
+    size_t consume;       /* bytes of the last event to drop on the next call */
     char error[160];
 } lsp_framer;
 

@@ -39,14 +39,14 @@ static const struct {
     const char *kind;
     int lsp;
 } symbol_kinds[] = {
-    {"function", 12}, /* Function */
-    {"method", 6},    /* Method */
-    {"class", 5},     /* Class */
-    {"struct", 23},   /* Struct */
-    {"union", 23},    /* Struct */
-    {"enum", 10},     /* Enum */
-    {"interface", 11}, /* Interface */
-    {"trait", 11},     /* Interface */
+    {"function", 12},   /* Function */
+    {"method", 6},      /* Method */
+    {"class", 5},       /* Class */
+    {"struct", 23},     /* Struct */
+    {"union", 23},      /* Struct */
+    {"enum", 10},       /* Enum */
+    {"interface", 11},  /* Interface */
+    {"trait", 11},      /* Interface */
     {"type_alias", 26}, /* TypeParameter */
     {"macro", 12},      /* Function */
     {"constant", 14},   /* Constant */
@@ -144,8 +144,7 @@ static int send_msg(lsp_server *s, json_t *msg)
 static int send_error(lsp_server *s, json_t *id, int code, const char *message)
 {
     return send_msg(s, json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id",
-                                 id ? id : json_null(), "error", "code", code, "message",
-                                 message));
+                                 id ? id : json_null(), "error", "code", code, "message", message));
 }
 
 /* result stolen. */
@@ -213,8 +212,7 @@ static bool get_string(json_t *parent, const char *key, const char *where, const
     return true;
 }
 
-static bool get_uint(json_t *parent, const char *key, const char *where, uint32_t *out,
-                     lsp_fail *f)
+static bool get_uint(json_t *parent, const char *key, const char *where, uint32_t *out, lsp_fail *f)
 {
     json_t *v = json_object_get(parent, key);
     if (!json_is_integer(v) || json_integer_value(v) < 0 ||
@@ -233,8 +231,7 @@ static bool get_document(json_t *params, const char *method, json_t **doc, const
     char where[96];
     snprintf(where, sizeof where, "%s: params", method);
     if (!json_is_object(params))
-        return bad(f, LSP_INVALID_PARAMS, "%s must be an object, not %s", where,
-                   type_name(params));
+        return bad(f, LSP_INVALID_PARAMS, "%s must be an object, not %s", where, type_name(params));
     if (!get_object(params, "textDocument", where, doc, f)) return false;
     snprintf(where, sizeof where, "%s: params.textDocument", method);
     if (!get_string(*doc, "uri", where, uri, NULL, f)) return false;
@@ -338,8 +335,7 @@ static bool apply_change(lsp_server *s, lsp_doc *d, json_t *change, size_t i, ls
     char where[96];
     snprintf(where, sizeof where, "textDocument/didChange: params.contentChanges[%zu]", i);
     if (!json_is_object(change))
-        return bad(f, LSP_INVALID_PARAMS, "%s must be an object, not %s", where,
-                   type_name(change));
+        return bad(f, LSP_INVALID_PARAMS, "%s must be an object, not %s", where, type_name(change));
     const char *text;
     size_t len;
     if (!get_string(change, "text", where, &text, &len, f)) return false;
@@ -351,8 +347,7 @@ static bool apply_change(lsp_server *s, lsp_doc *d, json_t *change, size_t i, ls
         char rw[128];
         snprintf(rw, sizeof rw, "%s.range", where);
         if (!get_object(change, "range", where, &range, f) ||
-            !get_object(range, "start", rw, &start, f) ||
-            !get_object(range, "end", rw, &end, f))
+            !get_object(range, "start", rw, &start, f) || !get_object(range, "end", rw, &end, f))
             return false;
         snprintf(rw, sizeof rw, "%s.range.start", where);
         if (!get_uint(start, "line", rw, &sl, f) || !get_uint(start, "character", rw, &sc, f))
@@ -364,8 +359,7 @@ static bool apply_change(lsp_server *s, lsp_doc *d, json_t *change, size_t i, ls
         if (ae_offset_from_lsp(d->text, d->len, sl, sc, &from, &err) < 0 ||
             ae_offset_from_lsp(d->text, d->len, el, ec, &to, &err) < 0)
             return bad(f, LSP_INVALID_PARAMS, "%s.range: %s", where, err.message);
-        if (to < from)
-            return bad(f, LSP_INVALID_PARAMS, "%s.range ends before it starts", where);
+        if (to < from) return bad(f, LSP_INVALID_PARAMS, "%s.range ends before it starts", where);
     }
     size_t nlen = d->len - (to - from) + len;
     if (nlen > d->len && nlen - d->len > s->max_doc_bytes - s->doc_bytes)
@@ -403,8 +397,7 @@ static int did_change(lsp_server *s, json_t *params)
                        "ignored",
                        type_name(changes));
     if (!d)
-        return lsp_log(s, LSP_LOG_WARNING, "textDocument/didChange: %s is not open: ignored",
-                       uri);
+        return lsp_log(s, LSP_LOG_WARNING, "textDocument/didChange: %s is not open: ignored", uri);
     size_t i;
     json_t *c;
     json_array_foreach(changes, i, c)
@@ -463,8 +456,8 @@ static int view_of(lsp_server *s, const char *method, const char *path, doc_view
         v->text = d->text;
         v->len = d->len;
         if (!d->syms && s->be->symbols(s->be->ctx, d->rel, d->text, d->len, &d->syms, &err) < 0) {
-            int rc = lsp_log(s, LSP_LOG_ERROR, "%s: symbols of %s: %s", method, d->rel,
-                             err.message);
+            int rc =
+                lsp_log(s, LSP_LOG_ERROR, "%s: symbols of %s: %s", method, d->rel, err.message);
             return rc < 0 ? rc : 0;
         }
         v->syms = d->syms;
@@ -603,8 +596,8 @@ static json_t *req_hover(lsp_server *s, json_t *params, lsp_fail *f)
     }
     char *md = ae_explain_hover_text(x);
     if (md) {
-        out = json_pack("{s:{s:s, s:s}, s:o}", "contents", "kind", "markdown", "value", md,
-                        "range", lines_range(v.text, v.len, x->start_line, x->end_line));
+        out = json_pack("{s:{s:s, s:s}, s:o}", "contents", "kind", "markdown", "value", md, "range",
+                        lines_range(v.text, v.len, x->start_line, x->end_line));
         free(md);
     }
 done:
@@ -693,12 +686,11 @@ static json_t *req_workspace_symbol(lsp_server *s, json_t *params, lsp_fail *f)
         json_t *range = d ? lines_range(d->text, d->len, start, end)
                           : json_pack("{s:o, s:o}", "start", position((uint32_t)start - 1, 0),
                                       "end", position((uint32_t)end, 0));
-        json_t *n = uri ? json_pack("{s:s, s:i, s:{s:s, s:o}}", "name", sep ? sep + 2 : q, "kind",
-                                    lsp_symbol_kind(m->kind), "location", "uri", uri, "range",
-                                    range)
-                        : NULL;
-        if (n && sep)
-            json_object_set_new(n, "containerName", json_stringn(q, (size_t)(sep - q)));
+        json_t *n =
+            uri ? json_pack("{s:s, s:i, s:{s:s, s:o}}", "name", sep ? sep + 2 : q, "kind",
+                            lsp_symbol_kind(m->kind), "location", "uri", uri, "range", range)
+                : NULL;
+        if (n && sep) json_object_set_new(n, "containerName", json_stringn(q, (size_t)(sep - q)));
         free(file);
         free(abs);
         free(uri);
@@ -768,7 +760,8 @@ static int handle_request(lsp_server *s, json_t *id, const char *method, json_t 
                           "the server is shutting down: only exit is accepted");
     json_t *result = fn(s, params, &f);
     if (!result) {
-        if (f.code == AE_ENOMEM || !f.code) return send_error(s, id, LSP_INTERNAL_ERROR, "out of memory");
+        if (f.code == AE_ENOMEM || !f.code)
+            return send_error(s, id, LSP_INTERNAL_ERROR, "out of memory");
         return send_error(s, id, f.code, f.msg);
     }
     return send_result(s, id, result);
@@ -790,8 +783,8 @@ int lsp_handle_message(lsp_server *s, const char *body, size_t len)
     json_t *msg = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
     char text[JSON_ERROR_TEXT_LENGTH + 64];
     if (!msg) {
-        snprintf(text, sizeof text, "parse error at line %d, column %d: %s", jerr.line,
-                 jerr.column, jerr.text);
+        snprintf(text, sizeof text, "parse error at line %d, column %d: %s", jerr.line, jerr.column,
+                 jerr.text);
         return send_error(s, NULL, LSP_PARSE_ERROR, text);
     }
     int rc = 0;

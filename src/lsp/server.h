@@ -16,11 +16,11 @@
 #include <stdint.h>
 
 /* JSON-RPC 2.0 and LSP error codes. */
-#define LSP_PARSE_ERROR           -32700
-#define LSP_INVALID_REQUEST       -32600
-#define LSP_METHOD_NOT_FOUND      -32601
-#define LSP_INVALID_PARAMS        -32602
-#define LSP_INTERNAL_ERROR        -32603
+#define LSP_PARSE_ERROR            -32700
+#define LSP_INVALID_REQUEST        -32600
+#define LSP_METHOD_NOT_FOUND       -32601
+#define LSP_INVALID_PARAMS         -32602
+#define LSP_INTERNAL_ERROR         -32603
 #define LSP_SERVER_NOT_INITIALIZED -32002
 
 /* window/logMessage types */
@@ -38,8 +38,8 @@ typedef struct lsp_backend {
     int (*read_file)(void *ctx, const char *rel, char **text, size_t *len, ae_error *err);
     int (*symbols)(void *ctx, const char *rel, const char *text, size_t len, ae_doc_symbols **out,
                    ae_error *err);
-    int (*explain)(void *ctx, const ae_doc_symbols *syms, ae_position pos,
-                   ae_explain_result **out, ae_error *err);
+    int (*explain)(void *ctx, const ae_doc_symbols *syms, ae_position pos, ae_explain_result **out,
+                   ae_error *err);
     int (*search)(void *ctx, const char *query, ae_search_mode mode, size_t limit,
                   ae_search_results **out, ae_error *err);
     int (*locate)(void *ctx, const char *symbol_id, char **file_path, int *start_line,
@@ -51,10 +51,10 @@ typedef struct lsp_backend {
 typedef int (*lsp_send_fn)(void *ctx, const char *body, size_t len);
 
 typedef struct lsp_doc {
-    char *path;     /* absolute, decoded from the URI: the document's key */
-    char *uri;      /* as the client sent it */
-    char *rel;      /* workspace-relative; NULL when outside the workspace */
-    char *text;     /* the editor's text */
+    char *path; /* absolute, decoded from the URI: the document's key */
+    char *uri;  /* as the client sent it */
+    char *rel;  /* workspace-relative; NULL when outside the workspace */
+    char *text; /* the editor's text */
     size_t len;
     int64_t version;
     ae_doc_symbols *syms; /* extracted from text on first use; NULL after a change */

@@ -72,7 +72,7 @@ import { expectedHover, NO_SIR } from './lib.mjs';
 const e = { __no_sir: NO_SIR };
 for (const q of ['Outer', 'Outer::inner', 'Outer::other_zz', 'helper', 'afterEmoji']) e[q] = expectedHover(q);
 process.stdout.write(JSON.stringify(e));") >"$TMP/expected.json" || fail "expected hover text"
-if (cd "$LSP_DIR" && AE_LSP_EXPECTED="$TMP/expected.json" AE_LSP_OUT="$TMP/nvim.out" timeout 120 nvim --headless -u NONE -i NONE -n \
+if (cd "$LSP_DIR" && AE_LSP_EXPECTED="$TMP/expected.json" AE_LSP_OUT="$TMP/nvim.out" timeout $((120 * ${AE_TEST_TIMEOUT_SCALE:-1})) nvim --headless -u NONE -i NONE -n \
       -c "luafile nvim_test.lua" </dev/null >"$TMP/nvim.log" 2>&1); then
   ok "neovim client: $(tail -1 "$TMP/nvim.out" 2>/dev/null)"
   grep -q '^FAIL' "$TMP/nvim.out" && { fail "neovim checks"; cat "$TMP/nvim.out"; }

@@ -33,9 +33,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s.max_docs = 8;
     s.max_doc_bytes = 1 << 16;
     if (init) {
-        static const char msg[] = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\","
-                                  "\"params\":{\"capabilities\":{\"textDocument\":{"
-                                  "\"documentSymbol\":{\"hierarchicalDocumentSymbolSupport\":true}}}}}";
+        static const char msg[] =
+            "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\","
+            "\"params\":{\"capabilities\":{\"textDocument\":{"
+            "\"documentSymbol\":{\"hierarchicalDocumentSymbolSupport\":true}}}}}";
         lsp_handle_message(&s, msg, sizeof msg - 1);
     }
     lsp_framer f;

@@ -70,7 +70,8 @@ static int fake_symbols(void *ctx, const char *rel, const char *text, size_t len
                     s->end_line = line - 1;
             }
         }
-        if (n - (size_t)indent > 4 && !strncmp(l + indent, "def ", 4) && (indent == 0 || indent == 4)) {
+        if (n - (size_t)indent > 4 && !strncmp(l + indent, "def ", 4) &&
+            (indent == 0 || indent == 4)) {
             size_t k = (size_t)indent + 4, e = k;
             while (e < n && e - k < 40 && l[e] != '(' && l[e] != ':' && l[e] != ' ')
                 e++;
@@ -99,7 +100,9 @@ static int fake_symbols(void *ctx, const char *rel, const char *text, size_t len
     }
     (void)depth_of_top;
     for (size_t i = 0; i < d->n; i++)
-        if (!d->items[i].end_line) d->items[i].end_line = line - 1 > d->items[i].start_line ? line - 1 : d->items[i].start_line;
+        if (!d->items[i].end_line)
+            d->items[i].end_line =
+                line - 1 > d->items[i].start_line ? line - 1 : d->items[i].start_line;
     *out = d;
     return 0;
 oom:
@@ -131,13 +134,15 @@ static int fake_explain(void *ctx, const ae_doc_symbols *syms, ae_position pos,
         x->end_line = s->end_line;
         bool stale = s->name[0] == 's';
         x->has_sir = s->name[0] != 'n';
-        x->sir_json = x->has_sir ? strdup("{\"confidence\":0.5,\"intent\":\"Fake.\",\"inputs\":[\"a\"]}")
-                                 : NULL;
+        x->sir_json = x->has_sir
+                          ? strdup("{\"confidence\":0.5,\"intent\":\"Fake.\",\"inputs\":[\"a\"]}")
+                          : NULL;
         snprintf(x->sir_status, sizeof x->sir_status, "%s", stale ? "stale" : "fresh");
         if (stale) x->last_error = strdup("boom");
         rc = ae_hover_markdown(s->qualified_name, x->sir_json, stale, x->last_error,
                                &x->hover_markdown, err);
-        if (rc == 0 && x->has_sir) x->history_hint = strdup("> AETHER WHY: only one recorded SIR version.");
+        if (rc == 0 && x->has_sir)
+            x->history_hint = strdup("> AETHER WHY: only one recorded SIR version.");
     }
     if (rc < 0) {
         ae_explain_result_free(x);

@@ -175,10 +175,9 @@ static void test_symbol_kinds(void **state)
         const char *kind;
         int lsp;
     } rows[] = {
-        {"function", 12}, {"method", 6},      {"class", 5},  {"struct", 23},
-        {"union", 23},    {"enum", 10},       {"interface", 11}, {"trait", 11},
-        {"type_alias", 26}, {"macro", 12},    {"constant", 14},  {"module", 13},
-        {"", 13},
+        {"function", 12}, {"method", 6},     {"class", 5},  {"struct", 23},     {"union", 23},
+        {"enum", 10},     {"interface", 11}, {"trait", 11}, {"type_alias", 26}, {"macro", 12},
+        {"constant", 14}, {"module", 13},    {"", 13},
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
         assert_int_equal(lsp_symbol_kind(rows[i].kind), rows[i].lsp);
@@ -250,34 +249,40 @@ static void test_protocol(void **state)
                           "\"params\":{" DOC ",\"position\":{\"line\":0,\"character\":0}}}");
     assert_int_equal(error_code(m), LSP_SERVER_NOT_INITIALIZED);
     assert_null(roundtrip(&s, &out, "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\"}"));
-    m = roundtrip(&s, &out,
-                  "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"initialize\",\"params\":{\"capabilities\":"
-                  "{\"textDocument\":{\"documentSymbol\":{\"hierarchicalDocumentSymbolSupport\":true}}}}}");
+    m = roundtrip(
+        &s, &out,
+        "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"initialize\",\"params\":{\"capabilities\":"
+        "{\"textDocument\":{\"documentSymbol\":{\"hierarchicalDocumentSymbolSupport\":true}}}}}");
     assert_true(json_is_true(json_object_get(
         json_object_get(json_object_get(m, "result"), "capabilities"), "hoverProvider")));
-    assert_int_equal(error_code(roundtrip(&s, &out, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":"
-                                                    "\"initialize\",\"params\":{}}")),
+    assert_int_equal(error_code(roundtrip(&s, &out,
+                                          "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":"
+                                          "\"initialize\",\"params\":{}}")),
                      LSP_INVALID_REQUEST);
 
     /* open a buffer: a function with a nested method, a stale one, one without SIR */
     const char *text = "def top(a):\\n    def inner():\\n        return 1\\n    return a\\n"
                        "\\ndef stale_one():\\n    pass\\ndef no_sir():\\n    pass\\n";
-    assert_null(roundtrip(&s, &out,
-                          "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":"
-                          "{\"textDocument\":{\"uri\":\"file:///ws/a.py\",\"version\":1,\"text\":\"%s\"}}}",
-                          text));
+    assert_null(
+        roundtrip(&s, &out,
+                  "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":"
+                  "{\"textDocument\":{\"uri\":\"file:///ws/a.py\",\"version\":1,\"text\":\"%s\"}}}",
+                  text));
     m = roundtrip(&s, &out,
                   "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"textDocument/hover\",\"params\":{" DOC
                   ",\"position\":{\"line\":2,\"character\":8}}}");
     json_t *hover = json_object_get(m, "result");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(hover, "contents"), "value")),
-                        "### top::inner\n\n**Confidence:** 0.50\n\n**Intent**\nFake.\n\n**Inputs**\n- a\n\n"
-                        "**Outputs**\n(none)\n\n**Side Effects**\n(none)\n\n**Dependencies**\n(none)\n\n"
-                        "**Error Modes**\n(none)\n\n> AETHER WHY: only one recorded SIR version.");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(hover, "contents"), "value")),
+        "### top::inner\n\n**Confidence:** 0.50\n\n**Intent**\nFake.\n\n**Inputs**\n- a\n\n"
+        "**Outputs**\n(none)\n\n**Side Effects**\n(none)\n\n**Dependencies**\n(none)\n\n"
+        "**Error Modes**\n(none)\n\n> AETHER WHY: only one recorded SIR version.");
     json_t *range = json_object_get(hover, "range");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(range, "start"), "line")), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(range, "start"), "line")),
+                     1);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(range, "end"), "line")), 2);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(range, "end"), "character")), 16);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(range, "end"), "character")), 16);
     m = roundtrip(&s, &out,
                   "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"textDocument/hover\",\"params\":{" DOC
                   ",\"position\":{\"line\":6,\"character\":2}}}");
@@ -316,8 +321,9 @@ static void test_protocol(void **state)
                   "{\"start\":{\"line\":900,\"character\":0},\"end\":{\"line\":0,\"character\":0}},"
                   "\"text\":\"\"}]}}");
     assert_string_equal(json_string_value(json_object_get(m, "method")), "window/logMessage");
-    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(m, "params"), "message")),
-                           "contentChanges[0].range: line 901 is past the end"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(m, "params"), "message")),
+               "contentChanges[0].range: line 901 is past the end"));
 
     /* documentSymbol: the tree */
     m = roundtrip(&s, &out,
@@ -328,23 +334,29 @@ static void test_protocol(void **state)
     json_t *top = json_array_get(syms, 0);
     assert_string_equal(json_string_value(json_object_get(top, "name")), "top");
     assert_int_equal(json_array_size(json_object_get(top, "children")), 1);
-    json_t *sel = json_object_get(json_array_get(json_object_get(top, "children"), 0), "selectionRange");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(sel, "start"), "character")), 8);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(sel, "end"), "character")), 13);
+    json_t *sel =
+        json_object_get(json_array_get(json_object_get(top, "children"), 0), "selectionRange");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(sel, "start"), "character")), 8);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(sel, "end"), "character")),
+                     13);
 
     /* workspace/symbol: located matches, a vanished one skipped, "" nothing */
-    m = roundtrip(&s, &out, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"workspace/symbol\","
-                            "\"params\":{\"query\":\"A::b\"}}");
+    m = roundtrip(&s, &out,
+                  "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"workspace/symbol\","
+                  "\"params\":{\"query\":\"A::b\"}}");
     json_t *w = json_array_get(json_object_get(m, "result"), 0);
     assert_string_equal(json_string_value(json_object_get(w, "name")), "b");
     assert_string_equal(json_string_value(json_object_get(w, "containerName")), "A");
     assert_string_equal(json_string_value(json_object_get(json_object_get(w, "location"), "uri")),
                         "file:///ws/disk.py");
-    m = roundtrip(&s, &out, "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"workspace/symbol\","
-                            "\"params\":{\"query\":\"gone\"}}");
+    m = roundtrip(&s, &out,
+                  "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"workspace/symbol\","
+                  "\"params\":{\"query\":\"gone\"}}");
     assert_int_equal(json_array_size(json_object_get(m, "result")), 0);
-    m = roundtrip(&s, &out, "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"workspace/symbol\","
-                            "\"params\":{\"query\":\"\"}}");
+    m = roundtrip(&s, &out,
+                  "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"workspace/symbol\","
+                  "\"params\":{\"query\":\"\"}}");
     assert_int_equal(json_array_size(json_object_get(m, "result")), 0);
 
     /* a file not open: read from disk; outside the workspace: null */
@@ -362,8 +374,9 @@ static void test_protocol(void **state)
     assert_true(json_is_null(json_object_get(m, "result")));
 
     /* errors */
-    m = roundtrip(&s, &out, "{\"jsonrpc\":\"2.0\",\"id\":15,\"method\":\"textDocument/hover\","
-                            "\"params\":{" DOC ",\"position\":{\"line\":1.5,\"character\":0}}}");
+    m = roundtrip(&s, &out,
+                  "{\"jsonrpc\":\"2.0\",\"id\":15,\"method\":\"textDocument/hover\","
+                  "\"params\":{" DOC ",\"position\":{\"line\":1.5,\"character\":0}}}");
     assert_int_equal(error_code(m), LSP_INVALID_PARAMS);
     assert_string_equal(error_message(m), "textDocument/hover: params.position.line must be an "
                                           "integer from 0 to 4294967295, not a number");
@@ -378,14 +391,16 @@ static void test_protocol(void **state)
     assert_true(json_is_null(json_object_get(m, "id")));
 
     /* close, shutdown, exit */
-    assert_null(roundtrip(&s, &out, "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didClose\","
-                                    "\"params\":{" DOC "}}"));
+    assert_null(roundtrip(&s, &out,
+                          "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didClose\","
+                          "\"params\":{" DOC "}}"));
     assert_int_equal(s.ndocs, 0);
     assert_int_equal(s.doc_bytes, 0);
     m = roundtrip(&s, &out, "{\"jsonrpc\":\"2.0\",\"id\":18,\"method\":\"shutdown\"}");
     assert_true(json_is_null(json_object_get(m, "result")));
-    m = roundtrip(&s, &out, "{\"jsonrpc\":\"2.0\",\"id\":19,\"method\":\"workspace/symbol\","
-                            "\"params\":{\"query\":\"x\"}}");
+    m = roundtrip(&s, &out,
+                  "{\"jsonrpc\":\"2.0\",\"id\":19,\"method\":\"workspace/symbol\","
+                  "\"params\":{\"query\":\"x\"}}");
     assert_int_equal(error_code(m), LSP_INVALID_REQUEST);
     int code = -1;
     assert_false(lsp_server_exited(&s, &code));
@@ -423,8 +438,9 @@ static void test_document_limits(void **state)
                   i);
     assert_int_equal(s.ndocs, 2);
     assert_non_null(out.msgs[0]); /* the third was refused with a log message */
-    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(out.msgs[0], "params"), "message")),
-                           "not kept"));
+    assert_non_null(strstr(
+        json_string_value(json_object_get(json_object_get(out.msgs[0], "params"), "message")),
+        "not kept"));
     /* a change that would pass the byte limit is refused, the text kept */
     roundtrip(&s, &out,
               "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didChange\",\"params\":{"
@@ -447,7 +463,8 @@ static void test_document_limits(void **state)
 static void test_buffer_symbols(void **state)
 {
     (void)state;
-    const char *text = "class A:\n    def m(self):\n        return 1\n\n\ndef f(x):\n    return x\n";
+    const char *text =
+        "class A:\n    def m(self):\n        return 1\n\n\ndef f(x):\n    return x\n";
     ae_doc_symbols *d;
     ae_error err;
     assert_int_equal(ae_buffer_symbols("pkg/a.py", text, strlen(text), &d, &err), 0);
@@ -509,9 +526,14 @@ static void test_relpath(void **state)
     static const struct {
         const char *suffix, *rel;
     } rows[] = {
-        {"/a.py", "a.py"},       {"//sub/./b.py", "sub/b.py"}, {"/sub/../c.py", "c.py"},
-        {"/sub/x/../../d", "d"}, {"", NULL},                   {"/..", NULL},
-        {"/../x", NULL},         {"x/y", NULL},
+        {"/a.py", "a.py"},
+        {"//sub/./b.py", "sub/b.py"},
+        {"/sub/../c.py", "c.py"},
+        {"/sub/x/../../d", "d"},
+        {"", NULL},
+        {"/..", NULL},
+        {"/../x", NULL},
+        {"x/y", NULL},
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         snprintf(in, sizeof in, "%s%s", dir, rows[i].suffix);
