@@ -58,6 +58,11 @@ done <"$TMP/flags"
 # The reference's own rejections, by name.
 expect_exit 2 "$AETHERD" --search x --index-once && same_as usage_search_index_once && ok "--search with --index-once" || fail "--search --index-once"
 expect_exit 2 "$AETHERD" --index-once --search=x && contains "$ERR" "--index-once and --search cannot be combined" && ok "--index-once with --search=" || fail "--index-once --search="
+# --lsp: the reference rejects it with --search and --index-once (the pairs above); --index
+# belongs to it; --print-sir would write into the protocol stream.
+expect_exit 2 "$AETHERD" --index && { contains "$ERR" "--index needs --lsp" || contains "$ERR" "nothing to do"; } && ok "--index alone" || fail "--index alone: $ERR"
+expect_exit 2 "$AETHERD" --index-once --index && contains "$ERR" "--index needs --lsp" && ok "--index with --index-once" || fail "--index --index-once: $ERR"
+expect_exit 2 "$AETHERD" --lsp --print-sir && contains "$ERR" "--print-sir needs" && ok "--lsp refuses --print-sir" || fail "--lsp --print-sir: $ERR"
 # --verify is the reference's check-command runner (tests/cli/test_verify.sh); the store check
 # is --fsck.  With no [verify] allow-list it says how to configure one.
 mkdir -p "$TMP/noverify"
