@@ -287,13 +287,13 @@ static const cli_flag cli_flags[] = {
      "(always: train the ppmi model again now)"},
 
     {"--debounce-ms", NULL, "N", set_int, FIELD(debounce_ms), 1, AE_WATCH_DEBOUNCE_MS_MAX,
-     OPTION(M(NONE)), SECTION_WATCH,
+     OPTION(M(NONE) | M(LSP)), SECTION_WATCH,
      "process a changed path once no event for it came\n"
      "for N ms (default 300)"},
     {"--print-events", NULL, NULL, set_bool, FIELD(print_events), NO_RANGE, OPTION(M(NONE)),
      SECTION_WATCH, "print one JSON line per file whose symbols changed:\n"
      "{file_path, language, added, removed, updated}"},
-    {"--poll-ms", NULL, "N", set_int, FIELD(poll_ms), 50, 3600000, OPTION(M(NONE)),
+    {"--poll-ms", NULL, "N", set_int, FIELD(poll_ms), 50, 3600000, OPTION(M(NONE) | M(LSP)),
      SECTION_WATCH, "watch by a stat scan every N ms instead of inotify\n"
      "(network file systems; used automatically when inotify fails)"},
     {"--log-format", NULL, "FORMAT", set_log_format, FIELD(log_format), NO_RANGE,

@@ -26,6 +26,8 @@ int cli_cmd_lsp(ae_workspace *unused, const cli_options *o)
                               .out_fd = STDOUT_FILENO,
                               .log = stderr,
                               .index = o->lsp_index,
+                              .debounce_ms = o->debounce_ms,
+                              .poll_ms = o->poll_ms,
                               .version = AE_VERSION};
         rc = lsp_run(ws, &lo);
     }

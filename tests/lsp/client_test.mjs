@@ -9,19 +9,18 @@
 // tests/cli/test_lsp.sh prepares both workspaces.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  WS, INDEX_WS, uriOf, startServer, initialized, stop, expectedHover, NO_SIR, lineOf, rows,
+  WS, INDEX_WS, SCALE, uriOf, startServer, initialized, stop, expectedHover, NO_SIR, lineOf, rows,
+  killAll,
 } from './lib.mjs';
 
 const HIER = { textDocument: { documentSymbol: { hierarchicalDocumentSymbolSupport: true } } };
 const server = startServer();
 const init = await initialized(server, HIER);
-after(async () => {
-  if (server.child.exitCode === null) server.child.kill();
-});
+after(killAll);
 
 const read = (rel) => readFileSync(join(WS, rel), 'utf8');
 const hover = (uri, line, character) =>
@@ -290,18 +289,44 @@ test('workspace/symbol mode from initializationOptions; a bad mode is InvalidPar
   assert.equal(await stop(s), 0);
 });
 
-test('--lsp --index: an unindexed workspace is indexed before hover', { skip: !INDEX_WS }, async () => {
+test('--lsp --index: the watcher in the same process indexes, then follows changes', { skip: !INDEX_WS }, async () => {
   assert.ok(!existsSync(join(INDEX_WS, '.aether', 'meta.sqlite')));
-  const s = startServer(['--index'], INDEX_WS);
+  const s = startServer(['--index', '--debounce-ms', '50'], INDEX_WS);
+  const logged = (re) => new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no log ${re}: ${JSON.stringify(s.logs)} ${s.stderr()}`)), 60000 * SCALE);
+    const check = () => {
+      const m = s.logs.find((x) => re.test(x.message));
+      if (m) { clearTimeout(t); resolve(m); } else setTimeout(check, 20);
+    };
+    check();
+  });
   await initialized(s, {});
+  await logged(/^aether: indexed \(full pass\): \d+ files/);
   const db = join(INDEX_WS, '.aether', 'meta.sqlite');
   const text = readFileSync(join(INDEX_WS, 'pkg/auth.py'), 'utf8');
   const h = await s.conn.sendRequest('textDocument/hover', {
     textDocument: { uri: uriOf('pkg/auth.py', INDEX_WS) }, position: { line: lineOf(text, 'return table.get'), character: 4 },
   });
   assert.equal(h.contents.value, expectedHover('cache_lookup', db));
+  // a file written while the server runs: the watcher indexes it, hover shows its SIR
+  writeFileSync(join(INDEX_WS, 'pkg', 'watched.py'), 'def watched_fn(v):\n    """Return v."""\n    return v\n');
+  await logged(/^aether: indexed \(batch\): 1 files, 1 symbols changed \(\+1 -0 ~0\)/);
+  const w = await s.conn.sendRequest('textDocument/hover', {
+    textDocument: { uri: uriOf('pkg/watched.py', INDEX_WS) }, position: { line: 2, character: 4 },
+  });
+  assert.equal(w.contents.value, expectedHover('watched_fn', db));
+  assert.ok(w.contents.value.startsWith('### watched_fn\n'));
+  // a second --lsp --index on the same workspace: the watch lock is taken, it serves anyway
+  const s2 = startServer(['--index'], INDEX_WS);
+  await initialized(s2, {});
+  const w2 = await s2.conn.sendRequest('textDocument/hover', {
+    textDocument: { uri: uriOf('pkg/watched.py', INDEX_WS) }, position: { line: 2, character: 4 },
+  });
+  assert.equal(w2.contents.value, w.contents.value);
+  assert.equal(await stop(s2), 0);
+  assert.match(s2.stderr(), /the watcher did not start: .*watched by pid/);
   assert.equal(await stop(s), 0);
-  assert.match(s.stderr(), /aetherd: indexed \d+ files/);
+  assert.match(s.stderr(), /aetherd: indexed \(full pass\)/);
 });
 
 test('without --index the server never writes the workspace', async () => {

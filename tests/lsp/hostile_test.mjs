@@ -4,16 +4,20 @@
 // and memory must stay bounded while gigabytes are announced.
 //
 //   AE_BUILD_DIR=build AE_LSP_WS=/tmp/ws node tests/lsp/hostile_test.mjs
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { AETHERD, WS, SCALE } from './lib.mjs';
 
 // A client that writes bytes and parses the server's frames itself.
+const raws = [];
+after(() => { for (const r of raws) if (r.child.exitCode === null) r.child.kill('SIGKILL'); });
+
 class Raw {
   constructor() {
     this.child = spawn(AETHERD, ['--workspace', WS, '--lsp'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    raws.push(this);
     this.buf = Buffer.alloc(0);
     this.queue = [];
     this.waiters = [];

@@ -19,8 +19,15 @@ export const uriOf = (rel, root = WS) => pathToFileURL(join(root, rel)).href;
 
 // The server process with a protocol connection on its stdio.  `exited` resolves to the exit
 // status; stderr is collected.
+const children = [];
+// Kills every server still running (a failed test must not leave one keeping node alive).
+export function killAll() {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+}
+
 export function startServer(args = [], ws = WS) {
   const child = spawn(AETHERD, ['--workspace', ws, '--lsp', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  children.push(child);
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ? `signal ${signal}` : code)));
