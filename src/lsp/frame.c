@@ -7,7 +7,9 @@
  *    longer than announced) is reported once and the header after it is used; a block with no
  *    usable Content-Length is reported and dropped; a header block that grows past
  *    LSP_MAX_HEADER is reported and dropped up to its end.
- * 3. An oversized body is reported when its header is read and then dropped byte by byte as
+ * 3. The search for a header block's end resumes where it stopped, so a client that sends
+ *    a header one byte at a time costs linear time.
+ * 4. An oversized body is reported when its header is read and then dropped byte by byte as
  *    it arrives (feed() drops it without buffering), so a client announcing 2^60 bytes costs
  *    nothing but the time to send them. */
 #include "lsp/frame.h"
@@ -43,9 +45,16 @@ bool lsp_framer_partial(const lsp_framer *f)
     return false;
 }
 
+/* Moves the start of the unconsumed bytes; what was searched is relative to it. */
+static void advance(lsp_framer *f, size_t n)
+{
+    f->start += n;
+    if (n) f->scanned = 0;
+}
+
 static void drop_consumed(lsp_framer *f)
 {
-    f->start += f->consume;
+    advance(f, f->consume);
     f->consume = 0;
     if (f->start == f->len) f->start = f->len = 0;
 }
@@ -170,17 +179,25 @@ lsp_frame_event lsp_framer_next(lsp_framer *f, const char **body, size_t *len)
         long t;
         switch (f->state) {
         case ST_HEADER: {
-            t = find_terminator(p, avail, &tl);
+            /* resume the search where the last one stopped (a header fed a byte at a time
+             * costs linear time, not quadratic); 3 bytes back for a straddling terminator */
+            size_t from = f->scanned > 3 && f->scanned <= avail ? f->scanned - 3 : 0;
+            t = find_terminator(p + from, avail - from, &tl);
+            if (t >= 0) {
+                t += (long)from;
+            } else {
+                f->scanned = avail;
+            }
             if (t < 0 || (size_t)t > LSP_MAX_HEADER) {
                 if (t < 0 && avail <= LSP_MAX_HEADER) return LSP_FRAME_NEED_MORE;
                 snprintf(f->error, sizeof f->error,
                          "header block longer than %u bytes: dropped up to its end",
                          LSP_MAX_HEADER);
                 if (t < 0) {
-                    f->start += avail - 3; /* a terminator may straddle the next bytes */
+                    advance(f, avail - 3); /* a terminator may straddle the next bytes */
                     f->state = ST_SKIP_HEADER;
                 } else {
-                    f->start += (size_t)t + tl;
+                    advance(f, (size_t)t + tl);
                 }
                 return LSP_FRAME_ERROR;
             }
@@ -188,12 +205,12 @@ lsp_frame_event lsp_framer_next(lsp_framer *f, const char **body, size_t *len)
             for (long i = 0; blank && i < t; i++)
                 blank = isspace((unsigned char)p[i]) != 0;
             if (blank) { /* stray line breaks between messages */
-                f->start += (size_t)t + tl;
+                advance(f, (size_t)t + tl);
                 continue;
             }
             header_info h;
             parse_block(p, (size_t)t, &h);
-            f->start += (size_t)t + tl;
+            advance(f, (size_t)t + tl);
             if (h.bad_length || !h.have_length) {
                 if (h.bad_length)
                     snprintf(f->error, sizeof f->error,
@@ -231,15 +248,15 @@ lsp_frame_event lsp_framer_next(lsp_framer *f, const char **body, size_t *len)
         case ST_SKIP_HEADER:
             t = find_terminator(p, avail, &tl);
             if (t >= 0) {
-                f->start += (size_t)t + tl;
+                advance(f, (size_t)t + tl);
                 f->state = ST_HEADER;
                 continue;
             }
-            if (avail > 3) f->start += avail - 3;
+            if (avail > 3) advance(f, avail - 3);
             return LSP_FRAME_NEED_MORE;
         default: { /* ST_SKIP_BODY */
             size_t k = (uint64_t)avail < f->skip_left ? avail : (size_t)f->skip_left;
-            f->start += k;
+            advance(f, k);
             f->skip_left -= k;
             if (f->skip_left) return LSP_FRAME_NEED_MORE;
             f->state = ST_HEADER;

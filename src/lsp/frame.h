@@ -36,6 +36,7 @@ typedef struct lsp_framer {
     uint64_t skip_left;   /* bytes of an oversized body still to drop */
     bool pending_message; /* a header followed junk: the error came first, the body next */
     size_t consume;       /* bytes of the last event to drop on the next call */
+    size_t scanned;       /* bytes after start already searched for a header block's end */
     char error[160];
 } lsp_framer;
 
