@@ -112,6 +112,10 @@ typedef struct ae_vector_store_ops {
      * (imported embeddings of another model, say) are kept.  *dropped = tables. */
     int (*drop_empty_except)(void *be, const char *keep_provider, const char *keep_model,
                              size_t *dropped, ae_error *err);
+    /* Optional (NULL: the backend holds no lock between calls).  Releases every writer lock
+     * the handle holds; the next write takes them again.  "lancedb" tables keep their writer
+     * lock from the first write until close otherwise. */
+    void (*release_locks)(void *be);
 } ae_vector_store_ops;
 
 typedef struct ae_vector_store {
@@ -144,6 +148,11 @@ int ae_vs_drop_models_except(ae_vector_store *vs, const char *provider, const ch
 /* See ops.drop_empty_except; *dropped may be NULL. */
 int ae_vs_drop_empty_except(ae_vector_store *vs, const char *keep_provider, const char *keep_model,
                             size_t *dropped, ae_error *err);
+/* See ops.release_locks; accepts NULL. */
+static inline void ae_vs_release_locks(ae_vector_store *vs)
+{
+    if (vs && vs->ops && vs->ops->release_locks) vs->ops->release_locks(vs->backend);
+}
 /* The backend's last_warning (see ops), or NULL. */
 static inline const char *ae_vs_last_warning(const ae_vector_store *vs)
 {

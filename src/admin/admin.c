@@ -9,6 +9,7 @@
 #include "util/err.h"
 #include "vectors/table.h"
 #include "workspace/workspace.h"
+#include "workspace/write_lock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,23 @@ static int record_imported(void *ctx, const ae_vs_record *recs, size_t n, ae_err
     return ae_meta_commit(ws->meta, err);
 }
 
+static int import_locked(ae_workspace *ws, FILE *in, ae_import_report *rep, ae_error *err);
+
+/* The writers take the workspace writer lock (workspace/write_lock.h): beside a watcher they
+ * wait for its current batch. */
 int ae_workspace_import_embeddings(ae_workspace *ws, FILE *in, ae_import_report *rep, ae_error *err)
 {
     memset(rep, 0, sizeof *rep);
     AE_RETURN_IF(ws->readonly || !ws->meta, err, AE_EINVAL,
                  "workspace %s must be open read-write to import embeddings", ws->root);
+    AE_TRY(ae_ws_write_begin(ws, err));
+    int rc = import_locked(ws, in, rep, err);
+    ae_ws_write_end(ws);
+    return rc;
+}
+
+static int import_locked(ae_workspace *ws, FILE *in, ae_import_report *rep, ae_error *err)
+{
     ae_vector_store *vs;
     AE_TRY(ae_ws_vector_store(ws, &vs, err));
     snprintf(rep->backend, sizeof rep->backend, "%s", ws->backend_name);
@@ -104,10 +117,20 @@ void ae_vector_status_free(ae_vector_status *s)
     s->n_tables = 0;
 }
 
+static int optimize_locked(ae_workspace *ws, ae_error *err);
+
 int ae_workspace_optimize(ae_workspace *ws, ae_error *err)
 {
     AE_RETURN_IF(ws->readonly, err, AE_EINVAL, "workspace %s must be open read-write to optimize",
                  ws->root);
+    AE_TRY(ae_ws_write_begin(ws, err));
+    int rc = optimize_locked(ws, err);
+    ae_ws_write_end(ws);
+    return rc;
+}
+
+static int optimize_locked(ae_workspace *ws, ae_error *err)
+{
     AE_TRY(ae_tables_optimize(ws->vectors_dir, NULL, err));
     if (strcmp(ws->config.embeddings.vector_backend, "lancedb") != 0) return 0;
     /* Rebuild the ANN index over the compacted tables where one is due. */

@@ -28,6 +28,7 @@
 
 #include <aether/vector_store.h>
 #include "workspace/workspace.h"
+#include "workspace/write_lock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -364,12 +365,26 @@ cleanup:
     return rc;
 }
 
+static int repair_locked(ae_workspace *ws, const ae_fsck_opts *opts, ae_repair_report *rep,
+                         ae_error *err);
+
+/* Under the workspace writer lock (workspace/write_lock.h): beside a watcher it waits for the
+ * current batch. */
 int ae_workspace_repair(ae_workspace *ws, const ae_fsck_opts *opts, ae_repair_report *rep,
                         ae_error *err)
 {
     memset(rep, 0, sizeof *rep);
     AE_RETURN_IF(ws->readonly || !ws->meta, err, AE_EINVAL,
                  "repair needs workspace %s opened read-write", ws->root);
+    AE_TRY(ae_ws_write_begin(ws, err));
+    int rc = repair_locked(ws, opts, rep, err);
+    ae_ws_write_end(ws);
+    return rc;
+}
+
+static int repair_locked(ae_workspace *ws, const ae_fsck_opts *opts, ae_repair_report *rep,
+                         ae_error *err)
+{
     double min_recall = opts ? opts->min_recall : 0;
     AE_TRY(ae_workspace_fsck(ws, opts, &rep->before, err));
     AE_RETURN_IF(!rep->before.sqlite_ok, err, AE_ECORRUPT,

@@ -17,9 +17,12 @@
 
 static ae_watch *g_watch;
 
+/* The first SIGINT/SIGTERM stops after the batch in progress (or abandons a long one at its
+ * next file, keeping what committed); a second one ends the process at once (the store is
+ * crash-safe). */
 static void on_signal(int sig)
 {
-    (void)sig;
+    signal(sig, SIG_DFL);
     if (g_watch) ae_watch_stop(g_watch);
 }
 

@@ -590,6 +590,13 @@ static void lance_close(void *be)
     free(b);
 }
 
+static void lance_release_locks(void *be)
+{
+    lance_be *b = be;
+    for (size_t i = 0; b && i < b->n; i++)
+        ae_table_unlock(b->tabs[i].t);
+}
+
 static const ae_vector_store_ops lance_ops = {
     .name = "lancedb",
     .upsert = lance_upsert,
@@ -602,6 +609,7 @@ static const ae_vector_store_ops lance_ops = {
     .last_warning = lance_last_warning,
     .drop_models_except = lance_drop_models_except,
     .drop_empty_except = lance_drop_empty_except,
+    .release_locks = lance_release_locks,
 };
 
 int ae_tables_build_indexes(ae_vector_store *vs, bool force, ae_error *err)

@@ -254,6 +254,13 @@ void ae_table_close(ae_table *t)
     free(t);
 }
 
+void ae_table_unlock(ae_table *t)
+{
+    if (!t || t->lock_fd < 0) return;
+    vlock_release(t->lock_fd);
+    t->lock_fd = -1;
+}
+
 static int reload(ae_table *t, ae_error *err)
 {
     snapshot *ns = NULL;
@@ -310,8 +317,16 @@ int table_lock(ae_table *t, ae_error *err)
                        t->name);
     if (t->lock_fd >= 0) return 0;
     AE_TRY(vlock_acquire(t->dir, t->name, t->opts.lock_timeout_ms, &t->lock_fd, err));
-    int rc = reload(t, err); /* C6: commit on top of the newest version */
-    if (rc == 0) rc = snapshot_next_version(t->dir, &t->next_version, err);
+    /* C6: commit on top of the newest version.  When nobody committed since our snapshot
+     * (a writer that unlocked between batches and re-locks) the snapshot and its id map
+     * stay: no reload. */
+    uint64_t next = 0;
+    int rc = snapshot_next_version(t->dir, &next, err);
+    if (rc == 0 && !(next == t->snap->m.version + 1 || (next == 1 && t->snap->m.version == 0))) {
+        rc = reload(t, err);
+        if (rc == 0) rc = snapshot_next_version(t->dir, &next, err);
+    }
+    if (rc == 0) t->next_version = next;
     if (rc < 0) {
         vlock_release(t->lock_fd);
         t->lock_fd = -1;

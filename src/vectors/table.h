@@ -80,6 +80,10 @@ int ae_table_read_key(const char *table_dir, char **provider, char **model, uint
                       ae_error *err);
 /* Releases the lock (if held), the snapshot and the handle; accepts NULL. */
 void ae_table_close(ae_table *t);
+/* Releases the writer lock if held (the next write takes it again, on top of the newest
+ * version); the handle stays open.  A long-lived writer (the watcher) calls this between
+ * batches so one-shot writers are not locked out while it is idle. */
+void ae_table_unlock(ae_table *t);
 
 /* Removes the table directory vectors_dir/name (table_drop.c): takes its
  * writer lock, renames it out of sight in one step, then deletes it.  A

@@ -32,6 +32,7 @@
 #include "util/fs.h"
 #include "util/mem.h"
 #include "workspace/workspace.h"
+#include "workspace/write_lock.h"
 
 #include <aether/watch.h>
 #include <dirent.h>
@@ -57,6 +58,8 @@
 #define WATCH_DEPTH_MAX 256
 #define POLL_MS_DEFAULT 1000
 #define RETRY_MS_MIN    2000
+#define STALE_RETRY_MIN 2000 /* files with stale SIRs are retried after this, doubling */
+#define STALE_RETRY_MAX 300000
 #define WATCH_LOCK_FILE "watch.lock"
 
 typedef struct wd_entry {
@@ -104,6 +107,8 @@ struct ae_watch {
     int64_t next_poll;
     /* counters of the running batch (from the changed callback) */
     size_t added, removed, updated;
+    /* stale SIRs: their files are queued again after a backoff (the provider may recover) */
+    int64_t stale_retry_ms;
 };
 
 /* ---- small helpers -------------------------------------------------------------------------- */
@@ -267,15 +272,23 @@ static void list_unlink(ae_watch *w, pend *p)
     p->prev = p->next = NULL;
 }
 
+/* Inserts p by its time: after the last entry not later than it.  Events come in time order,
+ * so this is the tail but for retries (queued with a time of their own). */
 static void list_append(ae_watch *w, pend *p)
 {
-    p->prev = w->tail;
-    p->next = NULL;
-    if (w->tail)
-        w->tail->next = p;
+    pend *after = w->tail;
+    while (after && after->at > p->at)
+        after = after->prev;
+    p->prev = after;
+    p->next = after ? after->next : w->head;
+    if (p->next)
+        p->next->prev = p;
+    else
+        w->tail = p;
+    if (after)
+        after->next = p;
     else
         w->head = p;
-    w->tail = p;
 }
 
 /* Removes p from the table (backward-shift deletion keeps probe chains intact). */
@@ -749,9 +762,35 @@ static void forward_notices(ae_watch *w)
         notice(w, AE_WATCH_INFO, "index", "%s", notes[i]);
 }
 
+/* Files holding a stale SIR (recorded with mtime_ns = -1, index_batch.h) are queued again
+ * once the backoff ran out, so a provider that recovers turns them fresh without a save. */
+static void retry_stale(ae_watch *w, const ae_index_stats *st)
+{
+    if (!st->sirs_failed) {
+        w->stale_retry_ms = 0;
+        return;
+    }
+    w->stale_retry_ms = w->stale_retry_ms ? w->stale_retry_ms * 2 : STALE_RETRY_MIN;
+    if (w->stale_retry_ms > STALE_RETRY_MAX) w->stale_retry_ms = STALE_RETRY_MAX;
+    sqlite3_stmt *q;
+    if (ae_meta_prepare(w->ws->meta, "SELECT path FROM files WHERE mtime_ns = -1", &q, NULL) < 0)
+        return;
+    /* queued as if their event came at now + backoff - debounce */
+    int64_t at = ae_mono_ms() + w->stale_retry_ms - w->o.debounce_ms;
+    size_t n = 0;
+    while (sqlite3_step(q) == SQLITE_ROW &&
+           enqueue(w, (const char *)sqlite3_column_text(q, 0), at) == 0)
+        n++;
+    sqlite3_finalize(q);
+    if (n)
+        notice(w, AE_WATCH_INFO, "sir_retry", "%zu file%s with stale SIRs retried in %lld ms", n,
+               n == 1 ? "" : "s", (long long)w->stale_retry_ms);
+}
+
 static void report(ae_watch *w, bool full, size_t paths, const ae_index_stats *st, double t0,
                    int rc, const ae_error *e)
 {
+    if (rc == 0) retry_stale(w, st);
     forward_notices(w);
     if (!w->cb.batch) return;
     ae_watch_batch b = {.full = full,
@@ -780,6 +819,10 @@ static void run_full(ae_watch *w)
     /* the pass covers every pending path */
     pending_clear(w);
     int rc = ae_workspace_index(w->ws, &w->icb, &st, &e);
+    if (rc < 0 && w->stop) {
+        notice(w, AE_WATCH_INFO, "abandoned", "stopped during a full pass: %s", e.message);
+        return;
+    }
     if (rc < 0) {
         memset(&st, 0, sizeof st);
         want_rescan(
@@ -787,6 +830,23 @@ static void run_full(ae_watch *w)
             "the previous full pass failed");
     }
     report(w, true, 0, &st, t0, rc, &e);
+}
+
+/* The ANN index, refreshed by the vector store's own policy (built or rebuilt only when due,
+ * cheap otherwise) once the queue is empty: a small batch never waits behind a rebuild that a
+ * later batch can do. */
+static void refresh_index(ae_watch *w)
+{
+    ae_workspace *ws = w->ws;
+    if (!ws->config.embeddings.enabled) return;
+    ae_error e = {0};
+    ae_vector_store *vs;
+    int rc = ae_ws_write_begin(ws, &e);
+    if (rc < 0) return; /* busy: the next batch's turn */
+    rc = ae_ws_vector_store(ws, &vs, &e);
+    if (rc == 0) rc = ae_vs_rebuild_index(vs, &e);
+    ae_ws_write_end(ws);
+    if (rc < 0) notice(w, AE_WATCH_WARN, "index", "ANN index refresh failed: %s", e.message);
 }
 
 static void run_paths(ae_watch *w, int64_t now)
@@ -807,6 +867,14 @@ static void run_paths(ae_watch *w, int64_t now)
     ae_index_stats st;
     ae_error e = {0};
     int rc = ae_workspace_index_paths(w->ws, (const char *const *)paths, n, &w->icb, &st, &e);
+    if (rc < 0 && w->stop) {
+        notice(w, AE_WATCH_INFO, "abandoned", "stopped during a batch: %s", e.message);
+        rc = 0; /* nothing of it was half-written: each commit is whole */
+        for (size_t i = 0; i < n; i++)
+            free(paths[i]);
+        free(paths);
+        return;
+    }
     if (rc < 0) {
         memset(&st, 0, sizeof st);
         /* retried later, as if their events came again */
@@ -819,6 +887,7 @@ static void run_paths(ae_watch *w, int64_t now)
     for (size_t i = 0; i < n; i++)
         free(paths[i]);
     free(paths);
+    if (rc == 0 && !w->head && !w->rescan) refresh_index(w);
 }
 
 int ae_watch_step(ae_watch *w, ae_error *err)
@@ -893,6 +962,7 @@ int ae_watch_open(ae_workspace *ws, const ae_watch_options *opts, const ae_watch
     ae_watch *w = calloc(1, sizeof *w);
     if (!w) return ae_fail(err, AE_ENOMEM, "out of memory");
     w->ws = ws;
+    ws->cancel = &w->stop; /* a batch waiting for the writer lock gives up on a stop */
     w->lock_fd = w->ep = w->in_fd = w->timer_fd = w->wake_fd = -1;
     if (opts) w->o = *opts;
     if (cb) w->cb = *cb;
@@ -947,6 +1017,7 @@ cleanup:
 void ae_watch_close(ae_watch *w)
 {
     if (!w) return;
+    if (w->ws->cancel == &w->stop) w->ws->cancel = NULL;
     pending_clear(w);
     free(w->table);
     clear_watches(w);

@@ -26,6 +26,7 @@
 #include "workspace/git_head.h"
 #include "workspace/index_batch.h"
 #include "workspace/model_train.h"
+#include "workspace/write_lock.h"
 
 #include <aether/watch.h>
 #include <stdlib.h>
@@ -105,6 +106,8 @@ static int on_file(const char *rel_path, const char *language, ae_symbol *syms, 
 {
     paths_run *r = ctx;
     (void)language;
+    if (r->ws->cancel && *r->ws->cancel)
+        return ae_fail(r->err, AE_EBUSY, "indexing stopped (the batches written so far stay)");
     AE_TRY(ix_batch_add_file(r->batch, rel_path, syms, n, r->err));
     if (ix_batch_full(r->batch)) AE_TRY(ix_batch_apply(r->batch, r->err));
     return 0;
@@ -171,15 +174,29 @@ static void unique(ae_strlist *l)
     l->len = k;
 }
 
+static int index_paths_locked(ae_workspace *ws, const char *const *paths, size_t n_paths,
+                              const ae_index_callbacks *cb, ae_index_stats *stats,
+                              ae_error *err);
+
 int ae_workspace_index_paths(ae_workspace *ws, const char *const *paths, size_t n_paths,
                              const ae_index_callbacks *cb, ae_index_stats *stats, ae_error *err)
 {
     ae_index_stats local;
     if (!stats) stats = &local;
     memset(stats, 0, sizeof *stats);
+    AE_RETURN_IF(!ws || ws->readonly || !ws->meta, err, AE_EINVAL,
+                 "workspace %s was opened read-only", ws ? ws->root : "(null)");
+    AE_TRY(ae_ws_write_begin(ws, err));
+    int rc = index_paths_locked(ws, paths, n_paths, cb, stats, err);
+    ae_ws_write_end(ws);
+    return rc;
+}
+
+static int index_paths_locked(ae_workspace *ws, const char *const *paths, size_t n_paths,
+                              const ae_index_callbacks *cb, ae_index_stats *stats,
+                              ae_error *err)
+{
     ae_strlist_free(&ws->notices);
-    AE_RETURN_IF(ws->readonly || !ws->meta, err, AE_EINVAL, "workspace %s was opened read-only",
-                 ws->root);
     AE_RETURN_IF(n_paths && !paths, err, AE_EINVAL, "ae_workspace_index_paths: paths is NULL");
     double t0 = ae_mono_s();
     ae_strlist rel = {0}, present = {0}, stored = {0}, gone = {0}, cgone = {0}, cpresent = {0};
@@ -187,7 +204,7 @@ int ae_workspace_index_paths(ae_workspace *ws, const char *const *paths, size_t 
     paths_run r = {.ws = ws, .cb = cb, .stats = stats, .err = err};
     int rc = 0;
     for (size_t i = 0; i < n_paths; i++) {
-        AE_RETURN_IF(!paths[i], err, AE_EINVAL, "ae_workspace_index_paths: path %zu is NULL", i);
+        if (!paths[i]) AE_FAIL(err, AE_EINVAL, "ae_workspace_index_paths: path %zu is NULL", i);
         char *p = NULL;
         AE_CHECK(normalize(ws, paths[i], &p, err));
         AE_CHECK(ae_strlist_push_owned(&rel, p) < 0 ? ae_fail(err, AE_ENOMEM, "out of memory") : 0);

@@ -26,6 +26,7 @@
 #include "workspace/embed_sync.h"
 #include "workspace/index_batch.h"
 #include "workspace/model_train.h"
+#include "workspace/write_lock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -73,6 +74,8 @@ static int on_file(const char *rel_path, const char *language, ae_symbol *syms, 
 {
     run *r = ctx;
     (void)language;
+    if (r->ws->cancel && *r->ws->cancel)
+        return ae_fail(r->err, AE_EBUSY, "indexing stopped (the batches written so far stay)");
     AE_TRY(ix_batch_add_file(r->batch, rel_path, syms, n, r->err));
     r->files_done++;
     progress(r, "symbols", r->files_done, r->files_total);
@@ -162,6 +165,9 @@ static int sync_embeddings(run *r)
     return ae_ws_embed_sync(ws, r->cb, NULL, r->stats, r->err);
 }
 
+static int index_locked(ae_workspace *ws, const ae_index_callbacks *cb, ae_index_stats *stats,
+                        ae_error *err);
+
 int ae_workspace_index(ae_workspace *ws, const ae_index_callbacks *cb, ae_index_stats *stats,
                        ae_error *err)
 {
@@ -171,6 +177,15 @@ int ae_workspace_index(ae_workspace *ws, const ae_index_callbacks *cb, ae_index_
     ae_strlist_free(&ws->notices);
     AE_RETURN_IF(ws->readonly || !ws->meta, err, AE_EINVAL, "workspace %s was opened read-only",
                  ws->root);
+    AE_TRY(ae_ws_write_begin(ws, err));
+    int rc = index_locked(ws, cb, stats, err);
+    ae_ws_write_end(ws);
+    return rc;
+}
+
+static int index_locked(ae_workspace *ws, const ae_index_callbacks *cb, ae_index_stats *stats,
+                        ae_error *err)
+{
     double t0 = ae_mono_s();
     run r = {.ws = ws, .cb = cb, .stats = stats, .err = err};
     AE_TRY(ae_sir_provider_open(&ws->config, &r.sirp, err));

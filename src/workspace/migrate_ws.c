@@ -15,6 +15,7 @@
 #include "store/migrate.h"
 #include "util/err.h"
 #include "util/fs.h"
+#include "workspace/write_lock.h"
 
 #include <aether/admin.h>
 
@@ -142,11 +143,23 @@ cleanup:
     return rc;
 }
 
+static int migrate_locked(ae_workspace *ws, const ae_migrate_opts *opts,
+                          ae_migrate_report *rep, ae_error *err);
+
 int ae_workspace_migrate_vectors(ae_workspace *ws, const ae_migrate_opts *opts,
                                  ae_migrate_report *rep, ae_error *err)
 {
     AE_RETURN_IF(ws->readonly || !ws->meta, err, AE_EINVAL,
                  "workspace %s must be open read-write to migrate", ws->root);
+    AE_TRY(ae_ws_write_begin(ws, err));
+    int rc = migrate_locked(ws, opts, rep, err);
+    ae_ws_write_end(ws);
+    return rc;
+}
+
+static int migrate_locked(ae_workspace *ws, const ae_migrate_opts *opts,
+                          ae_migrate_report *rep, ae_error *err)
+{
     ae_vector_store *lance = NULL;
     bool own = !(ws->vs && !strcmp(ws->backend_name, "lancedb"));
     if (own)

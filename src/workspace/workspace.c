@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 void ae_ws_notice(ae_workspace *ws, const char *fmt, ...)
 {
@@ -37,6 +38,7 @@ int ae_workspace_open(const char *dir, const ae_open_options *opts, ae_workspace
     int rc = 0;
     ae_config_init_defaults(&ws->config);
     ws->readonly = opts && opts->readonly;
+    ws->write_fd = -1;
     ws->root = ae_strdup(resolved);
     ws->aether_dir = ae_path_join(resolved, ".aether");
     ws->config_path = ae_path_join(ws->aether_dir, "config.toml");
@@ -68,6 +70,7 @@ void ae_workspace_close(ae_workspace *ws)
 {
     if (!ws) return;
     ae_vs_close(ws->vs);
+    if (ws->write_fd >= 0) close(ws->write_fd); /* releases the writer lock */
     ae_embedder_close(ws->embedder);
     ae_meta_close(ws->meta);
     ae_config_free(&ws->config);

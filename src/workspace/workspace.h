@@ -8,6 +8,7 @@
 #include "util/mem.h"
 
 #include <aether/aether.h>
+#include <signal.h>
 
 typedef struct ae_embedder ae_embedder;
 
@@ -27,6 +28,8 @@ struct ae_workspace {
     ae_embedder *embedder;    /* opened lazily */
     ae_strlist notices;
     int sir_concurrency; /* 0: the default */
+    int write_fd, write_depth;      /* the writer lock (write_lock.h); -1 until first used */
+    volatile sig_atomic_t *cancel; /* set by a watcher: a writer waiting for the lock gives up */
 };
 
 /* The configured vector store, opened on first use. */

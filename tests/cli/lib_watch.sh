@@ -79,6 +79,8 @@ start_watch() {
   local ws=$1 log=$2; shift 2
   "$AETHERD" --workspace "$ws" --log-format json "$@" >"$log.out" 2>"$log.err" &
   WATCH_PID=$!
+  # never leave a daemon behind, whatever happens to the test
+  trap 'kill -KILL "$WATCH_PID" 2>/dev/null || true; rm -rf "$TMP"' EXIT
   local t0=$SECONDS
   until grep -q '"kind":"full"' "$log.err" 2>/dev/null; do
     if ! kill -0 "$WATCH_PID" 2>/dev/null; then fail "watcher exited: $(cat "$log.err")"; return 1; fi

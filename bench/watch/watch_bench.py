@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Watch-mode benchmarks (docs/BENCHMARKS.md, "Watch mode").
+
+  watch_bench.py --build build --symbols 20000 [--saves 100] [--debounce 300] [--checkout 1200]
+                 [--idle 60] [--workdir DIR] [--keep]
+
+1. A generated Python workspace of --symbols functions (50 per file) in a git repository,
+   indexed with --index-once (default providers: static SIRs, ppmi embeddings; offline).
+2. `aetherd --workspace WS` (watch mode) starts.  Save-to-searchable: --saves times a new
+   function is written into an existing file; the clock runs from the write until the new
+   symbol is returned by aether-mcp (one long-lived server, aether_search lexical, polled
+   every 5 ms) and by `aetherd --search` (a new process per poll, polled back to back).
+   p50/p95/max of both.
+3. Branch switch: a branch rewriting --checkout files is committed, then `git checkout`
+   back and forth; time from the checkout's start until the daemon's last batch for it
+   ended (its JSON log), and the daemon's peak RSS (VmHWM) over the whole run.
+4. Idle: the daemon's CPU time (utime+stime from /proc) over --idle seconds with nothing
+   changing.
+Prints one JSON object with every number.
+"""
+import argparse, json, os, shutil, subprocess, sys, tempfile, threading, time
+
+def gen_file(path, base, n, rev):
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(f"def {base}_fn_{i}(value, limit={i}):\n"
+                    f'    """Compute {base} step {i}, revision {rev}."""\n'
+                    f"    return value * {i} + limit - {rev}\n\n")
+
+def git(ws, *args):
+    subprocess.run(["git", "-C", ws, "-c", "user.email=b@b", "-c", "user.name=b", *args],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+def pct(xs, p):
+    xs = sorted(xs)
+    if not xs: return None
+    k = (len(xs) - 1) * p / 100.0
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+class Mcp:
+    def __init__(self, binary, ws):
+        self.p = subprocess.Popen([binary, "--workspace", ws], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        self.i = 0
+        self.call("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                 "clientInfo": {"name": "bench", "version": "0"}})
+        self.p.stdin.write(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n")
+        self.p.stdin.flush()
+    def call(self, method, params):
+        self.i += 1
+        self.p.stdin.write(json.dumps({"jsonrpc": "2.0", "id": self.i, "method": method, "params": params}) + "\n")
+        self.p.stdin.flush()
+        r = json.loads(self.p.stdout.readline())
+        if "error" in r: raise RuntimeError(r)
+        return r["result"]
+    def finds(self, name):
+        r = self.call("tools/call", {"name": "aether_search", "arguments": {"query": name, "limit": 5}})
+        return any(m["qualified_name"] == name for m in r["structuredContent"]["matches"])
+    def close(self):
+        self.p.stdin.close(); self.p.wait()
+
+def cli_finds(aetherd, ws, name):
+    out = subprocess.run([aetherd, "--workspace", ws, "--search", name, "--search-limit", "5", "--output", "json"],
+                         capture_output=True, text=True).stdout
+    try:
+        return any(m["qualified_name"] == name for m in json.loads(out)["matches"])
+    except ValueError:
+        return False
+
+def proc_cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+def vmhwm(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"): return int(line.split()[1])
+    return None
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--symbols", type=int, default=20000)
+    ap.add_argument("--per-file", type=int, default=50)
+    ap.add_argument("--saves", type=int, default=100)
+    ap.add_argument("--debounce", type=int, default=300)
+    ap.add_argument("--checkout", type=int, default=1200)
+    ap.add_argument("--idle", type=int, default=60)
+    ap.add_argument("--workdir")
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    aetherd = os.path.abspath(os.path.join(a.build, "aetherd"))
+    mcp_bin = os.path.abspath(os.path.join(a.build, "aether-mcp"))
+    root = a.workdir or tempfile.mkdtemp(prefix="aether-watch-bench-")
+    ws = os.path.join(root, "ws")
+    shutil.rmtree(ws, ignore_errors=True)
+    os.makedirs(os.path.join(ws, "src"))
+    nfiles = max(1, a.symbols // a.per_file)
+    for i in range(nfiles):
+        d = os.path.join(ws, "src", f"d{i // 100}")
+        os.makedirs(d, exist_ok=True)
+        gen_file(os.path.join(d, f"m{i}.py"), f"m{i}", a.per_file, 0)
+    with open(os.path.join(ws, ".gitignore"), "w") as f: f.write(".aether/\n")
+    git(ws, "init", "-q", "-b", "main"); git(ws, "add", "-A"); git(ws, "commit", "-qm", "base")
+    res = {"symbols": nfiles * a.per_file, "files": nfiles, "debounce_ms": a.debounce}
+    t = time.monotonic()
+    subprocess.run([aetherd, "--workspace", ws, "--index-once"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    res["index_once_s"] = round(time.monotonic() - t, 2)
+
+    logpath = os.path.join(root, "daemon.log")
+    log = open(logpath, "w")
+    d = subprocess.Popen([aetherd, "--workspace", ws, "--log-format", "json", "--debounce-ms", str(a.debounce)],
+                         stdout=subprocess.DEVNULL, stderr=log)
+    seen = []  # (monotonic time the line appeared, record), filled by a tail thread every 20 ms
+    stop = threading.Event()
+    def tail():
+        with open(logpath) as f:
+            buf = ""
+            while not stop.is_set():
+                chunk = f.read()
+                if chunk:
+                    buf += chunk
+                    *lines, buf = buf.split("\n")
+                    now = time.monotonic()
+                    for l in lines:
+                        if '"kind"' in l: seen.append((now, json.loads(l)))
+                else:
+                    time.sleep(0.02)
+    tt = threading.Thread(target=tail, daemon=True); tt.start()
+    def batches():
+        return [r for _, r in seen]
+    while not any(b["fields"]["kind"] == "full" for b in batches()):
+        time.sleep(0.05)
+    mcp = Mcp(mcp_bin, ws)
+    lat_mcp, lat_cli = [], []
+    for k in range(a.saves):
+        i = (k * 7919) % nfiles
+        path = os.path.join(ws, "src", f"d{i // 100}", f"m{i}.py")
+        name = f"probe_{k}_fn"
+        with open(path, "a") as f:
+            f.write(f"def {name}(x):\n    return x + {k}\n\n")
+        t0 = time.monotonic()
+        done = {}
+        def cli_poll():
+            while not cli_finds(aetherd, ws, name): pass
+            done["cli"] = time.monotonic() - t0
+        th = threading.Thread(target=cli_poll); th.start()
+        while not mcp.finds(name): time.sleep(0.005)
+        lat_mcp.append((time.monotonic() - t0) * 1000)
+        th.join()
+        lat_cli.append(done["cli"] * 1000)
+        time.sleep(0.05)
+    mcp.close()
+    for key, xs in (("save_to_mcp_ms", lat_mcp), ("save_to_cli_ms", lat_cli)):
+        res[key] = {"p50": round(pct(xs, 50), 1), "p95": round(pct(xs, 95), 1), "max": round(max(xs), 1), "n": len(xs)}
+    bl = [b["fields"]["ms"] for b in batches() if b["fields"]["kind"] == "paths"]
+    res["batch_ms"] = {"p50": pct(bl, 50), "p95": pct(bl, 95)}
+
+    # branch switch
+    git(ws, "add", "-A"); git(ws, "commit", "-qm", "saves")
+    git(ws, "checkout", "-qb", "other")
+    n = min(a.checkout, nfiles)
+    for i in range(n):
+        gen_file(os.path.join(ws, "src", f"d{i // 100}", f"m{i}.py"), f"m{i}", a.per_file, 1)
+    git(ws, "add", "-A"); git(ws, "commit", "-qm", "other")
+    def settle(t_start, quiet=3.0):
+        """Seconds from t_start to the end of the last batch, once none came for `quiet` s."""
+        n0 = len(seen)
+        while True:
+            time.sleep(0.2)
+            if len(seen) > n0 and time.monotonic() - seen[-1][0] > quiet:
+                return seen[-1][0] - t_start
+    settle(time.monotonic())  # the branch's own commit: let the daemon catch up
+    res["checkout"] = []
+    for target in ("main", "other"):
+        t0 = time.monotonic()
+        git(ws, "checkout", "-q", target)
+        conv = settle(t0)
+        res["checkout"].append({"to": target, "files": n, "converge_s": round(conv, 2)})
+    res["daemon_peak_rss_mb"] = round(vmhwm(d.pid) / 1024, 1)
+    # idle
+    c0 = proc_cpu(d.pid); time.sleep(a.idle); c1 = proc_cpu(d.pid)
+    res["idle"] = {"seconds": a.idle, "cpu_s": round(c1 - c0, 3)}
+    d.terminate(); d.wait(); stop.set()
+    res["daemon_exit"] = d.returncode
+    print(json.dumps(res))
+    if not a.keep and not a.workdir: shutil.rmtree(root, ignore_errors=True)
+
+if __name__ == "__main__":
+    main()
