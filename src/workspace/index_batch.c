@@ -29,6 +29,7 @@ typedef struct ix_file {
     ae_symbol *syms;
     size_t n;
     size_t first_job, n_jobs; /* jobs[first_job .. +n_jobs] belong to this file */
+    ae_file_state st;         /* before extraction; mtime_ns -2: unknown */
     /* The change event (only with a `changed` callback): per new symbol CH_SAME, CH_ADDED or
      * CH_UPDATED, and the stored symbols that are gone. */
     unsigned char *change;
@@ -309,11 +310,12 @@ static int diff_file(ix_batch *b, ix_file *f, ae_error *err)
     return 0;
 }
 
-int ix_batch_add_file(ix_batch *b, const char *rel_path, const ae_symbol *syms, size_t n,
-                      ae_error *err)
+int ix_batch_add_file(ix_batch *b, const char *rel_path, const ae_file_state *st,
+                      const ae_symbol *syms, size_t n, ae_error *err)
 {
     ix_file *f = push_file(b, rel_path);
     if (!f) return oom(err);
+    f->st = st ? *st : (ae_file_state){.mtime_ns = -2, .size = -1};
     size_t fi = b->n_files - 1;
     if (n) {
         f->syms = calloc(n, sizeof *f->syms);
@@ -440,18 +442,11 @@ static int write_file(ix_batch *b, ix_file *f, ae_sir_outcome *outs, int64_t now
         free(sorted); /* shallow: the strings belong to f->syms */
         if (rc < 0) goto cleanup;
     }
-    char *abs = ae_path_join(b->cfg.ws->root, f->path);
-    if (!abs) AE_FAIL(err, AE_ENOMEM, "out of memory");
-    struct stat sb;
-    bool exists = stat(abs, &sb) == 0;
-    free(abs);
-    if (exists) {
-        ae_file_state fs = {.mtime_ns = any_stale ? -1
-                                                  : (int64_t)sb.st_mtim.tv_sec * 1000000000 +
-                                                        sb.st_mtim.tv_nsec,
-                            .size = (int64_t)sb.st_size};
-        AE_CHECK(ae_meta_file_put(m, f->path, &fs, err));
-    }
+    /* The state from before the extraction (index_batch.h); a stale symbol or an unknown
+     * state is recorded as mtime_ns = -1, so the next pass reads the file again. */
+    ae_file_state fs = f->st;
+    if (any_stale || fs.mtime_ns == -2) fs.mtime_ns = -1;
+    AE_CHECK(ae_meta_file_put(m, f->path, &fs, err));
     b->cfg.stats->symbols_total += f->n;
 cleanup:
     ae_strlist_free(&old);

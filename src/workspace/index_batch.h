@@ -2,7 +2,7 @@
  * transaction out.  Both the one-shot pass (index_run.c) and the watcher feed it:
  *
  *   ix_batch_open(&cfg, &b, err);
- *   for each changed file:  ix_batch_add_file(b, path, syms, n, err);   (copies syms)
+ *   for each changed file:  ix_batch_add_file(b, path, &st, syms, n, err);   (copies syms)
  *   for each deleted file:  ix_batch_remove_file(b, path, err);
  *   ix_batch_apply(b, err);   (may be called again after more adds: the batch restarts empty)
  *   ix_batch_close(b);
@@ -42,9 +42,13 @@ typedef struct ix_batch_config {
 } ix_batch_config;
 
 int ix_batch_open(const ix_batch_config *cfg, ix_batch **out, ae_error *err);
-/* syms are borrowed for the call (copied). */
-int ix_batch_add_file(ix_batch *b, const char *rel_path, const ae_symbol *syms, size_t n,
-                      ae_error *err);
+/* syms are borrowed for the call (copied).  st is the file's (mtime, size) taken BEFORE it was
+ * read for extraction, recorded with its symbols: a write racing the extraction then leaves a
+ * state that differs from the file's, so the next pass reads it again (a state taken after the
+ * read could describe newer content than the symbols).  NULL: none known (not recorded: the
+ * next pass reads the file again). */
+int ix_batch_add_file(ix_batch *b, const char *rel_path, const ae_file_state *st,
+                      const ae_symbol *syms, size_t n, ae_error *err);
 int ix_batch_remove_file(ix_batch *b, const char *rel_path, ae_error *err);
 /* True when the batch reached AE_INDEX_BATCH_FILES files or AE_INDEX_BATCH_JOBS SIRs. */
 bool ix_batch_full(const ix_batch *b);

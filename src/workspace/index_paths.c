@@ -22,6 +22,7 @@
 #include "symbols/files.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/fs.h"
 #include "workspace/embed_sync.h"
 #include "workspace/git_head.h"
 #include "workspace/index_batch.h"
@@ -31,6 +32,7 @@
 #include <aether/watch.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct paths_run {
     ae_workspace *ws;
@@ -38,7 +40,14 @@ typedef struct paths_run {
     ae_index_stats *stats;
     ae_error *err;
     ix_batch *batch;
+    const ae_strlist *present;   /* the chunk being extracted, sorted */
+    const ae_file_state *states; /* their (mtime, size) before extraction (index_batch.h) */
 } paths_run;
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
 /* "./a//b/" -> "a/b"; absolute paths must lie under root.  AE_EINVAL for ".." or outside. */
 static int normalize(const ae_workspace *ws, const char *in, char **out, ae_error *err)
@@ -108,7 +117,10 @@ static int on_file(const char *rel_path, const char *language, ae_symbol *syms, 
     (void)language;
     if (r->ws->cancel && *r->ws->cancel)
         return ae_fail(r->err, AE_EBUSY, "indexing stopped (the batches written so far stay)");
-    AE_TRY(ix_batch_add_file(r->batch, rel_path, syms, n, r->err));
+    const char *const *hit =
+        bsearch(&rel_path, r->present->items, r->present->len, sizeof *r->present->items, cmp_str);
+    const ae_file_state *st = hit ? &r->states[hit - (const char *const *)r->present->items] : NULL;
+    AE_TRY(ix_batch_add_file(r->batch, rel_path, st, syms, n, r->err));
     if (ix_batch_full(r->batch)) AE_TRY(ix_batch_apply(r->batch, r->err));
     return 0;
 }
@@ -126,13 +138,31 @@ static int run_chunk(paths_run *r, const ae_strlist *gone, const ae_strlist *pre
     ae_workspace *ws = r->ws;
     ae_strlist old_ids = {0}, new_ids = {0};
     ae_ws_model_pass mp = {0};
+    ae_file_state *states = NULL;
     size_t embedded0 = r->stats->embeddings_written;
     int rc = 0;
     AE_CHECK(ids_of_files(ws, gone, &old_ids, r->err));
     AE_CHECK(ids_of_files(ws, present, &old_ids, r->err));
     for (size_t i = 0; i < gone->len; i++)
         AE_CHECK(ix_batch_remove_file(r->batch, gone->items[i], r->err));
-    if (present->len) AE_CHECK(ae_symbols_extract(ws->root, present, on_file, r, r->err));
+    if (present->len) {
+        states = calloc(present->len, sizeof *states);
+        if (!states) AE_FAIL(r->err, AE_ENOMEM, "out of memory");
+        for (size_t i = 0; i < present->len; i++) {
+            char *abs = ae_path_join(ws->root, present->items[i]);
+            struct stat sb;
+            if (abs && stat(abs, &sb) == 0)
+                states[i] = (ae_file_state){.mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 +
+                                                        sb.st_mtim.tv_nsec,
+                                            .size = (int64_t)sb.st_size};
+            else
+                states[i] = (ae_file_state){.mtime_ns = -2, .size = -1}; /* unknown */
+            free(abs);
+        }
+        r->present = present;
+        r->states = states;
+        AE_CHECK(ae_symbols_extract(ws->root, present, on_file, r, r->err));
+    }
     AE_CHECK(ix_batch_apply(r->batch, r->err));
     r->stats->files_changed += present->len;
     if (!ws->config.embeddings.enabled) goto cleanup;
@@ -152,12 +182,10 @@ static int run_chunk(paths_run *r, const ae_strlist *gone, const ae_strlist *pre
 cleanup:
     ae_strlist_free(&old_ids);
     ae_strlist_free(&new_ids);
+    free(states);
+    r->present = NULL;
+    r->states = NULL;
     return rc;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static void unique(ae_strlist *l)
@@ -175,8 +203,7 @@ static void unique(ae_strlist *l)
 }
 
 static int index_paths_locked(ae_workspace *ws, const char *const *paths, size_t n_paths,
-                              const ae_index_callbacks *cb, ae_index_stats *stats,
-                              ae_error *err);
+                              const ae_index_callbacks *cb, ae_index_stats *stats, ae_error *err);
 
 int ae_workspace_index_paths(ae_workspace *ws, const char *const *paths, size_t n_paths,
                              const ae_index_callbacks *cb, ae_index_stats *stats, ae_error *err)
@@ -193,8 +220,7 @@ int ae_workspace_index_paths(ae_workspace *ws, const char *const *paths, size_t 
 }
 
 static int index_paths_locked(ae_workspace *ws, const char *const *paths, size_t n_paths,
-                              const ae_index_callbacks *cb, ae_index_stats *stats,
-                              ae_error *err)
+                              const ae_index_callbacks *cb, ae_index_stats *stats, ae_error *err)
 {
     ae_strlist_free(&ws->notices);
     AE_RETURN_IF(n_paths && !paths, err, AE_EINVAL, "ae_workspace_index_paths: paths is NULL");

@@ -46,7 +46,9 @@ typedef struct run {
     char commit_hash[AE_GIT_HASH_MAX + 1]; /* "" outside git */
     ix_batch *batch;
     size_t files_done, files_total;
-    ae_ws_model_pass model; /* the learned embedder's pass (model_train.h) */
+    const ae_strlist *changed;   /* sorted: the files being extracted */
+    const ae_file_state *states; /* their (mtime, size) before extraction */
+    ae_ws_model_pass model;      /* the learned embedder's pass (model_train.h) */
 } run;
 
 static void progress(run *r, const char *phase, size_t done, size_t total)
@@ -70,22 +72,25 @@ static int file_state(const char *root, const char *rel, ae_file_state *st, bool
     return 0;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int on_file(const char *rel_path, const char *language, ae_symbol *syms, size_t n, void *ctx)
 {
     run *r = ctx;
     (void)language;
     if (r->ws->cancel && *r->ws->cancel)
         return ae_fail(r->err, AE_EBUSY, "indexing stopped (the batches written so far stay)");
-    AE_TRY(ix_batch_add_file(r->batch, rel_path, syms, n, r->err));
+    const char *const *hit =
+        bsearch(&rel_path, r->changed->items, r->changed->len, sizeof *r->changed->items, cmp_str);
+    const ae_file_state *st = hit ? &r->states[hit - (const char *const *)r->changed->items] : NULL;
+    AE_TRY(ix_batch_add_file(r->batch, rel_path, st, syms, n, r->err));
     r->files_done++;
     progress(r, "symbols", r->files_done, r->files_total);
     if (ix_batch_full(r->batch)) AE_TRY(ix_batch_apply(r->batch, r->err));
     return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* Files holding a SIR from another provider or model than this run's: they are re-extracted
@@ -116,6 +121,8 @@ static int scan_and_extract(run *r)
 {
     ae_workspace *ws = r->ws;
     ae_strlist files = {0}, stored = {0}, changed = {0}, foreign = {0};
+    ae_file_state *states = NULL;
+    size_t cap_states = 0;
     int rc = 0;
     progress(r, "scan", 0, 0);
     AE_CHECK(ae_workspace_list_files(ws->root, &files, r->err));
@@ -141,9 +148,18 @@ static int scan_and_extract(run *r)
             (!foreign.len ||
              !bsearch(&files.items[i], foreign.items, foreign.len, sizeof *foreign.items, cmp_str)))
             continue;
+        if (changed.len == cap_states) {
+            cap_states = cap_states ? cap_states * 2 : 64;
+            ae_file_state *ns = ae_realloc_array(states, cap_states, sizeof *ns);
+            if (!ns) AE_FAIL(r->err, AE_ENOMEM, "out of memory");
+            states = ns;
+        }
+        states[changed.len] = now;
         if (ae_strlist_push(&changed, files.items[i]) < 0)
             AE_FAIL(r->err, AE_ENOMEM, "out of memory");
     }
+    r->changed = &changed;
+    r->states = states;
     r->stats->files_changed = changed.len;
     r->files_total = changed.len;
     if (changed.len) AE_CHECK(ae_symbols_extract(ws->root, &changed, on_file, r, r->err));
@@ -153,6 +169,9 @@ cleanup:
     ae_strlist_free(&stored);
     ae_strlist_free(&changed);
     ae_strlist_free(&foreign);
+    free(states);
+    r->changed = NULL;
+    r->states = NULL;
     return rc;
 }
 

@@ -143,8 +143,8 @@ cleanup:
     return rc;
 }
 
-static int migrate_locked(ae_workspace *ws, const ae_migrate_opts *opts,
-                          ae_migrate_report *rep, ae_error *err);
+static int migrate_locked(ae_workspace *ws, const ae_migrate_opts *opts, ae_migrate_report *rep,
+                          ae_error *err);
 
 int ae_workspace_migrate_vectors(ae_workspace *ws, const ae_migrate_opts *opts,
                                  ae_migrate_report *rep, ae_error *err)
@@ -157,8 +157,8 @@ int ae_workspace_migrate_vectors(ae_workspace *ws, const ae_migrate_opts *opts,
     return rc;
 }
 
-static int migrate_locked(ae_workspace *ws, const ae_migrate_opts *opts,
-                          ae_migrate_report *rep, ae_error *err)
+static int migrate_locked(ae_workspace *ws, const ae_migrate_opts *opts, ae_migrate_report *rep,
+                          ae_error *err)
 {
     ae_vector_store *lance = NULL;
     bool own = !(ws->vs && !strcmp(ws->backend_name, "lancedb"));

@@ -27,8 +27,8 @@ struct ae_workspace {
     const char *backend_name; /* of vs: "lancedb" or "sqlite" */
     ae_embedder *embedder;    /* opened lazily */
     ae_strlist notices;
-    int sir_concurrency; /* 0: the default */
-    int write_fd, write_depth;      /* the writer lock (write_lock.h); -1 until first used */
+    int sir_concurrency;           /* 0: the default */
+    int write_fd, write_depth;     /* the writer lock (write_lock.h); -1 until first used */
     volatile sig_atomic_t *cancel; /* set by a watcher: a writer waiting for the lock gives up */
 };
 
