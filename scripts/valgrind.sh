@@ -26,7 +26,8 @@ for t in tests/cli/test_cli_usage.sh tests/cli/test_index_search.sh tests/cli/te
          tests/fault/test_fsck_repair.sh tests/cli/test_reports.sh \
          tests/cli/test_vectors.sh tests/cli/test_mcp.sh tests/cli/test_lexical_fts.sh \
          tests/cli/test_embed_ppmi.sh tests/cli/test_sir_status.sh tests/cli/test_sir_concurrency.sh \
-         tests/cli/test_verify.sh tests/cli/test_lsp.sh; do
+         tests/cli/test_verify.sh tests/cli/test_lsp.sh tests/cli/test_watch_sir.sh \
+         tests/cli/test_watch_ppmi.sh; do
   [ -f "$t" ] || continue
   # As many tests at once as there are cores; each writes its own result file.
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done

@@ -95,6 +95,12 @@ converge "$WS" "git checkout main"
 git -C "$WS" checkout -q feature
 converge "$WS" "git checkout feature"
 
+# Idle is idle: no CPU time at all over 5 s with nothing changing (no timer, no polling).
+sleep 1
+cpu() { awk '{print $14 + $15}' "/proc/$WATCH_PID/stat"; }
+c0=$(cpu); sleep 5; c1=$(cpu)
+[ $((c1 - c0)) -le 1 ] && ok "idle: $((c1 - c0)) clock ticks of CPU in 5 s" || fail "idle watcher used $((c1 - c0)) ticks in 5 s"
+
 stop_watch
 # The log: every stderr line is one JSON object with level, message, fields.
 python3 - "$TMP/w.err" <<'PY' && ok "--log-format json: every line parses" || fail "json log: $(head -3 "$TMP/w.err")"
@@ -112,7 +118,11 @@ for line in open(sys.argv[1]):
     n += 1
 assert n > 5 and batches > 5, (n, batches)
 PY
-# A watcher left no lock behind: a second start works at once.
+# A watcher left no lock behind: a second start works at once; SIGINT stops it too (exit 0).
 start_watch "$WS" "$TMP/w2" --debounce-ms 100 && ok "restart after a clean stop" || fail "restart"
-stop_watch
+gen "$WS/src/m5.py" 4 4242
+kill -INT "$WATCH_PID"
+rc=0; wait "$WATCH_PID" || rc=$?
+[ $rc -eq 0 ] && grep -q '"message":"stopped"' "$TMP/w2.err" && ok "SIGINT: exit 0 after the batch in progress" || fail "SIGINT: exit $rc: $(tail -2 "$TMP/w2.err")"
+expect_exit 0 "$AETHERD" --workspace "$WS" --fsck && ok "fsck after SIGINT" || fail "fsck after SIGINT: $OUT"
 finish

@@ -33,4 +33,13 @@ mkdir -p "$WS/node_modules/dep" && gen "$WS/node_modules/dep/x.py" 2 4
 gen "$WS/lib/p5.py" 4 4
 converge "$WS" "node_modules ignored (ppmi)" models
 stop_watch
+
+# The polling fallback (what runs where inotify cannot be had): the same equality.
+start_watch "$WS" "$TMP/p" --debounce-ms 100 --poll-ms 200 || { finish; exit 1; }
+grep -q '"message":"watching .* (polling, debounce 100 ms)"' "$TMP/p.err" && ok "--poll-ms watches by polling" || fail "log: $(head -2 "$TMP/p.err")"
+gen "$WS/lib/p6.py" 2 5
+rm "$WS/lib/p7.py"
+mv "$WS/lib/sub" "$WS/lib/sub2"
+converge "$WS" "polling: save, delete, directory moved (ppmi)" models
+stop_watch
 finish
