@@ -109,7 +109,17 @@ struct ae_watch {
     size_t added, removed, updated;
     /* stale SIRs: their files are queued again after a backoff (the provider may recover) */
     int64_t stale_retry_ms;
+    /* test hooks (AE_TESTING only, docs/TESTING.md): a fake watch limit, fake overflows */
+    size_t test_max_watches, test_overflow_every, events_read;
 };
+
+#ifdef AE_TESTING
+static size_t test_hook(const char *name)
+{
+    const char *e = getenv(name);
+    return e && *e ? (size_t)strtoull(e, NULL, 10) : 0;
+}
+#endif
 
 /* ---- small helpers -------------------------------------------------------------------------- */
 
@@ -462,7 +472,11 @@ static int watch_tree(ae_watch *w, const char *rel, bool fresh, int depth, ae_er
     if (w->backend != AE_WATCH_INOTIFY || depth > WATCH_DEPTH_MAX) return 0;
     char *full = rel[0] ? ae_path_join(w->ws->root, rel) : ae_strdup(w->ws->root);
     if (!full) return ae_fail(err, AE_ENOMEM, "out of memory");
-    int wd = inotify_add_watch(w->in_fd, full, WATCH_MASK);
+    int wd = -1;
+    if (w->test_max_watches && w->n_wds >= w->test_max_watches)
+        errno = ENOSPC; /* AE_WATCH_MAX_WATCHES */
+    else
+        wd = inotify_add_watch(w->in_fd, full, WATCH_MASK);
     if (wd < 0) {
         int e = errno;
         free(full);
@@ -710,6 +724,10 @@ static int read_events(ae_watch *w, ae_error *err)
         for (char *p = buf; p < buf + n;) {
             const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
             AE_TRY(on_event(w, ev, now, err));
+            if (w->test_overflow_every && ++w->events_read % w->test_overflow_every == 0) {
+                struct inotify_event ov = {.wd = -1, .mask = IN_Q_OVERFLOW}; /* a test hook */
+                AE_TRY(on_event(w, &ov, now, err));
+            }
             if (w->backend != AE_WATCH_INOTIFY) return 0;
             p += sizeof *ev + ev->len;
         }
@@ -966,6 +984,10 @@ int ae_watch_open(ae_workspace *ws, const ae_watch_options *opts, const ae_watch
     w->lock_fd = w->ep = w->in_fd = w->timer_fd = w->wake_fd = -1;
     if (opts) w->o = *opts;
     if (cb) w->cb = *cb;
+#ifdef AE_TESTING
+    w->test_max_watches = test_hook("AE_WATCH_MAX_WATCHES");
+    w->test_overflow_every = test_hook("AE_WATCH_OVERFLOW_EVERY");
+#endif
     if (w->o.debounce_ms <= 0) w->o.debounce_ms = AE_WATCH_DEBOUNCE_MS_DEFAULT;
     if (w->o.debounce_ms > AE_WATCH_DEBOUNCE_MS_MAX) w->o.debounce_ms = AE_WATCH_DEBOUNCE_MS_MAX;
     if (!w->o.batch_paths) w->o.batch_paths = AE_WATCH_BATCH_PATHS_DEFAULT;
