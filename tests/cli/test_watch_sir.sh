@@ -52,9 +52,12 @@ contains "$(sql "SELECT last_error FROM sir WHERE id='$BETA'")" "handler_beta" &
 wait_for 20 grep -q '"event":"sir_retry"' "$TMP/w.err" && ok "retry scheduled" || fail "no retry notice: $(tail -3 "$TMP/w.err")"
 
 # The model recovers; no file is touched: the daemon's retry makes it fresh.
-control '{"fail_chat_for": null}'
-wait_for 60 grep -q "^SIR_STORED symbol_id=$BETA " "$TMP/w.out" && ok "retried without a save: SIR_STORED" || fail "no SIR_STORED after recovery: $(tail -3 "$TMP/w.err")"
-wait_for 20 grep -q "^EMBEDDING_STORED symbol_id=$BETA " "$TMP/w.out" && ok "EMBEDDING_STORED" || fail "no EMBEDDING_STORED"
+control '{"fail_chat_for": null, "intent_suffix": " (v2)"}' # a new SIR: new hash
+count() { grep -c "^$1 symbol_id=$BETA " "$TMP/w.out" || true; }
+more_than() { [ "$(count "$1")" -gt "$2" ]; }
+sirs0=$(count SIR_STORED) embs0=$(count EMBEDDING_STORED) # the initial pass's lines
+wait_for 60 more_than SIR_STORED "$sirs0" && ok "retried without a save: SIR_STORED" || fail "no SIR_STORED after recovery: $(tail -3 "$TMP/w.err")"
+wait_for 20 more_than EMBEDDING_STORED "$embs0" && ok "EMBEDDING_STORED" || fail "no EMBEDDING_STORED"
 [ "$(sql "SELECT sir_status || '|' || ifnull(last_error, 'NULL') FROM sir WHERE id='$BETA'")" = "fresh|NULL" ] && ok "fresh again" || fail "status $(sql "SELECT sir_status, last_error FROM sir WHERE id='$BETA'")"
 [ "$(sql "SELECT commit_hash FROM sir_history WHERE symbol_id='$BETA' ORDER BY version DESC LIMIT 1")" = "$HEAD1" ] && ok "history commit_hash = HEAD" || fail "commit_hash"
 stop_watch
