@@ -10,8 +10,9 @@
 . "$AE_SOURCE_DIR/tests/cli/lib_watch.sh"
 
 KILLS=${AE_WATCH_KILLS:-12}
-RANDOM=${AE_WATCH_KILL_SEED:-$$}
-echo "seed $RANDOM kills $KILLS"
+SEED=${AE_WATCH_KILL_SEED:-$$}
+RANDOM=$SEED
+echo "seed $SEED kills $KILLS"
 WS="$TMP/ws"
 mkdir -p "$WS/src" "$WS/.aether"
 printf '[embeddings]\nprovider = "hash"\n' >"$WS/.aether/config.toml"
