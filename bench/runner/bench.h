@@ -43,7 +43,7 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
 /* --cold-bench VDIR (cold.c): evict ("fadvise", "drop", "none"), then a
  * fresh --cold-store child; one JSON line with medians over `runs`. */
 int bench_cold_run(const char *vdir, const char *query, const char *how, int runs, size_t k,
-                   uint32_t nprobe, uint32_t refine);
+                   uint32_t nprobe, uint32_t refine, const char *child);
 /* Child of the cold-start measurement for --store table. */
 int bench_store_cold_child(const char *vdir, const float *q, uint32_t dim, size_t k,
                            uint32_t nprobe, uint32_t refine);

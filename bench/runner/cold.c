@@ -3,7 +3,7 @@
  * query").
  *
  *   aether-bench --cold-bench VDIR --query Q.fvecs [--evict fadvise|drop|none]
- *                [--runs N] [--nprobe N] [--refine R] [--k K]
+ *                [--runs N] [--nprobe N] [--refine R] [--k K] [--child BIN]
  *
  * Each run: sync, then evict -- fadvise: posix_fadvise(DONTNEED) of every file
  * under VDIR (the binary and libraries stay cached; the pages still resident
@@ -13,7 +13,9 @@
  * answers query r.  Per run: the child's own time from before the open to the
  * answer, the parent's fork-to-exit time, the child's bytes read from disk
  * (rusage ru_inblock, 512-byte units; it counts mmap faults and read-ahead it
- * caused) and its major and minor page faults.  One JSON line: medians and
+ * caused), its major and minor page faults and its CPU time (user + sys,
+ * the whole process: the figure to read on a loaded machine).  --child runs another
+ * aether-bench binary as the child (a baseline build, in the same run).  One JSON line: medians and
  * ranges over the runs.  Disk time is noisy on a shared machine; bytes read
  * and fault counts are not. */
 #define _XOPEN_SOURCE_EXTENDED 1
@@ -68,8 +70,10 @@ static int evict(const char *vdir, const char *how)
 }
 
 typedef struct run {
-    double child_ms, exec_ms, read_kb, majflt, minflt;
+    double child_ms, exec_ms, read_kb, majflt, minflt, cpu_ms;
 } run;
+
+static const char *child_bin = "/proc/self/exe";
 
 static int one_run(const char *vdir, const char *query, size_t k, uint32_t nprobe, uint32_t refine,
                    run *r)
@@ -87,8 +91,8 @@ static int one_run(const char *vdir, const char *query, size_t k, uint32_t nprob
         dup2(pfd[1], 1);
         close(pfd[0]);
         close(pfd[1]);
-        execl("/proc/self/exe", "aether-bench", "--cold-store", vdir, "--query", query, "--nprobe",
-              nps, "--refine", rfs, "--k", ks, (char *)NULL);
+        execl(child_bin, "aether-bench", "--cold-store", vdir, "--query", query, "--nprobe", nps,
+              "--refine", rfs, "--k", ks, (char *)NULL);
         _exit(127);
     }
     close(pfd[1]);
@@ -104,6 +108,8 @@ static int one_run(const char *vdir, const char *query, size_t k, uint32_t nprob
     r->read_kb = (double)ru.ru_inblock / 2.0;
     r->majflt = (double)ru.ru_majflt;
     r->minflt = (double)ru.ru_minflt;
+    r->cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+                (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
     return 0;
 }
 
@@ -114,15 +120,16 @@ static double med(double *v, int n)
 }
 
 int bench_cold_run(const char *vdir, const char *query, const char *how, int runs, size_t k,
-                   uint32_t nprobe, uint32_t refine)
+                   uint32_t nprobe, uint32_t refine, const char *child)
 {
+    if (child) child_bin = child;
     if (runs < 1) runs = 1;
     double *cm = calloc((size_t)runs, sizeof *cm), *em = calloc((size_t)runs, sizeof *em);
     double *rk = calloc((size_t)runs, sizeof *rk), *mj = calloc((size_t)runs, sizeof *mj);
-    double *mn = calloc((size_t)runs, sizeof *mn);
+    double *mn = calloc((size_t)runs, sizeof *mn), *cpu = calloc((size_t)runs, sizeof *cpu);
     double resident_max = 0;
     int rc = 1;
-    if (!cm || !em || !rk || !mj || !mn) goto done;
+    if (!cm || !em || !rk || !mj || !mn || !cpu) goto done;
     for (int i = 0; i < runs; i++) {
         if (evict(vdir, how) < 0) {
             fprintf(stderr, "aether-bench: cannot evict with '%s' (drop_caches needs root)\n", how);
@@ -139,6 +146,7 @@ int bench_cold_run(const char *vdir, const char *query, const char *how, int run
         rk[i] = r.read_kb;
         mj[i] = r.majflt;
         mn[i] = r.minflt;
+        cpu[i] = r.cpu_ms;
     }
     printf("{\"cold\":\"%s\",\"runs\":%d,\"nprobe\":%u,\"refine\":%u,", how, runs, nprobe, refine);
     double lo = cm[0], hi = cm[0];
@@ -149,6 +157,7 @@ int bench_cold_run(const char *vdir, const char *query, const char *how, int run
     printf(
         "\"first_query_ms_median\":%.2f,\"first_query_ms_min\":%.2f,\"first_query_ms_max\":%.2f,",
         med(cm, runs), lo, hi);
+    printf("\"process_cpu_ms_median\":%.2f,", med(cpu, runs));
     printf("\"exec_ms_median\":%.2f,\"read_mb_median\":%.2f,\"majflt_median\":%.0f,"
            "\"minflt_median\":%.0f,\"resident_after_evict_kb\":%.0f}\n",
            med(em, runs), med(rk, runs) / 1024.0, med(mj, runs), med(mn, runs),
@@ -161,5 +170,6 @@ done:
     free(rk);
     free(mj);
     free(mn);
+    free(cpu);
     return rc;
 }

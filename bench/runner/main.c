@@ -41,7 +41,7 @@ typedef struct opts {
     uint32_t nlist, m;
     int threads, rebuild;
     /* --cold-child / --cold-store / --cold-bench */
-    const char *cold_index, *cold_store, *cold_bench, *evict;
+    const char *cold_index, *cold_store, *cold_bench, *evict, *child;
     int runs;
 } opts;
 
@@ -67,7 +67,7 @@ static void usage(void)
             "  [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]\n"
             "  [--store matrix|table|sqlite]\n"
             "       aether-bench --cold-bench VDIR --query Q.fvecs [--evict fadvise|drop|none]\n"
-            "  [--runs N] [--nprobe N] [--refine R] [--k K]\n");
+            "  [--runs N] [--nprobe N] [--refine R] [--k K] [--child BIN]\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -112,6 +112,8 @@ static int parse(int argc, char **argv, opts *o)
             o->cold_bench = v;
         else if (ARG("--evict"))
             o->evict = v;
+        else if (ARG("--child"))
+            o->child = v;
         else if (ARG("--runs"))
             o->runs = atoi(v);
         else if (ARG("--store"))
@@ -197,7 +199,7 @@ int main(int argc, char **argv)
     if (o.cold_index) return cold_child(&o);
     if (o.cold_bench)
         return bench_cold_run(o.cold_bench, o.query, o.evict ? o.evict : "fadvise",
-                              o.runs ? o.runs : 5, o.k, o.nprobe[0], o.refine[0]);
+                              o.runs ? o.runs : 5, o.k, o.nprobe[0], o.refine[0], o.child);
     if (o.cold_store) {
         float *q1 = NULL;
         size_t n1;
