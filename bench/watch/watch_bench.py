@@ -90,25 +90,31 @@ def main():
     ap.add_argument("--idle", type=int, default=60)
     ap.add_argument("--workdir")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--reuse", action="store_true", help="keep an indexed --workdir/ws (no generation, no --index-once)")
+    ap.add_argument("--cli-poll-ms", type=int, default=20, help="pause between aetherd --search polls")
+    ap.add_argument("--no-cli", action="store_true", help="measure through aether-mcp only")
     a = ap.parse_args()
     aetherd = os.path.abspath(os.path.join(a.build, "aetherd"))
     mcp_bin = os.path.abspath(os.path.join(a.build, "aether-mcp"))
     root = a.workdir or tempfile.mkdtemp(prefix="aether-watch-bench-")
     ws = os.path.join(root, "ws")
-    shutil.rmtree(ws, ignore_errors=True)
-    os.makedirs(os.path.join(ws, "src"))
     nfiles = max(1, a.symbols // a.per_file)
-    for i in range(nfiles):
+    reuse = a.reuse and os.path.isdir(os.path.join(ws, ".aether"))
+    if not reuse:
+        shutil.rmtree(ws, ignore_errors=True)
+        os.makedirs(os.path.join(ws, "src"))
+    for i in (range(0) if reuse else range(nfiles)):
         d = os.path.join(ws, "src", f"d{i // 100}")
         os.makedirs(d, exist_ok=True)
         gen_file(os.path.join(d, f"m{i}.py"), f"m{i}", a.per_file, 0)
-    with open(os.path.join(ws, ".gitignore"), "w") as f: f.write(".aether/\n")
-    git(ws, "init", "-q", "-b", "main"); git(ws, "add", "-A"); git(ws, "commit", "-qm", "base")
     res = {"symbols": nfiles * a.per_file, "files": nfiles, "debounce_ms": a.debounce}
-    t = time.monotonic()
-    subprocess.run([aetherd, "--workspace", ws, "--index-once"], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    res["index_once_s"] = round(time.monotonic() - t, 2)
+    if not reuse:
+        with open(os.path.join(ws, ".gitignore"), "w") as f: f.write(".aether/\n")
+        git(ws, "init", "-q", "-b", "main"); git(ws, "add", "-A"); git(ws, "commit", "-qm", "base")
+        t = time.monotonic()
+        subprocess.run([aetherd, "--workspace", ws, "--index-once"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        res["index_once_s"] = round(time.monotonic() - t, 2)
 
     logpath = os.path.join(root, "daemon.log")
     log = open(logpath, "w")
@@ -139,26 +145,31 @@ def main():
     for k in range(a.saves):
         i = (k * 7919) % nfiles
         path = os.path.join(ws, "src", f"d{i // 100}", f"m{i}.py")
-        name = f"probe_{k}_fn"
+        name = f"probe_{k}_{int(time.time() * 1000) % 100000}_fn"
         with open(path, "a") as f:
             f.write(f"def {name}(x):\n    return x + {k}\n\n")
         t0 = time.monotonic()
         done = {}
         def cli_poll():
-            while not cli_finds(aetherd, ws, name): pass
+            while not cli_finds(aetherd, ws, name): time.sleep(a.cli_poll_ms / 1000.0)
             done["cli"] = time.monotonic() - t0
-        th = threading.Thread(target=cli_poll); th.start()
+        th = threading.Thread(target=cli_poll)
+        if not a.no_cli: th.start()
         while not mcp.finds(name): time.sleep(0.005)
         lat_mcp.append((time.monotonic() - t0) * 1000)
-        th.join()
-        lat_cli.append(done["cli"] * 1000)
+        if not a.no_cli:
+            th.join()
+            lat_cli.append(done["cli"] * 1000)
         time.sleep(0.05)
     mcp.close()
     for key, xs in (("save_to_mcp_ms", lat_mcp), ("save_to_cli_ms", lat_cli)):
+        if not xs: continue
         res[key] = {"p50": round(pct(xs, 50), 1), "p95": round(pct(xs, 95), 1), "max": round(max(xs), 1), "n": len(xs)}
-    bl = [b["fields"]["ms"] for b in batches() if b["fields"]["kind"] == "paths"]
+    bl = [b["fields"]["ms"] for b in batches() if b["fields"]["kind"] == "paths"][-a.saves:]
     res["batch_ms"] = {"p50": pct(bl, 50), "p95": pct(bl, 95)}
 
+    if a.checkout <= 0:
+        return finish(a, res, d, stop, root)
     # branch switch
     git(ws, "add", "-A"); git(ws, "commit", "-qm", "saves")
     git(ws, "checkout", "-qb", "other")
@@ -180,8 +191,17 @@ def main():
         git(ws, "checkout", "-q", target)
         conv = settle(t0)
         res["checkout"].append({"to": target, "files": n, "converge_s": round(conv, 2)})
+    return finish(a, res, d, stop, root)
+
+def finish(a, res, d, stop, root):
     res["daemon_peak_rss_mb"] = round(vmhwm(d.pid) / 1024, 1)
-    # idle
+    # idle: once the daemon's CPU time stood still for 5 s (a due ANN index rebuild after the
+    # storms runs first), its CPU time over --idle seconds with nothing changing
+    last, still = proc_cpu(d.pid), 0
+    while still < 5:
+        time.sleep(1); now = proc_cpu(d.pid)
+        still = still + 1 if now == last else 0
+        last = now
     c0 = proc_cpu(d.pid); time.sleep(a.idle); c1 = proc_cpu(d.pid)
     res["idle"] = {"seconds": a.idle, "cpu_s": round(c1 - c0, 3)}
     d.terminate(); d.wait(); stop.set()
