@@ -87,6 +87,22 @@ uninstall:
 	done < $(BUILD)/install_manifest.txt
 	@rm -f $(BUILD)/install_manifest.txt
 
+# Debian packages (docs/INSTALL.md): `make deb` builds aether, libaether0 and
+# libaether-dev into build-deb/ and runs lintian (errors fail); `make deb-check`
+# also installs them into this machine, runs them and removes them (root).
+.PHONY: deb deb-check
+deb:
+	bash scripts/build-deb.sh build-deb
+
+deb-check:
+	bash scripts/check-deb.sh build-deb
+
+# The README's two commands, and nothing else, in a fresh Debian 12 chroot
+# (debootstrap --variant=minbase bookworm; root; docs/INSTALL.md).
+.PHONY: check-fresh-debian
+check-fresh-debian:
+	bash scripts/check-fresh-debian.sh
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' ':!tests/fixtures')
 

@@ -7,7 +7,7 @@ PACKAGES=(
   cmake ninja-build pkg-config gcc clang clang-format
   libsqlite3-dev libjansson-dev libcurl4-openssl-dev libopenblas-dev
   libcmocka-dev universal-ctags b3sum git python3 valgrind sqlite3 curl libclang-rt-14-dev jq
-  man-db
+  man-db make ca-certificates
   neovim
 )
 
@@ -28,5 +28,11 @@ if [ "$(id -u)" -ne 0 ]; then
   SUDO=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: apt-get update" >&2
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# progress: the download count, then one line per package as it is set up
+$SUDO apt-get install -y -q -o Dpkg::Progress-Fancy=0 --no-install-recommends "${missing[@]}" 2>&1 | awk '
+  / newly installed/ { n = $3; printf "install-deps: %d packages to install (with dependencies)\n", n > "/dev/stderr" }
+  /^Get:/ { g++; if (g % 25 == 1) printf "install-deps: downloading %d/%d\n", g, n > "/dev/stderr" }
+  /^Setting up / { s++; printf "install-deps: [%d/%d] %s\n", s, n, $3 > "/dev/stderr" }
+  /^(E|W): / { print > "/dev/stderr" }'
