@@ -6,7 +6,8 @@
 #
 #   bench/pic_static.sh BASE_BUILD NEW_BUILD [RUNS]
 #
-# Workload: a copy of this repository's src/ and include/ as a workspace;
+# Workload: a copy of this repository's src/{search,util,config} and include/
+# as a workspace (about 40 files);
 #   index   aetherd --index-once on a fresh copy (symbols, static SIRs, ppmi
 #           training and embeddings, vector table)
 #   search  aetherd --search "parse config" --search-mode hybrid on it
@@ -18,10 +19,10 @@ runs=${3:-5}
 src=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkws() { rm -rf "$1"; mkdir -p "$1"; cp -R "$src/src" "$src/include" "$1/"; }
+mkws() { rm -rf "$1"; mkdir -p "$1/src"; cp -R "$src/src/search" "$src/src/util" "$src/src/config" "$1/src/"; cp -R "$src/include" "$1/"; }
 ir() { # OUT CMD... -> total instructions
   valgrind --tool=callgrind --callgrind-out-file="$1" "${@:2}" >/dev/null 2>&1
-  callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}'
+  callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); v = $1} END {print v}'
 }
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 wall() { local t0=$EPOCHREALTIME; "$@" >/dev/null 2>&1; awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f\n", b - a}'; }

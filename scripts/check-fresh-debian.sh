@@ -61,7 +61,18 @@ for m in proc sys dev dev/pts; do
   mounted+=("$root/$m")
 done
 cp /etc/resolv.conf "$root/etc/resolv.conf"
-in_chroot() { chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 bash -c "$1"; }
+# The network, not the project: where this machine reaches HTTPS through a
+# TLS-inspecting proxy, its local CA certificates go into the chroot too (the
+# ca-certificates package adds them to the system store when it is installed)
+# and Node.js is pointed at that store, as on any machine of this network.
+chroot_env=(HOME=/root TERM="${TERM:-dumb}" PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8)
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  echo "check-fresh-debian: note: copied this machine's local CA certificates ($(ls /usr/local/share/ca-certificates | tr '\n' ' '))"
+  [ -z "${NODE_EXTRA_CA_CERTS:-}" ] || chroot_env+=(NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
+fi
+in_chroot() { chroot "$root" /usr/bin/env -i "${chroot_env[@]}" bash -c "$1"; }
 for c in make cmake gcc node git; do
   in_chroot "command -v $c" >/dev/null && echo "check-fresh-debian: note: $c is already in the bare system"
 done
