@@ -6,6 +6,12 @@
 #
 #   bench/pic_static.sh BASE_BUILD NEW_BUILD [RUNS]
 #
+# BASE_BUILD: this tree configured with -DAE_PIC_OBJECTS=OFF (the objects as
+# before: not PIC, default visibility); NEW_BUILD: the default configuration.
+#   cmake -S . -B /tmp/pb-base -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAE_TESTS=OFF -DAE_PIC_OBJECTS=OFF
+#   cmake -S . -B /tmp/pb-new  -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAE_TESTS=OFF
+#   cmake --build /tmp/pb-base --target aetherd && cmake --build /tmp/pb-new --target aetherd
+#
 # Workload: a copy of this repository's src/{search,util,config} and include/
 # as a workspace (about 40 files);
 #   index   aetherd --index-once on a fresh copy (symbols, static SIRs, ppmi
@@ -35,7 +41,7 @@ for b in base new; do
   IR[$b.search]=$(ir "$tmp/cg.$b.search" "$dir/aetherd" --workspace "$tmp/ws-$b" --search "parse config" --search-mode hybrid)
 done
 for k in index search; do
-  awk -v k=$k -v a="${IR[base.$k]}" -v b="${IR[new.$k]}" 'BEGIN {printf "callgrind %-6s base %d  new %d  new/base %.4f\n", k, a, b, b / a}'
+  awk -v k=$k -v a="${IR[base.$k]}" -v b="${IR[new.$k]}" 'BEGIN {printf "callgrind %-6s base %.0f  new %.0f  new/base %.4f\n", k, a, b, b / a}'
 done
 # wall time, interleaved run by run
 for ((i = 0; i < runs; i++)); do

@@ -11,8 +11,14 @@
 #    even if it escaped the first step.
 # tests/cli/test_install.sh compares `nm -D --defined-only` with the headers.
 option(AE_SHARED "Build libaether.so next to libaether.a" ON)
-if(AE_FUZZ)
+# OFF: the objects as they were before the shared library (not PIC, default
+# visibility) and no libaether.so -- the baseline of bench/pic_static.sh.
+option(AE_PIC_OBJECTS "Compile the library objects position-independent with hidden visibility" ON)
+if(AE_FUZZ OR NOT AE_PIC_OBJECTS)
   set(AE_SHARED OFF)
+endif()
+if(NOT AE_PIC_OBJECTS)
+  return()
 endif()
 
 set_target_properties(aether_objects PROPERTIES POSITION_INDEPENDENT_CODE ON
@@ -28,6 +34,11 @@ endforeach()
 string(APPEND _ae_export "#pragma GCC visibility pop\n")
 file(CONFIGURE OUTPUT ${AE_GEN_DIR}/ae_export.h CONTENT "${_ae_export}")
 target_compile_options(aether_objects PRIVATE -include ${AE_GEN_DIR}/ae_export.h)
+# -fPIC alone would let a public function be interposed, so the library's own
+# calls to one could not be inlined or bound locally; they can (the static
+# build's code stays what it was: docs/BENCHMARKS.md "Position-independent
+# libaether.a").
+target_compile_options(aether_objects PRIVATE -fno-semantic-interposition)
 
 if(AE_SHARED)
   find_package(Python3 REQUIRED COMPONENTS Interpreter)

@@ -157,6 +157,30 @@ else
   echo "skipped: systemd-analyze verify (no systemd-analyze / systemd-escape here)"
 fi
 
+# The unit's command, with %f as systemd expands it (the unescaped instance),
+# is watch mode: it indexes the workspace, follows an edit, stops on SIGTERM.
+cp -R "$AE_SOURCE_DIR/tests/fixtures/ws_small/." "$WSDIR/"
+read -r -a argv <<<"${exec_line#ExecStart=}"
+for i in "${!argv[@]}"; do [ "${argv[i]}" = "%f" ] && argv[i]=$WSDIR; done
+"${argv[@]}" >"$TMP/watch.out" 2>"$TMP/watch.err" &
+wpid=$!
+found() { "$PFX/bin/aetherd" --workspace "$WSDIR" --search "$1" 2>/dev/null | grep -q -- "$2"; }
+waited=0
+until found refresh_token SessionStore::refresh_token || [ $waited -ge 120 ]; do sleep 1; waited=$((waited + 1)); done
+found refresh_token SessionStore::refresh_token && ok "the unit's command indexed the workspace (${waited} s)" ||
+  fail "the unit's command did not index: $(tail -5 "$TMP/watch.err")"
+printf 'def brand_new_unit_function():\n    return 1\n' >"$WSDIR/added_by_test.py"
+waited=0
+until found brand_new_unit_function brand_new_unit_function || [ $waited -ge 60 ]; do sleep 1; waited=$((waited + 1)); done
+found brand_new_unit_function brand_new_unit_function && ok "and follows an edit (${waited} s)" ||
+  fail "watch mode missed a new file: $(tail -5 "$TMP/watch.err")"
+kill -TERM "$wpid" 2>/dev/null || true
+set +e
+wait "$wpid"
+wrc=$?
+set -e
+[ "$wrc" -eq 0 ] && ok "SIGTERM stops it with exit 0" || fail "watch mode exit $wrc after SIGTERM: $(tail -5 "$TMP/watch.err")"
+
 # 5. make uninstall removes what was installed, from the manifest.
 cp "$TMP/manifest.destdir" "$B/install_manifest.txt"
 if [ -f "$B/install_manifest.txt" ]; then

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every npm package the test clients lock (tests/*/package-lock.json) runs on
+# Every npm package the test clients and benchmarks lock
+# (tests/*/package-lock.json, bench/*/package-lock.json) runs on
 # the Node.js Debian 12 ships (18.20.4): its "engines.node" range, read from
 # the lock, must admit that version.  (A lock once pinned @hono/node-server
 # 2.x, which wants Node >= 20, and npm warned EBADENGINE on Debian 12.)
@@ -61,7 +62,7 @@ for lock in sys.argv[2:]:
     print(f"checked {lock}: {len(pkgs)} entries")
 sys.exit(1 if bad else 0)
 PY
-locks=("$AE_SOURCE_DIR"/tests/*/package-lock.json)
+locks=("$AE_SOURCE_DIR"/tests/*/package-lock.json "$AE_SOURCE_DIR"/bench/*/package-lock.json)
 [ -e "${locks[0]}" ] || fail "no tests/*/package-lock.json"
 if python3 "$TMP/engines.py" "$DEBIAN_NODE" "${locks[@]}" >"$TMP/out" 2>&1; then
   ok "every locked package runs on Node $DEBIAN_NODE ($(grep -c '^checked' "$TMP/out") lockfiles)"
@@ -70,7 +71,7 @@ else
   cat "$TMP/out"
 fi
 # and the declared range of each package.json says so too
-for pj in "$AE_SOURCE_DIR"/tests/*/package.json; do
+for pj in "$AE_SOURCE_DIR"/tests/*/package.json "$AE_SOURCE_DIR"/bench/*/package.json; do
   r=$(python3 -c 'import json,sys; print((json.load(open(sys.argv[1])).get("engines") or {}).get("node", ""))' "$pj")
   [ -z "$r" ] || contains "$r" "18" || fail "$pj: engines.node '$r' does not name 18"
 done
