@@ -82,7 +82,7 @@ done
 # shellcheck disable=SC2086
 cc -std=c11 -Wall -Wextra -Werror $san "$AE_SOURCE_DIR/examples/search.c" $flags -o "$TMP/search" &&
   ok "examples/search.c builds with pkg-config --cflags --libs aether" || fail "example build ($flags)"
-LD_LIBRARY_PATH=$P/lib ldd "$TMP/search" | grep -q "libaether.so.$major => $P/lib/libaether.so.$major" &&
+LD_LIBRARY_PATH=$P/lib ldd "$TMP/search" | grep "libaether.so.$major => $P/lib/libaether.so.$major" >/dev/null &&
   ok "the example loads the installed libaether.so.$major" || fail "ldd: $(LD_LIBRARY_PATH=$P/lib ldd "$TMP/search")"
 WS=$(new_workspace ws ws_small)
 expect_exit 0 env LD_LIBRARY_PATH="$P/lib" "$TMP/search" "$WS" "oauth refresh token" || true
@@ -95,7 +95,7 @@ priv="$(pkg-config --libs $(pkg-config --print-requires-private aether)) $(sed -
 # shellcheck disable=SC2086
 cc -std=c11 $san "$AE_SOURCE_DIR/examples/search.c" $(pkg-config --cflags aether) "$P/lib/libaether.a" $priv \
   -o "$TMP/search-static" && ok "static link with Libs.private/Requires.private" || fail "static link ($priv)"
-if readelf -d "$TMP/search-static" | grep -q libaether; then fail "static example needs libaether.so"; fi
+if readelf -d "$TMP/search-static" | grep libaether >/dev/null; then fail "static example needs libaether.so"; fi
 expect_exit 0 "$TMP/search-static" "$WS" "parseConfig" || true
 contains "$OUT" "(0 files changed)" && ok "static example runs (incremental)" || fail "static run: $OUT $ERR"
 
@@ -164,7 +164,7 @@ read -r -a argv <<<"${exec_line#ExecStart=}"
 for i in "${!argv[@]}"; do [ "${argv[i]}" = "%f" ] && argv[i]=$WSDIR; done
 "${argv[@]}" >"$TMP/watch.out" 2>"$TMP/watch.err" &
 wpid=$!
-found() { "$PFX/bin/aetherd" --workspace "$WSDIR" --search "$1" 2>/dev/null | grep -q -- "$2"; }
+found() { "$PFX/bin/aetherd" --workspace "$WSDIR" --search "$1" 2>/dev/null | grep -- "$2" >/dev/null; }
 waited=0
 until found refresh_token SessionStore::refresh_token || [ $waited -ge 120 ]; do sleep 1; waited=$((waited + 1)); done
 found refresh_token SessionStore::refresh_token && ok "the unit's command indexed the workspace (${waited} s)" ||
