@@ -20,6 +20,14 @@ for p in aether libaether0 libaether-dev; do
     echo "check-deb: $p is already installed; it is replaced by the built one and removed at the end" >&2
   fi
 done
+# OpenBLAS and libcurl are opened with dlopen (src/util/blas.c, http.c), so
+# dpkg-shlibdeps cannot see them: the control file must name them.
+for deb in aether libaether0; do
+  dep=$(dpkg-deb -f "$out/${deb}_"*.deb Depends)
+  for need in libopenblas0 libcurl4; do
+    case ", $dep," in *", $need"[,\ ]*) ;; *) bad "$deb does not depend on $need (dlopened): $dep" ;; esac
+  done
+done
 dpkg -i "$out"/aether_*.deb "$out"/libaether0_*.deb "$out"/libaether-dev_*.deb >"$out/dpkg-i.log" 2>&1 ||
   { cat "$out/dpkg-i.log" >&2; exit 1; }
 okk "dpkg -i aether libaether0 libaether-dev"
