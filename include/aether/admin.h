@@ -230,6 +230,7 @@ typedef struct ae_migrate_report {
     size_t rows_missing;   /* embedding_state promised a row the source lacked */
     size_t rows_pruned;    /* vectors of symbols that no longer exist, deleted */
     size_t rows_newer;     /* legacy rows left alone: lancedb holds a newer embedding */
+    size_t rows_deleted;   /* switch sync: rows the other backend deleted while it was active */
     ae_migrate_table *tables;
     size_t n_tables;
     ae_migrate_bad *bad;

@@ -167,6 +167,12 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nw; i++)
         fprintf(stderr, "aetherd: warning: %s\n", warnings[i]);
     rc = mode->run(ws, &o);
+    /* Indexing and search show the notices in place (before their summary);
+     * every other mode shows what opening the store did (a backend sync)
+     * after its output. */
+    if (o.mode != CLI_MODE_INDEX_ONCE && o.mode != CLI_MODE_SEARCH &&
+        o.mode != CLI_MODE_SEARCH_VECTOR)
+        show_notices(ws);
     ae_workspace_close(ws);
     return rc;
 }

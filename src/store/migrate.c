@@ -6,9 +6,16 @@
  *    existing symbol_id, so re-running a page is harmless; embedding_state is
  *    written only after the store committed (a crash in between costs a
  *    re-copy), and the marker only after the last page (fsync'd, atomic).
- * 3. The switch sync asks SQL for the difference: rows whose sir_hash is the
- *    symbol's current sir.sir_hash and that the active backend's state lacks.
- *    Stale rows are never copied over current ones.
+ * 3. The sync asks SQL for the difference.  On every read-write open:
+ *    rows whose sir_hash is the symbol's current one and that the active
+ *    backend's state lacks.  Right after a switch (the previous read-write
+ *    open used the other backend, ae_migrate_switch_*): every row the other
+ *    backend holds -- current for its symbol, or tracked in its
+ *    embedding_state (imported rows of ids that are not symbols) -- that the
+ *    active backend's state lacks or records differently, and the deletions
+ *    made meanwhile are mirrored (ae_migrate_mirror_deletes).  Only then: in
+ *    steady state the other backend's extra rows are ones the active backend
+ *    deleted.  Stale rows are never copied over current ones.
  * 4. A malformed legacy row (bad JSON, wrong length, NaN written as null,
  *    empty array, empty id) is skipped, counted and listed by id with the
  *    reason; it is not recorded in embedding_state, so the next index run
@@ -334,10 +341,24 @@ static const char all_badid_sql[] =
     "SELECT CAST(symbol_id AS TEXT) FROM sir_embeddings "
     "WHERE symbol_id IS NULL OR typeof(symbol_id) <> 'text' OR symbol_id = ''";
 
+/* The steady-state sync: current rows (their SIR's hash) lancedb's state
+ * lacks. */
 static const char diff_where[] =
     "FROM sir_embeddings e JOIN sir s ON s.id = e.symbol_id AND s.sir_hash = e.sir_hash "
     "LEFT JOIN embedding_state a ON a.backend = 'lancedb' AND a.symbol_id = e.symbol_id "
     "WHERE (a.symbol_id IS NULL OR a.sir_hash <> s.sir_hash)";
+/* Right after a switch (note 3): every sqlite row that is current (its SIR's
+ * hash) or that sqlite's embedding_state tracks (imported rows of ids that
+ * are not symbols included), which lancedb's state lacks or records with
+ * another hash, provider or model -- except a stale row over a current one. */
+static const char diff_wide_where[] =
+    "FROM sir_embeddings e LEFT JOIN sir s ON s.id = e.symbol_id "
+    "LEFT JOIN embedding_state q ON q.backend = 'sqlite' AND q.symbol_id = e.symbol_id "
+    "LEFT JOIN embedding_state a ON a.backend = 'lancedb' AND a.symbol_id = e.symbol_id "
+    "WHERE typeof(e.symbol_id) = 'text' AND (s.sir_hash = e.sir_hash OR q.sir_hash = e.sir_hash) "
+    "AND (a.symbol_id IS NULL OR a.sir_hash <> e.sir_hash OR a.provider <> e.provider "
+    "OR a.model <> e.model) "
+    "AND NOT (a.symbol_id IS NOT NULL AND a.sir_hash = s.sir_hash AND e.sir_hash <> s.sir_hash)";
 
 static int read_row(sqlite3_stmt *st, batch *b, ae_migrate_report *rep, ae_error *err)
 {
@@ -373,10 +394,11 @@ static int read_row(sqlite3_stmt *st, batch *b, ae_migrate_report *rep, ae_error
     return batch_push(b, &r, err);
 }
 
-int ae_migrate_sqlite_to_table(ae_meta *meta, ae_vector_store *lance, const char *vectors_dir,
-                               bool all_rows, const ae_migrate_opts *opts, ae_migrate_report *rep,
-                               ae_error *err)
+static int sqlite_to_table(ae_meta *meta, ae_vector_store *lance, const char *vectors_dir,
+                           bool all_rows, bool wide, const ae_migrate_opts *opts,
+                           ae_migrate_report *rep, ae_error *err)
 {
+    const char *diff = wide ? diff_wide_where : diff_where;
     double t0 = ae_mono_s();
     rep->from = "sqlite";
     rep->to = "lancedb";
@@ -425,7 +447,7 @@ int ae_migrate_sqlite_to_table(ae_meta *meta, ae_vector_store *lance, const char
         st = NULL;
     } else {
         char *csql = NULL;
-        if (asprintf(&csql, "SELECT COUNT(*) %s", diff_where) < 0)
+        if (asprintf(&csql, "SELECT COUNT(*) %s", diff) < 0)
             AE_FAIL(err, AE_ENOMEM, "out of memory");
         rc = count_query(meta, csql, NULL, &total, err);
         free(csql);
@@ -444,7 +466,7 @@ int ae_migrate_sqlite_to_table(ae_meta *meta, ae_vector_store *lance, const char
                         "SELECT e.symbol_id, e.sir_hash, e.provider, e.model, e.embedding_dim, "
                         "e.embedding_json, e.updated_at %s AND e.symbol_id > ?1 "
                         "ORDER BY e.symbol_id LIMIT ?2",
-                        diff_where) < 0) {
+                        diff) < 0) {
         sql = NULL;
     }
     if (!sql) AE_FAIL(err, AE_ENOMEM, "out of memory");
@@ -490,6 +512,19 @@ cleanup:
     free(sql);
     rep->seconds += ae_mono_s() - t0;
     return rc;
+}
+
+int ae_migrate_sqlite_to_table(ae_meta *meta, ae_vector_store *lance, const char *vectors_dir,
+                               bool all_rows, const ae_migrate_opts *opts, ae_migrate_report *rep,
+                               ae_error *err)
+{
+    return sqlite_to_table(meta, lance, vectors_dir, all_rows, false, opts, rep, err);
+}
+
+int ae_migrate_switch_to_table(ae_meta *meta, ae_vector_store *lance, const ae_migrate_opts *opts,
+                               ae_migrate_report *rep, ae_error *err)
+{
+    return sqlite_to_table(meta, lance, NULL, false, true, opts, rep, err);
 }
 
 /* ---- lancedb -> sqlite ------------------------------------------------------ */
@@ -540,10 +575,21 @@ static const char pull_where[] =
     "FROM embedding_state a JOIN sir s ON s.id = a.symbol_id AND s.sir_hash = a.sir_hash "
     "LEFT JOIN sir_embeddings e ON e.symbol_id = a.symbol_id "
     "WHERE a.backend = 'lancedb' AND (e.symbol_id IS NULL OR e.sir_hash <> s.sir_hash)";
+/* Right after a switch: every row lancedb's embedding_state tracks (imported rows of ids that are
+ * not symbols included) that sir_embeddings lacks or holds with another
+ * hash, provider or model -- except a stale row over a current one. */
+static const char pull_wide_where[] =
+    "FROM embedding_state a LEFT JOIN sir s ON s.id = a.symbol_id "
+    "LEFT JOIN sir_embeddings e ON e.symbol_id = a.symbol_id "
+    "WHERE a.backend = 'lancedb' AND (e.symbol_id IS NULL OR e.sir_hash <> a.sir_hash "
+    "OR e.provider <> a.provider OR e.model <> a.model) "
+    "AND NOT (e.symbol_id IS NOT NULL AND e.sir_hash = s.sir_hash AND a.sir_hash <> s.sir_hash)";
 
-int ae_migrate_table_to_sqlite(ae_meta *meta, ae_vector_store *lance, ae_vector_store *sqlite_vs,
-                               const ae_migrate_opts *opts, ae_migrate_report *rep, ae_error *err)
+static int table_to_sqlite(ae_meta *meta, ae_vector_store *lance, ae_vector_store *sqlite_vs,
+                           bool wide, const ae_migrate_opts *opts, ae_migrate_report *rep,
+                           ae_error *err)
 {
+    const char *pull = wide ? pull_wide_where : pull_where;
     double t0 = ae_mono_s();
     rep->from = "lancedb";
     rep->to = "sqlite";
@@ -557,11 +603,11 @@ int ae_migrate_table_to_sqlite(ae_meta *meta, ae_vector_store *lance, ae_vector_
     sqlite3_stmt *st = NULL;
     int rc = 0;
     int64_t total = 0;
-    if (!last || asprintf(&csql, "SELECT COUNT(*) %s", pull_where) < 0 ||
+    if (!last || asprintf(&csql, "SELECT COUNT(*) %s", pull) < 0 ||
         asprintf(&sql,
                  "SELECT a.symbol_id, a.sir_hash %s AND a.symbol_id > ?1 "
                  "ORDER BY a.symbol_id LIMIT ?2",
-                 pull_where) < 0)
+                 pull) < 0)
         AE_FAIL(err, AE_ENOMEM, "out of memory");
     AE_CHECK(count_query(meta, csql, NULL, &total, err));
     if (!total) goto cleanup;
@@ -632,6 +678,18 @@ cleanup:
     return rc;
 }
 
+int ae_migrate_table_to_sqlite(ae_meta *meta, ae_vector_store *lance, ae_vector_store *sqlite_vs,
+                               const ae_migrate_opts *opts, ae_migrate_report *rep, ae_error *err)
+{
+    return table_to_sqlite(meta, lance, sqlite_vs, false, opts, rep, err);
+}
+
+int ae_migrate_switch_to_sqlite(ae_meta *meta, ae_vector_store *lance, ae_vector_store *sqlite_vs,
+                                const ae_migrate_opts *opts, ae_migrate_report *rep, ae_error *err)
+{
+    return table_to_sqlite(meta, lance, sqlite_vs, true, opts, rep, err);
+}
+
 /* ---- pruning ------------------------------------------------------------------ */
 
 typedef struct prune_ctx {
@@ -678,6 +736,50 @@ int ae_migrate_prune_table(ae_meta *meta, ae_vector_store *lance, size_t *pruned
 cleanup:
     sqlite3_finalize(p.exists);
     ae_strlist_free(&p.gone);
+    return rc;
+}
+
+/* ---- deletions across a switch ---------------------------------------------- */
+
+int ae_migrate_mirror_deletes(ae_meta *meta, const char *from, const char *to,
+                              ae_vector_store *to_vs, size_t *deleted, ae_error *err)
+{
+    *deleted = 0;
+    if (!table_exists(meta, "embedding_state")) return 0;
+    sqlite3_stmt *st = NULL;
+    ae_strlist gone = {0};
+    int rc = 0;
+    AE_CHECK(ae_meta_prepare(meta,
+                             "SELECT b.symbol_id FROM embedding_state b WHERE b.backend = ?1 AND "
+                             "NOT EXISTS (SELECT 1 FROM embedding_state a WHERE a.backend = ?2 "
+                             "AND a.symbol_id = b.symbol_id)",
+                             &st, err));
+    sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW)
+        if (ae_strlist_push(&gone, (const char *)sqlite3_column_text(st, 0)) < 0)
+            AE_FAIL(err, AE_ENOMEM, "out of memory");
+    if (s != SQLITE_DONE) {
+        rc = sql_fail(meta, err, "read embedding_state");
+        goto cleanup;
+    }
+    if (!gone.len) goto cleanup;
+    /* state first, then the store, as the pipeline's prune: a crash in
+     * between leaves an untracked vector, which the next open prunes */
+    AE_CHECK(ae_meta_begin(meta, err));
+    for (size_t i = 0; i < gone.len && rc == 0; i++)
+        rc = ae_meta_embedded_delete(meta, to, gone.items[i], err);
+    if (rc < 0) {
+        ae_meta_rollback(meta);
+        goto cleanup;
+    }
+    AE_CHECK(ae_meta_commit(meta, err));
+    AE_CHECK(ae_vs_delete(to_vs, (const char *const *)gone.items, gone.len, err));
+    *deleted = gone.len;
+cleanup:
+    sqlite3_finalize(st);
+    ae_strlist_free(&gone);
     return rc;
 }
 

@@ -4,8 +4,10 @@
  *               into its (provider, model, dim) table, then the marker
  *               .aether/vectors/.sqlite_migrated_v1 is written (fsync'd).
  *   on switch   whenever a backend is opened read-write as the active one,
- *               current embeddings (sir_hash equal to sir.sir_hash) that the
- *               other backend holds and the active one lacks are copied over.
+ *               every embedding the other backend holds (current for its
+ *               symbol, or tracked in its embedding_state: imported rows of
+ *               non-symbols too) that the active one lacks is copied over;
+ *               right after a switch, rows the other backend deleted leave.
  *
  * The difference is found with SQL over meta.sqlite (embedding_state, sir,
  * sir_embeddings), never by scanning both stores.  SQLite rows are never
@@ -49,6 +51,23 @@ int ae_migrate_sqlite_to_table(ae_meta *meta, ae_vector_store *lance, const char
  * run embeds it again. */
 int ae_migrate_table_to_sqlite(ae_meta *meta, ae_vector_store *lance, ae_vector_store *sqlite_vs,
                                const ae_migrate_opts *opts, ae_migrate_report *rep, ae_error *err);
+
+/* Right after a switch (the previous read-write open used the other
+ * backend): the same, but carrying every row the other backend tracks in
+ * embedding_state or holds current -- imported rows of ids that are not
+ * symbols included -- that the target lacks or holds with another sir_hash,
+ * provider or model (never a stale row over a current one). */
+int ae_migrate_switch_to_table(ae_meta *meta, ae_vector_store *lance, const ae_migrate_opts *opts,
+                               ae_migrate_report *rep, ae_error *err);
+int ae_migrate_switch_to_sqlite(ae_meta *meta, ae_vector_store *lance, ae_vector_store *sqlite_vs,
+                                const ae_migrate_opts *opts, ae_migrate_report *rep, ae_error *err);
+
+/* After a switch from backend `from` to `to` (the last read-write open
+ * used `from`): the rows `to`'s embedding_state tracks and `from`'s does not
+ * were deleted while `from` was active; they leave `to` too (state rows
+ * first, then the store).  *deleted counts them. */
+int ae_migrate_mirror_deletes(ae_meta *meta, const char *from, const char *to,
+                              ae_vector_store *to_vs, size_t *deleted, ae_error *err);
 
 /* Deletes lancedb vectors whose symbol no longer exists.  Cheap when there are
  * none: it scans the store only when it holds more rows than

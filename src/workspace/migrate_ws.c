@@ -1,9 +1,13 @@
 /* Migration policy for a workspace: what happens when a backend is opened.
  * 1. Read-write open of lancedb: first-run migration while the marker is
- *    absent (every legacy row, then the marker), else the switch sync of
- *    current rows sqlite has and lancedb lacks; then orphan pruning.
- * 2. Read-write open of sqlite: the switch sync from lancedb, when a vectors
+ *    absent (every legacy row, then the marker), else the sync of current
+ *    rows sqlite has and lancedb lacks; then orphan pruning.
+ * 2. Read-write open of sqlite: the sync from lancedb, when a vectors
  *    directory exists.
+ * 1+2. Right after a switch (aether_c_meta says the previous read-write
+ *    open used the other backend) the sync carries every row the other
+ *    backend tracks -- imported rows of non-symbols too -- and mirrors the
+ *    deletions it made (migrate.h).
  * 3. Read-only open (search, MCP): never writes.  If the configured backend
  *    is incomplete -- lancedb with no marker while legacy rows exist, or a
  *    sync pending in either direction -- this process uses the other backend
@@ -33,12 +37,14 @@ void ae_migrate_set_progress(ae_migrate_progress_fn fn, void *ctx)
 
 static void notice_report(ae_workspace *ws, const char *what, const ae_migrate_report *r)
 {
-    if (!r->rows_migrated && !r->rows_malformed && !r->rows_missing && !r->rows_pruned) return;
+    if (!r->rows_migrated && !r->rows_malformed && !r->rows_missing && !r->rows_pruned &&
+        !r->rows_deleted)
+        return;
     ae_ws_notice(ws,
-                 "%s: copied %zu embeddings from %s to %s in %.2fs; %zu malformed rows skipped, "
-                 "%zu missing, %zu orphans pruned",
+                 "%s: copied %zu embeddings from %s to %s in %.2fs; %zu deleted there removed "
+                 "here; %zu malformed rows skipped, %zu missing, %zu orphans pruned",
                  what, r->rows_migrated, r->from ? r->from : "sqlite", r->to ? r->to : "lancedb",
-                 r->seconds, r->rows_malformed, r->rows_missing, r->rows_pruned);
+                 r->seconds, r->rows_deleted, r->rows_malformed, r->rows_missing, r->rows_pruned);
     for (size_t i = 0; i < r->n_bad; i++)
         ae_ws_notice(ws, "%s: skipped malformed row symbol_id=%s: %s", what,
                      *r->bad[i].symbol_id ? r->bad[i].symbol_id : "(empty)", r->bad[i].reason);
@@ -122,18 +128,33 @@ int ae_migrate_on_open(ae_workspace *ws, ae_error *err)
     ae_migrate_opts o = {.progress = g_progress, .progress_ctx = g_progress_ctx};
     ae_migrate_report rep = {0};
     int rc = 0;
-    if (!strcmp(ws->backend_name, "lancedb")) {
+    bool lance = !strcmp(ws->backend_name, "lancedb");
+    const char *other = lance ? "sqlite" : "lancedb";
+    /* The last read-write open used the other backend: this is a switch, so
+     * what it deleted meanwhile leaves this one too. */
+    bool switched = synced_is(ws, other);
+    if (lance) {
         bool first = !ae_migrate_marker_present(ws->vectors_dir);
-        AE_CHECK(
-            ae_migrate_sqlite_to_table(ws->meta, ws->vs, ws->vectors_dir, first, &o, &rep, err));
+        if (switched && !first) {
+            AE_CHECK(ae_migrate_switch_to_table(ws->meta, ws->vs, &o, &rep, err));
+            AE_CHECK(ae_migrate_mirror_deletes(ws->meta, other, ws->backend_name, ws->vs,
+                                               &rep.rows_deleted, err));
+        } else {
+            AE_CHECK(ae_migrate_sqlite_to_table(ws->meta, ws->vs, ws->vectors_dir, first, &o, &rep,
+                                                err));
+        }
         AE_CHECK(ae_migrate_prune_table(ws->meta, ws->vs, &rep.rows_pruned, err));
         notice_report(ws, first ? "migration" : "backend sync", &rep);
     } else if (ae_is_dir(ws->vectors_dir)) {
-        ae_vector_store *lance = NULL;
-        AE_CHECK(ae_vs_open_table(ws->vectors_dir, &lance, err));
-        rc = ae_migrate_table_to_sqlite(ws->meta, lance, ws->vs, &o, &rep, err);
-        ae_vs_close(lance);
+        ae_vector_store *lv = NULL;
+        AE_CHECK(ae_vs_open_table(ws->vectors_dir, &lv, err));
+        rc = switched ? ae_migrate_switch_to_sqlite(ws->meta, lv, ws->vs, &o, &rep, err)
+                      : ae_migrate_table_to_sqlite(ws->meta, lv, ws->vs, &o, &rep, err);
+        ae_vs_close(lv);
         if (rc < 0) goto cleanup;
+        if (switched)
+            AE_CHECK(ae_migrate_mirror_deletes(ws->meta, other, ws->backend_name, ws->vs,
+                                               &rep.rows_deleted, err));
         notice_report(ws, "backend sync", &rep);
     }
     AE_CHECK(set_synced(ws, ws->backend_name, err));
