@@ -136,7 +136,10 @@ static int open_db(const char *path, bool readonly, ae_meta **out, ae_error *err
     }
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc = 0;
-    if (sqlite3_open_v2(path, &m->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    ae_sqlite_fault_install();
+    int orc = readonly ? ae_sqlite_open_readonly(path, &m->db)
+                       : sqlite3_open_v2(path, &m->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (orc != SQLITE_OK) {
         if (readonly && m->db && (sqlite3_errcode(m->db) & 0xff) == SQLITE_CANTOPEN)
             rc = ae_fail(err, AE_ENOTFOUND, "open %s: %s", path, sqlite3_errmsg(m->db));
         else

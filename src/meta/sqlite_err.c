@@ -9,6 +9,11 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const struct {
     int sqlite;
@@ -43,5 +48,49 @@ int ae_sqlite_fail(sqlite3 *db, ae_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     code = ae_vfail_detail(err, code, db ? sqlite3_errmsg(db) : "out of memory", fmt, ap);
     va_end(ap);
+    if (code == AE_ENOSPC) ae_err_prefix(err, "disk full: ");
     return code;
+}
+
+bool ae_sqlite_readonly_media(const char *db_path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", db_path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    return access(dir, W_OK) != 0 && (errno == EROFS || errno == EACCES || errno == EPERM);
+}
+
+int ae_sqlite_open_readonly(const char *db_path, sqlite3 **db)
+{
+    char wal[4096];
+    snprintf(wal, sizeof wal, "%s-wal", db_path);
+    struct stat st;
+    bool wal_left = stat(wal, &st) == 0 && st.st_size > 0;
+    if (wal_left || !ae_sqlite_readonly_media(db_path))
+        return sqlite3_open_v2(db_path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    /* file:<path>?immutable=1, with the URI's special characters escaped */
+    size_t n = strlen(db_path);
+    char *uri = malloc(3 * n + 32);
+    if (!uri) {
+        *db = NULL;
+        return SQLITE_NOMEM;
+    }
+    char *o = uri + sprintf(uri, "file:");
+    for (const unsigned char *p = (const unsigned char *)db_path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#' || *p < 0x21 || *p >= 0x7f)
+            o += sprintf(o, "%%%02X", *p);
+        else
+            *o++ = (char)*p;
+    }
+    strcpy(o, "?immutable=1");
+    int rc = sqlite3_open_v2(uri, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    free(uri);
+    return rc;
 }

@@ -8,6 +8,7 @@
 #include "util/err.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 /* The AE_E* code for a SQLite result code (primary or extended).  sys_errno
  * is sqlite3_system_errno() (0 if unknown): an I/O error caused by ENOSPC or
@@ -18,5 +19,19 @@ int ae_sqlite_code(int sqlite_rc, int sys_errno);
 /* ae_fail with the mapped code of db's last error and "<context>: <sqlite's
  * message>"; db may be NULL (sqlite3_open could not allocate one). */
 int ae_sqlite_fail(sqlite3 *db, ae_error *err, const char *fmt, ...) AE_PRINTF(3, 4);
+
+/* Test builds: registers the full-disk VFS when AE_SQLITE_FULL_AT=N is set
+ * (sqlite_fault.c); a no-op otherwise and in release builds. */
+void ae_sqlite_fault_install(void);
+
+/* True when the directory holding `db_path` cannot be written (a read-only
+ * mount, or no write permission): SQLite cannot create the -shm file a WAL
+ * database needs even to read. */
+bool ae_sqlite_readonly_media(const char *db_path);
+/* Opens db_path read-only for read-only media: with no -wal file left (a
+ * clean close checkpoints it), as `immutable` (nothing can change the file,
+ * so no locks and no -shm are needed); otherwise read-only as usual.  *db is
+ * set even on failure (close it), like sqlite3_open_v2. */
+int ae_sqlite_open_readonly(const char *db_path, sqlite3 **db);
 
 #endif

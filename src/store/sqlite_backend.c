@@ -26,6 +26,7 @@
 #include "util/mem.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -468,15 +469,23 @@ int ae_vs_open_sqlite(const char *db_path, ae_vector_store **out, ae_error *err)
     sqlite_backend *b = calloc(1, sizeof *b);
     if (!vs || !b || !(b->path = ae_strdup(db_path)))
         AE_FAIL(err, AE_ENOMEM, "out of memory opening %s", db_path);
-    if (sqlite3_open_v2(db_path, &b->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    /* On read-only media the store still serves searches (writes fail with
+     * SQLite's "readonly database"); elsewhere it is opened for writing. */
+    ae_sqlite_fault_install();
+    bool ro = ae_sqlite_readonly_media(db_path);
+    int orc =
+        ro ? ae_sqlite_open_readonly(db_path, &b->db)
+           : sqlite3_open_v2(db_path, &b->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (orc != SQLITE_OK) {
         rc = b->db ? fail_sqlite(b, err, "open")
                    : ae_fail(err, AE_ENOMEM, "out of memory opening %s", db_path);
         goto cleanup;
     }
     sqlite3_busy_timeout(b->db, SQLITE_BUSY_TIMEOUT_MS);
-    AE_CHECK(exec(b, "PRAGMA journal_mode=WAL", err, "enable WAL"));
-    AE_CHECK(exec(b, schema_sql, err, "create sir_embeddings"));
+    if (!ro) {
+        AE_CHECK(exec(b, "PRAGMA journal_mode=WAL", err, "enable WAL"));
+        AE_CHECK(exec(b, schema_sql, err, "create sir_embeddings"));
+    }
     vs->ops = &sqlite_ops;
     vs->backend = b;
     *out = vs;

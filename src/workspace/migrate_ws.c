@@ -77,9 +77,10 @@ static int set_synced(ae_workspace *ws, const char *backend, ae_error *err)
         ws->meta, "INSERT OR REPLACE INTO aether_c_meta(key, value) VALUES ('" SYNCED_KEY "', ?1)",
         &st, err));
     sqlite3_bind_text(st, 1, backend, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE
-                 ? 0
-                 : ae_sqlite_fail(ae_meta_db(ws->meta), err, "record synced backend");
+    int rc =
+        sqlite3_step(st) == SQLITE_DONE
+            ? 0
+            : ae_sqlite_fail(ae_meta_db(ws->meta), err, "%s: record synced backend", ws->meta_path);
     sqlite3_finalize(st);
     return rc;
 }

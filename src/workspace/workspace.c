@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,13 @@ int ae_workspace_open(const char *dir, const ae_open_options *opts, ae_workspace
         AE_FAIL(err, AE_ENOMEM, "out of memory");
     if (!ws->readonly) {
         AE_CHECK(ae_mkdirs(ws->aether_dir, err));
+        /* A read-only workspace (media, mount or permissions) still serves
+         * searches; writing needs .aether/ writable: say so up front. */
+        if (access(ws->aether_dir, W_OK) != 0)
+            AE_FAIL(err, AE_EIO,
+                    "cannot write to %s: %s; the workspace can be searched but not indexed or "
+                    "changed until it is writable",
+                    ws->aether_dir, strerror(errno));
         AE_CHECK(ae_config_write_default(ws->config_path, err));
     }
     ae_config_free(&ws->config);
