@@ -71,6 +71,8 @@ int deletion_decode(const char *data, size_t len, const char *name, uint64_t fra
     ae_blake3_final(&h, digest);
     if (memcmp(digest, p + len - AE_DELETION_TRAILER, AE_DELETION_TRAILER))
         return ae_fail(err, AE_ECORRUPT, "%s: deletion file checksum mismatch", name);
+    if (ae_get_le32(p + 12) != 0) /* found by fuzz_deletion: reserved means 0 */
+        return ae_fail(err, AE_ECORRUPT, "%s: reserved header bytes are not 0", name);
     if (ae_get_le64(p + 16) != fragment_id)
         return ae_fail(err, AE_ECORRUPT,
                        "%s: deletion file is for fragment %" PRIu64 ", not %" PRIu64, name,
