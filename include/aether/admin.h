@@ -71,6 +71,13 @@ typedef struct ae_vector_table_info {
     size_t versions_retained; /* manifests on disk */
     bool has_index;           /* an IVF-PQ index */
     uint64_t index_rows;      /* rows the index covers */
+    /* What the index build measured (docs/FORMAT.md, "Measured recall"):
+     * recall@index_recall_k on index_recall_sample of the table's own rows
+     * against the exact scan, at the nprobe / refine searches use by default.
+     * index_recall < 0: not measured (older index, or a small table). */
+    double index_recall;
+    double index_target_recall;
+    uint32_t index_recall_k, index_recall_sample, index_nprobe, index_refine;
 } ae_vector_table_info;
 
 typedef struct ae_vector_status {
@@ -127,6 +134,10 @@ typedef struct ae_fsck_table {
     bool index_damaged;    /* a problem names an index file */
     size_t recall_queries; /* queries run against index and exact scan */
     double recall;         /* mean recall@k of the index; 1.0 without an index */
+    /* The figure the index build recorded (ae_vector_table_info.index_recall):
+     * < 0 when it recorded none. */
+    double recorded_recall;
+    uint32_t recorded_nprobe, recorded_refine, recorded_sample;
 } ae_fsck_table;
 
 typedef struct ae_fsck_report {

@@ -103,6 +103,13 @@ int ae_workspace_vector_status(ae_workspace *ws, ae_vector_status *out, ae_error
         t->versions_retained = st[i].versions_retained;
         t->has_index = st[i].has_index != 0;
         t->index_rows = st[i].index_rows;
+        const ae_index_tuned *tu = &st[i].index_tuned;
+        t->index_recall = tu->set ? tu->recall : -1;
+        t->index_target_recall = tu->set ? tu->target : 0;
+        t->index_recall_k = tu->k;
+        t->index_recall_sample = tu->sample;
+        t->index_nprobe = tu->nprobe;
+        t->index_refine = tu->refine;
     }
     out->n_tables = n;
     free(st);

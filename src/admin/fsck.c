@@ -156,6 +156,11 @@ static int check_tables(ae_workspace *ws, ae_fsck_report *rep, ae_error *err)
         t->dim = st[i].dim;
         t->has_index = st[i].has_index;
         t->recall = 1.0;
+        const ae_index_tuned *tu = &st[i].index_tuned;
+        t->recorded_recall = tu->set ? tu->recall : -1;
+        t->recorded_nprobe = tu->nprobe;
+        t->recorded_refine = tu->refine;
+        t->recorded_sample = tu->sample;
         char *dir = ae_path_join(ws->vectors_dir, st[i].name);
         if (!dir) AE_FAIL(err, AE_ENOMEM, "out of memory");
         ae_table_fsck_report tr = {0};

@@ -32,6 +32,12 @@ json_t *cli_fsck_json(const ae_fsck_report *r)
             (json_int_t)t->versions_checked, "files_checked", (json_int_t)t->files_checked, "index",
             t->has_index ? "ivfpq" : "none", "recall_queries", (json_int_t)t->recall_queries,
             "recall", t->recall, "problems", probs);
+        if (t->recorded_recall >= 0)
+            json_object_set_new(o, "recorded_recall",
+                                json_pack("{s:f, s:i, s:i, s:i}", "recall", t->recorded_recall,
+                                          "nprobe", (int)t->recorded_nprobe, "refine",
+                                          (int)t->recorded_refine, "sample",
+                                          (int)t->recorded_sample));
         json_array_append_new(tables, o);
     }
     json_object_set_new(root, "tables", tables);
@@ -61,6 +67,10 @@ void cli_fsck_print(const ae_fsck_report *r)
         if (t->has_index)
             printf("  index: recall@%d %.3f over %zu queries (index top-k vs exact scan)\n",
                    AE_FSCK_DEFAULT_K, t->recall, t->recall_queries);
+        if (t->has_index && t->recorded_recall >= 0)
+            printf("  index: recall@10 %.3f recorded by its build (%u of the table's rows, "
+                   "nprobe %u, refine %u)\n",
+                   t->recorded_recall, t->recorded_sample, t->recorded_nprobe, t->recorded_refine);
     }
     if (r->cross_checked)
         printf("cross-store (%s backend): %zu current SIRs, %zu embedded, %zu pending embedding, "

@@ -82,6 +82,15 @@ static void print_status_json(const ae_vector_status *vst)
                                 json_integer((json_int_t)(st->rows_live > st->index_rows
                                                               ? st->rows_live - st->index_rows
                                                               : 0)));
+            if (st->index_recall >= 0) {
+                json_object_set_new(t, "index_recall", json_real(st->index_recall));
+                json_object_set_new(t, "index_recall_k", json_integer(st->index_recall_k));
+                json_object_set_new(t, "index_recall_sample",
+                                    json_integer(st->index_recall_sample));
+                json_object_set_new(t, "index_target_recall", json_real(st->index_target_recall));
+                json_object_set_new(t, "index_nprobe", json_integer(st->index_nprobe));
+                json_object_set_new(t, "index_refine", json_integer(st->index_refine));
+            }
         }
         json_array_append_new(arr, t);
     }
@@ -100,10 +109,16 @@ static void print_status_table(const ae_vector_status *vst)
     printf("table\tprovider\tmodel\tdim\tversion\trows\tdeleted\tfragments\tversions\tindex\n");
     for (size_t i = 0; i < vst->n_tables; i++) {
         const ae_vector_table_info *st = &vst->tables[i];
+        char idx[128];
+        if (st->has_index && st->index_recall >= 0)
+            snprintf(idx, sizeof idx, "ivfpq recall@%u=%.3f nprobe=%u refine=%u",
+                     st->index_recall_k, st->index_recall, st->index_nprobe, st->index_refine);
+        else
+            snprintf(idx, sizeof idx, "%s", st->has_index ? "ivfpq" : "none");
         printf("%s\t%s\t%s\t%u\t%llu\t%llu\t%llu\t%zu\t%zu\t%s\n", st->name, st->provider,
                st->model, st->dim, (unsigned long long)st->version,
                (unsigned long long)st->rows_live, (unsigned long long)st->rows_deleted,
-               st->fragments, st->versions_retained, st->has_index ? "ivfpq" : "none");
+               st->fragments, st->versions_retained, idx);
     }
 }
 

@@ -35,6 +35,7 @@
 #include "index/ivfpq.h"
 #include "store/tables_admin.h"
 #include "store/table_index_policy.h"
+#include "store/table_tune.h"
 #include "vectors/vs_validate.h"
 #include "util/err.h"
 #include "util/fs.h"
@@ -72,6 +73,19 @@ static size_t index_min_rows_override;
 void ae_table_set_index_min_rows(size_t rows)
 {
     index_min_rows_override = rows;
+}
+
+static double target_recall_override;
+
+void ae_table_set_target_recall(double target)
+{
+    target_recall_override = target;
+}
+
+double ae_table_target_recall(void)
+{
+    double v = target_recall_override > 0 ? target_recall_override : AE_TABLE_DEFAULT_TARGET_RECALL;
+    return v < 0.5 ? 0.5 : v > 0.999 ? 0.999 : v;
 }
 
 size_t ae_table_index_min_rows(void)
@@ -154,13 +168,16 @@ static int index_build(lance_tab *lt, ae_error *err)
     ae_table_advise_sequential(t, true); /* the build reads every row */
     int rc = ae_ivfpq_build(&src, NULL, path, err);
     ae_table_advise_sequential(t, false);
+    ae_table_index_info info = {.verified = true};
     if (rc == 0) {
         ae_ivfpq *ix = NULL;
         rc = ae_ivfpq_open(path, &ix, err);
         if (rc == 0) rc = ae_ivfpq_fsck(ix, err);
+        /* the recall it gives on the table's own rows, and the setting that
+         * reaches the target (table_tune.h), recorded with the index */
+        if (rc == 0) rc = ae_table_tune_index(t, ix, ae_table_target_recall(), &info.tuned, err);
         ae_ivfpq_close(ix);
     }
-    ae_table_index_info info = {.verified = true};
     if (rc == 0) rc = ae_table_publish_index_ex(t, path, src.n, &info, err);
     if (rc < 0) unlink(path);
     free(path);
@@ -330,7 +347,9 @@ static int index_search(lance_tab *lt, const float *query, size_t limit,
     size_t live = ae_table_rows_live(t);
     if (n_allowed < live) live = n_allowed;
     size_t want = limit + TIE_EXTRA < live ? limit + TIE_EXTRA : live;
-    uint32_t nprobe = opts && opts->nprobe > 0 ? (uint32_t)opts->nprobe : 0;
+    ae_index_tuned tu;
+    bool tuned = ae_table_index_tuned(t, &tu) && tu.nprobe > 0 && tu.refine > 0;
+    uint32_t nprobe = opts && opts->nprobe > 0 ? (uint32_t)opts->nprobe : tuned ? tu.nprobe : 0;
     /* A filter keeping a fraction f of the rows: probe 1/f times as many
      * lists, so about as many allowed rows are scanned as without it. */
     if (n_allowed < ae_table_rows_live(t)) {
@@ -340,6 +359,7 @@ static int index_search(lance_tab *lt, const float *query, size_t limit,
         nprobe = p > nl ? nl : (uint32_t)p;
     }
     uint32_t refine = opts && opts->refine_factor > 0 ? (uint32_t)opts->refine_factor
+                      : tuned                         ? tu.refine
                                                       : ae_ivfpq_default_refine(ae_table_dim(t));
     /* The re-rank depth is limit * refine, as asked: the TIE_EXTRA slots must
      * not multiply it (18 x 20 instead of 10 x 20 rows cost 0.3 ms at 1M). */
@@ -743,8 +763,14 @@ static void describe(lance_tab *lt, char *out, size_t cap)
     index_sync(lt);
     if (lt->ix) {
         size_t covered = ae_ivfpq_rows_covered(lt->ix);
-        snprintf(out, cap, "ivfpq nlist=%u, rows covered %zu, unindexed %zu%s",
-                 (unsigned)ae_ivfpq_nlist(lt->ix), covered, total - covered,
+        ae_index_tuned tu;
+        char rec[128] = "";
+        if (ae_table_index_tuned(t, &tu))
+            snprintf(rec, sizeof rec,
+                     ", recall@%u %.3f at nprobe %u / refine %u (measured on %u rows)", tu.k,
+                     tu.recall, tu.nprobe, tu.refine, tu.sample);
+        snprintf(out, cap, "ivfpq nlist=%u, rows covered %zu, unindexed %zu%s%s",
+                 (unsigned)ae_ivfpq_nlist(lt->ix), covered, total - covered, rec,
                  live < min ? " (exact below the threshold)" : "");
     } else if (lt->ix_problem) {
         snprintf(out, cap, "exact (index unusable: %s)", lt->ix_problem);

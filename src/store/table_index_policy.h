@@ -30,6 +30,16 @@
  * fresh process answers at once, and the full one from `aetherd --fsck`. */
 #define AE_TABLE_INDEX_CHECK_ON_OPEN_BYTES ((size_t)64 << 20)
 
+/* An index build measures the recall@10 of its index on a sample of the
+ * table's own rows and keeps the cheapest setting, no cheaper than the
+ * defaults, whose measured recall (less two standard errors) reaches this
+ * target; searches that pass no nprobe / refine use it (table_tune.h). */
+#define AE_TABLE_DEFAULT_TARGET_RECALL 0.95
+/* The target of this process's builds; 0 restores the default; values are
+ * clamped to [0.5, 0.999]. */
+void ae_table_set_target_recall(double target);
+double ae_table_target_recall(void);
+
 /* The effective threshold (the override applied). */
 size_t ae_table_index_min_rows(void);
 /* Process-global override of the threshold; 0 restores the default. */

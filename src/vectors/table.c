@@ -582,6 +582,7 @@ int ae_table_status_get(ae_table *t, ae_table_status *st, ae_error *err)
     st->has_index = t->snap->m.index.ref.file != NULL;
     st->index_covers_version = t->snap->m.index.covers_version;
     st->index_rows = t->snap->m.index.rows;
+    if (st->has_index) st->index_tuned = t->snap->m.index.tuned;
     uint64_t *vs = NULL;
     AE_TRY(manifest_list(t->dir, &vs, &st->versions_retained, err));
     free(vs);

@@ -139,6 +139,7 @@ typedef struct ae_table_status {
     int has_index;
     uint64_t index_covers_version;
     uint64_t index_rows;
+    ae_index_tuned index_tuned; /* the build's measured recall (.set: recorded) */
 } ae_table_status;
 
 int ae_table_status_get(ae_table *t, ae_table_status *st, ae_error *err);

@@ -1,0 +1,211 @@
+/* Measured recall of a new index (table_tune.h).
+ *
+ * 1. Queries: AE_TABLE_TUNE_SAMPLE live rows drawn with a fixed seed (the
+ *    same table gives the same sample); each row is a query and is left out
+ *    of its own answers, so the figure is about neighbours, not self-matches.
+ * 2. Ground truth: one blocked pass over every live row, the dot products of
+ *    all sampled queries with a block of rows by one sgemm (the build already
+ *    opened OpenBLAS), times the stored inverse norms: the exact scan's
+ *    cosine ranking, ties by row.
+ * 3. Settings: the static defaults first, then costlier ones in order of the
+ *    bytes a query reads (probed codes + re-ranked rows); the first whose
+ *    recall minus two standard errors (over the per-query recalls) reaches
+ *    the target is kept.  Cheaper-than-default settings are never chosen, so
+ *    a table never gets less recall than the defaults would give it. */
+#include "store/table_tune.h"
+
+#include "util/blas.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCK 2048
+
+typedef struct best {
+    float score;
+    uint64_t row;
+} best;
+
+/* Keeps the k best of a query (sorted best first, ties: lower row first). */
+static void keep(best *b, size_t k, size_t *n, float score, uint64_t row)
+{
+    size_t i = *n < k ? (*n)++ : k;
+    if (i == k) {
+        const best *w = &b[k - 1];
+        if (score < w->score || (score == w->score && row > w->row)) return;
+        i = k - 1;
+    }
+    while (i > 0 && (b[i - 1].score < score || (b[i - 1].score == score && b[i - 1].row > row))) {
+        b[i] = b[i - 1];
+        i--;
+    }
+    b[i] = (best){score, row};
+}
+
+static uint64_t mix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+typedef struct setting {
+    uint32_t nprobe, refine;
+    double cost;
+} setting;
+
+static int cmp_cost(const void *a, const void *b)
+{
+    const setting *x = a, *y = b;
+    return x->cost < y->cost ? -1 : x->cost > y->cost;
+}
+
+/* Exact top-k (self excluded) of every sampled query: note 2. */
+static int exact_truth(ae_table *t, const ae_vec_source *src, const float *q, const uint64_t *self,
+                       size_t s, best *truth, size_t *nt, ae_error *err)
+{
+    uint32_t dim = src->dim;
+    float *x = ae_calloc_array((size_t)BLOCK * dim, sizeof *x);
+    float *dots = ae_calloc_array((size_t)BLOCK * s, sizeof *dots);
+    uint64_t *rows = ae_calloc_array(BLOCK, sizeof *rows);
+    float *inv = ae_calloc_array(BLOCK, sizeof *inv);
+    int rc = 0;
+    if (!x || !dots || !rows || !inv) AE_FAIL(err, AE_ENOMEM, "out of memory measuring recall");
+    AE_CHECK(ae_blas_load(err));
+    for (size_t i = 0; i < src->n;) {
+        size_t b = 0;
+        for (; i < src->n && b < BLOCK; i++) {
+            if (!ae_table_row_live(t, i)) continue;
+            const float *v = src->row(src->ctx, i);
+            if (!v) continue;
+            memcpy(x + b * dim, v, dim * sizeof(float));
+            rows[b] = i;
+            inv[b] = src->inv_norm(src->ctx, i);
+            b++;
+        }
+        if (!b) continue;
+        ae_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)s, (int)b, (int)dim, 1.0f, q,
+                 (int)dim, x, (int)dim, 0.0f, dots, (int)b);
+        for (size_t qi = 0; qi < s; qi++)
+            for (size_t j = 0; j < b; j++)
+                if (rows[j] != self[qi])
+                    keep(truth + qi * AE_TABLE_TUNE_K, AE_TABLE_TUNE_K, &nt[qi],
+                         dots[qi * b + j] * inv[j], rows[j]);
+    }
+cleanup:
+    free(x);
+    free(dots);
+    free(rows);
+    free(inv);
+    return rc;
+}
+
+/* Mean recall@k of one setting and its standard error. */
+static int measure(ae_table *t, const ae_ivfpq *ix, const ae_vec_source *src, const float *q,
+                   const uint64_t *self, size_t s, const best *truth, const size_t *nt,
+                   const setting *st, double *mean, double *se, ae_error *err)
+{
+    ae_ivfpq_hit h[AE_TABLE_TUNE_K + 1];
+    double sum = 0, sq = 0;
+    for (size_t qi = 0; qi < s; qi++) {
+        size_t nh = 0;
+        AE_TRY(ae_ivfpq_search(ix, src, q + qi * src->dim, AE_TABLE_TUNE_K + 1, st->nprobe,
+                               st->refine, ae_table_row_live, t, h, &nh, err));
+        size_t found = 0, seen = 0;
+        for (size_t i = 0; i < nh && seen < AE_TABLE_TUNE_K; i++) {
+            if (h[i].row == self[qi]) continue;
+            seen++;
+            for (size_t j = 0; j < nt[qi]; j++)
+                if (truth[qi * AE_TABLE_TUNE_K + j].row == h[i].row) {
+                    found++;
+                    break;
+                }
+        }
+        double r = nt[qi] ? (double)found / (double)nt[qi] : 1.0;
+        sum += r;
+        sq += r * r;
+    }
+    *mean = sum / (double)s;
+    double var = sq / (double)s - *mean * *mean;
+    *se = var > 0 ? sqrt(var / (double)s) : 0;
+    return 0;
+}
+
+int ae_table_tune_index(ae_table *t, const ae_ivfpq *ix, double target, ae_index_tuned *out,
+                        ae_error *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t live = ae_table_rows_live(t);
+    if (live < AE_TABLE_TUNE_MIN_ROWS) return 0;
+    ae_vec_source src;
+    ae_table_vec_source(t, &src);
+    size_t s = AE_TABLE_TUNE_SAMPLE;
+    uint32_t dim = src.dim;
+    float *q = ae_calloc_array(s * dim, sizeof *q);
+    uint64_t *self = ae_calloc_array(s, sizeof *self);
+    best *truth = ae_calloc_array(s * AE_TABLE_TUNE_K, sizeof *truth);
+    size_t *nt = ae_calloc_array(s, sizeof *nt);
+    int rc = 0;
+    if (!q || !self || !truth || !nt) AE_FAIL(err, AE_ENOMEM, "out of memory measuring recall");
+    uint64_t seed = 0x7e57ab1eull ^ live;
+    for (size_t i = 0; i < s;) {
+        uint64_t r = mix(&seed) % src.n;
+        if (!ae_table_row_live(t, r)) continue;
+        bool dup = false;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = self[j] == r;
+        if (dup) continue;
+        self[i] = r;
+        memcpy(q + i * dim, src.row(src.ctx, r), dim * sizeof(float));
+        i++;
+    }
+    AE_CHECK(exact_truth(t, &src, q, self, s, truth, nt, err));
+
+    /* note 3: the defaults, then costlier settings by bytes read */
+    uint32_t np0 = AE_IVFPQ_DEFAULT_NPROBE, rf0 = ae_ivfpq_default_refine(dim);
+    static const uint32_t nps[] = {24, 32, 48, 64, 96, 128, 192, 256};
+    static const uint32_t rfm[] = {1, 2, 4};
+    setting grid[sizeof nps / sizeof *nps * 3];
+    size_t ng = 0;
+    double per_list = (double)ae_ivfpq_rows_covered(ix) / ae_ivfpq_nlist(ix);
+    for (size_t a = 0; a < sizeof nps / sizeof *nps; a++)
+        for (size_t b = 0; b < 3; b++) {
+            uint32_t np = nps[a] > ae_ivfpq_nlist(ix) ? ae_ivfpq_nlist(ix) : nps[a];
+            if (np < np0 && np < ae_ivfpq_nlist(ix)) continue;
+            setting st = {np, rf0 * rfm[b], 0};
+            st.cost = (double)st.nprobe * per_list * ae_ivfpq_m(ix) +
+                      (double)AE_TABLE_TUNE_K * st.refine * dim * 4.0;
+            bool dup = false;
+            for (size_t j = 0; j < ng && !dup; j++)
+                dup = grid[j].nprobe == st.nprobe && grid[j].refine == st.refine;
+            if (!dup) grid[ng++] = st;
+        }
+    qsort(grid, ng, sizeof *grid, cmp_cost);
+    double best_recall = -1;
+    for (size_t g = 0; g < ng; g++) {
+        double mean, se;
+        AE_CHECK(measure(t, ix, &src, q, self, s, truth, nt, &grid[g], &mean, &se, err));
+        if (mean > best_recall) {
+            best_recall = mean;
+            *out = (ae_index_tuned){true,           target,         mean,       AE_TABLE_TUNE_K,
+                                    grid[g].nprobe, grid[g].refine, (uint32_t)s};
+        }
+        if (mean - 2 * se >= target) {
+            *out = (ae_index_tuned){true,           target,         mean,       AE_TABLE_TUNE_K,
+                                    grid[g].nprobe, grid[g].refine, (uint32_t)s};
+            break;
+        }
+        if (grid[g].nprobe >= ae_ivfpq_nlist(ix) && grid[g].refine >= 4 * rf0) break;
+    }
+cleanup:
+    free(q);
+    free(self);
+    free(truth);
+    free(nt);
+    return rc;
+}
