@@ -185,6 +185,25 @@ static int index_build(lance_tab *lt, ae_error *err)
     return rc;
 }
 
+/* The index in use passed the full check in this process (index_check) but its manifest has
+ * no stamp: published before stamps existed, or its file was touched or copied since.  A
+ * writer records the stamp now, so later readers skip the check (one commit, same file). */
+static int index_stamp(lance_tab *lt, ae_error *err)
+{
+    ae_table *t = lt->t;
+    if (!lt->ix || ae_table_index_size(t) > AE_TABLE_INDEX_CHECK_ON_OPEN_BYTES ||
+        ae_table_index_unchanged_since_verify(t))
+        return 0;
+    uint64_t rows = 0;
+    char *path = ae_table_index_path(t, NULL, &rows);
+    AE_RETURN_IF(!path, err, AE_ENOMEM, "out of memory");
+    ae_table_index_info info = {.verified = true};
+    ae_table_index_tuned(t, &info.tuned);
+    int rc = ae_table_publish_index_ex(t, path, rows, &info, err);
+    free(path);
+    return rc;
+}
+
 /* Note 6: builds when due (or, with force, whenever the table is big enough). */
 static int index_maintain(lance_tab *lt, bool force, ae_error *err)
 {
@@ -196,7 +215,7 @@ static int index_maintain(lance_tab *lt, bool force, ae_error *err)
         size_t stale = (total - ae_ivfpq_rows_covered(lt->ix)) + (total - live);
         if ((double)stale * 100.0 <= (double)live * AE_TABLE_REINDEX_PERCENT &&
             stale <= ae_table_index_min_rows())
-            return 0;
+            return index_stamp(lt, err);
     }
     return index_build(lt, err);
 }
