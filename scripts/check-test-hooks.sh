@@ -12,14 +12,15 @@ if grep -Eq '^(AE_SANITIZE|AE_TEST_HOOKS):BOOL=ON' "${1:-build}/CMakeCache.txt" 
 fi
 status=0
 for name in AE_FAULT AE_MIGRATE_KILL_AFTER_BATCH AE_MIGRATE_BATCH_ROWS AETHER_INDEX_MIN_ROWS \
-            AE_WATCH_MAX_WATCHES AE_WATCH_OVERFLOW_EVERY; do
+            AE_WATCH_MAX_WATCHES AE_WATCH_OVERFLOW_EVERY AE_SQLITE_FULL_AT; do
   if strings "$lib" | grep -qx "$name"; then
     echo "check-test-hooks: $name is read by the release library"; status=1
   fi
 done
-# getenv is for configuration only: HTTP timeouts and proxies, API keys (util/http.c)
-# and the ctags binary (symbols/extract.c).
-allowed='^(http\.c\.o|extract\.c\.o)$'
+# getenv is for configuration only: HTTP timeouts and proxies, API keys (util/http.c),
+# the ctags binary (symbols/extract.c) and PATH, to find the container runtime of
+# `--verify` (checks/verify_commands.c).
+allowed='^(http\.c\.o|extract\.c\.o|verify_commands\.c\.o)$'
 for obj in $(nm -A "$lib" 2>/dev/null | awk '$NF == "getenv" && $(NF-1) == "U" {print $1}' |
              sed 's/.*:\([^:]*\.o\):$/\1/' | sort -u); do
   if ! [[ "$obj" =~ $allowed ]]; then
