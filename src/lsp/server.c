@@ -27,6 +27,7 @@
 
 #include "lsp/uri.h"
 #include "util/err.h"
+#include "util/json_type.h"
 #include "util/mem.h"
 
 enum { ST_NEW, ST_RUNNING, ST_SHUTDOWN };
@@ -106,28 +107,6 @@ int lsp_server_eof_status(const lsp_server *s)
     return s->state == ST_SHUTDOWN ? 0 : 1;
 }
 
-static const char *type_name(const json_t *v)
-{
-    if (!v) return "missing";
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
 /* Serialises, frees and sends msg. */
 static int send_msg(lsp_server *s, json_t *msg)
 {
@@ -195,7 +174,7 @@ static bool get_object(json_t *parent, const char *key, const char *where, json_
     json_t *v = parent ? json_object_get(parent, key) : NULL;
     if (!json_is_object(v))
         return bad(f, LSP_INVALID_PARAMS, "%s.%s must be an object, not %s", where, key,
-                   type_name(v));
+                   ae_json_type_name(v));
     *out = v;
     return true;
 }
@@ -206,7 +185,7 @@ static bool get_string(json_t *parent, const char *key, const char *where, const
     json_t *v = json_object_get(parent, key);
     if (!json_is_string(v))
         return bad(f, LSP_INVALID_PARAMS, "%s.%s must be a string, not %s", where, key,
-                   type_name(v));
+                   ae_json_type_name(v));
     *out = json_string_value(v);
     if (len) *len = json_string_length(v);
     return true;
@@ -218,7 +197,7 @@ static bool get_uint(json_t *parent, const char *key, const char *where, uint32_
     if (!json_is_integer(v) || json_integer_value(v) < 0 ||
         json_integer_value(v) > (json_int_t)UINT32_MAX)
         return bad(f, LSP_INVALID_PARAMS, "%s.%s must be an integer from 0 to %u, not %s", where,
-                   key, UINT32_MAX, type_name(v));
+                   key, UINT32_MAX, ae_json_type_name(v));
     *out = (uint32_t)json_integer_value(v);
     return true;
 }
@@ -231,7 +210,8 @@ static bool get_document(json_t *params, const char *method, json_t **doc, const
     char where[96];
     snprintf(where, sizeof where, "%s: params", method);
     if (!json_is_object(params))
-        return bad(f, LSP_INVALID_PARAMS, "%s must be an object, not %s", where, type_name(params));
+        return bad(f, LSP_INVALID_PARAMS, "%s must be an object, not %s", where,
+                   ae_json_type_name(params));
     if (!get_object(params, "textDocument", where, doc, f)) return false;
     snprintf(where, sizeof where, "%s: params.textDocument", method);
     if (!get_string(*doc, "uri", where, uri, NULL, f)) return false;
@@ -335,7 +315,8 @@ static bool apply_change(lsp_server *s, lsp_doc *d, json_t *change, size_t i, ls
     char where[96];
     snprintf(where, sizeof where, "textDocument/didChange: params.contentChanges[%zu]", i);
     if (!json_is_object(change))
-        return bad(f, LSP_INVALID_PARAMS, "%s must be an object, not %s", where, type_name(change));
+        return bad(f, LSP_INVALID_PARAMS, "%s must be an object, not %s", where,
+                   ae_json_type_name(change));
     const char *text;
     size_t len;
     if (!get_string(change, "text", where, &text, &len, f)) return false;
@@ -395,7 +376,7 @@ static int did_change(lsp_server *s, json_t *params)
         return lsp_log(s, LSP_LOG_WARNING,
                        "textDocument/didChange: params.contentChanges must be an array, not %s: "
                        "ignored",
-                       type_name(changes));
+                       ae_json_type_name(changes));
     if (!d)
         return lsp_log(s, LSP_LOG_WARNING, "textDocument/didChange: %s is not open: ignored", uri);
     size_t i;
@@ -538,7 +519,7 @@ static json_t *req_initialize(lsp_server *s, json_t *params, lsp_fail *f)
     }
     if (params && !json_is_object(params)) {
         bad(f, LSP_INVALID_PARAMS, "initialize: params must be an object, not %s",
-            type_name(params));
+            ae_json_type_name(params));
         return NULL;
     }
     json_t *caps = params ? json_object_get(params, "capabilities") : NULL;
@@ -660,7 +641,7 @@ static json_t *req_workspace_symbol(lsp_server *s, json_t *params, lsp_fail *f)
     const char *query;
     if (!json_is_object(params)) {
         bad(f, LSP_INVALID_PARAMS, "%s: params must be an object, not %s", method,
-            type_name(params));
+            ae_json_type_name(params));
         return NULL;
     }
     if (!get_string(params, "query", "workspace/symbol: params", &query, NULL, f)) return NULL;
@@ -789,7 +770,8 @@ int lsp_handle_message(lsp_server *s, const char *body, size_t len)
     }
     int rc = 0;
     if (!json_is_object(msg)) {
-        snprintf(text, sizeof text, "a message must be a JSON object, not %s", type_name(msg));
+        snprintf(text, sizeof text, "a message must be a JSON object, not %s",
+                 ae_json_type_name(msg));
         rc = send_error(s, NULL, LSP_INVALID_REQUEST, text);
         goto done;
     }
@@ -815,7 +797,8 @@ int lsp_handle_message(lsp_server *s, const char *body, size_t len)
         goto done;
     }
     if (!id_ok) {
-        snprintf(text, sizeof text, "id must be a string or an integer, not %s", type_name(id));
+        snprintf(text, sizeof text, "id must be a string or an integer, not %s",
+                 ae_json_type_name(id));
         rc = send_error(s, NULL, LSP_INVALID_REQUEST, text);
         goto done;
     }

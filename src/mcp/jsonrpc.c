@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/json_type.h"
 #include "util/mem.h"
 
 static const char *const protocol_versions[] = {MCP_PROTOCOL_VERSION_LATEST, "2025-06-18",
@@ -63,7 +64,7 @@ static json_t *handle_initialize(mcp_server *s, json_t *id, json_t *params)
     json_t *pv = params ? json_object_get(params, "protocolVersion") : NULL;
     if (!json_is_string(pv)) {
         snprintf(msg, sizeof msg, "initialize: params.protocolVersion must be a string, not %s",
-                 pv ? mcp_json_type_name(pv) : "missing");
+                 ae_json_type_name(pv));
         return error_msg(id, MCP_INVALID_PARAMS, msg);
     }
     /* The client's version when we speak it, else our newest (the client then
@@ -92,14 +93,14 @@ static json_t *handle_tools_call(mcp_server *s, json_t *id, json_t *params)
     json_t *name = params ? json_object_get(params, "name") : NULL;
     if (!json_is_string(name)) {
         snprintf(msg, sizeof msg, "tools/call: params.name must be a string, not %s",
-                 name ? mcp_json_type_name(name) : "missing");
+                 ae_json_type_name(name));
         return error_msg(id, MCP_INVALID_PARAMS, msg);
     }
     json_t *args = json_object_get(params, "arguments");
     if (args && json_is_null(args)) args = NULL;
     if (args && !json_is_object(args)) {
         snprintf(msg, sizeof msg, "tools/call: params.arguments must be an object, not %s",
-                 mcp_json_type_name(args));
+                 ae_json_type_name(args));
         return error_msg(id, MCP_INVALID_PARAMS, msg);
     }
     if (!s->backend) return error_msg(id, MCP_INTERNAL_ERROR, "no workspace backend");
@@ -136,7 +137,7 @@ static json_t *handle_message(mcp_server *s, json_t *msg, bool *none)
     if (!json_is_object(msg)) {
         char text[96];
         snprintf(text, sizeof text, "a request must be a JSON object, not %s",
-                 mcp_json_type_name(msg));
+                 ae_json_type_name(msg));
         return error_msg(NULL, MCP_INVALID_REQUEST, text);
     }
     json_t *id = json_object_get(msg, "id");
@@ -161,7 +162,7 @@ static json_t *handle_message(mcp_server *s, json_t *msg, bool *none)
     if (!id_ok) {
         char text[96];
         snprintf(text, sizeof text, "id must be a string or an integer, not %s",
-                 id ? mcp_json_type_name(id) : "missing");
+                 ae_json_type_name(id));
         return error_msg(NULL, MCP_INVALID_REQUEST, text);
     }
     if (!json_is_string(method))
@@ -169,7 +170,7 @@ static json_t *handle_message(mcp_server *s, json_t *msg, bool *none)
                          method ? "method must be a string" : "method is missing");
     if (params && !json_is_object(params)) {
         char text[96];
-        snprintf(text, sizeof text, "params must be an object, not %s", mcp_json_type_name(params));
+        snprintf(text, sizeof text, "params must be an object, not %s", ae_json_type_name(params));
         return error_msg(id, MCP_INVALID_PARAMS, text);
     }
     return dispatch(s, json_string_value(method), id, params);

@@ -21,6 +21,7 @@
 
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/json_type.h"
 
 typedef json_t *(*tool_fn)(const mcp_backend *be, json_t *args);
 
@@ -43,28 +44,6 @@ static const char *mode_name(ae_search_mode m)
         return "hybrid";
     }
     return "lexical";
-}
-
-const char *mcp_json_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        return "null";
-    }
-    return "a value";
 }
 
 /* ---- results ------------------------------------------------------------ */
@@ -139,7 +118,7 @@ static json_t *get_string(const char *tool, json_t *args, const char *key, bool 
     if (!v) return required ? tool_error("%s: missing required argument '%s'", tool, key) : NULL;
     if (!json_is_string(v))
         return tool_error("%s: argument '%s' must be a string, not %s", tool, key,
-                          mcp_json_type_name(v));
+                          ae_json_type_name(v));
     *out = json_string_value(v);
     return NULL;
 }
@@ -159,7 +138,7 @@ static json_t *get_limit_in(const char *tool, json_t *args, int def, int min, in
         d = json_real_value(v);
     else
         return tool_error("%s: argument 'limit' must be an integer from %d to %d, not %s", tool,
-                          min, max, mcp_json_type_name(v));
+                          min, max, ae_json_type_name(v));
     *out = d < min ? (size_t)min : d > max ? (size_t)max : (size_t)d;
     return NULL;
 }
@@ -186,7 +165,7 @@ static json_t *get_int(const char *tool, json_t *args, const char *key, bool req
         x = (int64_t)json_real_value(v);
     else
         return tool_error("%s: argument '%s' must be an integer, not %s", tool, key,
-                          mcp_json_type_name(v));
+                          ae_json_type_name(v));
     if (x < min)
         return tool_error("%s: argument '%s' must be %lld or more%s, not %lld", tool, key,
                           (long long)min, unit, (long long)x);
@@ -734,7 +713,7 @@ static json_t *get_bool(const char *tool, json_t *args, const char *key, int *ou
     if (!v) return NULL;
     if (!json_is_boolean(v))
         return tool_error("%s: argument '%s' must be a boolean, not %s", tool, key,
-                          mcp_json_type_name(v));
+                          ae_json_type_name(v));
     *out = json_is_true(v);
     return NULL;
 }
@@ -757,7 +736,7 @@ static json_t *run_verify(const mcp_backend *be, json_t *args)
     if (!bad && cmds) {
         if (!json_is_array(cmds))
             bad = tool_error("%s: argument 'commands' must be an array of strings, not %s", tool,
-                             mcp_json_type_name(cmds));
+                             ae_json_type_name(cmds));
         else if (json_array_size(cmds) > 64)
             bad = tool_error("%s: argument 'commands' has %zu items; at most 64", tool,
                              json_array_size(cmds));
@@ -765,7 +744,7 @@ static json_t *run_verify(const mcp_backend *be, json_t *args)
             json_t *c = json_array_get(cmds, i);
             if (!json_is_string(c))
                 bad = tool_error("%s: argument 'commands' item %zu must be a string, not %s", tool,
-                                 i + 1, mcp_json_type_name(c));
+                                 i + 1, ae_json_type_name(c));
             else
                 list[rq.n_commands++] = json_string_value(c);
         }

@@ -40,9 +40,6 @@ typedef struct mcp_backend {
 
 #define MCP_TOOL_COUNT 8
 
-/* "an object", "a string" ... for messages about a JSON value's type. */
-const char *mcp_json_type_name(const json_t *v);
-
 /* The tools/list result {"tools": [...]}: a new reference. */
 json_t *mcp_tools_list(void);
 

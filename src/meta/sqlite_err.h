@@ -23,6 +23,18 @@ int ae_sqlite_fail(sqlite3 *db, ae_error *err, const char *fmt, ...) AE_PRINTF(3
 /* Test builds: registers the full-disk VFS when AE_SQLITE_FULL_AT=N is set
  * (sqlite_fault.c); a no-op otherwise and in release builds. */
 void ae_sqlite_fault_install(void);
+#ifdef AE_TESTING
+/* For unit tests: register the full-disk VFS as SQLite's default (0, or -1
+ * when SQLite has no default VFS); remove it again. */
+int ae_sqlite_fault_register(void);
+void ae_sqlite_fault_unregister(void);
+/* The disk fills at the n-th write from now (1: the next one) and stays
+ * full, and the refused-write count starts again; 0 empties it (the count
+ * stays readable). */
+void ae_sqlite_fault_full_at(unsigned long n);
+/* Writes refused since the disk last began to fill. */
+unsigned long ae_sqlite_fault_refused(void);
+#endif
 
 /* True when the directory holding `db_path` cannot be written (a read-only
  * mount, or no write permission): SQLite cannot create the -shm file a WAL

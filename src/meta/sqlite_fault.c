@@ -1,10 +1,12 @@
-/* Test builds only (AE_TESTING): a full disk under SQLite, for the shell
- * fault tests.  AE_SQLITE_FULL_AT=N makes the N-th write SQLite issues in
- * this process (to meta.sqlite, its WAL or journal, or the legacy sqlite
- * store), and every later one, fail with SQLITE_FULL -- what the unix VFS
- * returns when write() gets ENOSPC.  A VFS wrapping the default one is
- * registered as the default at the first open (ae_sqlite_fault_install).
- * Release builds compile this to an empty function and read no environment. */
+/* Test builds only (AE_TESTING): a full disk under SQLite, for the fault
+ * tests.  A VFS wrapping the default one, registered as the default, makes
+ * the N-th write SQLite issues in this process (to meta.sqlite, its WAL or
+ * journal, or the legacy sqlite store), and every later one, fail with
+ * SQLITE_FULL -- what the unix VFS returns when write() gets ENOSPC.  The
+ * shell tests set N with AE_SQLITE_FULL_AT (read at the first open,
+ * ae_sqlite_fault_install); unit tests fill and empty the disk with
+ * ae_sqlite_fault_full_at.  Release builds compile this to an empty function
+ * and read no environment. */
 #include "meta/sqlite_err.h"
 
 #ifdef AE_TESTING
@@ -12,7 +14,7 @@
 #include <string.h>
 
 static sqlite3_vfs *real_vfs;
-static unsigned long full_at, writes;
+static unsigned long full_at, writes, refused; /* full_at 0: never full */
 
 typedef struct full_file {
     sqlite3_file base;
@@ -31,7 +33,10 @@ static int f_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off)
 }
 static int f_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
 {
-    if (++writes >= full_at) return SQLITE_FULL; /* the disk stays full */
+    if (full_at && ++writes >= full_at) { /* the disk stays full */
+        refused++;
+        return SQLITE_FULL;
+    }
     return REAL(f)->pMethods->xWrite(REAL(f), p, n, off);
 }
 static int f_truncate(sqlite3_file *f, sqlite3_int64 size)
@@ -158,6 +163,37 @@ static sqlite3_vfs full_vfs = {
     .xGetLastError = v_last_error,
     .xCurrentTimeInt64 = v_time64,
 };
+
+int ae_sqlite_fault_register(void)
+{
+    if (real_vfs) return 0;
+    real_vfs = sqlite3_vfs_find(NULL);
+    if (!real_vfs) return -1;
+    full_vfs.szOsFile = (int)sizeof(full_file) + real_vfs->szOsFile;
+    full_vfs.mxPathname = real_vfs->mxPathname;
+    if (sqlite3_vfs_register(&full_vfs, 1) == SQLITE_OK) return 0;
+    real_vfs = NULL;
+    return -1;
+}
+
+void ae_sqlite_fault_unregister(void)
+{
+    if (!real_vfs) return;
+    sqlite3_vfs_unregister(&full_vfs);
+    real_vfs = NULL;
+}
+
+void ae_sqlite_fault_full_at(unsigned long n)
+{
+    full_at = n;
+    writes = 0;
+    if (n) refused = 0;
+}
+
+unsigned long ae_sqlite_fault_refused(void)
+{
+    return refused;
+}
 #endif
 
 void ae_sqlite_fault_install(void)
@@ -167,11 +203,8 @@ void ae_sqlite_fault_install(void)
     if (done) return;
     done = 1;
     const char *e = getenv("AE_SQLITE_FULL_AT");
-    if (!e || !*e || !(full_at = strtoul(e, NULL, 10))) return;
-    real_vfs = sqlite3_vfs_find(NULL);
-    if (!real_vfs) return;
-    full_vfs.szOsFile = (int)sizeof(full_file) + real_vfs->szOsFile;
-    full_vfs.mxPathname = real_vfs->mxPathname;
-    sqlite3_vfs_register(&full_vfs, 1);
+    unsigned long n = e && *e ? strtoul(e, NULL, 10) : 0;
+    if (!n || ae_sqlite_fault_register() < 0) return;
+    ae_sqlite_fault_full_at(n);
 #endif
 }

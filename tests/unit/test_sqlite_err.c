@@ -2,12 +2,12 @@
  * under meta.sqlite and under the legacy sqlite backend surfacing as
  * AE_ENOSPC (docs/ERRORS.md), with the old data intact afterwards.
  *
- * The full disk is a VFS wrapper registered as SQLite's default: it forwards
- * to the real (unix) VFS until told the disk is full, then fails every write
- * with SQLITE_FULL, which is what the unix VFS returns when write() gets
- * ENOSPC.  (An fsync that fails with ENOSPC comes back as SQLITE_IOERR_FSYNC;
- * SQLite does not record that errno for a failed COMMIT, so only the
- * mapping's row covers it.) */
+ * The full disk is the library's test VFS (meta/sqlite_fault.c), registered
+ * as SQLite's default: it forwards to the real (unix) VFS until told the disk
+ * is full, then fails every write with SQLITE_FULL, which is what the unix
+ * VFS returns when write() gets ENOSPC.  (An fsync that fails with ENOSPC comes back as
+ * SQLITE_IOERR_FSYNC; SQLite does not record that errno for a failed COMMIT, so only the mapping's
+ * row covers it.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -79,175 +79,18 @@ static void test_fail_message(void **state)
     sqlite3_close(db);
 }
 
-/* --- a VFS whose disk fills up on demand ------------------------------------ */
-
-enum disk { DISK_OK, DISK_FULL_WRITE };
-static enum disk disk = DISK_OK;
-static unsigned refused; /* writes / fsyncs refused so far */
-static sqlite3_vfs *real_vfs;
-
-typedef struct full_file {
-    sqlite3_file base;
-    sqlite3_file *real; /* follows this struct in the same allocation */
-} full_file;
-
-#define REAL(f) (((full_file *)(f))->real)
-
-static int f_close(sqlite3_file *f)
-{
-    return REAL(f)->pMethods->xClose(REAL(f));
-}
-static int f_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off)
-{
-    return REAL(f)->pMethods->xRead(REAL(f), p, n, off);
-}
-static int f_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
-{
-    if (disk == DISK_FULL_WRITE) {
-        refused++;
-        return SQLITE_FULL;
-    }
-    return REAL(f)->pMethods->xWrite(REAL(f), p, n, off);
-}
-static int f_truncate(sqlite3_file *f, sqlite3_int64 size)
-{
-    return REAL(f)->pMethods->xTruncate(REAL(f), size);
-}
-static int f_sync(sqlite3_file *f, int flags)
-{
-    return REAL(f)->pMethods->xSync(REAL(f), flags);
-}
-static int f_size(sqlite3_file *f, sqlite3_int64 *size)
-{
-    return REAL(f)->pMethods->xFileSize(REAL(f), size);
-}
-static int f_lock(sqlite3_file *f, int l)
-{
-    return REAL(f)->pMethods->xLock(REAL(f), l);
-}
-static int f_unlock(sqlite3_file *f, int l)
-{
-    return REAL(f)->pMethods->xUnlock(REAL(f), l);
-}
-static int f_check_lock(sqlite3_file *f, int *out)
-{
-    return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
-}
-static int f_control(sqlite3_file *f, int op, void *arg)
-{
-    return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
-}
-static int f_sector(sqlite3_file *f)
-{
-    return REAL(f)->pMethods->xSectorSize(REAL(f));
-}
-static int f_caps(sqlite3_file *f)
-{
-    return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
-}
-static int f_shm_map(sqlite3_file *f, int pg, int sz, int extend, void volatile **out)
-{
-    return REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, extend, out);
-}
-static int f_shm_lock(sqlite3_file *f, int off, int n, int flags)
-{
-    return REAL(f)->pMethods->xShmLock(REAL(f), off, n, flags);
-}
-static void f_shm_barrier(sqlite3_file *f)
-{
-    REAL(f)->pMethods->xShmBarrier(REAL(f));
-}
-static int f_shm_unmap(sqlite3_file *f, int del)
-{
-    return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
-}
-
-/* Version 2: no xFetch, so SQLite reads through xRead instead of mmap. */
-static const sqlite3_io_methods full_io = {
-    2,          f_close,       f_read,       f_write,   f_truncate, f_sync, f_size,
-    f_lock,     f_unlock,      f_check_lock, f_control, f_sector,   f_caps, f_shm_map,
-    f_shm_lock, f_shm_barrier, f_shm_unmap,  NULL,      NULL,
-};
-
-static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out_flags)
-{
-    (void)vfs;
-    full_file *ff = (full_file *)f;
-    ff->real = (sqlite3_file *)&ff[1];
-    memset(ff->real, 0, (size_t)real_vfs->szOsFile);
-    int rc = real_vfs->xOpen(real_vfs, name, ff->real, flags, out_flags);
-    ff->base.pMethods = ff->real->pMethods ? &full_io : NULL;
-    return rc;
-}
-static int v_delete(sqlite3_vfs *vfs, const char *name, int sync)
-{
-    (void)vfs;
-    return real_vfs->xDelete(real_vfs, name, sync);
-}
-static int v_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
-{
-    (void)vfs;
-    return real_vfs->xAccess(real_vfs, name, flags, out);
-}
-static int v_full(sqlite3_vfs *vfs, const char *name, int n, char *out)
-{
-    (void)vfs;
-    return real_vfs->xFullPathname(real_vfs, name, n, out);
-}
-static int v_random(sqlite3_vfs *vfs, int n, char *out)
-{
-    (void)vfs;
-    return real_vfs->xRandomness(real_vfs, n, out);
-}
-static int v_sleep(sqlite3_vfs *vfs, int us)
-{
-    (void)vfs;
-    return real_vfs->xSleep(real_vfs, us);
-}
-static int v_time(sqlite3_vfs *vfs, double *out)
-{
-    (void)vfs;
-    return real_vfs->xCurrentTime(real_vfs, out);
-}
-static int v_last_error(sqlite3_vfs *vfs, int n, char *out)
-{
-    (void)vfs;
-    return real_vfs->xGetLastError(real_vfs, n, out);
-}
-static int v_time64(sqlite3_vfs *vfs, sqlite3_int64 *out)
-{
-    (void)vfs;
-    return real_vfs->xCurrentTimeInt64(real_vfs, out);
-}
-
-static sqlite3_vfs full_vfs = {
-    .iVersion = 2,
-    .zName = "ae-full-disk",
-    .xOpen = v_open,
-    .xDelete = v_delete,
-    .xAccess = v_access,
-    .xFullPathname = v_full,
-    .xRandomness = v_random,
-    .xSleep = v_sleep,
-    .xCurrentTime = v_time,
-    .xGetLastError = v_last_error,
-    .xCurrentTimeInt64 = v_time64,
-};
+/* --- the test VFS (meta/sqlite_fault.c) fills the disk on demand ----------- */
 
 static int setup_vfs(void **state)
 {
     (void)state;
-    real_vfs = sqlite3_vfs_find(NULL);
-    if (!real_vfs) return -1;
-    full_vfs.szOsFile = (int)sizeof(full_file) + real_vfs->szOsFile;
-    full_vfs.mxPathname = real_vfs->mxPathname;
-    return sqlite3_vfs_register(&full_vfs, 1) == SQLITE_OK ? 0 : -1;
+    return ae_sqlite_fault_register();
 }
 
 static int teardown_vfs(void **state)
 {
     (void)state;
-    sqlite3_vfs_unregister(&full_vfs);
+    ae_sqlite_fault_unregister();
     return 0;
 }
 
@@ -288,14 +131,13 @@ static void test_meta_full_disk(void **state)
     TT_OK(ae_meta_open(path, false, &m, &err));
     TT_OK(put_files(m, 0, 10, &err));
 
-    disk = DISK_FULL_WRITE;
-    refused = 0;
+    ae_sqlite_fault_full_at(1);
     /* enough rows to overflow SQLite's page cache, so pages are written
      * before the commit too */
     int rc = put_files(m, 10, 5000, &err);
-    disk = DISK_OK;
+    ae_sqlite_fault_full_at(0);
     if (rc != AE_ENOSPC) fail_msg("write on a full disk: %d %s", rc, err.message);
-    assert_true(refused > 0);
+    assert_true(ae_sqlite_fault_refused() > 0);
     assert_non_null(strstr(err.message, path));
     assert_non_null(strstr(err.message, "full"));
     assert_int_equal(files_rows(m), 10); /* the failed transaction left nothing */
@@ -311,9 +153,9 @@ static void test_meta_full_disk(void **state)
 
     /* creating a database on a full disk */
     char *path2 = ae_path_join(dir, "new.sqlite");
-    disk = DISK_FULL_WRITE;
+    ae_sqlite_fault_full_at(1);
     rc = ae_meta_open(path2, false, &m, &err);
-    disk = DISK_OK;
+    ae_sqlite_fault_full_at(0);
     if (rc != AE_ENOSPC) fail_msg("open on a full disk: %d %s", rc, err.message);
     assert_null(m);
     free(path2);
@@ -339,10 +181,10 @@ static void test_sqlite_backend_full_disk(void **state)
                       .dim = 4,
                       .embedding = v};
     TT_OK(ae_vs_upsert(vs, &r, 1, &err));
-    disk = DISK_FULL_WRITE;
+    ae_sqlite_fault_full_at(1);
     r.symbol_id = "sym-2";
     int rc = ae_vs_upsert(vs, &r, 1, &err);
-    disk = DISK_OK;
+    ae_sqlite_fault_full_at(0);
     assert_int_equal(rc, AE_ENOSPC);
     assert_non_null(strstr(err.message, "full"));
     TT_OK(ae_vs_upsert(vs, &r, 1, &err));
