@@ -16,8 +16,8 @@ static void test_every_type(void **state)
         const char *json;
         const char *name;
     } rows[] = {
-        {"{}", "an object"},  {"[]", "an array"},    {"\"x\"", "a string"}, {"7", "an integer"},
-        {"7.5", "a number"},  {"true", "a boolean"}, {"false", "a boolean"}, {"null", "null"},
+        {"{}", "an object"}, {"[]", "an array"},    {"\"x\"", "a string"},  {"7", "an integer"},
+        {"7.5", "a number"}, {"true", "a boolean"}, {"false", "a boolean"}, {"null", "null"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         json_error_t jerr;

@@ -10,25 +10,7 @@
 #include <unistd.h>
 
 #include "meta/meta.h"
-
-static char dir[] = "/tmp/ae-test-meta-XXXXXX";
-
-static char *db_path(const char *name)
-{
-    static char buf[256];
-    snprintf(buf, sizeof buf, "%s/%s", dir, name);
-    return buf;
-}
-
-static int64_t count(ae_meta *m, const char *sql)
-{
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(ae_meta_db(m), sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
-}
+#include "unit/test_meta_util.h"
 
 static void test_sir_history_only_on_change(void **state)
 {
@@ -101,15 +83,10 @@ static void test_readonly_missing_is_not_found(void **state)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sir_history_only_on_change),
         cmocka_unit_test(test_reference_schema_upgrades),
         cmocka_unit_test(test_readonly_missing_is_not_found),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) rc = 1;
-    return rc;
+    return TM_RUN(tests);
 }
