@@ -8,13 +8,30 @@
  *    only the sir column.  Unchanged files cost one point read per symbol.
  * 3. A path leaves fts_paths with the last symbol that had it.
  * 4. The write path's statements are prepared once per connection (a
- *    prepare costs more than the FTS5 work of one row). */
+ *    prepare costs more than the FTS5 work of one row).
+ * 5. Ranking: ae_bm25(fts_words, k, counts, weights...) is FTS5's bm25()
+ *    (the same IDF, average length and formula, so the same scores to the
+ *    bit) that
+ *    skips the rows which cannot be among the query's k best: it keeps the k
+ *    best scores so far, and a row whose upper bound -- its exact term
+ *    frequencies with the document length replaced by a lower bound, the
+ *    number of distinct matched positions -- is below the k-th best gets 0
+ *    without reading its length from fts_words_docsize (that lookup and the
+ *    arithmetic are most of bm25()'s cost per row).  So `ORDER BY ae_bm25(..)
+ *    LIMIT k` returns the rows and scores `ORDER BY bm25(..) LIMIT k` does.
+ *    `counts` ("48 2142 -1", or NULL) are the rows each phrase matches, when
+ *    the caller knows them already; -1 (or a count of counts that is not the
+ *    number of phrases) lets it count them as bm25() does, one pass over the
+ *    phrase's postings. */
 #include "meta/meta_fts.h"
 
 #include "meta/sqlite_err.h"
 #include "text/tokenize.h"
 #include "util/err.h"
 
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,14 +160,22 @@ typedef struct fts_cache {
     const char *sql[FTS_STMT_MAX];
     sqlite3_stmt *st[FTS_STMT_MAX];
     int n;
+    bool rank_registered; /* ae_bm25() on this connection (note 5) */
 } fts_cache;
 
-static int prep(ae_meta *m, const char *sql, sqlite3_stmt **st, ae_error *err)
+static int cache_of(ae_meta *m, fts_cache **c, ae_error *err)
 {
     fts_cache **slot = (fts_cache **)ae_meta_fts_slot(m);
     if (!*slot && !(*slot = calloc(1, sizeof **slot)))
         return ae_fail(err, AE_ENOMEM, "out of memory");
-    fts_cache *c = *slot;
+    *c = *slot;
+    return 0;
+}
+
+static int prep(ae_meta *m, const char *sql, sqlite3_stmt **st, ae_error *err)
+{
+    fts_cache *c = NULL;
+    AE_TRY(cache_of(m, &c, err));
     for (int i = 0; i < c->n; i++)
         if (c->sql[i] == sql) {
             *st = c->st[i];
@@ -420,6 +445,214 @@ int ae_meta_fts_sir(ae_meta *m, const char *id, const char *sir_json, ae_error *
     }
     free(text);
     return rc;
+}
+
+/* --- ranking: ae_bm25() (note 5) ------------------------------------------- */
+
+#define BM25_K1          1.2
+#define BM25_B           0.75
+#define RANK_MAX_COLUMNS 16
+/* Beyond this k the heap is not worth keeping: every row is scored. */
+#define RANK_MAX_K 65536
+
+typedef struct rank_state {
+    int nphrase, ncol, k, nheap;
+    double avgdl;
+    double w[RANK_MAX_COLUMNS];
+    double *idf, *freq, *heap; /* heap: min-heap of the k best scores so far */
+    int *inst;                 /* instances per phrase in the current row */
+} rank_state;
+
+static void rank_state_free(void *p)
+{
+    rank_state *r = p;
+    if (!r) return;
+    free(r->idf);
+    free(r->freq);
+    free(r->heap);
+    free(r->inst);
+    free(r);
+}
+
+static int count_cb(const Fts5ExtensionApi *api, Fts5Context *fts, void *user)
+{
+    (void)api;
+    (void)fts;
+    (*(sqlite3_int64 *)user)++;
+    return SQLITE_OK;
+}
+
+/* The per-query state, built at the first row as bm25() builds its own. */
+static int rank_state_of(const Fts5ExtensionApi *api, Fts5Context *fts, int nval,
+                         sqlite3_value **val, rank_state **out)
+{
+    rank_state *r = api->xGetAuxdata(fts, 0);
+    if (r) {
+        *out = r;
+        return SQLITE_OK;
+    }
+    if (!(r = calloc(1, sizeof *r))) return SQLITE_NOMEM;
+    r->nphrase = api->xPhraseCount(fts);
+    r->ncol = api->xColumnCount(fts);
+    int64_t k = nval > 0 ? sqlite3_value_int64(val[0]) : 0;
+    r->k = k > 0 && k <= RANK_MAX_K ? (int)k : 0;
+    for (int c = 0; c < RANK_MAX_COLUMNS; c++)
+        r->w[c] = c + 2 < nval ? sqlite3_value_double(val[c + 2]) : 1.0;
+    size_t np = (size_t)(r->nphrase > 0 ? r->nphrase : 1);
+    r->idf = calloc(np, sizeof *r->idf);
+    r->freq = calloc(np, sizeof *r->freq);
+    r->inst = calloc(np, sizeof *r->inst);
+    r->heap = r->k ? calloc((size_t)r->k, sizeof *r->heap) : NULL;
+    sqlite3_int64 nrow = 0, ntok = 0;
+    int rc = SQLITE_OK;
+    if (!r->idf || !r->freq || !r->inst || (r->k && !r->heap)) rc = SQLITE_NOMEM;
+    if (rc == SQLITE_OK && r->ncol > RANK_MAX_COLUMNS) rc = SQLITE_RANGE;
+    if (rc == SQLITE_OK) rc = api->xRowCount(fts, &nrow);
+    if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &ntok);
+    if (rc == SQLITE_OK) r->avgdl = (double)ntok / (double)nrow;
+    /* the caller's row counts: used only if there is one per phrase */
+    const char *given = nval > 1 ? (const char *)sqlite3_value_text(val[1]) : NULL;
+    int64_t *hits_of = NULL;
+    if (rc == SQLITE_OK && given && (hits_of = calloc(np, sizeof *hits_of))) {
+        int n = 0;
+        char *end;
+        for (const char *p = given; n <= r->nphrase; p = end) {
+            long long v = strtoll(p, &end, 10);
+            if (end == p) break;
+            if (n < r->nphrase) hits_of[n] = v;
+            n++;
+        }
+        if (n != r->nphrase) {
+            free(hits_of);
+            hits_of = NULL;
+        }
+    }
+    for (int i = 0; rc == SQLITE_OK && i < r->nphrase; i++) {
+        sqlite3_int64 hits = hits_of ? hits_of[i] : -1;
+        if (hits < 0) {
+            hits = 0;
+            rc = api->xQueryPhrase(fts, i, &hits, count_cb);
+        }
+        if (rc == SQLITE_OK) {
+            double idf = log((nrow - hits + 0.5) / (hits + 0.5));
+            r->idf[i] = idf <= 0.0 ? 1e-6 : idf;
+        }
+    }
+    free(hits_of);
+    if (rc == SQLITE_OK)
+        rc = api->xSetAuxdata(fts, r, rank_state_free);
+    else
+        rank_state_free(r);
+    *out = rc == SQLITE_OK ? r : NULL;
+    return rc;
+}
+
+/* bm25()'s sum, in its order of operations, for document length d. */
+static double rank_sum(const rank_state *r, double d)
+{
+    double score = 0.0;
+    for (int i = 0; i < r->nphrase; i++)
+        score += r->idf[i] * ((r->freq[i] * (BM25_K1 + 1.0)) /
+                              (r->freq[i] + BM25_K1 * (1 - BM25_B + BM25_B * d / r->avgdl)));
+    return score;
+}
+
+static void heap_push(rank_state *r, double s)
+{
+    double *h = r->heap;
+    size_t i;
+    if (r->nheap < r->k) {
+        i = (size_t)r->nheap++;
+        while (i > 0 && h[(i - 1) / 2] > s) {
+            h[i] = h[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        h[i] = s;
+        return;
+    }
+    if (s <= h[0]) return;
+    size_t n = (size_t)r->nheap;
+    i = 0;
+    for (;;) { /* sift the new root down */
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && h[c + 1] < h[c]) c++;
+        if (h[c] >= s) break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = s;
+}
+
+static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
+                    sqlite3_value **val)
+{
+    rank_state *r;
+    int rc = rank_state_of(api, fts, nval, val, &r), ninst = 0;
+    if (rc == SQLITE_OK) rc = api->xInstCount(fts, &ninst);
+    if (rc != SQLITE_OK) {
+        sqlite3_result_error_code(ctx, rc);
+        return;
+    }
+    memset(r->freq, 0, (size_t)r->nphrase * sizeof *r->freq);
+    memset(r->inst, 0, (size_t)r->nphrase * sizeof *r->inst);
+    /* distinct matched positions: a lower bound of the row's length.  FTS5
+     * lists instances by position; if it ever did not, the most instances
+     * of one phrase (distinct positions too) is the bound instead. */
+    int distinct = 0, pc = -1, po = -1, most = 0;
+    bool sorted = true;
+    for (int i = 0; i < ninst; i++) {
+        int ip, ic, io;
+        if ((rc = api->xInst(fts, i, &ip, &ic, &io)) != SQLITE_OK) {
+            sqlite3_result_error_code(ctx, rc);
+            return;
+        }
+        r->freq[ip] += r->w[ic]; /* ic < ncol <= RANK_MAX_COLUMNS */
+        if (++r->inst[ip] > most) most = r->inst[ip];
+        if (ic != pc || io != po) {
+            if (ic < pc || (ic == pc && io < po)) sorted = false;
+            distinct++;
+            pc = ic;
+            po = io;
+        }
+    }
+    if (r->k && r->nheap == r->k) {
+        double bound = rank_sum(r, (double)(sorted ? distinct : most));
+        /* 1e-9: room for rounding, so a tie with the k-th best is scored */
+        if (bound * (1 + 1e-9) < r->heap[0]) {
+            sqlite3_result_double(ctx, 0.0);
+            return;
+        }
+    }
+    int ntok = 0;
+    if ((rc = api->xColumnSize(fts, -1, &ntok)) != SQLITE_OK) {
+        sqlite3_result_error_code(ctx, rc);
+        return;
+    }
+    double score = rank_sum(r, (double)ntok);
+    if (r->k) heap_push(r, score);
+    sqlite3_result_double(ctx, -1.0 * score);
+}
+
+int ae_meta_fts_rank_register(ae_meta *m, ae_error *err)
+{
+    fts_cache *c = NULL;
+    AE_TRY(cache_of(m, &c, err));
+    if (c->rank_registered) return 0;
+    sqlite3 *db = ae_meta_db(m);
+    fts5_api *api = NULL;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL) != SQLITE_OK)
+        return fts_fail(m, err, "the FTS5 API");
+    sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (!api || api->iVersion < 2)
+        return ae_fail(err, AE_EINVAL, "full-text index: this SQLite has no FTS5 API version 2");
+    if (api->xCreateFunction(api, "ae_bm25", NULL, rank_fn, NULL) != SQLITE_OK)
+        return fts_fail(m, err, "register ae_bm25()");
+    c->rank_registered = true;
+    return 0;
 }
 
 /* --- schema ---------------------------------------------------------------- */

@@ -36,6 +36,15 @@ int ae_meta_fts_symbol(ae_meta *m, const ae_symbol *s, ae_error *err);
 int ae_meta_fts_symbol_delete(ae_meta *m, const char *id, ae_error *err);
 int ae_meta_fts_sir(ae_meta *m, const char *id, const char *sir_json, ae_error *err);
 
+/* Registers ae_bm25(fts_words, k, counts, weights...) on m's connection (once;
+ * read-only connections too): FTS5's bm25() with the same scores, except that
+ * rows which cannot be among the k best (k <= 0: none) score 0 instead,
+ * unscored.  So `ORDER BY ae_bm25(fts_words, k, ...) LIMIT k` returns what the
+ * same query with bm25() does, reading fewer document lengths.  counts: NULL,
+ * or the rows each phrase of the MATCH matches, space-separated, -1 for
+ * unknown (meta_fts.c note 5). */
+int ae_meta_fts_rank_register(ae_meta *m, ae_error *err);
+
 /* meta.c's slot for this module's prepared statements, and their release
  * (called by ae_meta_close). */
 void **ae_meta_fts_slot(ae_meta *m);

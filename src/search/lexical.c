@@ -220,44 +220,61 @@ cleanup:
 
 /* --- phase 3 --------------------------------------------------------------- */
 
-/* Documents containing each token (fts5vocab over fts_words, a temp table of
- * this connection: it works on read-only opens too); -1 when unknown. */
-static void token_dfs(ae_workspace *ws, char **tok, int n, int64_t *df)
+/* Rows matching each token as an FTS5 phrase (what bm25() counts for its
+ * IDF), each counted only up to `upto` (-1: no limit): a token in more rows
+ * than the whole posting budget is left out whatever its exact count, and
+ * counting its postings would cost what leaving it out saves. */
+static int token_rows(ae_workspace *ws, char **tok, int n, int64_t upto, int64_t *df, ae_error *err)
 {
-    sqlite3 *db = ae_meta_db(ws->meta);
-    sqlite3_stmt *st = NULL;
-    for (int i = 0; i < n; i++)
-        df[i] = -1;
-    if (sqlite3_exec(db,
-                     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_words_vocab USING "
-                     "fts5vocab(main, fts_words, 'row')",
-                     NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT doc FROM temp.fts_words_vocab WHERE term = ?", -1, &st,
-                           NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return;
-    }
+    sqlite3_stmt *st;
+    AE_TRY(ae_meta_prepare(ws->meta,
+                           "SELECT count(*) FROM (SELECT 1 FROM fts_words WHERE fts_words "
+                           "MATCH ?1 LIMIT ?2)",
+                           &st, err));
+    int rc = 0;
     for (int i = 0; i < n; i++) {
+        char *phrase = fts_quote(tok[i]);
+        if (!phrase) AE_FAIL(err, AE_ENOMEM, "out of memory");
         sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, tok[i], -1, SQLITE_STATIC);
-        df[i] = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_bind_text(st, 1, phrase, -1, free);
+        sqlite3_bind_int64(st, 2, upto);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            rc = ae_sqlite_fail(ae_meta_db(ws->meta), err, "lexical search: counting '%s'", tok[i]);
+            goto cleanup;
+        }
+        df[i] = sqlite3_column_int64(st, 0);
     }
+cleanup:
     sqlite3_finalize(st);
+    return rc;
+}
+
+static bool plain_ascii(const char *t)
+{
+    for (; *t; t++)
+        if (!((*t >= 'a' && *t <= 'z') || (*t >= '0' && *t <= '9') || *t == '_')) return false;
+    return true;
 }
 
 /* `"t1" OR "t2" ...` of the query's tokens (stop words dropped unless that
  * leaves nothing), AND the filter's language/kind as tags phrases (a
  * superset; the join checks them exactly).  *out NULL when no token.
+ * *dfs: the phrases' row counts for ae_bm25() ("48 2142 -1", -1: let it
+ * count), NULL when a token is not plain ASCII (unicode61 might cut it in
+ * two phrases, or fold it into another token's).
  *
  * Cost cap: BM25 is computed for every document matching any token, so the
  * most frequent tokens are left out while the documents of all tokens
  * together exceed AE_FTS_MAX_POSTINGS and another token remains: a word in
  * 5% of a 250K-symbol workspace would cost ~10 ms alone and adds little to
- * the ranking (its IDF is the lowest of the query's). */
+ * the ranking (its IDF is the lowest of the query's).  The counts stop past
+ * the budget; only when every token is past it are they counted in full, to
+ * keep the rarest. */
 static int match_expr(ae_workspace *ws, const char *query, const ae_search_filter *f, char **out,
-                      ae_error *err)
+                      char **dfs, ae_error *err)
 {
     *out = NULL;
+    *dfs = NULL;
     char *toks = NULL;
     AE_TRY(ae_fts_tokens(query, AE_TOK_WHOLE | AE_TOK_STOP, &toks, err));
     if (!toks[0]) {
@@ -278,12 +295,23 @@ static int match_expr(ae_workspace *ws, const char *query, const ae_search_filte
         if (!dup) tok[nt++] = t;
     }
     int64_t df[MAX_QUERY_TOKENS], sum = 0;
-    bool keep[MAX_QUERY_TOKENS];
-    token_dfs(ws, tok, nt, df);
+    bool keep[MAX_QUERY_TOKENS], exact = false, ascii = true;
+    int rc = token_rows(ws, tok, nt, AE_FTS_MAX_POSTINGS + 1, df, err), past = 0;
+    for (int i = 0; rc == 0 && i < nt; i++)
+        past += df[i] > AE_FTS_MAX_POSTINGS;
+    if (rc == 0 && nt > 1 && past == nt) { /* which one is the rarest? */
+        rc = token_rows(ws, tok, nt, -1, df, err);
+        exact = true;
+    }
+    if (rc < 0) {
+        free(toks);
+        return rc;
+    }
     int kept = nt;
     for (int i = 0; i < nt; i++) {
         keep[i] = true;
-        sum += df[i] > 0 ? df[i] : 0;
+        sum += df[i];
+        ascii = ascii && plain_ascii(tok[i]);
     }
     while (sum > AE_FTS_MAX_POSTINGS && kept > 1) {
         int worst = -1;
@@ -297,14 +325,22 @@ static int match_expr(ae_workspace *ws, const char *query, const ae_search_filte
     size_t cap = 3 * strlen(query) + 64 * MAX_QUERY_TOKENS + 256;
     if (f && f->language) cap += 3 * strlen(f->language);
     if (f && f->kind) cap += 3 * strlen(f->kind);
-    char *e = malloc(cap), *p = e;
-    if (!e) {
+    char *e = malloc(cap), *p = e, *d = ascii ? malloc(24 * (MAX_QUERY_TOKENS + 2) + 1) : NULL,
+         *dp = d;
+    if (!e || (ascii && !d)) {
+        free(e);
+        free(d);
         free(toks);
         return ae_fail(err, AE_ENOMEM, "out of memory");
     }
     p += sprintf(p, "(");
-    for (int i = 0, w = 0; i < nt; i++)
-        if (keep[i]) p += sprintf(p, "%s\"%s\"", w++ ? " OR " : "", tok[i]);
+    for (int i = 0, w = 0; i < nt; i++) {
+        if (!keep[i]) continue;
+        p += sprintf(p, "%s\"%s\"", w++ ? " OR " : "", tok[i]);
+        if (d)
+            dp += sprintf(dp, "%s%lld", dp == d ? "" : " ",
+                          exact || df[i] <= AE_FTS_MAX_POSTINGS ? (long long)df[i] : -1LL);
+    }
     p += sprintf(p, ")");
     const char *tags[2] = {f ? f->language : NULL, f ? f->kind : NULL};
     for (int i = 0; i < 2; i++) {
@@ -312,24 +348,30 @@ static int match_expr(ae_workspace *ws, const char *query, const ae_search_filte
         char *tt = NULL;
         if (ae_fts_tokens(tags[i], 0, &tt, err) < 0) {
             free(e);
+            free(d);
             free(toks);
             return err->code;
         }
-        if (tt[0]) p += sprintf(p, " AND {tags} : \"%s\"", tt);
+        if (tt[0]) {
+            p += sprintf(p, " AND {tags} : \"%s\"", tt);
+            if (d) dp += sprintf(dp, " -1");
+        }
         free(tt);
     }
     free(toks);
     *out = e;
+    *dfs = d;
     return 0;
 }
 
 static int bm25_words(ae_workspace *ws, const char *query, const ae_search_filter *f, idset *s,
                       ae_error *err)
 {
-    char *m = NULL;
-    AE_TRY(match_expr(ws, query, f, &m, err));
+    char *m = NULL, *dfs = NULL;
+    AE_TRY(match_expr(ws, query, f, &m, &dfs, err));
     if (!m) return 0;
     int rc = 0;
+    AE_CHECK(ae_meta_fts_rank_register(ws->meta, err));
     /* The inner query ranks on fts_words alone (no join per match); a
      * filter may reject some of its rows, so it over-fetches, and widens
      * until the filter is satisfied or every match was seen. */
@@ -338,12 +380,14 @@ static int bm25_words(ae_workspace *ws, const char *query, const ae_search_filte
         sqlite3_stmt *st;
         AE_CHECK(ae_filter_prepare(
             ws->meta,
-            "SELECT d.symbol_id FROM (SELECT rowid AS r, bm25(fts_words, " AE_FTS_WEIGHTS
+            "SELECT d.symbol_id FROM (SELECT rowid AS r, ae_bm25(fts_words, :inner, "
+            ":dfs, " AE_FTS_WEIGHTS
             ") AS score FROM fts_words WHERE fts_words MATCH :m ORDER BY score LIMIT :inner) x "
             "JOIN fts_doc d ON d.rowid = x.r JOIN symbols s ON s.id = d.symbol_id WHERE 1",
             f, " ORDER BY x.score, d.symbol_id", &st, err));
         bind_name(st, ":m", m, -1);
         bind_int(st, ":inner", inner);
+        if (dfs) bind_name(st, ":dfs", dfs, -1);
         size_t rows = 0;
         /* a widened round sees the earlier rounds' rows again, first and in
          * the same order: they are skipped as already taken */
@@ -353,6 +397,7 @@ static int bm25_words(ae_workspace *ws, const char *query, const ae_search_filte
     }
 cleanup:
     free(m);
+    free(dfs);
     return rc;
 }
 
