@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_QUERY_TOKENS 32
+#define MAX_QUERY_TOKENS AE_SEARCH_MAX_QUERY_TOKENS
 /* Documents BM25 may score per query (see match_expr); -DAE_FTS_MAX_POSTINGS=N to measure
  * another budget (docs/QUALITY.md has the trade-off). */
 #ifndef AE_FTS_MAX_POSTINGS
@@ -220,32 +220,102 @@ cleanup:
 
 /* --- phase 3 --------------------------------------------------------------- */
 
-/* Rows matching each token as an FTS5 phrase (what bm25() counts for its
- * IDF), each counted only up to `upto` (-1: no limit): a token in more rows
- * than the whole posting budget is left out whatever its exact count, and
- * counting its postings would cost what leaving it out saves. */
-static int token_rows(ae_workspace *ws, char **tok, int n, int64_t upto, int64_t *df, ae_error *err)
+/* The counting rule of ae_search_choose_tokens (search.h): every token's
+ * rows are counted side by side, level by level (all of them up to 256, then
+ * 512, ...); a token that runs out below the level has its exact count, one
+ * still going has more than the level.  Counting stops once some tokens are
+ * done and their sum plus the level reaches the budget: every token still
+ * going would then be left out whatever its count (the rule leaves out the
+ * largest first, each of these is larger than every finished one, and any of
+ * them would take the sum past the budget).  Then the rule runs on the counts
+ * (a token still going counts level + 1, more than any finished one).  So the
+ * kept tokens and their counts are the rule's, at the cost of the kept
+ * tokens' rows plus about the level's for each other one: a word in 100K rows
+ * costs a few hundred, not 100K. */
+#define COUNT_STEP 256
+int ae_search_choose_tokens(int n, int64_t budget, ae_row_step step, void *ctx, int64_t *df,
+                            bool *keep, ae_error *err)
 {
-    sqlite3_stmt *st;
-    AE_TRY(ae_meta_prepare(ws->meta,
-                           "SELECT count(*) FROM (SELECT 1 FROM fts_words WHERE fts_words "
-                           "MATCH ?1 LIMIT ?2)",
-                           &st, err));
-    int rc = 0;
+    bool done[MAX_QUERY_TOKENS] = {0};
+    if (n < 1 || n > MAX_QUERY_TOKENS)
+        return ae_fail(err, AE_EINVAL, "lexical search: %d query tokens (1 to %d)", n,
+                       MAX_QUERY_TOKENS);
     for (int i = 0; i < n; i++) {
+        keep[i] = true;
+        df[i] = n == 1 ? -1 : 0;
+    }
+    if (n == 1) return 0;
+    for (int64_t level = COUNT_STEP;; level += COUNT_STEP) {
+        int64_t done_sum = 0;
+        int n_done = 0;
+        for (int i = 0; i < n; i++) {
+            while (!done[i] && df[i] <= level) {
+                bool row = false;
+                AE_TRY(step(ctx, i, &row, err));
+                if (row)
+                    df[i]++;
+                else
+                    done[i] = true;
+            }
+            if (done[i]) {
+                done_sum += df[i];
+                n_done++;
+            }
+        }
+        if (n_done == n || (n_done > 0 && done_sum + level >= budget)) break;
+    }
+    int64_t sum = 0;
+    int kept = n;
+    for (int i = 0; i < n; i++)
+        sum += df[i];
+    while (sum > budget && kept > 1) {
+        int worst = -1;
+        for (int i = 0; i < n; i++)
+            if (keep[i] && (worst < 0 || df[i] > df[worst])) worst = i;
+        keep[worst] = false;
+        kept--;
+        sum -= df[worst];
+    }
+    return 0;
+}
+
+/* ae_row_step over one `SELECT rowid ... MATCH "token"` per token. */
+typedef struct token_cursors {
+    ae_workspace *ws;
+    char **tok;
+    sqlite3_stmt *st[MAX_QUERY_TOKENS];
+} token_cursors;
+
+static int token_step(void *ctx, int i, bool *row, ae_error *err)
+{
+    token_cursors *c = ctx;
+    int s = sqlite3_step(c->st[i]);
+    *row = s == SQLITE_ROW;
+    if (s == SQLITE_ROW || s == SQLITE_DONE) return 0;
+    return ae_sqlite_fail(ae_meta_db(c->ws->meta), err, "lexical search: counting the rows of '%s'",
+                          c->tok[i]);
+}
+
+static int choose_tokens(ae_workspace *ws, char **tok, int n, int64_t *df, bool *keep,
+                         ae_error *err)
+{
+    token_cursors c = {ws, tok, {0}};
+    int rc = 0;
+    for (int i = 0; n > 1 && i < n; i++) {
         char *phrase = fts_quote(tok[i]);
         if (!phrase) AE_FAIL(err, AE_ENOMEM, "out of memory");
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, phrase, -1, free);
-        sqlite3_bind_int64(st, 2, upto);
-        if (sqlite3_step(st) != SQLITE_ROW) {
-            rc = ae_sqlite_fail(ae_meta_db(ws->meta), err, "lexical search: counting '%s'", tok[i]);
+        rc = ae_meta_prepare(ws->meta, "SELECT rowid FROM fts_words WHERE fts_words MATCH ?1",
+                             &c.st[i], err);
+        if (rc < 0) {
+            free(phrase);
             goto cleanup;
         }
-        df[i] = sqlite3_column_int64(st, 0);
+        sqlite3_bind_text(c.st[i], 1, phrase, -1, free);
     }
+    rc = ae_search_choose_tokens(n, AE_FTS_MAX_POSTINGS, token_step, &c, df, keep, err);
 cleanup:
-    sqlite3_finalize(st);
+    for (int i = 0; i < n; i++)
+        sqlite3_finalize(c.st[i]);
     return rc;
 }
 
@@ -265,11 +335,10 @@ static bool plain_ascii(const char *t)
  *
  * Cost cap: BM25 is computed for every document matching any token, so the
  * most frequent tokens are left out while the documents of all tokens
- * together exceed AE_FTS_MAX_POSTINGS and another token remains: a word in
- * 5% of a 250K-symbol workspace would cost ~10 ms alone and adds little to
- * the ranking (its IDF is the lowest of the query's).  The counts stop past
- * the budget; only when every token is past it are they counted in full, to
- * keep the rarest. */
+ * together exceed AE_FTS_MAX_POSTINGS and another token remains (counted as
+ * choose_tokens says): a word in 5% of a 250K-symbol workspace would cost
+ * ~10 ms alone and adds little to the ranking (its IDF is the lowest of the
+ * query's). */
 static int match_expr(ae_workspace *ws, const char *query, const ae_search_filter *f, char **out,
                       char **dfs, ae_error *err)
 {
@@ -294,33 +363,15 @@ static int match_expr(ae_workspace *ws, const char *query, const ae_search_filte
             dup = !strcmp(tok[i], t);
         if (!dup) tok[nt++] = t;
     }
-    int64_t df[MAX_QUERY_TOKENS], sum = 0;
-    bool keep[MAX_QUERY_TOKENS], exact = false, ascii = true;
-    int rc = token_rows(ws, tok, nt, AE_FTS_MAX_POSTINGS + 1, df, err), past = 0;
-    for (int i = 0; rc == 0 && i < nt; i++)
-        past += df[i] > AE_FTS_MAX_POSTINGS;
-    if (rc == 0 && nt > 1 && past == nt) { /* which one is the rarest? */
-        rc = token_rows(ws, tok, nt, -1, df, err);
-        exact = true;
-    }
+    int64_t df[MAX_QUERY_TOKENS];
+    bool keep[MAX_QUERY_TOKENS], ascii = true;
+    int rc = choose_tokens(ws, tok, nt, df, keep, err);
     if (rc < 0) {
         free(toks);
         return rc;
     }
-    int kept = nt;
-    for (int i = 0; i < nt; i++) {
-        keep[i] = true;
-        sum += df[i];
+    for (int i = 0; i < nt; i++)
         ascii = ascii && plain_ascii(tok[i]);
-    }
-    while (sum > AE_FTS_MAX_POSTINGS && kept > 1) {
-        int worst = -1;
-        for (int i = 0; i < nt; i++)
-            if (keep[i] && (worst < 0 || df[i] > df[worst])) worst = i;
-        keep[worst] = false;
-        kept--;
-        sum -= df[worst];
-    }
     /* tokens hold [a-z0-9_] and UTF-8 bytes: no quote inside */
     size_t cap = 3 * strlen(query) + 64 * MAX_QUERY_TOKENS + 256;
     if (f && f->language) cap += 3 * strlen(f->language);
@@ -337,9 +388,7 @@ static int match_expr(ae_workspace *ws, const char *query, const ae_search_filte
     for (int i = 0, w = 0; i < nt; i++) {
         if (!keep[i]) continue;
         p += sprintf(p, "%s\"%s\"", w++ ? " OR " : "", tok[i]);
-        if (d)
-            dp += sprintf(dp, "%s%lld", dp == d ? "" : " ",
-                          exact || df[i] <= AE_FTS_MAX_POSTINGS ? (long long)df[i] : -1LL);
+        if (d) dp += sprintf(dp, "%s%lld", dp == d ? "" : " ", (long long)df[i]);
     }
     p += sprintf(p, ")");
     const char *tags[2] = {f ? f->language : NULL, f ? f->kind : NULL};

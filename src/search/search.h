@@ -17,6 +17,19 @@ int ae_search_fuse_rrf(const ae_search_results *lex, const ae_search_results *se
                        ae_search_results *out, ae_error *err);
 
 size_t ae_search_clamp_limit(size_t limit);
+
+/* Lexical search's posting budget (lexical.c, docs/SEARCH.md phase 3): of n
+ * query tokens, which BM25 scores.  The rule: while the tokens' row counts add
+ * up to more than `budget` and more than one token is left, leave out the most
+ * frequent (the first of equals).  Rows are counted through step(ctx, i, &row)
+ * (the next row of token i: *row false once there is none), but not all of
+ * them (see lexical.c): keep[] is the rule's, df[] the exact count of each
+ * kept token, and of a left-out one a lower bound.  One token is kept without
+ * counting (df -1). */
+#define AE_SEARCH_MAX_QUERY_TOKENS 32
+typedef int (*ae_row_step)(void *ctx, int i, bool *row, ae_error *err);
+int ae_search_choose_tokens(int n, int64_t budget, ae_row_step step, void *ctx, int64_t *df,
+                            bool *keep, ae_error *err);
 /* Appends the symbols of ids (in order, skipping ids with no symbol row) to
  * r, up to limit; with_scores copies each hit's score. */
 int ae_search_resolve(ae_workspace *ws, const ae_vs_hit *ids, size_t n, size_t limit,
