@@ -20,6 +20,8 @@ typedef struct bench_matrix {
 
 /* Reads a whole .fvecs (or .ivecs: the values are int32) file into memory;
  * at most limit rows when limit > 0.  Caller frees *out. */
+/* The first row of an fvecs file, read alone (the cold child's query). */
+int bench_read_first_vec(const char *path, float **out, uint32_t *dim, ae_error *err);
 int bench_read_vecs(const char *path, size_t limit, void **out, size_t *n, uint32_t *dim,
                     ae_error *err);
 
@@ -41,15 +43,19 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                     const uint32_t *nprobe, int n_nprobe, const uint32_t *refine, int n_refine,
                     const char *query_path, bool exact);
 /* --cold-bench VDIR (cold.c): evict ("fadvise", "drop", "none"), then a
- * fresh --cold-store child; one JSON line with medians over `runs`. */
+ * fresh --cold-store child (or the program cmd, NULL-terminated argv, when
+ * not NULL); one JSON line with medians over `runs`. */
 int bench_cold_run(const char *vdir, const char *query, const char *how, int runs, size_t k,
-                   uint32_t nprobe, uint32_t refine, const char *child);
+                   uint32_t nprobe, uint32_t refine, const char *child, char *const *cmd);
 /* Child of the cold-start measurement for --store table. */
 int bench_store_cold_child(const char *vdir, const float *q, uint32_t dim, size_t k,
                            uint32_t nprobe, uint32_t refine);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 double bench_now_ms(void);
+/* CPU time of the calling thread in milliseconds (CLOCK_THREAD_CPUTIME_ID): a
+ * query's cost without the time spent waiting for a core on a loaded machine. */
+double bench_cpu_ms(void);
 /* Sorts ascending; then bench_pct(sorted, n, 0.5) is the median. */
 void bench_sort(double *v, size_t n);
 double bench_pct(const double *sorted, size_t n, double p);

@@ -4,6 +4,7 @@
  *
  *   aether-bench --cold-bench VDIR --query Q.fvecs [--evict fadvise|drop|none]
  *                [--runs N] [--nprobe N] [--refine R] [--k K] [--child BIN]
+ *                [--cmd PROG ARG...]
  *
  * Each run: sync, then evict -- fadvise: posix_fadvise(DONTNEED) of every file
  * under VDIR (the binary and libraries stay cached; the pages still resident
@@ -15,7 +16,12 @@
  * (rusage ru_inblock, 512-byte units; it counts mmap faults and read-ahead it
  * caused), its major and minor page faults and its CPU time (user + sys,
  * the whole process: the figure to read on a loaded machine).  --child runs another
- * aether-bench binary as the child (a baseline build, in the same run).  One JSON line: medians and
+ * aether-bench binary as the child (a baseline build, in the same run).  --cmd (the
+ * last option: the rest of the command line is the child's argv) runs another
+ * program the same way -- another engine's open + first query, e.g. the anchors'
+ * coldopen_lancedb.mjs, evicting VDIR = its store -- whose output is either a
+ * number (ms, open to answer) or a JSON object with "connect_open_ms" and
+ * "first_query_ms" (their sum is taken).  One JSON line: medians and
  * ranges over the runs.  Disk time is noisy on a shared machine; bytes read
  * and fault counts are not. */
 #define _XOPEN_SOURCE_EXTENDED 1
@@ -70,10 +76,22 @@ static int evict(const char *vdir, const char *how)
 }
 
 typedef struct run {
-    double child_ms, exec_ms, read_kb, majflt, minflt, cpu_ms;
+    double child_ms, open_ms, exec_ms, read_kb, majflt, minflt, cpu_ms;
 } run;
 
 static const char *child_bin = "/proc/self/exe";
+static char *const *child_cmd; /* --cmd: argv of another program, or NULL */
+
+/* The child's "open to answer" figure: a leading number, or the sum of the
+ * JSON fields connect_open_ms and first_query_ms (coldopen_lancedb.mjs). */
+static double child_time(const char *out)
+{
+    const char *a = strstr(out, "\"connect_open_ms\":"), *b = strstr(out, "\"first_query_ms\":");
+    if (a && b)
+        return strtod(a + strlen("\"connect_open_ms\":"), NULL) +
+               strtod(b + strlen("\"first_query_ms\":"), NULL);
+    return strtod(out, NULL);
+}
 
 static int one_run(const char *vdir, const char *query, size_t k, uint32_t nprobe, uint32_t refine,
                    run *r)
@@ -91,20 +109,28 @@ static int one_run(const char *vdir, const char *query, size_t k, uint32_t nprob
         dup2(pfd[1], 1);
         close(pfd[0]);
         close(pfd[1]);
-        execl(child_bin, "aether-bench", "--cold-store", vdir, "--query", query, "--nprobe", nps,
-              "--refine", rfs, "--k", ks, (char *)NULL);
+        if (child_cmd)
+            execvp(child_cmd[0], child_cmd);
+        else
+            execl(child_bin, "aether-bench", "--cold-store", vdir, "--query", query, "--nprobe",
+                  nps, "--refine", rfs, "--k", ks, (char *)NULL);
         _exit(127);
     }
     close(pfd[1]);
-    char buf[256] = {0};
-    ssize_t got = read(pfd[0], buf, sizeof buf - 1);
+    char buf[4096] = {0};
+    size_t got = 0;
+    for (ssize_t n;
+         got < sizeof buf - 1 && (n = read(pfd[0], buf + got, sizeof buf - 1 - got)) > 0;)
+        got += (size_t)n;
     close(pfd[0]);
     int st;
     struct rusage ru;
     if (wait4(pid, &st, 0, &ru) < 0) return -1;
     r->exec_ms = bench_now_ms() - t0;
-    if (got <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return -1;
-    r->child_ms = strtod(buf, NULL);
+    if (got == 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return -1;
+    r->child_ms = child_time(buf);
+    const char *op = strstr(buf, " open ");
+    r->open_ms = op ? strtod(op + 6, NULL) : -1; /* our child: the open alone */
     r->read_kb = (double)ru.ru_inblock / 2.0;
     r->majflt = (double)ru.ru_majflt;
     r->minflt = (double)ru.ru_minflt;
@@ -120,16 +146,18 @@ static double med(double *v, int n)
 }
 
 int bench_cold_run(const char *vdir, const char *query, const char *how, int runs, size_t k,
-                   uint32_t nprobe, uint32_t refine, const char *child)
+                   uint32_t nprobe, uint32_t refine, const char *child, char *const *cmd)
 {
     if (child) child_bin = child;
+    child_cmd = cmd;
     if (runs < 1) runs = 1;
     double *cm = calloc((size_t)runs, sizeof *cm), *em = calloc((size_t)runs, sizeof *em);
     double *rk = calloc((size_t)runs, sizeof *rk), *mj = calloc((size_t)runs, sizeof *mj);
     double *mn = calloc((size_t)runs, sizeof *mn), *cpu = calloc((size_t)runs, sizeof *cpu);
+    double *op = calloc((size_t)runs, sizeof *op);
     double resident_max = 0;
     int rc = 1;
-    if (!cm || !em || !rk || !mj || !mn || !cpu) goto done;
+    if (!cm || !em || !rk || !mj || !mn || !cpu || !op) goto done;
     for (int i = 0; i < runs; i++) {
         if (evict(vdir, how) < 0) {
             fprintf(stderr, "aether-bench: cannot evict with '%s' (drop_caches needs root)\n", how);
@@ -142,13 +170,15 @@ int bench_cold_run(const char *vdir, const char *query, const char *how, int run
             goto done;
         }
         cm[i] = r.child_ms;
+        op[i] = r.open_ms;
         em[i] = r.exec_ms;
         rk[i] = r.read_kb;
         mj[i] = r.majflt;
         mn[i] = r.minflt;
         cpu[i] = r.cpu_ms;
     }
-    printf("{\"cold\":\"%s\",\"runs\":%d,\"nprobe\":%u,\"refine\":%u,", how, runs, nprobe, refine);
+    printf("{\"cold\":\"%s\",\"runs\":%d,\"child\":\"%s\",\"nprobe\":%u,\"refine\":%u,", how, runs,
+           cmd ? cmd[0] : child_bin, nprobe, refine);
     double lo = cm[0], hi = cm[0];
     for (int i = 0; i < runs; i++) {
         lo = cm[i] < lo ? cm[i] : lo;
@@ -157,7 +187,8 @@ int bench_cold_run(const char *vdir, const char *query, const char *how, int run
     printf(
         "\"first_query_ms_median\":%.2f,\"first_query_ms_min\":%.2f,\"first_query_ms_max\":%.2f,",
         med(cm, runs), lo, hi);
-    printf("\"process_cpu_ms_median\":%.2f,", med(cpu, runs));
+    printf("\"open_ms_median\":%.2f,\"process_cpu_ms_median\":%.2f,", med(op, runs),
+           med(cpu, runs));
     printf("\"exec_ms_median\":%.2f,\"read_mb_median\":%.2f,\"majflt_median\":%.0f,"
            "\"minflt_median\":%.0f,\"resident_after_evict_kb\":%.0f}\n",
            med(em, runs), med(rk, runs) / 1024.0, med(mj, runs), med(mn, runs),
@@ -171,5 +202,6 @@ done:
     free(mj);
     free(mn);
     free(cpu);
+    free(op);
     return rc;
 }

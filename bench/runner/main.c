@@ -42,6 +42,7 @@ typedef struct opts {
     int threads, rebuild;
     /* --cold-child / --cold-store / --cold-bench */
     const char *cold_index, *cold_store, *cold_bench, *evict, *child;
+    char **cmd; /* --cmd PROG ARG...: the rest of the command line */
     int runs;
 } opts;
 
@@ -67,7 +68,7 @@ static void usage(void)
             "  [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]\n"
             "  [--store matrix|table|sqlite]\n"
             "       aether-bench --cold-bench VDIR --query Q.fvecs [--evict fadvise|drop|none]\n"
-            "  [--runs N] [--nprobe N] [--refine R] [--k K] [--child BIN]\n");
+            "  [--runs N] [--nprobe N] [--refine R] [--k K] [--child BIN] [--cmd PROG ARG...]\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -120,7 +121,10 @@ static int parse(int argc, char **argv, opts *o)
             o->store = v;
         else if (strcmp(a, "--rebuild") == 0)
             o->rebuild = 1;
-        else {
+        else if (strcmp(a, "--cmd") == 0 && i + 1 < argc) {
+            o->cmd = argv + i + 1;
+            break;
+        } else {
             fprintf(stderr, "aether-bench: unknown or incomplete option %s\n", a);
             return -1;
         }
@@ -129,7 +133,8 @@ static int parse(int argc, char **argv, opts *o)
     if (!o->n_nprobe) o->nprobe[o->n_nprobe++] = AE_IVFPQ_DEFAULT_NPROBE;
     if (!o->n_refine) o->refine[o->n_refine++] = AE_IVFPQ_DEFAULT_REFINE;
     if (o->cold_index) return o->query && o->dir ? 0 : -1;
-    if (o->cold_store || o->cold_bench) return o->query ? 0 : -1;
+    if (o->cold_bench) return o->query || o->cmd ? 0 : -1;
+    if (o->cold_store) return o->query ? 0 : -1;
     if (strcmp(o->store, "matrix") != 0 && strcmp(o->store, "table") != 0 &&
         strcmp(o->store, "sqlite") != 0)
         return -1;
@@ -199,13 +204,12 @@ int main(int argc, char **argv)
     if (o.cold_index) return cold_child(&o);
     if (o.cold_bench)
         return bench_cold_run(o.cold_bench, o.query, o.evict ? o.evict : "fadvise",
-                              o.runs ? o.runs : 5, o.k, o.nprobe[0], o.refine[0], o.child);
+                              o.runs ? o.runs : 5, o.k, o.nprobe[0], o.refine[0], o.child, o.cmd);
     if (o.cold_store) {
         float *q1 = NULL;
-        size_t n1;
         uint32_t d1;
         ae_error e1;
-        if (bench_read_vecs(o.query, 1, (void **)&q1, &n1, &d1, &e1) < 0) {
+        if (bench_read_first_vec(o.query, &q1, &d1, &e1) < 0) {
             fprintf(stderr, "cold child: %s\n", e1.message);
             return 1;
         }
@@ -220,7 +224,7 @@ int main(int argc, char **argv)
     int32_t *gt = NULL;
     ae_ivfpq *ix = NULL;
     ae_ivfpq_hit *hits = NULL;
-    double *lat = NULL;
+    double *lat = NULL, *cpu = NULL;
     char *index_path = NULL;
     bench_matrix mat = {0};
     size_t nq, ngt;
@@ -257,7 +261,8 @@ int main(int argc, char **argv)
     }
     hits = ae_calloc_array(o.k, sizeof *hits);
     lat = ae_calloc_array(nq, sizeof *lat);
-    if (!hits || !lat) goto done;
+    cpu = ae_calloc_array(nq, sizeof *cpu);
+    if (!hits || !lat || !cpu) goto done;
     size_t warm = nq < 50 ? nq : 50;
     for (int a = 0; a < (flat ? 1 : o.n_nprobe); a++) {
         for (int b = 0; b < (flat ? 1 : o.n_refine); b++) {
@@ -268,21 +273,23 @@ int main(int argc, char **argv)
                 for (size_t q = 0; q < end; q++) {
                     const float *qv = queries + q * dim;
                     size_t nh;
-                    double t0 = bench_now_ms();
+                    double c0 = bench_cpu_ms(), t0 = bench_now_ms();
                     int r = flat ? ae_ivfpq_search_exact(&src, qv, o.k, 0, src.n, NULL, NULL, hits,
                                                          &nh, &err)
                                  : ae_ivfpq_search(ix, &src, qv, o.k, np, rf, NULL, NULL, hits, &nh,
                                                    &err);
-                    double t1 = bench_now_ms();
+                    double t1 = bench_now_ms(), c1 = bench_cpu_ms();
                     if (r < 0) goto fail;
                     if (pass == 1) {
                         lat[q] = t1 - t0;
+                        cpu[q] = c1 - c0;
                         r10 += recall_at(hits, nh, gt + q * gk, 10);
                         if (o.k >= 100) r100 += recall_at(hits, nh, gt + q * gk, 100);
                     }
                 }
             }
             bench_sort(lat, nq);
+            bench_sort(cpu, nq);
             double cold = -1, cold_exec = -1;
             if (!flat && bench_run_cold("--cold-child", index_path, o.query, o.k, np, rf, o.dir,
                                         &cold, &cold_exec) < 0)
@@ -296,8 +303,9 @@ int main(int argc, char **argv)
             printf("\"k\":%zu,\"nq\":%zu,\"build_s\":%.2f,\"recall10\":%.4f,", o.k, nq, build_s,
                    r10 / nq);
             if (o.k >= 100) printf("\"recall100\":%.4f,", r100 / nq);
-            printf("\"p50_ms\":%.4f,\"p95_ms\":%.4f,\"p99_ms\":%.4f,", bench_pct(lat, nq, 0.5),
-                   bench_pct(lat, nq, 0.95), bench_pct(lat, nq, 0.99));
+            printf("\"p50_ms\":%.4f,\"p95_ms\":%.4f,\"p99_ms\":%.4f,\"cpu_p50_ms\":%.4f,",
+                   bench_pct(lat, nq, 0.5), bench_pct(lat, nq, 0.95), bench_pct(lat, nq, 0.99),
+                   bench_pct(cpu, nq, 0.5));
             if (!flat)
                 printf("\"cold_first_query_ms\":%.2f,\"cold_exec_ms\":%.2f,\"index_bytes\":%zu,",
                        cold, cold_exec, ae_ivfpq_file_bytes(ix));
@@ -317,6 +325,7 @@ done:
     free(gt);
     free(hits);
     free(lat);
+    free(cpu);
     free(index_path);
     return rc;
 }

@@ -73,6 +73,31 @@ cleanup:
     return rc;
 }
 
+int bench_read_first_vec(const char *path, float **out, uint32_t *dim, ae_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    AE_RETURN_IF(fd < 0, err, AE_EIO, "cannot open %s", path);
+    /* one row: no read-ahead of the rest of the file (a cold run counts it) */
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+    int32_t d = 0;
+    int rc = 0;
+    float *q = NULL;
+    if (pread(fd, &d, 4, 0) != 4 || d <= 0 || d > 65536)
+        AE_FAIL(err, AE_ECORRUPT, "%s: no first row", path);
+    q = ae_calloc_array((size_t)d, sizeof *q);
+    if (!q) AE_FAIL(err, AE_ENOMEM, "%s: out of memory", path);
+    if (pread(fd, q, 4 * (size_t)d, 4) != (ssize_t)(4 * (size_t)d)) {
+        free(q);
+        q = NULL;
+        AE_FAIL(err, AE_ECORRUPT, "%s: first row truncated", path);
+    }
+    *out = q;
+    *dim = (uint32_t)d;
+cleanup:
+    close(fd);
+    return rc;
+}
+
 static long long file_size(const char *p)
 {
     struct stat st;
