@@ -41,7 +41,7 @@ ae_vec_source bench_matrix_source(bench_matrix *m);
 int bench_store_run(const bench_matrix *mat, const char *dir, const char *store, bool rebuild,
                     const float *queries, size_t nq, const int32_t *gt, uint32_t gk, size_t k,
                     const uint32_t *nprobe, int n_nprobe, const uint32_t *refine, int n_refine,
-                    const char *query_path, bool exact);
+                    const char *query_path, bool exact, int passes);
 /* --cold-bench VDIR (cold.c): evict ("fadvise", "drop", "none"), then a
  * fresh --cold-store child (or the program cmd, NULL-terminated argv, when
  * not NULL); one JSON line with medians over `runs`. */

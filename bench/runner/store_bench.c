@@ -137,7 +137,7 @@ int bench_store_cold_child(const char *vdir, const float *q, uint32_t dim, size_
 int bench_store_run(const bench_matrix *mat, const char *dir, const char *store, bool rebuild,
                     const float *queries, size_t nq, const int32_t *gt, uint32_t gk, size_t k,
                     const uint32_t *nprobe, int n_nprobe, const uint32_t *refine, int n_refine,
-                    const char *query_path, bool exact)
+                    const char *query_path, bool exact, int passes)
 {
     ae_error err = {0};
     bool legacy = !strcmp(store, "sqlite");
@@ -176,7 +176,7 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
             ae_vs_search_opts so = {
                 .nprobe = (int)nprobe[a], .refine_factor = (int)refine[b], .exact = exact};
             double r10 = 0;
-            for (int pass = 0; pass < 2; pass++) {
+            for (int pass = 0; pass <= passes; pass++) {
                 size_t end = pass == 0 ? warm : nq;
                 for (size_t q = 0; q < end; q++) {
                     ae_vs_hit *hits = NULL;
@@ -186,7 +186,7 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                                          &so, &hits, &nh, &err);
                     double t1 = bench_now_ms(), c1 = bench_cpu_ms();
                     if (r < 0) goto fail;
-                    if (pass == 1) {
+                    if (pass == passes) {
                         lat[q] = t1 - t0;
                         qcpu[q] = c1 - c0;
                         r10 += recall_at(hits, nh, gt + q * gk, 10);
@@ -206,9 +206,10 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                 printf("\"nprobe\":null,\"refine\":null,");
             else
                 printf("\"nprobe\":%u,\"refine\":%u,", nprobe[a], refine[b]);
-            printf("\"k\":%zu,\"nq\":%zu,\"ingest_s\":%.2f,\"build_s\":%.2f,\"ingest_cpu_s\":%.2f,"
+            printf("\"k\":%zu,\"nq\":%zu,\"passes\":%d,\"ingest_s\":%.2f,\"build_s\":%.2f,\"ingest_"
+                   "cpu_s\":%.2f,"
                    "\"build_cpu_s\":%.2f,\"recall10\":%.4f,",
-                   k, nq, ingest_s, build_s, cpu[0], cpu[1], r10 / nq);
+                   k, nq, passes, ingest_s, build_s, cpu[0], cpu[1], r10 / nq);
             printf("\"p50_ms\":%.4f,\"p95_ms\":%.4f,\"p99_ms\":%.4f,\"cpu_p50_ms\":%.4f,",
                    bench_pct(lat, nq, 0.5), bench_pct(lat, nq, 0.95), bench_pct(lat, nq, 0.99),
                    bench_pct(qcpu, nq, 0.5));

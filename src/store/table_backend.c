@@ -394,6 +394,15 @@ static int index_search(lance_tab *lt, const float *query, size_t limit,
     ae_table_vec_source(t, &src);
     AE_CHECK(
         ae_ivfpq_search(lt->ix, &src, query, want, nprobe, refine, live_fn, live_ctx, h, &nh, err));
+    /* h is best first: only the hits scoring at least the limit-th can be in
+     * the answer (the extra ones break ties at that score), so only their
+     * symbol_ids are read */
+    if (nh > limit) {
+        size_t cut = limit;
+        while (cut < nh && h[cut].score == h[limit - 1].score)
+            cut++;
+        nh = cut;
+    }
     if (nh) {
         uint64_t rows[64];
         size_t np = nh < 64 ? nh : 64;
@@ -501,8 +510,10 @@ static int lance_search(void *be, const float *query, uint32_t dim, const char *
     index_sync(lt);
     if (lt->ix) {
         ae_error e2;
-        rc =
-            index_search(lt, query, limit, opts, ae_table_row_live, t, SIZE_MAX, hits, n_hits, &e2);
+        /* a table without deleted rows needs no live test per candidate */
+        ae_row_live_fn live =
+            ae_table_rows_live(t) < ae_table_rows_total(t) ? ae_table_row_live : NULL;
+        rc = index_search(lt, query, limit, opts, live, t, SIZE_MAX, hits, n_hits, &e2);
         if (rc != AE_ECORRUPT) {
             if (rc < 0) *err = e2;
             return rc;

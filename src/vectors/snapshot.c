@@ -38,8 +38,34 @@ void snapshot_free(snapshot *s)
         }
     }
     free(s->frags);
+    free(s->frag_of);
     manifest_free(&s->m);
     free(s);
+}
+
+/* Fills s->frag_of (table_internal.h) with about four slots per fragment, so
+ * that snap_locate looks at one or two fragments instead of searching them
+ * all (a re-rank looks up hundreds of rows per query).  Without memory for
+ * it, lookups search every fragment: slower, same answers. */
+static void index_rows(snapshot *s)
+{
+    size_t nf = s->m.n_fragments;
+    if (nf < 2 || s->rows_total == 0 || nf > UINT32_MAX) return;
+    unsigned shift = 0;
+    while (shift < 40 && (s->rows_total >> shift) > 4 * nf)
+        shift++;
+    size_t slots = (s->rows_total >> shift) + 2;
+    uint32_t *of = ae_calloc_array(slots, sizeof *of);
+    if (!of) return;
+    size_t f = 0;
+    for (size_t j = 0; j < slots; j++) {
+        size_t first = j << shift; /* the last fragment starting at or before it */
+        while (f + 1 < nf && s->frags[f + 1].base <= first)
+            f++;
+        of[j] = (uint32_t)f;
+    }
+    s->frag_of = of;
+    s->row_shift = shift;
 }
 
 void snapshot_advise(const snapshot *s, size_t from, bool sequential)
@@ -182,6 +208,7 @@ int snapshot_open(const ae_table *t, ae_manifest *m, snapshot *reuse, snapshot *
     }
     free(from);
     memset(m, 0, sizeof *m);
+    index_rows(s);
     *out = s;
     return 0;
 }

@@ -1,8 +1,9 @@
 /* The table's side of the ANN index: global row access for building and
  * re-ranking, and publishing a built index file through a commit.
  *
- * 1. Global row -> fragment is a binary search over the fragments' first
- *    rows; a vec_source row is a pointer into the mmapped fragment.
+ * 1. Global row -> fragment is a slot of the snapshot's row index, then a
+ *    search over the one or two fragments the slot spans (snap_locate); a
+ *    vec_source row is a pointer into the mmapped fragment.
  * 2. An index file is one more immutable file named by a manifest (C1, C2):
  *    it is built under index/ with a fresh name, fsynced by its writer, the
  *    directory fsynced here, then a commit fills the manifest's index slot.
@@ -28,17 +29,7 @@
 
 static const snap_frag *locate(const snapshot *s, size_t row, size_t *in_frag)
 {
-    size_t lo = 0, hi = s->m.n_fragments;
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s->frags[mid].base <= row)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    if (lo >= s->m.n_fragments || row - s->frags[lo].base >= s->frags[lo].rows) return NULL;
-    *in_frag = row - s->frags[lo].base;
-    return &s->frags[lo];
+    return snap_locate(s, row, in_frag);
 }
 
 static const float *src_row(void *ctx, size_t i)

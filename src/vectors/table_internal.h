@@ -28,7 +28,35 @@ typedef struct snapshot {
     ae_manifest m;
     snap_frag *frags; /* m.n_fragments */
     size_t rows_total, rows_live;
+    /* global row -> fragment without a search over every fragment: slot j
+     * (rows [j << row_shift, (j + 1) << row_shift)) starts in fragment
+     * frag_of[j] and ends in frag_of[j + 1]; NULL: search them all */
+    uint32_t *frag_of;
+    unsigned row_shift;
 } snapshot;
+
+/* The fragment holding global row `row` of s (NULL past the end), and the
+ * row within it. */
+static inline const snap_frag *snap_locate(const snapshot *s, size_t row, size_t *in_frag)
+{
+    size_t lo = 0, hi = s->m.n_fragments;
+    if (s->frag_of && row < s->rows_total) {
+        size_t j = row >> s->row_shift;
+        lo = s->frag_of[j];
+        hi = (size_t)s->frag_of[j + 1] + 1;
+    }
+    /* the last fragment whose first row is at or before row */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->frags[mid].base <= row)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (lo >= s->m.n_fragments || row - s->frags[lo].base >= s->frags[lo].rows) return NULL;
+    *in_frag = row - s->frags[lo].base;
+    return &s->frags[lo];
+}
 
 static inline bool snap_row_deleted(const snap_frag *f, size_t row)
 {

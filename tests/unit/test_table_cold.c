@@ -8,7 +8,10 @@
  * query's results bit for bit; the published index carries the identity it
  * was verified with, and a file whose identity changed is verified again;
  * the build's measured recall is in the manifest, survives a reopen, drives
- * the default search setting, and a higher target buys a costlier setting. */
+ * the default search setting, and a higher target buys a costlier setting;
+ * global rows map to the right fragment and row through the snapshot's row
+ * index whatever the fragment sizes (empty-delete ones included), and the
+ * index path answers the same with and without deleted rows in the table. */
 #include "test_table_util.h"
 
 #include <fcntl.h>
@@ -437,6 +440,134 @@ static void test_measured_recall(void **state)
     free(vdir);
 }
 
+/* Fragments of many sizes (batches of 1 to 997 rows; the size-tiered merge
+ * combines some): every global row's symbol_id through the row index
+ * (ae_table_row_symbol_id, ae_table_row_live) is the one the fragments hold
+ * in order (ae_table_iterate), the row past the end is refused, and deleted
+ * rows are the ones not live. */
+typedef struct order {
+    char (*ids)[AE_SYMBOL_ID_MAX + 1];
+    size_t n, cap;
+} order;
+
+static int collect(const ae_vs_record *r, void *ctx)
+{
+    order *o = ctx;
+    if (o->n == o->cap) return 1;
+    snprintf(o->ids[o->n++], AE_SYMBOL_ID_MAX + 1, "%s", r->symbol_id);
+    return 0;
+}
+
+static void test_row_lookup(void **state)
+{
+    (void)state;
+    char *vdir = tt_tmpdir();
+    ae_error err;
+    ae_table *t = NULL;
+    TT_OK(ae_table_open(vdir, P, M, DIM, 1, NULL, &t, &err));
+    static const size_t sizes[] = {1, 997, 3, 40, 1, 300, 5, 16, 17, 2, 600, 1, 1, 64, 255, 9};
+    size_t first = 0;
+    for (size_t b = 0; b < sizeof sizes / sizeof *sizes; b++) {
+        tt_batch x = tt_make(P, M, DIM, first, sizes[b], 5);
+        TT_OK(ae_table_upsert(t, x.recs, x.n, &err));
+        tt_free(&x);
+        first += sizes[b];
+    }
+    ae_table_status st;
+    TT_OK(ae_table_status_get(t, &st, &err));
+    print_message("row lookup: %zu rows in %zu fragments\n", first, st.fragments);
+    assert_true(st.fragments >= 4);
+    size_t total = ae_table_rows_total(t);
+    assert_int_equal(total, first);
+    order o = {calloc(total, sizeof *o.ids), 0, total};
+    assert_non_null(o.ids);
+    TT_OK(ae_table_iterate(t, collect, &o, &err));
+    assert_int_equal(o.n, total);
+    char id[AE_SYMBOL_ID_MAX + 1];
+    for (size_t r = 0; r < total; r++) {
+        TT_OK(ae_table_row_symbol_id(t, r, id, &err));
+        assert_string_equal(id, o.ids[r]);
+        assert_true(ae_table_row_live(t, r));
+    }
+    assert_true(ae_table_row_symbol_id(t, total, id, &err) < 0);
+    assert_false(ae_table_row_live(t, total));
+    /* delete every 7th row: exactly those are not live, numbering unchanged */
+    const char **del = calloc(total / 7 + 1, sizeof *del);
+    size_t nd = 0;
+    for (size_t r = 0; r < total; r += 7)
+        del[nd++] = o.ids[r];
+    TT_OK(ae_table_delete(t, del, nd, NULL, &err));
+    assert_int_equal(ae_table_rows_total(t), total);
+    for (size_t r = 0; r < total; r++) {
+        assert_int_equal(ae_table_row_live(t, r), r % 7 != 0);
+        TT_OK(ae_table_row_symbol_id(t, r, id, &err));
+        assert_string_equal(id, o.ids[r]);
+    }
+    free(del);
+    free(o.ids);
+    ae_table_close(t);
+    tt_rmrf(vdir);
+    free(vdir);
+}
+
+/* The index path without deleted rows skips the live test; with some, it
+ * filters them: either way every answer equals the exact scan's when the
+ * probe is exhaustive (ids, scores to rounding), ties across the limit
+ * broken by symbol_id (only the hits that can make the answer have their
+ * ids read). */
+static void test_index_search_live(void **state)
+{
+    (void)state;
+    char *vdir = tt_tmpdir();
+    ae_table_set_index_min_rows(256);
+    ae_error err;
+    ae_vector_store *vs = NULL;
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
+    for (int b = 0; b < 3; b++) {
+        tt_batch x = tt_make(P, M, DIM, (size_t)b * 1000, 1000, 13);
+        /* exact ties across the 10th place: rows 0..11 of each batch repeat one vector */
+        for (size_t i = 1; i < 12; i++)
+            memcpy(x.emb + i * DIM, x.emb, DIM * sizeof(float));
+        TT_OK(ae_vs_upsert(vs, x.recs, x.n, &err));
+        tt_free(&x);
+    }
+    TT_OK(ae_tables_build_indexes(vs, true, &err));
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            const char *del[] = {"sym-000003", "sym-001004", "sym-002000", "sym-000500"};
+            TT_OK(ae_vs_delete(vs, del, 4, &err));
+        }
+        for (uint32_t seed = 0; seed < 8; seed++) {
+            float q[DIM];
+            tt_vec(seed, 7, q, DIM);
+            if (seed < 2) { /* a query on the tied vector */
+                tt_batch x = tt_make(P, M, DIM, (size_t)seed * 1000, 1, 13);
+                memcpy(q, x.emb, sizeof q);
+                tt_free(&x);
+            }
+            ae_vs_hit *a = NULL, *e = NULL;
+            size_t na = 0, ne = 0;
+            ae_vs_search_opts all = {.nprobe = 100000, .refine_factor = 1000};
+            ae_vs_search_opts exact = {.exact = 1};
+            TT_OK(ae_vs_search(vs, q, DIM, P, M, 10, &all, &a, &na, &err));
+            assert_null(ae_vs_last_warning(vs));
+            TT_OK(ae_vs_search(vs, q, DIM, P, M, 10, &exact, &e, &ne, &err));
+            assert_int_equal(na, ne);
+            for (size_t i = 0; i < na; i++) {
+                assert_string_equal(a[i].symbol_id, e[i].symbol_id);
+                assert_float_equal(a[i].score, e[i].score, 1e-5); /* re-rank vs scan rounding */
+                if (pass == 1) assert_string_not_equal(a[i].symbol_id, "sym-000003");
+            }
+            free(a);
+            free(e);
+        }
+    }
+    ae_vs_close(vs);
+    ae_table_set_index_min_rows(0);
+    tt_rmrf(vdir);
+    free(vdir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +577,8 @@ int main(void)
         cmocka_unit_test(test_cold_query_equals_warm),
         cmocka_unit_test(test_index_stamp),
         cmocka_unit_test(test_measured_recall),
+        cmocka_unit_test(test_row_lookup),
+        cmocka_unit_test(test_index_search_live),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
