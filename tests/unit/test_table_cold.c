@@ -11,16 +11,21 @@
  * the default search setting, and a higher target buys a costlier setting;
  * global rows map to the right fragment and row through the snapshot's row
  * index whatever the fragment sizes (empty-delete ones included), and the
- * index path answers the same with and without deleted rows in the table. */
+ * index path answers the same with and without deleted rows in the table;
+ * opening an evicted index asks for its small sections (centroids, norms,
+ * codebooks, list offsets) in one batch. */
 #include "test_table_util.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
 #include "index/ivfpq.h"
+#include "index/ivfpq_internal.h"
 #include "store/table_index_policy.h"
 #include "util/fs.h"
+#include "util/pagecache.h"
 #include "vectors/manifest.h"
 
 static const char *P = "hash", *M = "cold";
@@ -568,6 +573,65 @@ static void test_index_search_live(void **state)
     free(vdir);
 }
 
+/* Opening an index whose file was evicted starts the reads of the sections
+ * every query needs, all of them (a probe of the header's page, which open
+ * itself reads, used to find it resident and ask for nothing: each page of
+ * centroids then came in through its own fault). */
+static void test_index_open_prefetch(void **state)
+{
+    (void)state;
+    char *vdir = tt_tmpdir();
+    ae_table_set_index_min_rows(256);
+    ae_error err;
+    ae_vector_store *vs = NULL;
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
+    tt_batch x = tt_make(P, M, DIM, 0, 6000, 17);
+    TT_OK(ae_vs_upsert(vs, x.recs, x.n, &err));
+    tt_free(&x);
+    TT_OK(ae_tables_build_indexes(vs, true, &err));
+    ae_vs_close(vs);
+    ae_table *t = NULL;
+    TT_OK(ae_table_open(vdir, P, M, DIM, 0, NULL, &t, &err));
+    char *path = ae_table_index_path(t, NULL, NULL);
+    assert_non_null(path);
+    ae_table_close(t);
+    /* a page of the batch that open itself does not read: inside the
+     * codebooks, past the header's page, before the list offsets' page */
+    ae_ivfpq *ix = NULL;
+    TT_OK(ae_ivfpq_open(path, &ix, &err));
+    size_t end =
+        (size_t)(ix->sec_off[IVFPQ_SEC_CODEBOOKS] + ix->sec_size[IVFPQ_SEC_CODEBOOKS] / 2) + 1;
+    size_t lists = (size_t)ix->sec_off[IVFPQ_SEC_LISTS], bytes = ix->map_bytes;
+    ae_ivfpq_close(ix);
+    assert_true((end - 1) / 4096 > 0 && (end - 1) / 4096 < lists / 4096);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    const uint8_t *own = mmap(NULL, bytes, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(own != MAP_FAILED);
+    int cold = 0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        evict(vdir);
+        if (ae_pc_resident(own + end - 1)) continue; /* no page cache to drop here */
+        cold++;
+        TT_OK(ae_ivfpq_open(path, &ix, &err));
+        /* open started the reads: they complete without a touch */
+        bool done = false;
+        for (int i = 0; i < 300 && !done; i++) {
+            done = ae_pc_resident(own + end - 1);
+            if (!done) usleep(10000);
+        }
+        assert_true(done);
+        ae_ivfpq_close(ix);
+    }
+    munmap((void *)own, bytes);
+    close(fd);
+    print_message("index open prefetch: %d of 3 opens found the sections cold\n", cold);
+    free(path);
+    ae_table_set_index_min_rows(0);
+    tt_rmrf(vdir);
+    free(vdir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -579,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_measured_recall),
         cmocka_unit_test(test_row_lookup),
         cmocka_unit_test(test_index_search_live),
+        cmocka_unit_test(test_index_open_prefetch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
