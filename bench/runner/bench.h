@@ -37,11 +37,15 @@ ae_vec_source bench_matrix_source(bench_matrix *m);
 
 /* --store table|sqlite: ingest through the VectorStore (native table or the
  * legacy SQLite backend), search via ae_vs_search; one JSON line per
- * (nprobe, refine).  Returns the exit code. */
+ * (nprobe, refine).  paired (--paired, table only): each query also goes
+ * through the table's own index file over the mmapped base matrix (the bare
+ * index) right before, so both paths are timed under the same load; the
+ * line adds bare_p50_ms, bare_cpu_p50_ms and the ratios.  Returns the exit
+ * code. */
 int bench_store_run(const bench_matrix *mat, const char *dir, const char *store, bool rebuild,
                     const float *queries, size_t nq, const int32_t *gt, uint32_t gk, size_t k,
                     const uint32_t *nprobe, int n_nprobe, const uint32_t *refine, int n_refine,
-                    const char *query_path, bool exact, int passes);
+                    const char *query_path, bool exact, int passes, bool paired);
 /* --cold-bench VDIR (cold.c): evict ("fadvise", "drop", "none"), then a
  * fresh --cold-store child (or the program cmd, NULL-terminated argv, when
  * not NULL); one JSON line with medians over `runs`. */

@@ -44,7 +44,7 @@ typedef struct opts {
     uint32_t nprobe[32], refine[32];
     int n_nprobe, n_refine;
     uint32_t nlist, m;
-    int threads, rebuild, passes;
+    int threads, rebuild, passes, paired;
     /* --cold-child / --cold-store / --cold-bench */
     const char *cold_index, *cold_store, *cold_bench, *evict, *child;
     char **cmd; /* --cmd PROG ARG...: the rest of the command line */
@@ -71,7 +71,7 @@ static void usage(void)
             "usage: aether-bench --base B.fvecs --query Q.fvecs --gt G.ivecs [--k 10]\n"
             "  [--index flat|ivfpq] [--nprobe N[,N2...]] [--refine R[,R2...]]\n"
             "  [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]\n"
-            "  [--store matrix|table|sqlite] [--passes P]\n"
+            "  [--store matrix|table|sqlite] [--passes P] [--paired]\n"
             "       aether-bench --cold-bench VDIR --query Q.fvecs [--evict fadvise|drop|none]\n"
             "  [--runs N] [--nprobe N] [--refine R] [--k K] [--child BIN] [--cmd PROG ARG...]\n");
 }
@@ -128,6 +128,8 @@ static int parse(int argc, char **argv, opts *o)
             o->store = v;
         else if (strcmp(a, "--rebuild") == 0)
             o->rebuild = 1;
+        else if (strcmp(a, "--paired") == 0)
+            o->paired = 1;
         else if (strcmp(a, "--cmd") == 0 && i + 1 < argc) {
             o->cmd = argv + i + 1;
             break;
@@ -249,7 +251,7 @@ int main(int argc, char **argv)
     if (strcmp(o.store, "matrix") != 0) {
         rc = bench_store_run(&mat, o.dir, o.store, o.rebuild, queries, nq, gt, gk, o.k, o.nprobe,
                              o.n_nprobe, o.refine, o.n_refine, o.query, !strcmp(o.index, "flat"),
-                             o.passes > 0 ? o.passes : 1);
+                             o.passes > 0 ? o.passes : 1, o.paired);
         goto done;
     }
     ae_vec_source src = bench_matrix_source(&mat);

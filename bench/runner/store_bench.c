@@ -8,6 +8,7 @@
 #include "bench.h"
 
 #include "store/table_index_policy.h"
+#include "vectors/table.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -137,7 +138,7 @@ int bench_store_cold_child(const char *vdir, const float *q, uint32_t dim, size_
 int bench_store_run(const bench_matrix *mat, const char *dir, const char *store, bool rebuild,
                     const float *queries, size_t nq, const int32_t *gt, uint32_t gk, size_t k,
                     const uint32_t *nprobe, int n_nprobe, const uint32_t *refine, int n_refine,
-                    const char *query_path, bool exact, int passes)
+                    const char *query_path, bool exact, int passes, bool paired)
 {
     ae_error err = {0};
     bool legacy = !strcmp(store, "sqlite");
@@ -146,11 +147,20 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
         legacy ? ae_asprintf("%s/bench.sqlite", dir) : ae_asprintf("%s/table-vectors", dir);
     double ingest_s = 0, build_s = 0, cpu[2] = {0, 0}, *lat = ae_calloc_array(nq, sizeof *lat);
     double *qcpu = ae_calloc_array(nq, sizeof *qcpu);
+    /* --paired: the bare index on the same file, timed query by query beside the table path */
+    double *blat = ae_calloc_array(nq, sizeof *blat), *bcpu = ae_calloc_array(nq, sizeof *bcpu);
+    ae_ivfpq *bix = NULL;
+    ae_ivfpq_hit bh[64];
+    ae_vec_source bsrc = bench_matrix_source((bench_matrix *)mat);
     ae_vector_store *vs = NULL;
     int rc = 1;
     char model[32];
     model_name(mat->dim, model);
-    if (!vdir || !lat || !qcpu) goto done;
+    if (!vdir || !lat || !qcpu || !blat || !bcpu) goto done;
+    if (paired && (legacy || exact || k > 64)) {
+        fprintf(stderr, "aether-bench: --paired needs --store table, the index and k <= 64\n");
+        goto done;
+    }
     if (rebuild || !ae_path_exists(vdir)) {
         if (ae_path_exists(vdir)) {
             char *cmd = ae_asprintf("rm -rf '%s' '%s-wal' '%s-shm'", vdir, vdir, vdir);
@@ -170,17 +180,49 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
     char state[160] = "legacy JSON scan";
     if (!legacy && ae_table_index_state(vdir, "bench", model, state, sizeof state, &err) < 0)
         goto fail;
+    if (paired) {
+        ae_table *t = NULL;
+        if (ae_table_open(vdir, "bench", model, mat->dim, 0, NULL, &t, &err) < 0) goto fail;
+        char *ip = ae_table_index_path(t, NULL, NULL);
+        ae_table_close(t);
+        int orc = ip ? ae_ivfpq_open(ip, &bix, &err) : ae_fail(&err, AE_ENOTFOUND, "no index");
+        free(ip);
+        if (orc < 0) goto fail;
+        if (ae_ivfpq_rows_covered(bix) != mat->n) {
+            fprintf(stderr, "aether-bench: --paired: the index covers %zu rows, the base has %zu\n",
+                    ae_ivfpq_rows_covered(bix), mat->n);
+            goto done;
+        }
+    }
     size_t warm = nq < 50 ? nq : 50;
     for (int a = 0; a < (exact ? 1 : n_nprobe); a++) {
         for (int b = 0; b < (exact ? 1 : n_refine); b++) {
             ae_vs_search_opts so = {
                 .nprobe = (int)nprobe[a], .refine_factor = (int)refine[b], .exact = exact};
-            double r10 = 0;
+            double r10 = 0, br10 = 0;
+            size_t top1_same = 0;
             for (int pass = 0; pass <= passes; pass++) {
                 size_t end = pass == 0 ? warm : nq;
                 for (size_t q = 0; q < end; q++) {
                     ae_vs_hit *hits = NULL;
-                    size_t nh = 0;
+                    size_t nh = 0, bnh = 0;
+                    if (paired) { /* the same query through the index alone, just before */
+                        double c0 = bench_cpu_ms(), t0 = bench_now_ms();
+                        int r = ae_ivfpq_search(bix, &bsrc, queries + q * mat->dim, k, nprobe[a],
+                                                refine[b], NULL, NULL, bh, &bnh, &err);
+                        double t1 = bench_now_ms(), c1 = bench_cpu_ms();
+                        if (r < 0) goto fail;
+                        if (pass == passes) {
+                            blat[q] = t1 - t0;
+                            bcpu[q] = c1 - c0;
+                            for (size_t i = 0; i < bnh && i < 10; i++)
+                                for (size_t j = 0; j < 10; j++)
+                                    if ((int64_t)bh[i].row == gt[q * gk + j]) {
+                                        br10 += 0.1;
+                                        break;
+                                    }
+                        }
+                    }
                     double c0 = bench_cpu_ms(), t0 = bench_now_ms();
                     int r = ae_vs_search(vs, queries + q * mat->dim, mat->dim, "bench", model, k,
                                          &so, &hits, &nh, &err);
@@ -190,6 +232,7 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                         lat[q] = t1 - t0;
                         qcpu[q] = c1 - c0;
                         r10 += recall_at(hits, nh, gt + q * gk, 10);
+                        if (paired && nh && bnh && row_of(&hits[0]) == bh[0].row) top1_same++;
                     }
                     free(hits);
                 }
@@ -213,6 +256,15 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
             printf("\"p50_ms\":%.4f,\"p95_ms\":%.4f,\"p99_ms\":%.4f,\"cpu_p50_ms\":%.4f,",
                    bench_pct(lat, nq, 0.5), bench_pct(lat, nq, 0.95), bench_pct(lat, nq, 0.99),
                    bench_pct(qcpu, nq, 0.5));
+            if (paired) {
+                bench_sort(blat, nq);
+                bench_sort(bcpu, nq);
+                printf("\"bare_recall10\":%.4f,\"bare_p50_ms\":%.4f,\"bare_cpu_p50_ms\":%.4f,"
+                       "\"top1_same\":%zu,\"p50_ratio\":%.3f,\"cpu_p50_ratio\":%.3f,",
+                       br10 / nq, bench_pct(blat, nq, 0.5), bench_pct(bcpu, nq, 0.5), top1_same,
+                       bench_pct(lat, nq, 0.5) / bench_pct(blat, nq, 0.5),
+                       bench_pct(qcpu, nq, 0.5) / bench_pct(bcpu, nq, 0.5));
+            }
             printf("\"cold_first_query_ms\":%.2f,\"cold_exec_ms\":%.2f,", cold, cold_exec);
             printf("\"index_state\":\"%s\"}\n", state);
             fflush(stdout);
@@ -228,5 +280,8 @@ done:
     free(vdir);
     free(lat);
     free(qcpu);
+    free(blat);
+    free(bcpu);
+    ae_ivfpq_close(bix);
     return rc;
 }
