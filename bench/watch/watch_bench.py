@@ -14,8 +14,13 @@
 3. Branch switch: a branch rewriting --checkout files is committed, then `git checkout`
    back and forth; time from the checkout's start until the daemon's last batch for it
    ended (its JSON log), and the daemon's peak RSS (VmHWM) over the whole run.
-4. Idle: the daemon's CPU time (utime+stime from /proc) over --idle seconds with nothing
-   changing.
+4. Idle: the daemon's CPU time (utime+stime, and its reaped children's: the ANN index builds
+   run in a child) over --idle seconds with nothing changing, once no build runs.
+5. Background ANN builds (docs/ARCHITECTURE.md, "Watching"): the daemon's index_build /
+   index_built notices; the saves made while a build ran and their latencies; the build
+   children's peak RSS (sampled from /proc every 0.2 s); the time SIGTERM takes to end the
+   daemon at the end (and whether a build was running then).
+The load average (1 min) is sampled every second: min / median / max are reported.
 Prints one JSON object with every number.
 """
 import argparse, json, os, shutil, subprocess, sys, tempfile, threading, time
@@ -68,16 +73,42 @@ def cli_finds(aetherd, ws, name):
     except ValueError:
         return False
 
-def proc_cpu(pid):
+def proc_cpu(pid, children=True):
+    """utime+stime (and the reaped children's cutime+cstime), seconds."""
     with open(f"/proc/{pid}/stat") as f:
         parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+    t = int(parts[11]) + int(parts[12]) + (int(parts[13]) + int(parts[14]) if children else 0)
+    return t / os.sysconf("SC_CLK_TCK")
+
+def children_of(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+def status_kb(pid, key):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"): return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 def vmhwm(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmHWM:"): return int(line.split()[1])
     return None
+
+def building(events):
+    """Is an index build running (an index_build notice not yet followed by its end)?"""
+    state = False
+    for _, ev, _ in list(events):
+        if ev == "index_build": state = True
+        elif ev in ("index_built", "index", "abandoned"): state = False
+    return state
 
 def main():
     ap = argparse.ArgumentParser()
@@ -121,7 +152,19 @@ def main():
     d = subprocess.Popen([aetherd, "--workspace", ws, "--log-format", "json", "--debounce-ms", str(a.debounce)],
                          stdout=subprocess.DEVNULL, stderr=log)
     seen = []  # (monotonic time the line appeared, record), filled by a tail thread every 20 ms
+    events = []  # (time, event, message) of the daemon's notices
     stop = threading.Event()
+    sampled = {"load": [], "child_hwm_kb": 0, "children": set()}
+    def sampler():
+        while not stop.is_set():
+            sampled["load"].append(os.getloadavg()[0])
+            for _ in range(5):
+                for c in children_of(d.pid):
+                    sampled["children"].add(c)
+                    kb = status_kb(c, "VmHWM")
+                    if kb and kb > sampled["child_hwm_kb"]: sampled["child_hwm_kb"] = kb
+                time.sleep(0.2)
+    res["sampled"] = sampled
     def tail():
         with open(logpath) as f:
             buf = ""
@@ -133,15 +176,20 @@ def main():
                     now = time.monotonic()
                     for l in lines:
                         if '"kind"' in l: seen.append((now, json.loads(l)))
+                        elif '"event"' in l:
+                            r = json.loads(l)
+                            events.append((now, r["fields"]["event"], r["message"]))
                 else:
                     time.sleep(0.02)
     tt = threading.Thread(target=tail, daemon=True); tt.start()
+    st = threading.Thread(target=sampler, daemon=True); st.start()
+    res["events"] = events
     def batches():
         return [r for _, r in seen]
     while not any(b["fields"]["kind"] == "full" for b in batches()):
         time.sleep(0.05)
     mcp = Mcp(mcp_bin, ws)
-    lat_mcp, lat_cli = [], []
+    lat_mcp, lat_cli, lat_during = [], [], []
     for k in range(a.saves):
         i = (k * 7919) % nfiles
         path = os.path.join(ws, "src", f"d{i // 100}", f"m{i}.py")
@@ -149,6 +197,7 @@ def main():
         with open(path, "a") as f:
             f.write(f"def {name}(x):\n    return x + {k}\n\n")
         t0 = time.monotonic()
+        during_build = building(events)
         done = {}
         def cli_poll():
             while not cli_finds(aetherd, ws, name): time.sleep(a.cli_poll_ms / 1000.0)
@@ -157,12 +206,14 @@ def main():
         if not a.no_cli: th.start()
         while not mcp.finds(name): time.sleep(0.005)
         lat_mcp.append((time.monotonic() - t0) * 1000)
+        if during_build: lat_during.append(lat_mcp[-1])
         if not a.no_cli:
             th.join()
             lat_cli.append(done["cli"] * 1000)
         time.sleep(0.05)
     mcp.close()
-    for key, xs in (("save_to_mcp_ms", lat_mcp), ("save_to_cli_ms", lat_cli)):
+    for key, xs in (("save_to_mcp_ms", lat_mcp), ("save_to_cli_ms", lat_cli),
+                    ("save_to_mcp_during_build_ms", lat_during)):
         if not xs: continue
         res[key] = {"p50": round(pct(xs, 50), 1), "p95": round(pct(xs, 95), 1), "max": round(max(xs), 1), "n": len(xs)}
     bl = [b["fields"]["ms"] for b in batches() if b["fields"]["kind"] == "paths"][-a.saves:]
@@ -195,17 +246,35 @@ def main():
 
 def finish(a, res, d, stop, root):
     res["daemon_peak_rss_mb"] = round(vmhwm(d.pid) / 1024, 1)
+    # a build running now (the storms' last): SIGTERM must end the daemon at once
+    if building(res["events"]):
+        t = time.monotonic(); d.terminate(); d.wait()
+        res["sigterm_during_build"] = {"exit": d.returncode, "ms": round((time.monotonic() - t) * 1000, 1)}
+        d = subprocess.Popen([os.path.abspath(os.path.join(a.build, "aetherd")), "--workspace",
+                              os.path.join(root, "ws"), "--log-format", "json"],
+                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(root, "daemon2.log"), "w"))
     # idle: once the daemon's CPU time stood still for 5 s (a due ANN index rebuild after the
     # storms runs first), its CPU time over --idle seconds with nothing changing
     last, still = proc_cpu(d.pid), 0
     while still < 5:
         time.sleep(1); now = proc_cpu(d.pid)
-        still = still + 1 if now == last else 0
+        still = still + 1 if now == last and not children_of(d.pid) else 0
         last = now
     c0 = proc_cpu(d.pid); time.sleep(a.idle); c1 = proc_cpu(d.pid)
     res["idle"] = {"seconds": a.idle, "cpu_s": round(c1 - c0, 3)}
-    d.terminate(); d.wait(); stop.set()
+    t = time.monotonic(); d.terminate(); d.wait()
+    res["sigterm_idle_ms"] = round((time.monotonic() - t) * 1000, 1)
+    stop.set()
     res["daemon_exit"] = d.returncode
+    sm = res.pop("sampled")
+    ld = sorted(sm["load"]) or [0]
+    res["loadavg_1min"] = {"min": ld[0], "median": ld[len(ld) // 2], "max": ld[-1]}
+    res["build_children"] = len(sm["children"])
+    res["build_child_peak_rss_mb"] = round(sm["child_hwm_kb"] / 1024, 1)
+    evs = res.pop("events")
+    res["index_builds"] = {"started": sum(1 for e in evs if e[1] == "index_build"),
+                           "published": sum(1 for e in evs if e[1] == "index_built"),
+                           "messages": [m for _, ev, m in evs if ev in ("index_built", "index")][-6:]}
     print(json.dumps(res))
     if not a.keep and not a.workdir: shutil.rmtree(root, ignore_errors=True)
 

@@ -44,8 +44,9 @@ typedef struct ae_index_progress {
 
 /* A symbol of a change event (reference-contract section 2); strings borrowed for the call.
  * Lines and columns are 1-based; start.column is 1 (the extractor records line spans) and
- * end.column is one past the last byte of the end line when the source is at hand (added and
- * updated symbols), 1 for removed ones. */
+ * end.column is one past the last byte of the end line (for a removed symbol the column stored
+ * with it, so it reports the range it was added with; 1 for a row stored before stores kept
+ * the column). */
 typedef struct ae_change_symbol {
     const char *id, *language, *file_path, *kind, *name, *qualified_name;
     const char *signature_fingerprint, *content_hash;

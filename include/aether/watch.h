@@ -23,7 +23,15 @@
  * batch to the batch callback.  One writer at a time: ae_watch_open takes the workspace's watch
  * lock (AE_EBUSY "already watched by pid N"); each batch holds the workspace writer lock only
  * while it writes, so one-shot writers (--index-once, imports, optimize) wait for the current
- * batch rather than fail. */
+ * batch rather than fail.
+ *
+ * The ANN (IVF-PQ) index is never built inside a batch: when the vector store's policy finds
+ * a build due, the watcher forks a child process that builds and publishes it (the table's
+ * writer lock for one commit) while batches go on; rows committed meanwhile are scanned
+ * exactly until the next build.  The child closes every inherited descriptor, dies with its
+ * parent, and is killed by ae_watch_close (a stop abandons the build).  A caller that reaps
+ * every child (waitpid(-1)) from a SIGCHLD handler takes nothing from it: the result comes
+ * through a pipe. */
 #ifndef AETHER_WATCH_H
 #define AETHER_WATCH_H
 
@@ -95,7 +103,9 @@ typedef struct ae_watch_callbacks {
      * "overflow" (the kernel queue overflowed), "watch_limit" (fs.inotify.max_user_watches
      * reached), "rescan" (a full pass is due, message says why), "pending_limit" (more than
      * AE_WATCH_PENDING_MAX paths: collapsed into a rescan), "index" (a notice of the indexer,
-     * e.g. a model retrained), "batch_failed". */
+     * e.g. a model retrained), "batch_failed", "index_build" (an ANN index build started in
+     * the background; the message names its pid), "index_built" (it published), "abandoned"
+     * (a stop during a batch, a full pass or an index build). */
     void (*notice)(void *ctx, ae_watch_level level, const char *event, const char *message);
     /* After every batch, committed or failed. */
     void (*batch)(void *ctx, const ae_watch_batch *b);

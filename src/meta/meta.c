@@ -67,7 +67,7 @@ static const char *const schema_sql =
 /* Columns this project adds to the reference tool's symbols table. */
 static const char *const symbol_extra_columns[][2] = {
     {"name", "TEXT"},          {"signature", "TEXT"},   {"content_hash", "TEXT"},
-    {"start_line", "INTEGER"}, {"end_line", "INTEGER"},
+    {"start_line", "INTEGER"}, {"end_line", "INTEGER"}, {"end_column", "INTEGER"},
 };
 
 /* The codes come from the one mapping (sqlite_err.h): a full disk under
@@ -330,13 +330,14 @@ int ae_meta_symbol_upsert(ae_meta *m, const ae_symbol *s, int64_t now_ms, bool *
     AE_TRY(ae_meta_prepare(
         m,
         "INSERT INTO symbols(id, file_path, language, kind, qualified_name, "
-        "signature_fingerprint, last_seen_at, name, signature, content_hash, start_line, end_line) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+        "signature_fingerprint, last_seen_at, name, signature, content_hash, start_line, end_line, "
+        "end_column) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
         "file_path=excluded.file_path, language=excluded.language, kind=excluded.kind, "
         "qualified_name=excluded.qualified_name, "
         "signature_fingerprint=excluded.signature_fingerprint, last_seen_at=excluded.last_seen_at, "
         "name=excluded.name, signature=excluded.signature, content_hash=excluded.content_hash, "
-        "start_line=excluded.start_line, end_line=excluded.end_line",
+        "start_line=excluded.start_line, end_line=excluded.end_line, "
+        "end_column=excluded.end_column",
         &st, err));
     bind_text(st, 1, s->id);
     bind_text(st, 2, s->file_path);
@@ -350,6 +351,7 @@ int ae_meta_symbol_upsert(ae_meta *m, const ae_symbol *s, int64_t now_ms, bool *
     bind_text(st, 10, s->content_hash);
     sqlite3_bind_int(st, 11, s->start_line);
     sqlite3_bind_int(st, 12, s->end_line);
+    sqlite3_bind_int(st, 13, ae_symbol_end_column(s->source));
     AE_TRY(step_done(m, st, err, "store symbol"));
     return ae_meta_fts_symbol(m, s, err);
 }

@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WARNING_MAX (AE_ERROR_MESSAGE_MAX + 160)
@@ -155,6 +156,21 @@ static void index_sync(lance_tab *lt)
     lt->ix = ix;
 }
 
+#ifdef AE_TESTING
+/* AE_INDEX_PUBLISH_DELAY_MS (test builds, docs/TESTING.md): a pause between a build and its
+ * publish, so the shell tests can commit rows while a long build runs. */
+static void publish_delay_hook(void)
+{
+    const char *e = getenv("AE_INDEX_PUBLISH_DELAY_MS");
+    long ms = e && *e ? strtol(e, NULL, 10) : 0;
+    if (ms > 0) {
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+        }
+    }
+}
+#endif
+
 /* Builds an index over every row of the snapshot (deleted rows included:
  * the live test filters them, the next optimize drops them and rebuilds),
  * checks the file, publishes it with one commit, and maps it. */
@@ -178,6 +194,9 @@ static int index_build(lance_tab *lt, ae_error *err)
         if (rc == 0) rc = ae_table_tune_index(t, ix, ae_table_target_recall(), &info.tuned, err);
         ae_ivfpq_close(ix);
     }
+#ifdef AE_TESTING
+    publish_delay_hook();
+#endif
     if (rc == 0) rc = ae_table_publish_index_ex(t, path, src.n, &info, err);
     if (rc < 0) unlink(path);
     free(path);
@@ -204,19 +223,24 @@ static int index_stamp(lance_tab *lt, ae_error *err)
     return rc;
 }
 
-/* Note 6: builds when due (or, with force, whenever the table is big enough). */
-static int index_maintain(lance_tab *lt, bool force, ae_error *err)
+/* Note 6: is a build due (with force: whenever the table is big enough)? */
+static bool index_due(lance_tab *lt, bool force)
 {
     ae_table *t = lt->t;
     size_t live = ae_table_rows_live(t), total = ae_table_rows_total(t);
-    if (live < ae_table_index_min_rows()) return 0;
+    if (live < ae_table_index_min_rows()) return false;
     index_sync(lt);
-    if (!force && lt->ix) {
-        size_t stale = (total - ae_ivfpq_rows_covered(lt->ix)) + (total - live);
-        if ((double)stale * 100.0 <= (double)live * AE_TABLE_REINDEX_PERCENT &&
-            stale <= ae_table_index_min_rows())
-            return index_stamp(lt, err);
-    }
+    if (force || !lt->ix) return true;
+    size_t stale = (total - ae_ivfpq_rows_covered(lt->ix)) + (total - live);
+    return (double)stale * 100.0 > (double)live * AE_TABLE_REINDEX_PERCENT ||
+           stale > ae_table_index_min_rows();
+}
+
+/* Builds when due; an index in use that is not due gets its stamp. */
+static int index_maintain(lance_tab *lt, bool force, ae_error *err)
+{
+    if (ae_table_rows_live(lt->t) < ae_table_index_min_rows()) return 0;
+    if (!index_due(lt, force)) return index_stamp(lt, err);
     return index_build(lt, err);
 }
 
@@ -670,6 +694,18 @@ int ae_tables_build_indexes(ae_vector_store *vs, bool force, ae_error *err)
     AE_TRY(open_all(b, err));
     for (size_t i = 0; i < b->n; i++)
         AE_TRY(index_maintain(&b->tabs[i], force, err));
+    return 0;
+}
+
+int ae_tables_index_due(ae_vector_store *vs, bool *due, ae_error *err)
+{
+    *due = false;
+    AE_RETURN_IF(!vs || vs->ops != &lance_ops, err, AE_EINVAL,
+                 "index builds need the lancedb vector backend");
+    lance_be *b = vs->backend;
+    AE_TRY(open_all(b, err));
+    for (size_t i = 0; i < b->n && !*due; i++)
+        *due = index_due(&b->tabs[i], false);
     return 0;
 }
 

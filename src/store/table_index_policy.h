@@ -49,6 +49,10 @@ void ae_table_set_index_min_rows(size_t rows);
  * with force of every table at or above the threshold.  The plain
  * ae_vs_rebuild_index is this without force.  AE_EINVAL for another backend. */
 int ae_tables_build_indexes(ae_vector_store *vs, bool force, ae_error *err);
+/* Whether ae_vs_rebuild_index would build an index now (some table of vs is due), without
+ * building: a caller can then build on a handle of its own (the watcher does it in a child
+ * process) while vs goes on writing.  AE_EINVAL for another backend. */
+int ae_tables_index_due(ae_vector_store *vs, bool *due, ae_error *err);
 
 /* One line on the index of the largest table of (provider, model) in
  * vectors_dir (NULL or "" match any): "ivfpq nlist=245, rows covered 60000,

@@ -304,12 +304,22 @@ static int on_ignored(const char *rec, size_t len, void *ctx)
     return ae_strlist_push_owned(ctx, p);
 }
 
-int ae_workspace_ignored_dirs(const char *root, ae_strlist *out, ae_error *err)
+int ae_workspace_ignored_dirs_in(const char *root, const char *rel, ae_strlist *out, ae_error *err)
 {
     if (!ae_workspace_in_git(root)) return 0;
-    const char *argv[] = {"git",         "-C",       root,        "ls-files",
-                          "-z",          "--others", "--ignored", "--exclude-standard",
-                          "--directory", NULL};
+    const char *argv[] = {"git",
+                          "-C",
+                          root,
+                          "--literal-pathspecs",
+                          "ls-files",
+                          "-z",
+                          "--others",
+                          "--ignored",
+                          "--exclude-standard",
+                          "--directory",
+                          rel && *rel ? "--" : NULL,
+                          rel,
+                          NULL};
     int status;
     ae_buf errout = {0};
     int rc = proc_run(argv, NULL, NULL, 0, '\0', on_ignored, out, &status, &errout, err);
@@ -323,17 +333,7 @@ int ae_workspace_ignored_dirs(const char *root, ae_strlist *out, ae_error *err)
     return rc;
 }
 
-static int on_nothing(const char *rec, size_t len, void *ctx)
+int ae_workspace_ignored_dirs(const char *root, ae_strlist *out, ae_error *err)
 {
-    (void)rec, (void)len, (void)ctx;
-    return 0;
-}
-
-bool ae_workspace_dir_ignored(const char *root, const char *rel)
-{
-    const char *argv[] = {"git", "-C", root, "--literal-pathspecs", "check-ignore", "-q",
-                          "--",  rel,  NULL};
-    int status;
-    return proc_run(argv, NULL, NULL, 0, '\n', on_nothing, NULL, &status, NULL, NULL) == 0 &&
-           status == 0;
+    return ae_workspace_ignored_dirs_in(root, NULL, out, err);
 }

@@ -30,8 +30,10 @@ bool ae_workspace_in_git(const char *root);
  * --directory`), workspace-relative, sorted; outside git nothing.  The watcher does not
  * descend into them. */
 int ae_workspace_ignored_dirs(const char *root, ae_strlist *out, ae_error *err);
-/* Inside git: does git ignore the directory rel (`git check-ignore`)? */
-bool ae_workspace_dir_ignored(const char *root, const char *rel);
+/* The same for the tree at rel only (a literal pathspec; "" or NULL: the whole workspace), rel
+ * itself included when git ignores it (also when it is empty): the watcher asks it for a
+ * directory that appeared, so the directories git ignores in it get no watch. */
+int ae_workspace_ignored_dirs_in(const char *root, const char *rel, ae_strlist *out, ae_error *err);
 
 /* "rust", "typescript", "tsx", "javascript", "jsx", "python", "c", "cpp", "go", "java"
  * by file extension (.h is c); NULL when unsupported.  Static string. */

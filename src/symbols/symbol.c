@@ -28,6 +28,18 @@ void ae_symbol_clear(ae_symbol *s)
     memset(s, 0, sizeof *s);
 }
 
+int ae_symbol_end_column(const char *source)
+{
+    if (!source) return 1;
+    size_t len = strlen(source);
+    while (len && (source[len - 1] == '\n' || source[len - 1] == '\r'))
+        len--;
+    size_t start = len;
+    while (start && source[start - 1] != '\n')
+        start--;
+    return (int)(len - start) + 1;
+}
+
 int ae_symbol_compute_ids(ae_symbol *s)
 {
     if (!s || !s->language || !s->file_path || !s->kind || !s->qualified_name) return AE_EINVAL;

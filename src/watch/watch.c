@@ -18,14 +18,26 @@
  *    watches under it and is queued (its stored files are removed).  A move within the tree
  *    is both.
  * 2. Which directories are watched: never .git or .aether; inside git not the directories git
- *    ignores (asked once per full walk) and, for a new directory named like the indexer's skip
- *    list (node_modules, target, build*), only when git does not ignore it; outside git not the
- *    skip list.  Files are queued only when their extension is a supported language; the batch
- *    applies the indexer's full rules.
+ *    ignores (asked once per full walk, and for every directory that appears over its own tree
+ *    before it gets a watch: learn_ignored); outside git not the skip list (node_modules,
+ *    target, build*).  Files are queued only when their extension is a supported language; the
+ *    batch applies the indexer's full rules.
  * 3. The watch limit (ENOSPC from inotify_add_watch) or no inotify at all switches to polling:
  *    a stat scan of the same tree every poll_ms, diffed against the previous scan.
  * 4. Nothing here reads or sleeps on its own: an idle watcher has its timer disarmed and
- *    blocks in the caller's poll. */
+ *    blocks in the caller's poll.
+ * 5. The ANN index is built in a child process (fork, no exec), never in the batch loop: once
+ *    a batch left the queue empty, the vector store's policy says whether a build is due
+ *    (ae_tables_index_due, cheap); if so a child opens its own handle of the vector tables,
+ *    builds from the snapshot it sees and publishes with the store's protocol (the table's
+ *    writer lock for one commit; rows committed meanwhile stay in the exactly-scanned tail,
+ *    table_index.c), while the parent goes on with batches.  Its result comes back through a
+ *    pipe in the epoll set.  The child closes every inherited descriptor (so it never keeps
+ *    the watch or write lock alive), runs at a lower priority, and dies with its parent
+ *    (PR_SET_PDEATHSIG); a stop kills it (its unpublished file in index/ is an orphan the next
+ *    optimize removes).  One build at a time; batches committed during it make the policy ask
+ *    again when it ends. */
+#include "store/table_index_policy.h"
 #include "symbols/files.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -48,8 +60,12 @@
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define WATCH_MASK                                                                                 \
@@ -61,6 +77,7 @@
 #define STALE_RETRY_MIN 2000 /* files with stale SIRs are retried after this, doubling */
 #define STALE_RETRY_MAX 300000
 #define WATCH_LOCK_FILE "watch.lock"
+#define BUILD_NICE      10 /* the index build child yields the cores to the batches */
 
 typedef struct wd_entry {
     int wd;
@@ -109,6 +126,13 @@ struct ae_watch {
     size_t added, removed, updated;
     /* stale SIRs: their files are queued again after a backoff (the provider may recover) */
     int64_t stale_retry_ms;
+    /* the ANN index build in a child process (note 5) */
+    pid_t bld_pid; /* 0: none running */
+    int bld_fd;    /* its result pipe (in the epoll set), -1 */
+    char bld_msg[AE_ERROR_MESSAGE_MAX + 32];
+    size_t bld_len;
+    double bld_t0;
+    bool bld_again; /* a batch committed during the build: ask the policy again after it */
     /* test hooks (AE_TESTING only, docs/TESTING.md): a fake watch limit, fake overflows */
     size_t test_max_watches, test_overflow_every, events_read;
 };
@@ -457,14 +481,30 @@ static bool descend(ae_watch *w, const char *rel, bool fresh)
     if (!strcmp(name, ".git") || !strcmp(name, ".aether")) return false;
     if (!w->in_git) return !ae_workspace_skip_dir(name);
     const char *key = rel;
-    if (w->ignored.len &&
-        bsearch(&key, w->ignored.items, w->ignored.len, sizeof *w->ignored.items, cmp_str))
-        return false;
-    if (fresh && ae_workspace_skip_dir(name)) return !ae_workspace_dir_ignored(w->ws->root, rel);
-    return true;
+    (void)fresh; /* a fresh tree's ignored directories were learnt first (learn_ignored) */
+    return !(w->ignored.len &&
+             bsearch(&key, w->ignored.items, w->ignored.len, sizeof *w->ignored.items, cmp_str));
+}
+
+/* A directory appeared (created, moved in): inside git, the directories git ignores in its
+ * tree (itself included) join the ignored list before any of it gets a watch -- the indexer's
+ * rules, one git process per new tree.  If git cannot say, the tree is watched (its batches
+ * still list files by the indexer's rules). */
+static int learn_ignored(ae_watch *w, const char *rel)
+{
+    if (!w->in_git) return 0;
+    ae_strlist more = {0};
+    ae_error e;
+    int rc = ae_workspace_ignored_dirs_in(w->ws->root, rel, &more, &e);
+    for (size_t i = 0; rc == 0 && i < more.len; i++)
+        rc = ae_strlist_push(&w->ignored, more.items[i]);
+    if (more.len) ae_strlist_sort(&w->ignored);
+    ae_strlist_free(&more);
+    return rc == AE_ENOMEM ? rc : 0;
 }
 
 static int switch_to_poll(ae_watch *w, const char *event, const char *why, ae_error *err);
+static int ep_add(ae_watch *w, int fd, ae_error *err);
 
 /* Adds watches for rel and every directory below it.  A watch limit switches to polling. */
 static int watch_tree(ae_watch *w, const char *rel, bool fresh, int depth, ae_error *err)
@@ -694,7 +734,9 @@ static int on_event(ae_watch *w, const struct inotify_event *ev, int64_t now, ae
     if (ev->mask & IN_ISDIR) {
         if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) unwatch_tree(w, rel);
         if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
-            if (descend(w, rel, true)) {
+            rc = learn_ignored(w, rel);
+            if (rc < 0) rc = ae_fail(err, rc, "out of memory learning what git ignores in %s", rel);
+            if (rc == 0 && descend(w, rel, true)) {
                 rc = watch_tree(w, rel, true, 1, err);
                 if (rc == 0 && w->backend == AE_WATCH_INOTIFY) rc = enqueue(w, rel, now);
             }
@@ -736,6 +778,8 @@ static int read_events(ae_watch *w, ae_error *err)
 }
 
 /* ---- batches -------------------------------------------------------------------------------- */
+
+static void refresh_index(ae_watch *w);
 
 static void on_changed(void *ctx, const ae_change_event *ev)
 {
@@ -848,22 +892,179 @@ static void run_full(ae_watch *w)
             "the previous full pass failed");
     }
     report(w, true, 0, &st, t0, rc, &e);
+    if (rc == 0 && !w->head && !w->rescan) refresh_index(w);
 }
 
-/* The ANN index, refreshed by the vector store's own policy (built or rebuilt only when due,
- * cheap otherwise) once the queue is empty: a small batch never waits behind a rebuild that a
- * later batch can do. */
+/* ---- the ANN index in the background (note 5) ----------------------------------------------- */
+
+/* The child: its own handle of the vector tables, the policy's build, the result ("rc message")
+ * into the pipe.  Never returns; touches nothing of the parent's but read-only memory. */
+static _Noreturn void build_child(const char *vectors_dir, int out, pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(2); /* the parent died before the line above */
+    /* the caller's signal handlers are for its own process */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+        sigaction(sigs[i], &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* every inherited descriptor goes: a kept copy of the watch or write lock's would keep it
+     * held for as long as this child lives */
+    if (out != 3) {
+        if (dup2(out, 3) < 0) _exit(2);
+        out = 3;
+    }
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 4u, ~0u, 0u) < 0)
+#endif
+    {
+        long max = sysconf(_SC_OPEN_MAX);
+        if (max < 0 || max > 65536) max = 65536;
+        for (int fd = 4; fd < max; fd++)
+            close(fd);
+    }
+    errno = 0;
+    if (nice(BUILD_NICE) < 0 && errno) {
+        /* a lower priority is a courtesy, not a need */
+    }
+    ae_error e = {0};
+    ae_vector_store *vs = NULL;
+    int rc = ae_vs_open_table(vectors_dir, &vs, &e);
+    if (rc == 0) rc = ae_vs_rebuild_index(vs, &e);
+    char msg[AE_ERROR_MESSAGE_MAX + 32];
+    int n = snprintf(msg, sizeof msg, "%d %s", rc < 0 ? rc : 0, rc < 0 ? e.message : "");
+    if (n > (int)sizeof msg - 1) n = (int)sizeof msg - 1;
+    for (int off = 0; n > off;) {
+        ssize_t k = write(out, msg + off, (size_t)(n - off));
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        off += (int)k;
+    }
+    _exit(rc < 0 ? 1 : 0); /* no atexit handlers, no stdio flush: the parent's */
+}
+
+static int start_build(ae_watch *w, ae_error *err)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) return ae_fail_errno(err, errno, "pipe for the index build");
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(p[0]);
+        close(p[1]);
+        return ae_fail_errno(err, e, "fork for the index build");
+    }
+    if (pid == 0) {
+        close(p[0]);
+        build_child(w->ws->vectors_dir, p[1], parent);
+    }
+    close(p[1]);
+    if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0 || ep_add(w, p[0], err) < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(p[0]);
+        return ae_fail_errno(err, errno, "watch the index build's pipe");
+    }
+    w->bld_pid = pid;
+    w->bld_fd = p[0];
+    w->bld_len = 0;
+    w->bld_t0 = ae_mono_s();
+    w->bld_again = false;
+    notice(w, AE_WATCH_INFO, "index_build",
+           "ANN index build due: building in the background (pid %ld)", (long)pid);
+    return 0;
+}
+
+/* Ends the build's bookkeeping: the pipe out of the epoll set, the child reaped. */
+static void build_forget(ae_watch *w, int *status)
+{
+    epoll_ctl(w->ep, EPOLL_CTL_DEL, w->bld_fd, NULL);
+    close(w->bld_fd);
+    w->bld_fd = -1;
+    *status = -1;
+    while (waitpid(w->bld_pid, status, 0) < 0 && errno == EINTR) {
+    }
+    w->bld_pid = 0;
+}
+
+/* Reads what the child sent; once the pipe is at its end the build is over. */
+static void check_build(ae_watch *w)
+{
+    if (w->bld_fd < 0) return;
+    for (;;) {
+        size_t room = sizeof w->bld_msg - 1 - w->bld_len;
+        if (!room) break; /* a full message: the child exits next */
+        ssize_t n = read(w->bld_fd, w->bld_msg + w->bld_len, room);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return; /* still building */
+        if (n <= 0) break;
+        w->bld_len += (size_t)n;
+    }
+    w->bld_msg[w->bld_len] = '\0';
+    pid_t pid = w->bld_pid;
+    int status;
+    build_forget(w, &status);
+    double s = ae_mono_s() - w->bld_t0;
+    char *rest = NULL;
+    long rc = w->bld_len ? strtol(w->bld_msg, &rest, 10) : -1;
+    if (w->bld_len && rc == 0)
+        notice(w, AE_WATCH_INFO, "index_built", "ANN index built in the background in %.1f s", s);
+    else if (w->bld_len)
+        notice(w, AE_WATCH_WARN, "index", "ANN index build failed: %s",
+               rest && *rest == ' ' ? rest + 1 : w->bld_msg);
+    else if (status != -1 && WIFSIGNALED(status))
+        notice(w, AE_WATCH_WARN, "index", "ANN index build (pid %ld) ended by signal %d", (long)pid,
+               WTERMSIG(status));
+    else
+        notice(w, AE_WATCH_WARN, "index", "ANN index build (pid %ld) ended without a result",
+               (long)pid);
+    if (w->bld_again && !w->head && !w->rescan) refresh_index(w);
+}
+
+/* A stop or close: the build is abandoned (nothing of it is published; the lock it may hold
+ * for its one commit goes with it). */
+static void abandon_build(ae_watch *w)
+{
+    if (w->bld_pid <= 0) return;
+    pid_t pid = w->bld_pid;
+    kill(pid, SIGKILL);
+    int status;
+    build_forget(w, &status);
+    notice(w, AE_WATCH_INFO, "abandoned",
+           "stopped during an ANN index build (pid %ld): abandoned after %.1f s, the next run "
+           "builds it",
+           (long)pid, ae_mono_s() - w->bld_t0);
+}
+
+/* The ANN index, refreshed by the vector store's own policy (built or rebuilt only when due)
+ * once the queue is empty.  A due build runs in a child (note 5); what is not due (the stamp
+ * of an index in use, another backend's refresh) is cheap and runs here. */
 static void refresh_index(ae_watch *w)
 {
     ae_workspace *ws = w->ws;
-    if (!ws->config.embeddings.enabled) return;
+    if (!ws->config.embeddings.enabled || w->stop) return;
+    if (w->bld_pid > 0) {
+        w->bld_again = true;
+        return;
+    }
     ae_error e = {0};
     ae_vector_store *vs;
+    bool due = false;
     int rc = ae_ws_write_begin(ws, &e);
     if (rc < 0) return; /* busy: the next batch's turn */
     rc = ae_ws_vector_store(ws, &vs, &e);
-    if (rc == 0) rc = ae_vs_rebuild_index(vs, &e);
+    if (rc == 0 && ws->backend_name && !strcmp(ws->backend_name, "lancedb"))
+        rc = ae_tables_index_due(vs, &due, &e);
+    if (rc == 0 && !due) rc = ae_vs_rebuild_index(vs, &e);
     ae_ws_write_end(ws);
+    if (rc == 0 && due) rc = start_build(w, &e);
     if (rc < 0) notice(w, AE_WATCH_WARN, "index", "ANN index refresh failed: %s", e.message);
 }
 
@@ -912,6 +1113,7 @@ int ae_watch_step(ae_watch *w, ae_error *err)
 {
     drain(w->wake_fd);
     drain(w->timer_fd);
+    check_build(w);
     int rc = read_events(w, err);
     if (rc < 0) return rc;
     int64_t now = ae_mono_ms();
@@ -980,8 +1182,9 @@ int ae_watch_open(ae_workspace *ws, const ae_watch_options *opts, const ae_watch
     ae_watch *w = calloc(1, sizeof *w);
     if (!w) return ae_fail(err, AE_ENOMEM, "out of memory");
     w->ws = ws;
-    ws->cancel = &w->stop; /* a batch waiting for the writer lock gives up on a stop */
-    w->lock_fd = w->ep = w->in_fd = w->timer_fd = w->wake_fd = -1;
+    ws->cancel = &w->stop;     /* a batch waiting for the writer lock gives up on a stop */
+    ws->index_deferred = true; /* full passes leave the ANN index to refresh_index */
+    w->lock_fd = w->ep = w->in_fd = w->timer_fd = w->wake_fd = w->bld_fd = -1;
     if (opts) w->o = *opts;
     if (cb) w->cb = *cb;
 #ifdef AE_TESTING
@@ -1039,7 +1242,9 @@ cleanup:
 void ae_watch_close(ae_watch *w)
 {
     if (!w) return;
+    abandon_build(w);
     if (w->ws->cancel == &w->stop) w->ws->cancel = NULL;
+    w->ws->index_deferred = false;
     pending_clear(w);
     free(w->table);
     clear_watches(w);

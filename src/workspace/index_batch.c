@@ -202,8 +202,8 @@ static int stored_symbols(ix_batch *b, const char *path, ae_symbol **out, size_t
     sqlite3_stmt *st;
     AE_TRY(ae_meta_prepare(b->cfg.ws->meta,
                            "SELECT id, language, file_path, kind, name, qualified_name, "
-                           "signature_fingerprint, content_hash, start_line, end_line "
-                           "FROM symbols WHERE file_path = ? ORDER BY id",
+                           "signature_fingerprint, content_hash, start_line, end_line, "
+                           "end_column FROM symbols WHERE file_path = ? ORDER BY id",
                            &st, err));
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
     size_t cap = 0;
@@ -234,6 +234,7 @@ static int stored_symbols(ix_batch *b, const char *path, ae_symbol **out, size_t
         snprintf(y->content_hash, sizeof y->content_hash, "%s", ch ? ch : "");
         y->start_line = sqlite3_column_int(st, 8);
         y->end_line = sqlite3_column_int(st, 9);
+        y->end_column = sqlite3_column_int(st, 10); /* NULL (older rows): 0 */
         (*n)++;
         if (bad) {
             rc = oom(err);
@@ -482,18 +483,6 @@ static int mirror_write(ix_batch *b, const char *id, const char *json, ae_error 
     return rc;
 }
 
-static int end_column(const char *source)
-{
-    if (!source) return 1;
-    size_t len = strlen(source);
-    while (len && (source[len - 1] == '\n' || source[len - 1] == '\r'))
-        len--;
-    size_t start = len;
-    while (start && source[start - 1] != '\n')
-        start--;
-    return (int)(len - start) + 1;
-}
-
 static ae_change_symbol change_symbol(const ae_symbol *s, bool with_source)
 {
     return (ae_change_symbol){.id = s->id,
@@ -507,7 +496,11 @@ static ae_change_symbol change_symbol(const ae_symbol *s, bool with_source)
                               .start_line = s->start_line,
                               .start_column = 1,
                               .end_line = s->end_line,
-                              .end_column = with_source ? end_column(s->source) : 1};
+                              /* a removed symbol: the column stored with it (1 for rows
+                                 stored before the column existed) */
+                              .end_column = with_source         ? ae_symbol_end_column(s->source)
+                                            : s->end_column > 0 ? s->end_column
+                                                                : 1};
 }
 
 /* One change event per written file with a non-empty diff. */

@@ -221,8 +221,10 @@ static int index_locked(ae_workspace *ws, const ae_index_callbacks *cb, ae_index
     if (rc == 0) rc = ae_ws_model_prepare(ws, cb, &r.model, err);
     if (rc == 0) rc = sync_embeddings(&r);
     if (rc == 0) rc = ae_ws_model_settle(ws, &r.model, stats->embeddings_written, err);
-    /* build or refresh the ANN index where due (cheap when not) */
-    if (rc == 0 && ws->config.embeddings.enabled && ws->vs) rc = ae_vs_rebuild_index(ws->vs, err);
+    /* build or refresh the ANN index where due (cheap when not); a watcher does it itself,
+     * in the background */
+    if (rc == 0 && ws->config.embeddings.enabled && ws->vs && !ws->index_deferred)
+        rc = ae_vs_rebuild_index(ws->vs, err);
     ae_sir_provider_close(r.sirp);
     if (stats->sirs_failed)
         ae_ws_notice(ws,

@@ -30,6 +30,8 @@ struct ae_workspace {
     int sir_concurrency;           /* 0: the default */
     int write_fd, write_depth;     /* the writer lock (write_lock.h); -1 until first used */
     volatile sig_atomic_t *cancel; /* set by a watcher: a writer waiting for the lock gives up */
+    bool index_deferred; /* set by a watcher: a full pass leaves the ANN index to it (it builds
+                            in the background, src/watch/watch.c) */
 };
 
 /* The configured vector store, opened on first use. */

@@ -49,12 +49,26 @@ assert names("added") == ["m0_new"], save["added"]
 assert names("removed") == ["m0_f3"], save["removed"]
 assert names("updated") == ["m0_f0"], save["updated"]
 assert save["added"][0]["range"]["start"]["line"] == 5, save["added"][0]["range"]
+# a removed symbol reports the range it had (end.column stored with it), not column 1
+first = {s["id"]: s["range"] for e in evs for s in e["added"]}
+gone = save["removed"][0]
+assert gone["range"] == first[gone["id"]], (gone["range"], first.get(gone["id"]))
+assert gone["range"]["end"]["column"] == len("    return value * 3 + 0") + 1, gone["range"]
 PY
 
 gen "$WS/src/created.py" 3 1
 converge "$WS" "create"
 rm "$WS/src/m1.py"
 converge "$WS" "delete"
+python3 - "$TMP/w.out" <<'PY' && ok "--print-events: a deleted file's symbols keep their end columns" || fail "--print-events delete: $(tail -1 "$TMP/w.out")"
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+d = [e for e in evs if e["file_path"] == "src/m1.py"][-1]
+assert len(d["removed"]) == 4 and not d["added"] and not d["updated"], d
+for s in d["removed"]:
+    i = int(s["name"].rsplit("f", 1)[1])
+    assert s["range"]["end"]["column"] == len("    return value * %d + 0" % i) + 1, s
+PY
 mv "$WS/src/m2.py" "$WS/src/renamed.py"
 converge "$WS" "rename"
 mkdir -p "$WS/pkg/sub"
