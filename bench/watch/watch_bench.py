@@ -11,9 +11,11 @@
    symbol is returned by aether-mcp (one long-lived server, aether_search lexical, polled
    every 5 ms) and by `aetherd --search` (a new process per poll, polled back to back).
    p50/p95/max of both.
-3. Branch switch: a branch rewriting --checkout files is committed, then `git checkout`
-   back and forth; time from the checkout's start until the daemon's last batch for it
-   ended (its JSON log), and the daemon's peak RSS (VmHWM) over the whole run.
+3. Branch switch: a branch `other` rewriting --checkout files is committed (once; --reuse
+   keeps it), then `git checkout other` and back to main; time from the checkout's start until
+   the daemon's last batch for it ended (its JSON log; "ended" = its own CPU time then stood
+   still for 4 s), and the daemon's peak RSS (VmHWM) over the whole run.  Then, while the
+   ANN index build the storms made due runs in the background, more saves (up to 30).
 4. Idle: the daemon's CPU time (utime+stime, and its reaped children's: the ANN index builds
    run in a child) over --idle seconds with nothing changing, once no build runs.
 5. Background ANN builds (docs/ARCHITECTURE.md, "Watching"): the daemon's index_build /
@@ -160,6 +162,11 @@ def main():
             sampled["load"].append(os.getloadavg()[0])
             for _ in range(5):
                 for c in children_of(d.pid):
+                    try:
+                        with open(f"/proc/{c}/comm") as f:
+                            if f.read().strip() != "aetherd": continue
+                    except OSError:
+                        continue
                     sampled["children"].add(c)
                     kb = status_kb(c, "VmHWM")
                     if kb and kb > sampled["child_hwm_kb"]: sampled["child_hwm_kb"] = kb
@@ -190,10 +197,13 @@ def main():
         time.sleep(0.05)
     mcp = Mcp(mcp_bin, ws)
     lat_mcp, lat_cli, lat_during = [], [], []
-    for k in range(a.saves):
+    counter = [0]
+    def save(k):
+        """Appends a new function to an existing file; ms until aether-mcp (and the CLI) find it."""
         i = (k * 7919) % nfiles
         path = os.path.join(ws, "src", f"d{i // 100}", f"m{i}.py")
-        name = f"probe_{k}_{int(time.time() * 1000) % 100000}_fn"
+        counter[0] += 1
+        name = f"probe_{k}_{counter[0]}_{int(time.time() * 1000) % 100000}_fn"
         with open(path, "a") as f:
             f.write(f"def {name}(x):\n    return x + {k}\n\n")
         t0 = time.monotonic()
@@ -205,43 +215,65 @@ def main():
         th = threading.Thread(target=cli_poll)
         if not a.no_cli: th.start()
         while not mcp.finds(name): time.sleep(0.005)
-        lat_mcp.append((time.monotonic() - t0) * 1000)
-        if during_build: lat_during.append(lat_mcp[-1])
-        if not a.no_cli:
-            th.join()
-            lat_cli.append(done["cli"] * 1000)
+        ms = (time.monotonic() - t0) * 1000
+        if not a.no_cli: th.join()
         time.sleep(0.05)
+        return ms, (done["cli"] * 1000 if not a.no_cli else None), during_build and building(events)
+    for k in range(a.saves):
+        m, c, during = save(k)
+        lat_mcp.append(m)
+        if c is not None: lat_cli.append(c)
+        if during: lat_during.append(m)
+    bl = [b["fields"]["ms"] for b in batches() if b["fields"]["kind"] == "paths"][-a.saves:]
+    if a.saves: res["batch_ms"] = {"p50": pct(bl, 50), "p95": pct(bl, 95)}
+
+    def settle(t_start, quiet=4.0):
+        """Seconds from t_start to the end of the daemon's last batch, once a batch came and the
+        daemon's own CPU time (not its index-build child's) stood still for `quiet` s."""
+        n0 = len(seen)
+        last_cpu, still_since = proc_cpu(d.pid, children=False), time.monotonic()
+        while True:
+            time.sleep(0.2)
+            cpu = proc_cpu(d.pid, children=False)
+            if cpu != last_cpu: last_cpu, still_since = cpu, time.monotonic()
+            if len(seen) > n0 and time.monotonic() - still_since > quiet:
+                return seen[-1][0] - t_start, len(seen) - n0
+    if a.checkout > 0:
+        # branch switch: `other` rewrites the first --checkout files (made once; --reuse keeps it)
+        git(ws, "add", "-A"); git(ws, "commit", "--allow-empty", "-qm", "saves")
+        n = min(a.checkout, nfiles)
+        have = subprocess.run(["git", "-C", ws, "rev-parse", "-q", "--verify", "other"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+        if not have:
+            git(ws, "checkout", "-qb", "other")
+            for i in range(n):
+                gen_file(os.path.join(ws, "src", f"d{i // 100}", f"m{i}.py"), f"m{i}", a.per_file, 1)
+            git(ws, "add", "-A"); git(ws, "commit", "-qm", "other")
+            settle(time.monotonic())  # the branch's own commit: let the daemon catch up
+            git(ws, "checkout", "-q", "main")
+            settle(time.monotonic())
+        elif subprocess.run(["git", "-C", ws, "rev-parse", "--abbrev-ref", "HEAD"], capture_output=True,
+                            text=True).stdout.strip() != "main":
+            git(ws, "checkout", "-q", "main")
+            settle(time.monotonic())
+        res["checkout"] = []
+        for target in ("other", "main"):
+            t0 = time.monotonic()
+            git(ws, "checkout", "-q", target)
+            conv, nb = settle(t0)
+            res["checkout"].append({"to": target, "files": n, "converge_s": round(conv, 2), "batches": nb})
+    # saves while an ANN index build runs (the storms made one due): none may wait for it
+    t = time.monotonic()
+    while not building(events) and time.monotonic() - t < 20: time.sleep(0.1)
+    k = 10000
+    while building(events) and len(lat_during) < 30:
+        m, c, during = save(k); k += 1
+        if during: lat_during.append(m)
     mcp.close()
     for key, xs in (("save_to_mcp_ms", lat_mcp), ("save_to_cli_ms", lat_cli),
                     ("save_to_mcp_during_build_ms", lat_during)):
         if not xs: continue
         res[key] = {"p50": round(pct(xs, 50), 1), "p95": round(pct(xs, 95), 1), "max": round(max(xs), 1), "n": len(xs)}
-    bl = [b["fields"]["ms"] for b in batches() if b["fields"]["kind"] == "paths"][-a.saves:]
-    res["batch_ms"] = {"p50": pct(bl, 50), "p95": pct(bl, 95)}
-
-    if a.checkout <= 0:
-        return finish(a, res, d, stop, root)
-    # branch switch
-    git(ws, "add", "-A"); git(ws, "commit", "-qm", "saves")
-    git(ws, "checkout", "-qb", "other")
-    n = min(a.checkout, nfiles)
-    for i in range(n):
-        gen_file(os.path.join(ws, "src", f"d{i // 100}", f"m{i}.py"), f"m{i}", a.per_file, 1)
-    git(ws, "add", "-A"); git(ws, "commit", "-qm", "other")
-    def settle(t_start, quiet=3.0):
-        """Seconds from t_start to the end of the last batch, once none came for `quiet` s."""
-        n0 = len(seen)
-        while True:
-            time.sleep(0.2)
-            if len(seen) > n0 and time.monotonic() - seen[-1][0] > quiet:
-                return seen[-1][0] - t_start
-    settle(time.monotonic())  # the branch's own commit: let the daemon catch up
-    res["checkout"] = []
-    for target in ("main", "other"):
-        t0 = time.monotonic()
-        git(ws, "checkout", "-q", target)
-        conv = settle(t0)
-        res["checkout"].append({"to": target, "files": n, "converge_s": round(conv, 2)})
     return finish(a, res, d, stop, root)
 
 def finish(a, res, d, stop, root):
