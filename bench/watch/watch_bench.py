@@ -13,8 +13,8 @@
    p50/p95/max of both.
 3. Branch switch: a branch `other` rewriting --checkout files is committed (once; --reuse
    keeps it), then `git checkout other` and back to main; time from the checkout's start until
-   the daemon's last batch for it ended (its JSON log; "ended" = its own CPU time then stood
-   still for 4 s), and the daemon's peak RSS (VmHWM) over the whole run.  Then, while the
+   the daemon processed all of it (a marker file written after the checkout is searchable: due
+   paths are processed in event order), and the daemon's peak RSS (VmHWM) over the run.  Then, while the
    ANN index build the storms made due runs in the background, more saves (up to 30).
 4. Idle: the daemon's CPU time (utime+stime, and its reaped children's: the ANN index builds
    run in a child) over --idle seconds with nothing changing, once no build runs.
@@ -219,25 +219,30 @@ def main():
         if not a.no_cli: th.join()
         time.sleep(0.05)
         return ms, (done["cli"] * 1000 if not a.no_cli else None), during_build and building(events)
+    cpu0 = proc_cpu(d.pid)
     for k in range(a.saves):
         m, c, during = save(k)
         lat_mcp.append(m)
         if c is not None: lat_cli.append(c)
         if during: lat_during.append(m)
     bl = [b["fields"]["ms"] for b in batches() if b["fields"]["kind"] == "paths"][-a.saves:]
-    if a.saves: res["batch_ms"] = {"p50": pct(bl, 50), "p95": pct(bl, 95)}
+    if a.saves:
+        res["batch_ms"] = {"p50": pct(bl, 50), "p95": pct(bl, 95)}
+        # CPU the daemon (with its ctags / git children) spent per save: independent of load
+        res["daemon_cpu_ms_per_save"] = round((proc_cpu(d.pid) - cpu0) * 1000 / a.saves, 1)
 
-    def settle(t_start, quiet=4.0):
-        """Seconds from t_start to the end of the daemon's last batch, once a batch came and the
-        daemon's own CPU time (not its index-build child's) stood still for `quiet` s."""
+    markers = [0]
+    def settle(t_start):
+        """Seconds from t_start until the daemon processed everything that changed before now:
+        a marker file is written after the change, and the watcher processes due paths in
+        event order, so the marker is searchable once every earlier path was processed."""
+        markers[0] += 1
+        name = f"settle_marker_{markers[0]}_{int(time.time() * 1000) % 100000}"
         n0 = len(seen)
-        last_cpu, still_since = proc_cpu(d.pid, children=False), time.monotonic()
-        while True:
-            time.sleep(0.2)
-            cpu = proc_cpu(d.pid, children=False)
-            if cpu != last_cpu: last_cpu, still_since = cpu, time.monotonic()
-            if len(seen) > n0 and time.monotonic() - still_since > quiet:
-                return seen[-1][0] - t_start, len(seen) - n0
+        with open(os.path.join(ws, "src", f"{name}.py"), "w") as f:
+            f.write(f"def {name}(x):\n    return x\n")
+        while not mcp.finds(name): time.sleep(0.05)
+        return time.monotonic() - t_start, len(seen) - n0
     if a.checkout > 0:
         # branch switch: `other` rewrites the first --checkout files (made once; --reuse keeps it)
         git(ws, "add", "-A"); git(ws, "commit", "--allow-empty", "-qm", "saves")

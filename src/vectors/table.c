@@ -143,13 +143,24 @@ static int create_layout(const char *vectors_dir, const char *dir, const char *p
     return rc;
 }
 
+/* Process-global (a process that only builds, e.g. the watcher's index child, waits longer);
+ * 0: AE_LOCK_DEFAULT_TIMEOUT_MS. */
+static int default_lock_timeout_ms;
+
+void ae_table_set_default_lock_timeout(int ms)
+{
+    default_lock_timeout_ms = ms;
+}
+
 static void apply_defaults(ae_table_opts *o, const ae_table_opts *in)
 {
     if (in)
         *o = *in;
     else
         memset(o, 0, sizeof *o);
-    if (o->lock_timeout_ms == 0) o->lock_timeout_ms = AE_LOCK_DEFAULT_TIMEOUT_MS;
+    if (o->lock_timeout_ms == 0)
+        o->lock_timeout_ms =
+            default_lock_timeout_ms ? default_lock_timeout_ms : AE_LOCK_DEFAULT_TIMEOUT_MS;
     if (o->retention_ms == 0) o->retention_ms = AE_TABLE_DEFAULT_RETENTION_MS;
     if (o->retention_ms < 0) o->retention_ms = 0;
     if (o->retention_ms > AE_TABLE_MAX_RETENTION_MS) o->retention_ms = AE_TABLE_MAX_RETENTION_MS;

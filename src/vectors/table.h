@@ -68,6 +68,10 @@ void ae_table_name(const char *provider, const char *model, uint32_t dim,
  * a missing table (and vectors_dir) is created, holding no rows (version 0);
  * without, AE_ENOTFOUND.  A directory of that name we did not create is
  * AE_ENOTOURS; a table made for another key is AE_EINVAL naming both. */
+/* The lock wait of tables opened without an explicit lock_timeout_ms from now on, in this
+ * process (0 restores AE_LOCK_DEFAULT_TIMEOUT_MS).  The watcher's index-build child sets the
+ * maximum: its one publish commit waits for the batches that hold the table's lock. */
+void ae_table_set_default_lock_timeout(int ms);
 int ae_table_open(const char *vectors_dir, const char *provider, const char *model, uint32_t dim,
                   int create, const ae_table_opts *opts, ae_table **out, ae_error *err);
 /* Opens an existing table directory, whatever its key (registry, verify). */

@@ -43,6 +43,8 @@
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"
+#include "vectors/lock.h"
+#include "vectors/table.h"
 #include "workspace/workspace.h"
 #include "workspace/write_lock.h"
 
@@ -933,6 +935,9 @@ static _Noreturn void build_child(const char *vectors_dir, int out, pid_t parent
     if (nice(BUILD_NICE) < 0 && errno) {
         /* a lower priority is a courtesy, not a need */
     }
+    /* the publish waits for the parent's batches, which hold the table's lock while they
+     * write (tens of seconds in a storm at 200K rows), rather than waste the build */
+    ae_table_set_default_lock_timeout(AE_LOCK_MAX_TIMEOUT_MS);
     ae_error e = {0};
     ae_vector_store *vs = NULL;
     int rc = ae_vs_open_table(vectors_dir, &vs, &e);
