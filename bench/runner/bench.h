@@ -46,6 +46,10 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                     const float *queries, size_t nq, const int32_t *gt, uint32_t gk, size_t k,
                     const uint32_t *nprobe, int n_nprobe, const uint32_t *refine, int n_refine,
                     const char *query_path, bool exact, int passes, bool paired);
+/* --ingest-only: upserts every row into a fresh store under dir (no index
+ * build, no queries); one JSON line with wall and CPU time.  Returns the exit
+ * code. */
+int bench_store_ingest(const bench_matrix *mat, const char *dir, const char *store);
 /* --cold-bench VDIR (cold.c): evict ("fadvise", "drop", "none"), then a
  * fresh --cold-store child (or the program cmd, NULL-terminated argv, when
  * not NULL); one JSON line with medians over `runs`. */

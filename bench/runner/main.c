@@ -4,7 +4,7 @@
  *   aether-bench --base B.fvecs --query Q.fvecs --gt G.ivecs [--k 10]
  *                [--index flat|ivfpq] [--nprobe N[,N2,...]] [--refine R[,R2,...]]
  *                [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]
- *                [--store matrix|table|sqlite]
+ *                [--store matrix|table|sqlite] [--ingest-only] [--build-budget-mb MB]
  *
  * 1. --store matrix (default): the vector source is the base matrix converted
  *    once to raw float32 in --dir and mmapped, and the index is called
@@ -25,6 +25,7 @@
  *    seen from the parent, fork + exec + dynamic loading included. */
 #include "bench.h"
 
+#include "store/table_index_policy.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -44,7 +45,7 @@ typedef struct opts {
     uint32_t nprobe[32], refine[32];
     int n_nprobe, n_refine;
     uint32_t nlist, m;
-    int threads, rebuild, passes, paired;
+    int threads, rebuild, passes, paired, ingest_only;
     /* --cold-child / --cold-store / --cold-bench */
     const char *cold_index, *cold_store, *cold_bench, *evict, *child;
     char **cmd; /* --cmd PROG ARG...: the rest of the command line */
@@ -71,7 +72,8 @@ static void usage(void)
             "usage: aether-bench --base B.fvecs --query Q.fvecs --gt G.ivecs [--k 10]\n"
             "  [--index flat|ivfpq] [--nprobe N[,N2...]] [--refine R[,R2...]]\n"
             "  [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]\n"
-            "  [--store matrix|table|sqlite] [--passes P] [--paired]\n"
+            "  [--store matrix|table|sqlite] [--passes P] [--paired] [--ingest-only]\n"
+            "  [--build-budget-mb MB]\n"
             "       aether-bench --cold-bench VDIR --query Q.fvecs [--evict fadvise|drop|none]\n"
             "  [--runs N] [--nprobe N] [--refine R] [--k K] [--child BIN] [--cmd PROG ARG...]\n");
 }
@@ -130,6 +132,10 @@ static int parse(int argc, char **argv, opts *o)
             o->rebuild = 1;
         else if (strcmp(a, "--paired") == 0)
             o->paired = 1;
+        else if (strcmp(a, "--ingest-only") == 0)
+            o->ingest_only = 1;
+        else if (ARG("--build-budget-mb"))
+            ae_table_set_index_build_budget((size_t)strtoull(v, NULL, 10) << 20);
         else if (strcmp(a, "--cmd") == 0 && i + 1 < argc) {
             o->cmd = argv + i + 1;
             break;
@@ -246,6 +252,10 @@ int main(int argc, char **argv)
     if (qdim != dim || ngt < nq || gk < (o.k < 100 ? 10 : 100)) {
         fprintf(stderr, "aether-bench: queries (%u) / ground truth (%zu x %u) do not match\n", qdim,
                 ngt, gk);
+        goto done;
+    }
+    if (o.ingest_only && strcmp(o.store, "matrix") != 0) {
+        rc = bench_store_ingest(&mat, o.dir, o.store);
         goto done;
     }
     if (strcmp(o.store, "matrix") != 0) {

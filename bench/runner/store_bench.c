@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,9 +52,80 @@ static double cpu_s(void)
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+/* CPU time (user + system) of this process so far, in seconds. */
+static void cpu_now(double *user, double *sys)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+    *sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU seconds (user, system) the last ingest() took, for --ingest-only. */
+static double ingest_user_s, ingest_sys_s;
+/* Peak resident set (VmHWM, MiB) of the last ingest and of the index build
+ * that followed it: the peak is reset before each (/proc/self/clear_refs 5). */
+static double ingest_hwm_mb = -1, build_hwm_mb = -1;
+
+static void hwm_reset(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return;
+    fputs("5", f);
+    fclose(f);
+}
+
+static double hwm_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double v = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) v = strtod(line + 6, NULL) / 1024.0;
+    if (f) fclose(f);
+    return v;
+}
+
+/* Bytes of the index files under the tables of vdir (after a fresh build:
+ * the one index). */
+static uint64_t index_bytes(const char *vdir)
+{
+    uint64_t total = 0;
+    DIR *d = opendir(vdir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char *ix = ae_asprintf("%s/%s/index", vdir, de->d_name);
+        DIR *e = ix ? opendir(ix) : NULL;
+        struct dirent *fe;
+        while (e && (fe = readdir(e))) {
+            struct stat st;
+            char *p = fe->d_name[0] == '.' ? NULL : ae_asprintf("%s/%s", ix, fe->d_name);
+            if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode)) total += (uint64_t)st.st_size;
+            free(p);
+        }
+        if (e) closedir(e);
+        free(ix);
+    }
+    if (d) closedir(d);
+    return total;
+}
+
+/* The bench's own copy of the rows (the mmapped base matrix, populated up
+ * front) leaves the resident set once upserted, so the build's peak is the
+ * store's.  The ingest's peak includes that copy. */
+static void drop_source(const bench_matrix *mat, size_t lo, size_t hi)
+{
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)(mat->x + lo * mat->dim) + pg - 1) & ~(pg - 1);
+    uintptr_t e = (uintptr_t)(mat->x + hi * mat->dim) & ~(pg - 1);
+    if (a < e) madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
 /* Upserts every row of mat into a fresh table under vdir, then builds the
- * index; the CPU seconds of each phase in cpu[0] (ingest) and cpu[1] (build):
- * on a shared machine they are the figures that do not depend on the load. */
+ * index (unless build_s is NULL); the CPU seconds of each phase in cpu[0]
+ * (ingest) and cpu[1] (build): on a shared machine they are the figures that
+ * do not depend on the load. */
 static int ingest(const bench_matrix *mat, const char *vdir, double *ingest_s, double *build_s,
                   double cpu[2], ae_error *err)
 {
@@ -63,6 +137,9 @@ static int ingest(const bench_matrix *mat, const char *vdir, double *ingest_s, d
     int rc = 0;
     if (!recs || !ids) AE_FAIL(err, AE_ENOMEM, "out of memory");
     AE_CHECK(open_store(vdir, &vs, err));
+    double u0, s0, u1, s1;
+    hwm_reset();
+    cpu_now(&u0, &s0);
     double t0 = bench_now_ms(), c0 = cpu_s();
     for (size_t i = 0; i < mat->n; i += INGEST_BATCH) {
         size_t m = mat->n - i < INGEST_BATCH ? mat->n - i : INGEST_BATCH;
@@ -77,13 +154,22 @@ static int ingest(const bench_matrix *mat, const char *vdir, double *ingest_s, d
                                      .updated_at = 1};
         }
         AE_CHECK(ae_vs_upsert(vs, recs, m, err));
+        if (build_s) drop_source(mat, i, i + m); /* not in --ingest-only: same work as before */
     }
     double t1 = bench_now_ms(), c1 = cpu_s();
-    if (!is_sqlite(vdir)) AE_CHECK(ae_tables_build_indexes(vs, true, err));
-    *ingest_s = (t1 - t0) / 1e3;
-    *build_s = (bench_now_ms() - t1) / 1e3;
+    cpu_now(&u1, &s1);
+    ingest_user_s = u1 - u0;
+    ingest_sys_s = s1 - s0;
+    ingest_hwm_mb = hwm_mb();
     cpu[0] = c1 - c0;
+    *ingest_s = (t1 - t0) / 1e3;
+    if (!build_s) goto cleanup;
+    hwm_reset();
+    t1 = bench_now_ms();
+    if (!is_sqlite(vdir)) AE_CHECK(ae_tables_build_indexes(vs, true, err));
+    *build_s = (bench_now_ms() - t1) / 1e3;
     cpu[1] = cpu_s() - c1;
+    build_hwm_mb = hwm_mb();
 cleanup:
     ae_vs_close(vs);
     free(recs);
@@ -133,6 +219,32 @@ int bench_store_cold_child(const char *vdir, const float *q, uint32_t dim, size_
     free(hits);
     ae_vs_close(vs);
     return 0;
+}
+
+int bench_store_ingest(const bench_matrix *mat, const char *dir, const char *store)
+{
+    ae_error err = {0};
+    char *vdir = !strcmp(store, "sqlite") ? ae_asprintf("%s/bench.sqlite", dir)
+                                          : ae_asprintf("%s/table-vectors", dir);
+    char *cmd = vdir ? ae_asprintf("rm -rf '%s' '%s-wal' '%s-shm'", vdir, vdir, vdir) : NULL;
+    double ingest_s = 0;
+    int rc = 1;
+    if (!cmd || system(cmd) != 0) goto done;
+    double cpu[2] = {0, 0};
+    if (ingest(mat, vdir, &ingest_s, NULL, cpu, &err) < 0) {
+        fprintf(stderr, "aether-bench: %s\n", err.message);
+        goto done;
+    }
+    printf("{\"store\":\"%s\",\"n\":%zu,\"dim\":%u,\"batch\":%d,\"ingest_s\":%.3f,"
+           "\"rows_per_s\":%.0f,\"user_s\":%.3f,\"sys_s\":%.3f,\"cpu_rows_per_s\":%.0f,"
+           "\"ingest_hwm_mb\":%.0f}\n",
+           store, mat->n, mat->dim, INGEST_BATCH, ingest_s, mat->n / ingest_s, ingest_user_s,
+           ingest_sys_s, mat->n / (ingest_user_s + ingest_sys_s), ingest_hwm_mb);
+    rc = 0;
+done:
+    free(cmd);
+    free(vdir);
+    return rc;
 }
 
 int bench_store_run(const bench_matrix *mat, const char *dir, const char *store, bool rebuild,
@@ -266,6 +378,11 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                        bench_pct(qcpu, nq, 0.5) / bench_pct(bcpu, nq, 0.5));
             }
             printf("\"cold_first_query_ms\":%.2f,\"cold_exec_ms\":%.2f,", cold, cold_exec);
+            if (ingest_s > 0)
+                printf("\"ingest_hwm_mb\":%.0f,\"build_hwm_mb\":%.0f,", ingest_hwm_mb,
+                       build_hwm_mb);
+            printf("\"index_bytes\":%llu,\"peak_rss_mb\":%.0f,",
+                   (unsigned long long)index_bytes(vdir), hwm_mb());
             printf("\"index_state\":\"%s\"}\n", state);
             fflush(stdout);
             ingest_s = build_s = cpu[0] = cpu[1] = 0;

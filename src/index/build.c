@@ -8,7 +8,15 @@
  *    scheduling) and BLAS runs single-threaded inside each worker.
  * 3. The training sample is freed as soon as training is done.
  * 4. The image is assembled in memory (codes are m bytes per row: 48 MB for
- *    1M x 768 at m = 48) and written once, atomically, by format.c. */
+ *    1M x 768 at m = 48) and written once, atomically, by format.c.
+ * 5. Memory is planned before it is taken: plan_memory adds up every
+ *    allocation of every phase (per-row arrays, training, the encode
+ *    batches, the file image) and the build refuses up front, naming the
+ *    figures, when the peak exceeds its budget (AE_IVFPQ_DEFAULT_BUILD_BUDGET
+ *    unless the caller sets one).  The rows are never copied whole: they are
+ *    read through the source, and the passes tell a mapped source which rows
+ *    they are done with (ae_vec_source.release), so the resident set holds a
+ *    window of the table, not the table (docs/BENCHMARKS.md, the 10M curve). */
 #include "index/ivfpq_internal.h"
 
 #include "util/blas.h"
@@ -20,12 +28,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A build pass releases the rows behind it every this many bytes of vectors. */
+#define RELEASE_BYTES ((size_t)64 << 20)
+
 typedef struct build_plan {
     size_t n;
     uint32_t dim, nlist, m, dsub, iters;
     size_t train;
     uint64_t seed;
     int threads;
+    size_t budget; /* bytes (note 5) */
 } build_plan;
 
 static uint32_t pick_m(uint32_t dim)
@@ -42,45 +54,43 @@ static uint32_t pick_m(uint32_t dim)
     return best;
 }
 
-static int make_plan(const ae_vec_source *src, const ae_ivfpq_params *p, build_plan *pl,
-                     ae_error *err)
+/* The plan of a build of n rows x dim (no source needed: plan_memory uses it too). */
+static int make_plan_nd(size_t n, uint32_t dim, const ae_ivfpq_params *p, build_plan *pl,
+                        ae_error *err)
 {
-    AE_RETURN_IF(!src || !src->row, err, AE_EINVAL, "no vector source");
-    AE_RETURN_IF(src->dim < AE_IVFPQ_MIN_DIM || src->dim > AE_MAX_DIM, err, AE_EINVAL,
-                 "dimension %u out of range [%d, %d]", src->dim, AE_IVFPQ_MIN_DIM, AE_MAX_DIM);
-    AE_RETURN_IF(src->n < AE_IVFPQ_MIN_ROWS, err, AE_EINVAL,
+    AE_RETURN_IF(dim < AE_IVFPQ_MIN_DIM || dim > AE_MAX_DIM, err, AE_EINVAL,
+                 "dimension %u out of range [%d, %d]", dim, AE_IVFPQ_MIN_DIM, AE_MAX_DIM);
+    AE_RETURN_IF(n < AE_IVFPQ_MIN_ROWS, err, AE_EINVAL,
                  "an index needs at least %d rows, not %zu (keep the table exact)",
-                 AE_IVFPQ_MIN_ROWS, src->n);
-    AE_RETURN_IF(src->n > AE_IVFPQ_MAX_ROWS, err, AE_EINVAL, "too many rows: %zu (max %u)", src->n,
+                 AE_IVFPQ_MIN_ROWS, n);
+    AE_RETURN_IF(n > AE_IVFPQ_MAX_ROWS, err, AE_EINVAL, "too many rows: %zu (max %u)", n,
                  AE_IVFPQ_MAX_ROWS);
     ae_ivfpq_params z = {0};
     if (!p) p = &z;
     memset(pl, 0, sizeof *pl);
-    pl->n = src->n;
-    pl->dim = src->dim;
+    pl->n = n;
+    pl->dim = dim;
     pl->nlist = p->nlist;
     if (!pl->nlist) {
-        double v = AE_IVFPQ_NLIST_PER_SQRT_N * sqrt((double)src->n);
+        double v = AE_IVFPQ_NLIST_PER_SQRT_N * sqrt((double)n);
         pl->nlist = v < 1 ? 1 : v > AE_IVFPQ_MAX_NLIST ? AE_IVFPQ_MAX_NLIST : (uint32_t)lrint(v);
     }
     AE_RETURN_IF(pl->nlist < AE_IVFPQ_MIN_NLIST || pl->nlist > AE_IVFPQ_MAX_NLIST, err, AE_EINVAL,
                  "nlist %u out of range [%d, %d]", pl->nlist, AE_IVFPQ_MIN_NLIST,
                  AE_IVFPQ_MAX_NLIST);
-    AE_RETURN_IF(pl->nlist > src->n, err, AE_EINVAL, "nlist %u exceeds the %zu rows", pl->nlist,
-                 src->n);
-    pl->m = p->m ? p->m : pick_m(src->dim);
+    AE_RETURN_IF(pl->nlist > n, err, AE_EINVAL, "nlist %u exceeds the %zu rows", pl->nlist, n);
+    pl->m = p->m ? p->m : pick_m(dim);
     AE_RETURN_IF(pl->m < AE_IVFPQ_MIN_M || pl->m > AE_IVFPQ_MAX_M, err, AE_EINVAL,
                  "m %u out of range [%d, %d]", pl->m, AE_IVFPQ_MIN_M, AE_IVFPQ_MAX_M);
-    AE_RETURN_IF(src->dim % pl->m, err, AE_EINVAL, "m = %u does not divide dimension %u", pl->m,
-                 src->dim);
-    pl->dsub = src->dim / pl->m;
+    AE_RETURN_IF(dim % pl->m, err, AE_EINVAL, "m = %u does not divide dimension %u", pl->m, dim);
+    pl->dsub = dim / pl->m;
     pl->train = p->train_sample;
     if (!pl->train) {
         size_t t = (size_t)pl->nlist * AE_IVFPQ_DEFAULT_TRAIN_PER_LIST;
         pl->train = t < AE_IVFPQ_DEFAULT_TRAIN_MIN ? AE_IVFPQ_DEFAULT_TRAIN_MIN : t;
         if (pl->train > AE_IVFPQ_MAX_TRAIN_SAMPLE) pl->train = AE_IVFPQ_MAX_TRAIN_SAMPLE;
     }
-    if (pl->train > src->n) pl->train = src->n;
+    if (pl->train > n) pl->train = n;
     AE_RETURN_IF(pl->train < pl->nlist || pl->train < AE_IVFPQ_KSUB, err, AE_EINVAL,
                  "training sample of %zu rows is smaller than nlist %u or %d", pl->train, pl->nlist,
                  AE_IVFPQ_KSUB);
@@ -90,9 +100,89 @@ static int make_plan(const ae_vec_source *src, const ae_ivfpq_params *p, build_p
     pl->seed = p->seed ? p->seed : AE_IVFPQ_DEFAULT_SEED;
     pl->threads = p->threads > 0 ? p->threads : AE_IVFPQ_DEFAULT_THREADS;
     if (pl->threads > AE_IVFPQ_MAX_THREADS) pl->threads = AE_IVFPQ_MAX_THREADS;
+    pl->budget = p->mem_budget ? p->mem_budget : AE_IVFPQ_DEFAULT_BUILD_BUDGET;
+    if (pl->budget < AE_IVFPQ_MIN_BUILD_BUDGET) pl->budget = AE_IVFPQ_MIN_BUILD_BUDGET;
     return 0;
 }
 
+static int make_plan(const ae_vec_source *src, const ae_ivfpq_params *p, build_plan *pl,
+                     ae_error *err)
+{
+    AE_RETURN_IF(!src || !src->row, err, AE_EINVAL, "no vector source");
+    return make_plan_nd(src->n, src->dim, p, pl, err);
+}
+
+/* Heap of ivfpq_kmeans on n rows x d with k centroids (kmeans.c). */
+static size_t kmeans_bytes(size_t n, uint32_t d, uint32_t k)
+{
+    size_t nw = n < IVFPQ_BATCH ? n : IVFPQ_BATCH;
+    bool direct = k == AE_IVFPQ_KSUB && d <= 64;
+    if (direct) nw = 1;
+    return n * 4 + nw * k * 4 + (size_t)k * 4 + (size_t)k * d * 8 + (size_t)k * 8 + n * 8 +
+           (direct ? n + (size_t)k * d * 4 : 0);
+}
+
+static size_t max2(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Note 5: every allocation of ae_ivfpq_build, phase by phase. */
+static void plan_memory(const build_plan *pl, ae_ivfpq_build_mem *mm)
+{
+    size_t n = pl->n, d = pl->dim, m = pl->m, k = pl->nlist, t = pl->train;
+    memset(mm, 0, sizeof *mm);
+    mm->fixed = k * d * 4 + k * 4 + (size_t)AE_IVFPQ_KSUB * d * 4 * 2 +
+                (size_t)AE_IVFPQ_KSUB * m * 4 + (k + 1) * 8;
+    mm->rows = n * 4 + n * m * 2 + n * 4; /* assign, codes, codes by list, ids */
+    /* training: the sample, then (one at a time) the index shuffle of
+     * sample_rows, k-means, the residual pass + PQ sample, PQ k-means per thread */
+    size_t npq = t < IVFPQ_PQ_TRAIN_ROWS ? t : IVFPQ_PQ_TRAIN_ROWS;
+    size_t dsub = d / m, th = (size_t)pl->threads < m ? (size_t)pl->threads : m;
+    size_t sample = t * d * 4;
+    size_t step = t < n ? n * 8 : 0;
+    step = max2(step, kmeans_bytes(t, pl->dim, pl->nlist));
+    step = max2(step, t * 4 + (size_t)IVFPQ_BATCH * k * 4 + npq * d * 4);
+    mm->train =
+        max2(sample + step, npq * d * 4 + th * (kmeans_bytes(npq, (uint32_t)dsub, AE_IVFPQ_KSUB) +
+                                                npq * dsub * 4 + (size_t)AE_IVFPQ_KSUB * dsub * 4));
+    mm->encode = (size_t)pl->threads * ((size_t)IVFPQ_BATCH * d * 4 + (size_t)IVFPQ_BATCH * k * 4);
+    /* the image: header, sections (codes padded to whole blocks per list), hash */
+    size_t blocks = n / IVFPQ_BLOCK + k;
+    mm->image = IVFPQ_HEADER_BYTES + mm->fixed + n * 4 + blocks * m * IVFPQ_BLOCK +
+                IVFPQ_NSECTIONS * 64 + IVFPQ_HASH_BYTES;
+    /* the write runs after the codes in row order are freed */
+    size_t during = mm->rows + max2(mm->train, mm->encode);
+    size_t writing = mm->rows - n * m + mm->image;
+    mm->total = mm->fixed + max2(during, writing);
+}
+
+int ae_ivfpq_build_memory(size_t n, uint32_t dim, const ae_ivfpq_params *p, ae_ivfpq_build_mem *out,
+                          ae_error *err)
+{
+    build_plan pl;
+    AE_TRY(make_plan_nd(n, dim, p, &pl, err));
+    plan_memory(&pl, out);
+    return 0;
+}
+
+static double mib(size_t b)
+{
+    return (double)b / (1024.0 * 1024.0);
+}
+
+static int check_budget(const build_plan *pl, ae_error *err)
+{
+    ae_ivfpq_build_mem mm;
+    plan_memory(pl, &mm);
+    AE_RETURN_IF(mm.total > pl->budget, err, AE_ENOMEM,
+                 "an index build of %zu rows x %u needs %.0f MiB of memory (per-row codes and ids "
+                 "%.0f MiB, training %.0f MiB, file image %.0f MiB), more than its budget of %.0f "
+                 "MiB; raise the build memory budget or build with fewer sub-quantisers (m = %u)",
+                 pl->n, pl->dim, mib(mm.total), mib(mm.rows), mib(mm.train), mib(mm.image),
+                 mib(pl->budget), pl->m);
+    return 0;
+}
 /* Copies row i of src into dst, normalised; AE_EINVAL on a non-finite value. */
 static int load_row(const ae_vec_source *src, size_t i, float *dst, ae_error *err)
 {
@@ -150,6 +240,7 @@ static int sample_rows(const ae_vec_source *src, const build_plan *pl, float **o
         for (size_t i = 0; i < pl->train; i++)
             AE_CHECK(load_row(src, idx[i], x + i * pl->dim, err));
     }
+    if (src->release) src->release(src->ctx, 0, pl->n); /* note 5 */
     *out = x;
     x = NULL;
 cleanup:
@@ -234,8 +325,14 @@ static void *encode_worker(void *arg)
         part->rc = ae_fail(&part->err, AE_ENOMEM, "out of memory encoding rows");
         goto done;
     }
+    /* note 5: rows done with are released every RELEASE_BYTES of vectors */
+    size_t every = RELEASE_BYTES / ((size_t)pl->dim * sizeof(float)), done_to = part->lo;
     for (size_t b = part->lo; b < part->hi; b += IVFPQ_BATCH) {
         size_t nb = part->hi - b < IVFPQ_BATCH ? part->hi - b : IVFPQ_BATCH;
+        if (job->src->release && b - done_to >= every) {
+            job->src->release(job->src->ctx, done_to, b);
+            done_to = b;
+        }
         for (size_t i = 0; i < nb; i++) {
             part->rc = load_row(job->src, b + i, x + i * pl->dim, &part->err);
             if (part->rc < 0) goto done;
@@ -246,6 +343,7 @@ static void *encode_worker(void *arg)
         ivfpq_encode(x, nb, pl->dim, pl->dim, pl->m, job->cbt, job->cbnorms,
                      job->codes + b * pl->m);
     }
+    if (job->src->release) job->src->release(job->src->ctx, done_to, part->hi);
 done:
     free(x);
     free(work);
@@ -310,6 +408,7 @@ int ae_ivfpq_build(const ae_vec_source *src, const ae_ivfpq_params *p, const cha
     build_plan pl;
     AE_TRY(make_plan(src, p, &pl, err));
     AE_RETURN_IF(!path, err, AE_EINVAL, "no index path");
+    AE_TRY(check_budget(&pl, err));
     AE_TRY(ae_blas_load(err));
     int rc = 0;
     float *centroids = ae_calloc_array((size_t)pl.nlist * pl.dim, sizeof(float));

@@ -58,6 +58,13 @@
 #define AE_IVFPQ_DEFAULT_THREADS 2
 #define AE_IVFPQ_MAX_THREADS     64
 
+/* The heap a build may allocate at its peak (ae_ivfpq_build_memory): the
+ * rows themselves are read through the source in place and never copied
+ * whole; a build that would need more fails up front with AE_ENOMEM naming
+ * both figures.  mem_budget = 0 picks the default. */
+#define AE_IVFPQ_DEFAULT_BUILD_BUDGET ((size_t)2 << 30)
+#define AE_IVFPQ_MIN_BUILD_BUDGET     ((size_t)16 << 20)
+
 /* 1M x 768 (nlist 1000, m 96): nprobe 24 / refine 20 -> recall@10 0.967 at
  * p50 0.61 ms; 100K (nlist 316): 0.982 at 0.32 ms. */
 #define AE_IVFPQ_DEFAULT_NPROBE 24
@@ -98,6 +105,12 @@ typedef struct ae_vec_source {
      * norms), in this order; a file-backed source can start reading them at
      * once (util/pagecache.h).  Must not change what row() returns. */
     void (*prefetch)(void *ctx, const uint64_t *rows, size_t n);
+    /* Optional: rows [lo, hi) will not be read again soon (a build's pass
+     * has moved on); a mapped source can drop their pages from the
+     * process's resident set, so a pass over a table bigger than memory
+     * holds a window of it, not all of it.  Must not change what row()
+     * returns next time. */
+    void (*release)(void *ctx, size_t lo, size_t hi);
 } ae_vec_source;
 
 /* Zero in any field means "the default". */
@@ -108,6 +121,7 @@ typedef struct ae_ivfpq_params {
     uint32_t iters;        /* k-means iterations */
     uint64_t seed;         /* same seed + same rows -> identical file bytes */
     int threads;           /* assign/encode threads */
+    size_t mem_budget;     /* bytes of heap the build may use (AE_IVFPQ_DEFAULT_BUILD_BUDGET) */
 } ae_ivfpq_params;
 
 typedef struct ae_ivfpq ae_ivfpq;
@@ -122,9 +136,25 @@ typedef struct ae_ivfpq_hit {
 
 /* Builds an index over src->n rows and writes it to path atomically.
  * AE_EINVAL for bad parameters or fewer than AE_IVFPQ_MIN_ROWS rows, or a
- * non-finite value ("NaN at dimension 17 of row 4021"). */
+ * non-finite value ("NaN at dimension 17 of row 4021").  AE_ENOMEM before
+ * anything is allocated when the build needs more heap than its budget
+ * (p->mem_budget), the message naming what is needed and the budget. */
 int ae_ivfpq_build(const ae_vec_source *src, const ae_ivfpq_params *p, const char *path,
                    ae_error *err);
+
+/* The peak heap bytes a build of n rows x dim with p (NULL: defaults) needs,
+ * by phase: what ae_ivfpq_build checks against the budget.  AE_EINVAL for
+ * parameters the build would refuse. */
+typedef struct ae_ivfpq_build_mem {
+    size_t total;  /* the peak */
+    size_t rows;   /* per-row arrays: list of each row, codes, codes by list, row ids */
+    size_t train;  /* training sample and k-means / PQ work space */
+    size_t encode; /* per-thread batches of the assign/encode pass */
+    size_t image;  /* the file image assembled for the write */
+    size_t fixed;  /* centroids, codebooks, list offsets */
+} ae_ivfpq_build_mem;
+int ae_ivfpq_build_memory(size_t n, uint32_t dim, const ae_ivfpq_params *p, ae_ivfpq_build_mem *out,
+                          ae_error *err);
 
 /* mmaps the file.  AE_ENOTOURS (bad magic), AE_EVERSION, AE_ECORRUPT (header
  * checksum, sizes, section bounds), each message naming the file. */

@@ -76,6 +76,18 @@ void ae_table_set_index_min_rows(size_t rows)
     index_min_rows_override = rows;
 }
 
+static size_t build_budget_override;
+
+void ae_table_set_index_build_budget(size_t bytes)
+{
+    build_budget_override = bytes;
+}
+
+size_t ae_table_index_build_budget(void)
+{
+    return build_budget_override ? build_budget_override : AE_IVFPQ_DEFAULT_BUILD_BUDGET;
+}
+
 static double target_recall_override;
 
 void ae_table_set_target_recall(double target)
@@ -182,7 +194,8 @@ static int index_build(lance_tab *lt, ae_error *err)
     ae_vec_source src;
     ae_table_vec_source(t, &src);
     ae_table_advise_sequential(t, true); /* the build reads every row */
-    int rc = ae_ivfpq_build(&src, NULL, path, err);
+    ae_ivfpq_params params = {.mem_budget = ae_table_index_build_budget()};
+    int rc = ae_ivfpq_build(&src, &params, path, err);
     ae_table_advise_sequential(t, false);
     ae_table_index_info info = {.verified = true};
     if (rc == 0) {

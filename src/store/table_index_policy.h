@@ -40,6 +40,14 @@
 void ae_table_set_target_recall(double target);
 double ae_table_target_recall(void);
 
+/* The heap one index build may use: AE_IVFPQ_DEFAULT_BUILD_BUDGET (2 GiB)
+ * unless set.  A build that would need more (ae_ivfpq_build_memory) fails
+ * before it allocates, with AE_ENOMEM naming what it needs and the budget;
+ * the table keeps answering from its old index or the exact scan.
+ * Process-global like the settings around it; 0 restores the default. */
+void ae_table_set_index_build_budget(size_t bytes);
+size_t ae_table_index_build_budget(void);
+
 /* The effective threshold (the override applied). */
 size_t ae_table_index_min_rows(void);
 /* Process-global override of the threshold; 0 restores the default. */

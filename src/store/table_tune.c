@@ -77,7 +77,13 @@ static int exact_truth(ae_table *t, const ae_vec_source *src, const float *q, co
     int rc = 0;
     if (!x || !dots || !rows || !inv) AE_FAIL(err, AE_ENOMEM, "out of memory measuring recall");
     AE_CHECK(ae_blas_load(err));
+    /* rows behind the pass leave the resident set (ae_vec_source.release) */
+    size_t every = ((size_t)64 << 20) / ((size_t)dim * sizeof(float)), done_to = 0;
     for (size_t i = 0; i < src->n;) {
+        if (src->release && i - done_to >= every) {
+            src->release(src->ctx, done_to, i);
+            done_to = i;
+        }
         size_t b = 0;
         for (; i < src->n && b < BLOCK; i++) {
             if (!ae_table_row_live(t, i)) continue;
@@ -97,6 +103,7 @@ static int exact_truth(ae_table *t, const ae_vec_source *src, const float *q, co
                     keep(truth + qi * AE_TABLE_TUNE_K, AE_TABLE_TUNE_K, &nt[qi],
                          dots[qi * b + j] * inv[j], rows[j]);
     }
+    if (src->release) src->release(src->ctx, done_to, src->n);
 cleanup:
     free(x);
     free(dots);
@@ -116,6 +123,8 @@ static int measure(ae_table *t, const ae_ivfpq *ix, const ae_vec_source *src, co
         size_t nh = 0;
         AE_TRY(ae_ivfpq_search(ix, src, q + qi * src->dim, AE_TABLE_TUNE_K + 1, st->nprobe,
                                st->refine, ae_table_row_live, t, h, &nh, err));
+        /* the re-ranked rows leave the resident set now and then (ae_vec_source.release) */
+        if (src->release && qi % 8 == 7) src->release(src->ctx, 0, src->n);
         size_t found = 0, seen = 0;
         for (size_t i = 0; i < nh && seen < AE_TABLE_TUNE_K; i++) {
             if (h[i].row == self[qi]) continue;

@@ -1,14 +1,26 @@
 /* BLAKE3, default hash mode with a 32-byte output, written from the
- * specification as plain portable C (no SIMD, one chunk at a time).
+ * specification: portable C one chunk at a time, plus kernels that hash 8
+ * (AVX2) or 16 (AVX-512) whole chunks at once (blake3_lanes.h).
  *
- * What is unusual: the tree is never stored.  Each finished 1024-byte chunk
+ * 1. The tree is never stored.  Each finished 1024-byte chunk
  * pushes its chaining value onto a stack, and the number of trailing zero bits
  * of the chunk count says how many pairs to merge into parents right away
  * (the "merge by counter" rule).  Finalising folds whatever is left on the
- * stack from the right, with the ROOT flag on the last compression only. */
+ * stack from the right, with the ROOT flag on the last compression only.
+ * 2. Long inputs go through a wide kernel: when the current chunk is empty
+ *    and more than LANES whole chunks of input are at hand, LANES chunks are
+ *    compressed side by side, one per vector lane, and their chaining values
+ *    enter the stack in order exactly as the one-chunk path would push them.
+ *    "More than": the input's last chunk always takes the one-chunk path, so
+ *    the chunk that may be the root is never hashed by a kernel.  The digest
+ *    is the same whichever kernel runs (test_blake3 checks every level
+ *    against b3sum).  The kernel is picked once from the CPU;
+ *    ae_blake3_force_lanes caps it.  Fragments are written and verified
+ *    through this hash, so its speed is ingest speed (docs/BENCHMARKS.md). */
 #include "util/blake3.h"
 #include "util/bytes.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 enum {
@@ -35,6 +47,51 @@ static const uint8_t MSG_SCHEDULE[7][16] = {
     {9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7},
     {11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13},
 };
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define B3_WIDE   1
+#define B3_LANES  8
+#define B3_NAME   hash_chunks8_avx2
+#define B3_TARGET "avx2"
+#include "util/blake3_lanes.h"
+#define B3_LANES  16
+#define B3_NAME   hash_chunks16_avx512
+#define B3_TARGET "avx512f"
+#include "util/blake3_lanes.h"
+#else
+#define B3_WIDE 0
+#endif
+
+/* 0: not yet detected; else the widest kernel allowed (1, 8 or 16 lanes). */
+static _Atomic int lanes_cap;
+
+static int detect_lanes(void)
+{
+#if B3_WIDE
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return 16;
+    if (__builtin_cpu_supports("avx2")) return 8;
+#endif
+    return 1;
+}
+
+int ae_blake3_lanes(void)
+{
+    int l = atomic_load_explicit(&lanes_cap, memory_order_relaxed);
+    if (l) return l;
+    l = detect_lanes();
+    atomic_store_explicit(&lanes_cap, l, memory_order_relaxed);
+    return l;
+}
+
+int ae_blake3_force_lanes(int max)
+{
+    int l = detect_lanes();
+    if (max > 0 && max < 8) l = 1;
+    if (max >= 8 && max < 16 && l > 8) l = 8;
+    atomic_store_explicit(&lanes_cap, l, memory_order_relaxed);
+    return l;
+}
 
 static uint32_t rotr32(uint32_t w, unsigned c)
 {
@@ -201,9 +258,28 @@ void ae_blake3_init(ae_blake3 *h)
     chunk_reset(h, 0);
 }
 
+/* Note 2: n whole chunks (n = lanes) hashed by a wide kernel, pushed in order. */
+static void wide_chunks(ae_blake3 *h, const uint8_t *in, int n)
+{
+    uint32_t cvs[16][8];
+#if B3_WIDE
+    if (n == 16)
+        hash_chunks16_avx512(in, h->key, h->chunk_counter, h->flags, cvs);
+    else
+        hash_chunks8_avx2(in, h->key, h->chunk_counter, h->flags, cvs);
+#else
+    (void)in;
+#endif
+    uint64_t first = h->chunk_counter;
+    for (int i = 0; i < n; i++)
+        add_chunk_cv(h, cvs[i], first + (uint64_t)i + 1);
+    chunk_reset(h, first + (uint64_t)n);
+}
+
 void ae_blake3_update(ae_blake3 *h, const void *data, size_t len)
 {
     const uint8_t *in = data;
+    int lanes = ae_blake3_lanes();
     while (len > 0) {
         /* Like a block, a full chunk is finished only when more input comes,
          * since the last chunk may turn out to be the root. */
@@ -215,6 +291,12 @@ void ae_blake3_update(ae_blake3 *h, const void *data, size_t len)
             uint64_t total = h->chunk_counter + 1;
             add_chunk_cv(h, cv, total);
             chunk_reset(h, total);
+        }
+        if (lanes > 1 && chunk_len(h) == 0 && len > (size_t)lanes * CHUNK_LEN) {
+            wide_chunks(h, in, lanes);
+            in += (size_t)lanes * CHUNK_LEN;
+            len -= (size_t)lanes * CHUNK_LEN;
+            continue;
         }
         size_t take = CHUNK_LEN - chunk_len(h);
         if (take > len) take = len;

@@ -43,3 +43,11 @@ void ae_pc_willneed(const void *p, size_t len)
         a += n;
     }
 }
+
+void ae_pc_release(const void *p, size_t len)
+{
+    if (!p || !len) return;
+    uintptr_t mask = page_mask(), a = ((uintptr_t)p + ~mask) & mask,
+              e = ((uintptr_t)p + len) & mask;
+    if (a < e) (void)madvise((void *)a, e - a, MADV_DONTNEED);
+}

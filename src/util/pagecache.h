@@ -20,5 +20,9 @@ void ae_pc_advise(const void *map, size_t len, bool sequential);
 bool ae_pc_resident(const void *p);
 /* Starts asynchronous reads of the pages of [p, p + len); a no-op on error. */
 void ae_pc_willneed(const void *p, size_t len);
+/* Drops the whole pages inside [p, p + len) of a read-only file mapping from
+ * this process's resident set (MADV_DONTNEED): they stay in the page cache,
+ * and the next access maps them again, same bytes (the file is immutable). */
+void ae_pc_release(const void *p, size_t len);
 
 #endif

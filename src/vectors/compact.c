@@ -103,8 +103,8 @@ static ae_fragment_rows chunk_rows(chunk *c)
     for (size_t i = 0; i < c->n; i++)
         for (size_t k = 0; k < 4; k++)
             cols[k * c->n + i] = c->arena.data + c->offs[4 * i + k];
-    ae_fragment_rows r = {c->n,   c->dim,    cols, cols + c->n, cols + 2 * c->n, cols + 3 * c->n,
-                          c->emb, c->updated};
+    ae_fragment_rows r = {c->n,   c->dim,     cols, cols + c->n, cols + 2 * c->n, cols + 3 * c->n,
+                          c->emb, c->updated, NULL};
     return r;
 }
 

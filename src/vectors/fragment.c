@@ -15,6 +15,13 @@
  *    O(n) floats for the inverse norms, not O(file).  Its open, writes,
  *    fsync, close and unlink go through ae_vio (io.h), so the crash and
  *    power-loss tests see each of them as a step of the commit.
+ * 5. Every byte goes through one 1 MiB buffer: it is hashed there (in runs
+ *    long enough for the wide BLAKE3 kernels) and written from there while
+ *    it is still in the cache, and every 8 MiB written the kernel is asked
+ *    to start writeback (sync_file_range SYNC_FILE_RANGE_WRITE), so the disk
+ *    works while the rest is hashed and the closing fsync finds little left.
+ *    That call is a hint, not a step: it makes nothing durable (the fsync
+ *    does, as before) and it has no effect on what a crash can leave.
  * Rejected: several batches per file (vectors would no longer be one array);
  * a trailer after "ARROW1" (Arrow readers find the footer from the end). */
 #include "vectors/fragment.h"
@@ -35,6 +42,7 @@
 #include "util/pagecache.h"
 #include "vectors/arrow_ipc.h"
 #include "vectors/io.h"
+#include "vectors/vs_validate.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "fragments map little-endian arrow buffers directly; big-endian hosts are not supported"
@@ -113,10 +121,16 @@ typedef struct writer {
     const char *path;
     uint8_t *buf;
     size_t len, cap;
-    uint64_t pos; /* bytes put so far */
+    size_t hashed;         /* bytes of buf already in hash */
+    uint64_t pos;          /* bytes put so far */
+    uint64_t written;      /* bytes handed to write() so far */
+    uint64_t flushed_from; /* start of the range not yet sent to writeback */
     ae_blake3 hash;
     ae_error *err;
 } writer;
+
+/* Writeback is started every this many bytes (note 5). */
+#define WRITEBACK_BYTES (8u << 20)
 
 static int write_all(writer *w, const void *p, size_t n)
 {
@@ -131,26 +145,52 @@ static int write_all(writer *w, const void *p, size_t n)
     return 0;
 }
 
+/* The bytes of buf not yet hashed enter the hash. */
+static void w_hash(writer *w)
+{
+    ae_blake3_update(&w->hash, w->buf + w->hashed, w->len - w->hashed);
+    w->hashed = w->len;
+}
+
+/* Note 5: asks the kernel to start writing what it has (no durability: the
+ * fsync at the end is what makes the file durable, and the only step). */
+static void start_writeback(writer *w, bool all)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    uint64_t n = w->written - w->flushed_from;
+    if (n == 0 || (!all && n < WRITEBACK_BYTES)) return;
+    (void)sync_file_range(w->fd, (off64_t)w->flushed_from, (off64_t)n, SYNC_FILE_RANGE_WRITE);
+    w->flushed_from = w->written;
+#else
+    (void)w;
+    (void)all;
+#endif
+}
+
 static int w_flush(writer *w)
 {
+    w_hash(w);
     int rc = write_all(w, w->buf, w->len);
-    w->len = 0;
+    w->written += w->len;
+    w->len = w->hashed = 0;
+    if (rc == 0) start_writeback(w, false);
     return rc;
 }
 
+/* Everything goes through the buffer: it is hashed and written in runs of
+ * up to cap bytes, while it is still in the cache (note 5). */
 static int w_put(writer *w, const void *p, size_t n)
 {
-    ae_blake3_update(&w->hash, p, n);
+    const uint8_t *c = p;
     w->pos += n;
-    if (w->len + n <= w->cap) {
-        memcpy(w->buf + w->len, p, n);
-        w->len += n;
-        return 0;
+    while (n) {
+        if (w->len == w->cap) AE_TRY(w_flush(w));
+        size_t k = w->cap - w->len < n ? w->cap - w->len : n;
+        memcpy(w->buf + w->len, c, k);
+        w->len += k;
+        c += k;
+        n -= k;
     }
-    AE_TRY(w_flush(w));
-    if (n >= w->cap) return write_all(w, p, n);
-    memcpy(w->buf, p, n);
-    w->len = n;
     return 0;
 }
 
@@ -185,13 +225,11 @@ static int validate(const ae_fragment_rows *r, uint64_t str_len[NSTR], float *in
         }
     }
     for (size_t i = 0; i < r->n; i++) {
-        const float *v = r->embeddings + i * r->dim;
-        double ss = 0;
-        for (uint32_t d = 0; d < r->dim; d++) {
-            AE_RETURN_IF(!isfinite(v[d]), err, AE_EINVAL, "%s at dimension %u of row %zu",
-                         isnan(v[d]) ? "NaN" : "infinity", d, i);
-            ss += (double)v[d] * v[d];
-        }
+        const float *v = r->embedding_rows ? r->embedding_rows[i] : r->embeddings + i * r->dim;
+        uint32_t d = ae_vec_first_nonfinite(v, r->dim);
+        AE_RETURN_IF(d < r->dim, err, AE_EINVAL, "%s at dimension %u of row %zu",
+                     isnan(v[d]) ? "NaN" : "infinity", d, i);
+        double ss = ae_vec_sumsq(v, r->dim);
         double in = ss > 0 ? 1.0 / sqrt(ss) : 0.0;
         AE_RETURN_IF(in > 3.0e38, err, AE_EINVAL,
                      "row %zu: vector norm %g is too small to normalize in float32", i, sqrt(ss));
@@ -217,7 +255,7 @@ int ae_fragment_write_ex(const char *path, const ae_fragment_rows *r, uint64_t *
                  AE_FRAGMENT_MAX_ROWS - 1);
     AE_RETURN_IF(r->dim < 1 || r->dim > AE_MAX_DIM, err, AE_EINVAL,
                  "%s: dimension %u is outside 1..%d", path, r->dim, AE_MAX_DIM);
-    AE_RETURN_IF(!r->embeddings || !r->updated_at, err, AE_EINVAL,
+    AE_RETURN_IF((!r->embeddings && !r->embedding_rows) || !r->updated_at, err, AE_EINVAL,
                  "%s: no embeddings or updated_at column", path);
 
     int rc = 0;
@@ -292,7 +330,12 @@ int ae_fragment_write_ex(const char *path, const ae_fragment_rows *r, uint64_t *
             AE_CHECK(w_put(&w, cols[c][i], strlen(cols[c][i])));
     }
     AE_CHECK(w_pad_to(&w, body_pos + (uint64_t)bufs[B_ITEMS].offset));
-    AE_CHECK(w_put(&w, r->embeddings, sizes[B_ITEMS]));
+    if (r->embedding_rows) {
+        for (size_t i = 0; i < r->n; i++)
+            AE_CHECK(w_put(&w, r->embedding_rows[i], (size_t)r->dim * sizeof(float)));
+    } else {
+        AE_CHECK(w_put(&w, r->embeddings, sizes[B_ITEMS]));
+    }
     AE_CHECK(w_pad_to(&w, body_pos + (uint64_t)bufs[B_UPDATED].offset));
     AE_CHECK(w_put(&w, r->updated_at, sizes[B_UPDATED]));
     AE_CHECK(w_pad_to(&w, body_pos + (uint64_t)bufs[B_INV].offset));
@@ -303,6 +346,7 @@ int ae_fragment_write_ex(const char *path, const ae_fragment_rows *r, uint64_t *
 
     uint8_t digest[AE_BLAKE3_OUT_LEN];
     char hex[2 * AE_BLAKE3_OUT_LEN + 1];
+    w_hash(&w);
     ae_blake3_final(&w.hash, digest);
     ae_hex_encode(digest, sizeof digest, hex);
     const arrow_kv fmeta[] = {{KEY_DIGEST, hex}};
@@ -648,6 +692,13 @@ void ae_fragment_willneed_ids(const ae_fragment *f, const uint32_t *rows, size_t
         size_t len;
         if (rows[i] < f->n && str_at(f, 0, rows[i], &s, &len) == 0 && len) ae_pc_willneed(s, len);
     }
+}
+
+void ae_fragment_release_rows(const ae_fragment *f, size_t lo, size_t hi)
+{
+    if (hi > f->n) hi = f->n;
+    if (lo < hi)
+        ae_pc_release(f->vectors + lo * f->dim, (hi - lo) * (size_t)f->dim * sizeof(float));
 }
 
 void ae_fragment_close(ae_fragment *f)

@@ -39,6 +39,10 @@ typedef struct ae_fragment_rows {
     const char *const *models;
     const float *embeddings;   /* n * dim, row-major */
     const int64_t *updated_at; /* ms since epoch */
+    /* Optional, instead of embeddings: row i's dim values at embedding_rows[i]
+     * (the writer reads them in place; the upsert path passes the caller's
+     * records without gathering them first).  NULL: use embeddings. */
+    const float *const *embedding_rows;
 } ae_fragment_rows;
 
 /* Where the columns a reader uses sit in the file (absolute offsets): what
@@ -105,6 +109,9 @@ void ae_fragment_willneed_rows(const ae_fragment *f, const uint32_t *rows, size_
 /* The same for the symbol_id strings of rows: the offsets first (waited
  * for), then the bytes they point at. */
 void ae_fragment_willneed_ids(const ae_fragment *f, const uint32_t *rows, size_t n);
+/* The vectors of rows [lo, hi) leave this process's resident set (they stay
+ * in the page cache; util/pagecache.h): a build pass behind itself. */
+void ae_fragment_release_rows(const ae_fragment *f, size_t lo, size_t hi);
 
 /* Full check, O(file size): the embedded body digest, the whole-file digest
  * against `expected` when not NULL (the manifest's copy), every Utf8 offset,

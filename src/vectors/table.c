@@ -8,7 +8,8 @@
  *    so read-only users never block and are never blocked.
  * 3. An upsert is one commit: old rows of the batch's ids are deleted (found
  *    through the idmap) and the batch is appended as one fragment; within a
- *    batch the last record of an id wins. */
+ *    batch the last record of an id wins.  The fragment writer reads each
+ *    record's vector where the caller keeps it (no gathering copy). */
 #include "vectors/table_internal.h"
 
 #include "vectors/vs_validate.h"
@@ -24,7 +25,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,10 +377,7 @@ static int validate(const ae_table *t, const ae_vs_record *recs, size_t n, ae_er
                      r->symbol_id, t->dim, r->dim);
         AE_RETURN_IF(!r->embedding, err, AE_EINVAL, "record %zu (%s): no embedding", i,
                      r->symbol_id);
-        for (uint32_t d = 0; d < r->dim; d++)
-            AE_RETURN_IF(!isfinite(r->embedding[d]), err, AE_EINVAL,
-                         "record %zu (%s): non-finite value at dimension %" PRIu32, i, r->symbol_id,
-                         d);
+        /* finite values: ae_vs_validate_records above */
     }
     return 0;
 }
@@ -462,7 +459,7 @@ int ae_table_upsert(ae_table *t, const ae_vs_record *recs, size_t n, ae_error *e
     const char **provs = ae_calloc_array(n, sizeof *provs);
     const char **models = ae_calloc_array(n, sizeof *models);
     int64_t *updated = ae_calloc_array(n, sizeof *updated);
-    float *emb = ae_calloc_array(n, (size_t)t->dim * sizeof(float));
+    const float **emb = ae_calloc_array(n, sizeof *emb); /* read in place by the writer */
     pos *ps = ae_calloc_array(n, sizeof *ps);
     uint32_t *rows = ae_calloc_array(n, sizeof *rows);
     commit_del *dels = NULL;
@@ -487,11 +484,11 @@ int ae_table_upsert(ae_table *t, const ae_vs_record *recs, size_t n, ae_error *e
         provs[i] = r->provider;
         models[i] = r->model;
         updated[i] = r->updated_at ? r->updated_at : now;
-        memcpy(emb + i * t->dim, r->embedding, (size_t)t->dim * sizeof(float));
+        emb[i] = r->embedding;
     }
     size_t found = find_rows(t, ids, m, ps);
     if (group_dels(ps, found, rows, &dels, &n_dels) < 0) AE_FAIL(err, AE_ENOMEM, "out of memory");
-    ae_fragment_rows fr = {m, t->dim, ids, hashes, provs, models, emb, updated};
+    ae_fragment_rows fr = {m, t->dim, ids, hashes, provs, models, NULL, updated, emb};
     commit_plan plan = {.append = &fr, .dels = dels, .n_dels = n_dels};
     rc = commit_apply(t, &plan, err);
     if (rc == 0) compact_after_append(t);

@@ -119,6 +119,19 @@ void ae_table_prefetch_ids(const ae_table *t, const uint64_t *rows, size_t n)
     free(sorted);
 }
 
+/* Rows [lo, hi) leave the resident set, fragment by fragment (a build pass). */
+static void src_release(void *ctx, size_t lo, size_t hi)
+{
+    const ae_table *t = ctx;
+    const snapshot *s = t->snap;
+    for (size_t f = 0; f < s->m.n_fragments; f++) {
+        const snap_frag *sf = &s->frags[f];
+        size_t a = sf->base, b = sf->base + sf->rows;
+        if (b <= lo || a >= hi || !sf->frag) continue;
+        ae_fragment_release_rows(sf->frag, (lo > a ? lo : a) - a, (hi < b ? hi : b) - a);
+    }
+}
+
 void ae_table_vec_source(ae_table *t, struct ae_vec_source *src)
 {
     src->n = t->snap->rows_total;
@@ -127,6 +140,7 @@ void ae_table_vec_source(ae_table *t, struct ae_vec_source *src)
     src->inv_norm = src_inv_norm;
     src->ctx = t;
     src->prefetch = src_prefetch;
+    src->release = src_release;
 }
 
 void ae_table_advise_sequential(ae_table *t, bool sequential)

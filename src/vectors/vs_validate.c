@@ -12,11 +12,57 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Whether any of the BLOCK values at v is NaN or infinite (exponent all
+ * ones); a constant trip count, so the compiler vectorizes it at -O2. */
+enum { BLOCK = 64 };
+static bool block_bad(const float *v)
+{
+    uint32_t bad = 0;
+    for (int j = 0; j < BLOCK; j++) {
+        uint32_t bits;
+        memcpy(&bits, &v[j], sizeof bits);
+        bad |= (bits & 0x7f800000u) == 0x7f800000u;
+    }
+    return bad != 0;
+}
+
+uint32_t ae_vec_first_nonfinite(const float *v, uint32_t dim)
+{
+    uint32_t at = 0;
+    for (; at + BLOCK <= dim; at += BLOCK)
+        if (block_bad(v + at)) break;
+    for (uint32_t j = at; j < dim; j++)
+        if (!isfinite(v[j])) return j;
+    return dim;
+}
+
+double ae_vec_sumsq(const float *v, uint32_t dim)
+{
+    /* two vectors of four doubles: SSE2 or AVX, whatever the target has */
+    typedef float v4f __attribute__((vector_size(16)));
+    typedef double v4d __attribute__((vector_size(32)));
+    v4d a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};
+    uint32_t j = 0;
+    for (; j + 8 <= dim; j += 8) {
+        v4f x0, x1;
+        memcpy(&x0, v + j, sizeof x0);
+        memcpy(&x1, v + j + 4, sizeof x1);
+        v4d d0 = __builtin_convertvector(x0, v4d), d1 = __builtin_convertvector(x1, v4d);
+        a0 += d0 * d0;
+        a1 += d1 * d1;
+    }
+    v4d a = a0 + a1;
+    double s = (a[0] + a[1]) + (a[2] + a[3]);
+    for (; j < dim; j++)
+        s += (double)v[j] * v[j];
+    return s;
+}
+
 static int check_vector(const float *v, uint32_t dim, ae_error *err, const char *what, size_t row,
                         const char *symbol_id)
 {
-    for (uint32_t j = 0; j < dim; j++) {
-        if (isfinite(v[j])) continue;
+    uint32_t j = ae_vec_first_nonfinite(v, dim);
+    if (j < dim) {
         const char *kind = isnan(v[j]) ? "NaN" : "infinity";
         if (symbol_id)
             return ae_fail(err, AE_EINVAL, "%s at dimension %u of %s %zu (symbol_id %.12s%s)", kind,

@@ -17,6 +17,15 @@ int ae_vs_validate_records(const ae_vs_record *recs, size_t n, ae_error *err);
 int ae_vs_validate_query(const float *query, uint32_t dim, const char *provider, const char *model,
                          ae_error *err);
 
+/* The first dimension of v holding a NaN or an infinity, or dim when all are
+ * finite.  Branch-free over blocks of the vector (the common case is a clean
+ * row), so the ingest path's checks cost little next to the write. */
+uint32_t ae_vec_first_nonfinite(const float *v, uint32_t dim);
+/* Sum of squares of v in double, over eight partial sums in vectors (the
+ * order differs from a left-to-right sum by rounding only: readers compare
+ * stored norms with a tolerance, ae_fragment_verify 1e-5). */
+double ae_vec_sumsq(const float *v, uint32_t dim);
+
 /* true when opts has no filter or id is in its allowed set (bsearch). */
 bool ae_vs_opts_allows(const ae_vs_search_opts *opts, const char *id);
 /* AE_EINVAL unless the allowed set is sorted and free of NULLs. */

@@ -79,7 +79,8 @@ int main(int argc, char **argv)
                              (const char *const *)providers,
                              (const char *const *)models,
                              emb,
-                             ts};
+                             ts,
+                             NULL};
     ae_error err = {0};
     uint8_t sum[AE_FRAGMENT_CHECKSUM_LEN];
     if (ae_fragment_write(out, &rows, NULL, sum, &err) < 0) {

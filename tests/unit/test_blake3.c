@@ -1,5 +1,6 @@
 /* BLAKE3: official-style vectors (byte i = i % 251), a differential check
- * against Debian's b3sum on temp files, and incremental == one-shot. */
+ * against Debian's b3sum on temp files, and incremental == one-shot; each at
+ * every kernel level the CPU has (portable, 8 lanes, 16 lanes). */
 #include "util/blake3.h"
 
 #include <setjmp.h>
@@ -172,7 +173,52 @@ static void test_incremental_equals_oneshot(void **state)
     }
 }
 
-int main(void)
+/* The wide kernels against the portable one on inputs around their
+ * thresholds (k x 16 chunks +- 1 byte), long ones, and odd split points that
+ * start a wide run in the middle of the input. */
+static void test_kernels_agree(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {8 * 1024,       8 * 1024 + 1,  16 * 1024,     16 * 1024 + 1,
+                                  17 * 1024 - 1,  24 * 1024 + 7, 32 * 1024,     32 * 1024 + 1,
+                                  48 * 1024 + 64, 1 << 20,       (1 << 20) + 1, 3 * 1000 * 1000};
+    int have = ae_blake3_force_lanes(0);
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        size_t n = lens[li];
+        uint8_t *p = malloc(n);
+        assert_non_null(p);
+        for (size_t i = 0; i < n; i++)
+            p[i] = (uint8_t)(i * 131 + (i >> 11));
+        char want[AE_BLAKE3_HEX_LEN + 1], got[AE_BLAKE3_HEX_LEN + 1];
+        assert_int_equal(ae_blake3_force_lanes(1), 1);
+        blake3_hex(p, n, want);
+        for (int lv = 8; lv <= have; lv *= 2) {
+            assert_int_equal(ae_blake3_force_lanes(lv), lv);
+            blake3_hex(p, n, got);
+            if (strcmp(got, want) != 0)
+                fail_msg("len %zu: %d lanes %s != portable %s", n, lv, got, want);
+            static const size_t first[] = {1, 63, 1000, 1024, 5000, 17 * 1024};
+            for (size_t fi = 0; fi < sizeof first / sizeof first[0]; fi++) {
+                if (first[fi] >= n) continue;
+                ae_blake3 h;
+                uint8_t d[AE_BLAKE3_OUT_LEN];
+                ae_blake3_init(&h);
+                ae_blake3_update(&h, p, first[fi]);
+                ae_blake3_update(&h, p + first[fi], n - first[fi]);
+                ae_blake3_final(&h, d);
+                hex_of(d, got);
+                if (strcmp(got, want) != 0)
+                    fail_msg("len %zu split at %zu: %d lanes %s != portable %s", n, first[fi], lv,
+                             got, want);
+            }
+        }
+        free(p);
+    }
+    ae_blake3_force_lanes(0);
+}
+
+/* The whole suite again at each level the CPU has. */
+static int at_level(int lanes)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_known_value),
@@ -180,5 +226,18 @@ int main(void)
         cmocka_unit_test(test_against_b3sum),
         cmocka_unit_test(test_incremental_equals_oneshot),
     };
+    int got = ae_blake3_force_lanes(lanes);
+    if (got != lanes) return 0; /* this CPU has no such kernel */
+    printf("# BLAKE3 kernel: %d lanes\n", lanes);
     return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+int main(void)
+{
+    int fails = at_level(1) + at_level(8) + at_level(16);
+    ae_blake3_force_lanes(0);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kernels_agree),
+    };
+    return fails + cmocka_run_group_tests(tests, NULL, NULL);
 }
