@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -26,13 +27,13 @@
 #define STR_(x) #x
 #define STR(x)  STR_(x) /* "16384" from AE_MAX_DIM */
 
-typedef enum kind { K_ENUM, K_STRING, K_BOOL, K_INT, K_STRLIST } kind;
+typedef enum kind { K_ENUM, K_STRING, K_BOOL, K_INT, K_STRLIST, K_REAL } kind;
 
 typedef struct key_spec {
     const char *section, *key;
     kind kind;
     const char *const *choices; /* K_ENUM: NULL-terminated */
-    int64_t min, max;           /* K_INT */
+    int64_t min, max;           /* K_INT: min..max; K_REAL: min < value < max, finite */
     const char *accepted;       /* for messages and the default file */
     size_t offset;              /* of the field in ae_config */
 } key_spec;
@@ -77,6 +78,8 @@ static const key_spec KEYS[] = {
      FIELD(search.nprobe)},
     {"search", "refine_factor", K_INT, NULL, 0, INT_MAX, "0 (index default) or a positive integer",
      FIELD(search.refine_factor)},
+    {"search", "target_recall", K_REAL, NULL, 0, 1,
+     "a number between 0 and 1, both excluded (e.g. 0.95)", FIELD(search.target_recall)},
     {"verify", "commands", K_STRLIST, NULL, 0, 0, "an array of command strings",
      FIELD(verify.commands)},
     {"verify", "mode", K_ENUM, VERIFY_MODES, 0, 0, "\"host\", \"container\", \"microvm\"",
@@ -174,6 +177,12 @@ static const char DEFAULT_TEXT[] =
                     "# Candidates re-ranked exactly, as a multiple of the limit.\n"
                     "# accepted: 0 (index default) or a positive integer\n"
                     "refine_factor = 0\n"
+                    "# The recall@10 each index build tunes nprobe / refine_factor for: the build\n"
+                    "# measures its index on a sample of the table's own rows against exact\n"
+                    "# search and keeps the cheapest setting that reaches it (never cheaper\n"
+                    "# than the index defaults); searches with nprobe = refine_factor = 0 use it.\n"
+                    "# accepted: a number between 0 and 1, both excluded (e.g. 0.95)\n"
+                    "target_recall = 0.95\n"
                     "\n"
                     "# Check commands for `aetherd --verify` and the aether_verify MCP tool: only\n"
                     "# commands on this allow-list ever run (none by default; docs/VERIFY.md).\n"
@@ -205,6 +214,7 @@ void ae_config_init_defaults(ae_config *c)
     c->embeddings.dim = AE_CONFIG_DEFAULT_DIM;
     c->embeddings.vector_backend = ae_strdup("lancedb");
     c->embeddings.batch_size = AE_CONFIG_DEFAULT_BATCH_SIZE;
+    c->search.target_recall = AE_CONFIG_DEFAULT_TARGET_RECALL;
     c->verify.mode = ae_strdup("host");
     c->verify.timeout_secs = AE_VERIFY_DEFAULT_TIMEOUT_SECS;
     c->verify.max_output_bytes = AE_VERIFY_DEFAULT_MAX_OUTPUT_BYTES;
@@ -273,6 +283,8 @@ static const char *kind_name(kind k)
         return "an integer";
     case K_STRLIST:
         return "an array of strings";
+    case K_REAL:
+        return "a number";
     }
     return "a value";
 }
@@ -314,6 +326,7 @@ static int apply(const char *where, const key_spec *k, const ae_toml_value *v, a
     }
     bool type_ok = (k->kind == K_BOOL && v->type == AE_TOML_BOOL) ||
                    (k->kind == K_INT && v->type == AE_TOML_INT) ||
+                   (k->kind == K_REAL && (v->type == AE_TOML_FLOAT || v->type == AE_TOML_INT)) ||
                    ((k->kind == K_ENUM || k->kind == K_STRING) && v->type == AE_TOML_STRING);
     if (!type_ok)
         return ae_fail(err, AE_ECONFIG, "%s: [%s] %s must be %s, not %s; accepted: %s", where,
@@ -328,6 +341,15 @@ static int apply(const char *where, const key_spec *k, const ae_toml_value *v, a
                            where, k->section, k->key, (long long)v->u.i, k->accepted);
         *(int *)(void *)field = (int)v->u.i;
         return 0;
+    case K_REAL: {
+        double x = v->type == AE_TOML_INT ? (double)v->u.i : v->u.f;
+        /* written so that NaN fails too */
+        if (!(isfinite(x) && x > (double)k->min && x < (double)k->max))
+            return ae_fail(err, AE_ECONFIG, "%s: [%s] %s = %g is out of range; accepted: %s", where,
+                           k->section, k->key, x, k->accepted);
+        *(double *)(void *)field = x;
+        return 0;
+    }
     case K_STRLIST:
         return 0;
     case K_ENUM:
@@ -452,6 +474,15 @@ int ae_config_override(ae_config *c, const char *section, const char *key, const
                      key, value, k->accepted);
         v.type = AE_TOML_INT;
         v.u.i = n;
+    } else if (k->kind == K_REAL) {
+        char *end;
+        errno = 0;
+        double x = strtod(value, &end);
+        AE_RETURN_IF(!*value || *end || errno, err, AE_ECONFIG,
+                     "%s: [%s] %s must be a number, not '%.64s'; accepted: %s", origin, section,
+                     key, value, k->accepted);
+        v.type = AE_TOML_FLOAT;
+        v.u.f = x;
     } else if (!strcmp(key, "endpoint") && *value) {
         /* A flag is checked at once; the file's value is checked when its provider opens. */
         AE_RETURN_IF(strncmp(value, "http://", 7) && strncmp(value, "https://", 8), err, AE_ECONFIG,

@@ -8,7 +8,8 @@
  *                ["ppmi"], retrain auto|never|always ["auto"], model, endpoint, api_key_env,
  *                dim 1..AE_MAX_DIM [384] (hash only), vector_backend "lancedb"|"sqlite"
  *                ["lancedb"], batch_size 1..4096 [64]
- *   [search]     nprobe >= 0 [0], refine_factor >= 0 [0]  (0: the index default)
+ *   [search]     nprobe >= 0 [0], refine_factor >= 0 [0]  (0: the index default),
+ *                target_recall 0 < x < 1 [0.95] (what index builds tune for)
  *   [verify]     commands (array of strings) [empty], mode host|container|microvm ["host"],
  *                timeout_secs 1..86400 [600], max_output_bytes 1024..67108864 [1048576]
  *   [verify.container] runtime ["docker"], image, workdir ["/workspace"],
@@ -31,6 +32,7 @@
 #define AE_CONFIG_DEFAULT_BATCH_SIZE       64
 #define AE_CONFIG_MIN_BATCH_SIZE           1
 #define AE_CONFIG_MAX_BATCH_SIZE           4096
+#define AE_CONFIG_DEFAULT_TARGET_RECALL    0.95 /* = AE_TABLE_DEFAULT_TARGET_RECALL */
 #define AE_VERIFY_DEFAULT_TIMEOUT_SECS     600
 #define AE_VERIFY_MIN_TIMEOUT_SECS         1
 #define AE_VERIFY_MAX_TIMEOUT_SECS         86400
@@ -58,8 +60,9 @@ typedef struct ae_config {
         int batch_size;       /* default 64 */
     } embeddings;
     struct {
-        int nprobe;        /* 0: index default */
-        int refine_factor; /* 0: index default */
+        int nprobe;           /* 0: index default */
+        int refine_factor;    /* 0: index default */
+        double target_recall; /* of index builds (table_index_policy.h); default 0.95 */
     } search;
     struct {
         ae_strlist commands; /* the allow-list; empty by default (docs/VERIFY.md) */

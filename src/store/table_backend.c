@@ -64,6 +64,7 @@ typedef struct lance_be {
     lance_tab *tabs;
     size_t n, cap;
     char warning[WARNING_MAX]; /* of the last search; "" = none */
+    double target_recall;      /* of this store's builds; 0: ae_table_target_recall() */
 } lance_be;
 
 /* --- the index of one table ------------------------------------------------ */
@@ -186,7 +187,7 @@ static void publish_delay_hook(void)
 /* Builds an index over every row of the snapshot (deleted rows included:
  * the live test filters them, the next optimize drops them and rebuilds),
  * checks the file, publishes it with one commit, and maps it. */
-static int index_build(lance_tab *lt, ae_error *err)
+static int index_build(lance_tab *lt, double target, ae_error *err)
 {
     ae_table *t = lt->t;
     char *path = NULL;
@@ -204,7 +205,7 @@ static int index_build(lance_tab *lt, ae_error *err)
         if (rc == 0) rc = ae_ivfpq_fsck(ix, err);
         /* the recall it gives on the table's own rows, and the setting that
          * reaches the target (table_tune.h), recorded with the index */
-        if (rc == 0) rc = ae_table_tune_index(t, ix, ae_table_target_recall(), &info.tuned, err);
+        if (rc == 0) rc = ae_table_tune_index(t, ix, target, &info.tuned, err);
         ae_ivfpq_close(ix);
     }
 #ifdef AE_TESTING
@@ -249,12 +250,38 @@ static bool index_due(lance_tab *lt, bool force)
            stale > ae_table_index_min_rows();
 }
 
-/* Builds when due; an index in use that is not due gets its stamp. */
-static int index_maintain(lance_tab *lt, bool force, ae_error *err)
+/* The index in use was tuned for another target than this store's (the
+ * config's target_recall changed since its build), or never tuned: measure
+ * it again for `target` and record the result (one commit, same file; the
+ * verified stamp kept when the file still has its identity). */
+static int index_retune(lance_tab *lt, double target, ae_error *err)
+{
+    ae_table *t = lt->t;
+    ae_index_tuned tu;
+    bool have = ae_table_index_tuned(t, &tu);
+    if (!lt->ix || (have && tu.target == target) ||
+        (!have && ae_table_rows_live(t) < AE_TABLE_TUNE_MIN_ROWS))
+        return 0;
+    uint64_t rows = 0;
+    char *path = ae_table_index_path(t, NULL, &rows);
+    AE_RETURN_IF(!path, err, AE_ENOMEM, "out of memory");
+    ae_table_index_info info = {.verified = ae_table_index_unchanged_since_verify(t)};
+    int rc = ae_table_tune_index(t, lt->ix, target, &info.tuned, err);
+    if (rc == 0) rc = ae_table_publish_index_ex(t, path, rows, &info, err);
+    free(path);
+    return rc;
+}
+
+/* Builds when due; an index in use that is not due is retuned for a changed
+ * target and gets its stamp. */
+static int index_maintain(lance_tab *lt, bool force, double target, ae_error *err)
 {
     if (ae_table_rows_live(lt->t) < ae_table_index_min_rows()) return 0;
-    if (!index_due(lt, force)) return index_stamp(lt, err);
-    return index_build(lt, err);
+    if (!index_due(lt, force)) {
+        AE_TRY(index_retune(lt, target, err));
+        return index_stamp(lt, err);
+    }
+    return index_build(lt, target, err);
 }
 
 /* --- the table cache ------------------------------------------------------- */
@@ -569,12 +596,18 @@ static int lance_search(void *be, const float *query, uint32_t dim, const char *
     return ae_table_search(t, query, dim, limit, hits, n_hits, err);
 }
 
+/* The target of b's builds. */
+static double store_target(const lance_be *b)
+{
+    return b->target_recall > 0 ? b->target_recall : ae_table_target_recall();
+}
+
 static int lance_rebuild_index(void *be, ae_error *err)
 {
     lance_be *b = be;
     AE_TRY(open_all(b, err));
     for (size_t i = 0; i < b->n; i++)
-        AE_TRY(index_maintain(&b->tabs[i], false, err));
+        AE_TRY(index_maintain(&b->tabs[i], false, store_target(b), err));
     return 0;
 }
 
@@ -706,7 +739,18 @@ int ae_tables_build_indexes(ae_vector_store *vs, bool force, ae_error *err)
     lance_be *b = vs->backend;
     AE_TRY(open_all(b, err));
     for (size_t i = 0; i < b->n; i++)
-        AE_TRY(index_maintain(&b->tabs[i], force, err));
+        AE_TRY(index_maintain(&b->tabs[i], force, store_target(b), err));
+    return 0;
+}
+
+int ae_tables_set_target_recall(ae_vector_store *vs, double target, ae_error *err)
+{
+    AE_RETURN_IF(!vs || vs->ops != &lance_ops, err, AE_EINVAL,
+                 "a target recall needs the lancedb vector backend");
+    /* written so that NaN fails too */
+    AE_RETURN_IF(!(target > 0 && target < 1), err, AE_EINVAL, "target recall %g is outside (0, 1)",
+                 target);
+    ((lance_be *)vs->backend)->target_recall = target;
     return 0;
 }
 
@@ -782,9 +826,11 @@ static int optimize_one(ae_table **t, void *ctx, ae_error *err)
 {
     (void)ctx;
     int rc = ae_table_optimize(*t, err);
-    /* compaction renumbered the rows and cleared the index slot */
+    /* compaction renumbered the rows and cleared the index slot; built for the
+     * process's target (a workspace's own store retunes it for its config at
+     * its next index pass: index_retune) */
     lance_tab lt = {.t = *t};
-    if (rc == 0) rc = index_maintain(&lt, false, err);
+    if (rc == 0) rc = index_maintain(&lt, false, ae_table_target_recall(), err);
     index_drop(&lt);
     return rc;
 }

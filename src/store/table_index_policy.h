@@ -39,6 +39,13 @@
  * clamped to [0.5, 0.999]. */
 void ae_table_set_target_recall(double target);
 double ae_table_target_recall(void);
+/* The target of the builds of one store (a "lancedb" one), which wins over
+ * the process's: the workspace passes its config's [search] target_recall.
+ * 0 < target < 1, else AE_EINVAL.  A build due on that store tunes for it;
+ * an index that is not due but was tuned for another target (or never) is
+ * measured again and its record republished, without a rebuild, by the
+ * store's next index pass (ae_vs_rebuild_index, ae_tables_build_indexes). */
+int ae_tables_set_target_recall(ae_vector_store *vs, double target, ae_error *err);
 
 /* The heap one index build may use: AE_IVFPQ_DEFAULT_BUILD_BUDGET (2 GiB)
  * unless set.  A build that would need more (ae_ivfpq_build_memory) fails

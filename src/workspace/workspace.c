@@ -4,6 +4,7 @@
 
 #include "embed/embed.h"
 #include "store/migrate.h"
+#include "store/table_index_policy.h"
 #include "util/err.h"
 #include "util/fs.h"
 
@@ -136,6 +137,13 @@ int ae_ws_vector_store(ae_workspace *ws, ae_vector_store **out, ae_error *err)
         if (!strcmp(ws->config.embeddings.vector_backend, "lancedb")) {
             AE_TRY(ae_vs_open_table(ws->vectors_dir, &ws->vs, err));
             ws->backend_name = "lancedb";
+            /* the config's [search] target_recall, validated by the config */
+            int trc = ae_tables_set_target_recall(ws->vs, ws->config.search.target_recall, err);
+            if (trc < 0) {
+                ae_vs_close(ws->vs);
+                ws->vs = NULL;
+                return trc;
+            }
         } else {
             AE_TRY(ae_vs_open_sqlite(ws->meta_path, &ws->vs, err));
             ws->backend_name = "sqlite";

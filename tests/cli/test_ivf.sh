@@ -210,4 +210,43 @@ else
   [ "$(sem "$picked" --exact)" != "$want" ] && ok "--exact still overrides the config" || fail "--exact with config"
   cp "$TMP/config.bak" "$W/.aether/config.toml"
 fi
+
+# 9. [search] target_recall reaches the builds: the next index pass re-measures an index tuned
+#    for another target (no rebuild: same file) and records the new target and setting, which
+#    --vector-status shows from a fresh process; a bad value is refused naming key and file.
+tuned() { "$AETHERD" --workspace "$W" --vector-status --output json | python3 -c '
+import json, sys
+b = {x["provider"]: x for x in json.load(sys.stdin)["tables"]}["hash"]
+print(b.get("index_target_recall"), b.get("index_nprobe"), b.get("index_refine"), b.get("index_recall"))'; }
+ixfile() { ls "$W"/.aether/vectors/*/index/*.ivfpq | sort | tr "\n" " "; }
+cp "$W/.aether/config.toml" "$TMP/config.bak"
+read -r t0 np0 rf0 r0 < <(tuned)
+f0=$(ixfile)
+[ "$t0" = "0.95" ] && ok "default target 0.95 recorded (nprobe $np0, refine $rf0, recall $r0)" || fail "default target: $t0"
+for tr in 0.5 0.999; do
+  v=lo
+  [ "$tr" = 0.999 ] && v=hi
+  cp "$TMP/config.bak" "$W/.aether/config.toml"
+  printf '\n[search]\ntarget_recall = %s\n' "$tr" >>"$W/.aether/config.toml"
+  expect_exit 0 "$AETHERD" --workspace "$W" --index-once || true
+  read -r t np rf r < <(tuned)
+  [ "$t" = "$tr" ] && [ "$(ixfile)" = "$f0" ] && ok "target_recall $tr recorded, same index files: nprobe $np refine $rf recall $r" \
+    || fail "target_recall $tr: recorded '$t', file $(ixfile) (was $f0)"
+  eval "np_$v=\$np rf_$v=\$rf r_$v=\$r"
+done
+python3 - "${np_lo}" "${rf_lo}" "${np_hi}" "${rf_hi}" "${r_lo}" "${r_hi}" <<'PY' &&
+import sys
+a, b, c, d = (int(x) for x in sys.argv[1:5])
+assert c * d >= a * b and float(sys.argv[6]) >= float(sys.argv[5]), sys.argv
+PY
+  ok "a higher target_recall never buys a cheaper setting (${np_lo}x${rf_lo} -> ${np_hi}x${rf_hi}; strictly costlier on hard data: test_table_tune)" ||
+  fail "target_recall 0.5 -> 0.999 lowered the setting: ${np_lo}x${rf_lo} -> ${np_hi}x${rf_hi}"
+for bad in 1.5 0 nan '"high"'; do
+  cp "$TMP/config.bak" "$W/.aether/config.toml"
+  printf '\n[search]\ntarget_recall = %s\n' "$bad" >>"$W/.aether/config.toml"
+  expect_exit 1 "$AETHERD" --workspace "$W" --index-once || true
+  contains "$ERR" "config.toml:" && contains "$ERR" "[search] target_recall" &&
+    ok "target_recall = $bad refused: $(echo "$ERR" | head -1)" || fail "target_recall = $bad: $OUT $ERR"
+done
+cp "$TMP/config.bak" "$W/.aether/config.toml"
 finish

@@ -32,6 +32,7 @@ static void assert_defaults(const ae_config *c)
     assert_int_equal(c->embeddings.batch_size, 64);
     assert_int_equal(c->search.nprobe, 0);
     assert_int_equal(c->search.refine_factor, 0);
+    assert_true(c->search.target_recall == 0.95);
     /* [verify]: no commands until the user lists them (docs/VERIFY.md) */
     assert_int_equal(c->verify.commands.len, 0);
     assert_string_equal(c->verify.mode, "host");
@@ -160,6 +161,8 @@ static void test_default_text_documents_every_key(void **state)
         "nprobe = 0",
         "refine_factor = 0",
         "accepted: 0 (index default) or a positive integer",
+        "target_recall = 0.95",
+        "accepted: a number between 0 and 1, both excluded (e.g. 0.95)",
         "accepted: true, false",
     };
     for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++)
@@ -189,7 +192,8 @@ static void test_overrides(void **state)
                    "batch_size = 4096\n"
                    "[search]\n"
                    "nprobe = 16\n"
-                   "refine_factor = 4\n",
+                   "refine_factor = 4\n"
+                   "target_recall = 0.985\n",
                    &c, &err);
     if (rc) fail_msg("%s", err.message);
     assert_string_equal(c.inference.provider, "openai_compat");
@@ -207,6 +211,7 @@ static void test_overrides(void **state)
     assert_int_equal(c.embeddings.batch_size, 4096);
     assert_int_equal(c.search.nprobe, 16);
     assert_int_equal(c.search.refine_factor, 4);
+    assert_true(c.search.target_recall == 0.985);
     assert_int_equal(c.warnings.len, 0);
     ae_config_free(&c);
 
@@ -214,6 +219,13 @@ static void test_overrides(void **state)
     assert_int_equal(parse("[embeddings]\ndim = 1\nbatch_size = 1\n", &c, &err), 0);
     assert_int_equal(c.embeddings.dim, 1);
     assert_int_equal(c.embeddings.batch_size, 1);
+    ae_config_free(&c);
+    /* target_recall: any number strictly between 0 and 1, exponents too */
+    assert_int_equal(parse("[search]\ntarget_recall = 5e-1\n", &c, &err), 0);
+    assert_true(c.search.target_recall == 0.5);
+    ae_config_free(&c);
+    assert_int_equal(parse("[search]\ntarget_recall = 0.999999\n", &c, &err), 0);
+    assert_true(c.search.target_recall == 0.999999);
     ae_config_free(&c);
 }
 
@@ -332,6 +344,23 @@ static const struct {
     {"[search]\nrefine_factor = 1.5\n",
      "t.toml:2: [search] refine_factor must be an integer, not a float; accepted: 0 (index "
      "default) or a positive integer"},
+    {"[search]\ntarget_recall = 0\n",
+     "t.toml:2: [search] target_recall = 0 is out of range; accepted: a number between 0 and 1, "
+     "both excluded (e.g. 0.95)"},
+    {"[search]\ntarget_recall = 1\n", "t.toml:2: [search] target_recall = 1 is out of range"},
+    {"[search]\ntarget_recall = 1.0\n", "t.toml:2: [search] target_recall = 1 is out of range"},
+    {"[search]\ntarget_recall = 0.0\n", "t.toml:2: [search] target_recall = 0 is out of range"},
+    {"[search]\ntarget_recall = -0.5\n", "t.toml:2: [search] target_recall = -0.5 is out of range"},
+    {"[search]\ntarget_recall = 95\n", "t.toml:2: [search] target_recall = 95 is out of range"},
+    {"[search]\ntarget_recall = nan\n",
+     "t.toml:2: [search] target_recall = nan is out of range; accepted: a number between 0 and 1"},
+    {"[search]\ntarget_recall = -nan\n", "t.toml:2: [search] target_recall = "},
+    {"[search]\ntarget_recall = inf\n", "t.toml:2: [search] target_recall = inf is out of range"},
+    {"[search]\ntarget_recall = \"0.95\"\n",
+     "t.toml:2: [search] target_recall must be a number, not a string; accepted: a number "
+     "between 0 and 1, both excluded (e.g. 0.95)"},
+    {"[search]\ntarget_recall = true\n",
+     "t.toml:2: [search] target_recall must be a number, not a boolean"},
     {"embeddings = 1\n",
      "t.toml:1: embeddings must be a [embeddings] section, not an integer; accepted: a table"},
     {"[embeddings.dim]\n", "t.toml:1: [embeddings] dim must be an integer, not a table"},

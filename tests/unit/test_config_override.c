@@ -33,6 +33,13 @@ static const row rows[] = {
     {"embeddings", "dim", "0", AE_ECONFIG,
      "[embeddings] dim = 0 is out of range; accepted: 1..16384"},
     {"embeddings", "dim", "12x", AE_ECONFIG, "must be an integer, not '12x'"},
+    {"search", "target_recall", "0.97", 0, NULL},
+    {"search", "target_recall", "1", AE_ECONFIG,
+     "--flag: [search] target_recall = 1 is out of range; accepted: a number between 0 and 1"},
+    {"search", "target_recall", "nan", AE_ECONFIG, "[search] target_recall = nan is out of range"},
+    {"search", "target_recall", "0.9x", AE_ECONFIG,
+     "[search] target_recall must be a number, not '0.9x'"},
+    {"search", "target_recall", "", AE_ECONFIG, "must be a number, not ''"},
 };
 
 static void test_rows(void **state)
