@@ -4,7 +4,7 @@ TEST_BUILD ?= build-test
 CC         ?= cc
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps demo test test-clang fuzz valgrind check-test-hooks check-layers ci format format-check clean
+.PHONY: all deps demo test test-clang test-tsan fuzz valgrind check-test-hooks check-layers ci format format-check clean
 
 all: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAE_TESTS=OFF >/dev/null
@@ -27,6 +27,16 @@ test: deps
 test-clang: deps
 	CC=clang cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-DAE_TESTING=1 >/dev/null
 	cmake --build build-clang -j $(JOBS)
+
+# ThreadSanitizer (clang): concurrent searches on one vector store handle
+# (tests/unit/test_table_threads.c).  OpenBLAS runs single-threaded here: its
+# own threads are not instrumented and would be reported as races.
+test-tsan: deps
+	CC=clang cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_C_FLAGS="-fsanitize=thread -O1 -DAE_TESTING=1" -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread \
+	  -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread >/dev/null
+	cmake --build build-tsan -j $(JOBS) --target test_table_threads
+	OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1 build-tsan/test_table_threads
 
 # libFuzzer targets for every parser of outside input, FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 30
@@ -110,4 +120,4 @@ format-check:
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h' ':!tests/fixtures')
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD) build-clang
+	rm -rf $(BUILD) $(TEST_BUILD) build-clang build-tsan

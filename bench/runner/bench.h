@@ -50,6 +50,12 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
  * build, no queries); one JSON line with wall and CPU time.  Returns the exit
  * code. */
 int bench_store_ingest(const bench_matrix *mat, const char *dir, const char *store);
+/* --store table --query-threads T (throughput.c): queries/s and CPU time of
+ * T threads on the table in vdir, one shared handle or one each; every
+ * thread's first pass checked against a serial pass.  Returns the exit code. */
+int bench_store_throughput(const char *vdir, const float *queries, size_t nq, uint32_t dim,
+                           size_t k, uint32_t nprobe, uint32_t refine, int threads,
+                           bool shared_handle, double seconds);
 /* --cold-bench VDIR (cold.c): evict ("fadvise", "drop", "none"), then a
  * fresh --cold-store child (or the program cmd, NULL-terminated argv, when
  * not NULL); one JSON line with medians over `runs`. */

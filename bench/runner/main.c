@@ -5,6 +5,7 @@
  *                [--index flat|ivfpq] [--nprobe N[,N2,...]] [--refine R[,R2,...]]
  *                [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]
  *                [--store matrix|table|sqlite] [--ingest-only] [--build-budget-mb MB]
+ *                [--query-threads T [--handles shared|own] [--seconds S]]
  *
  * 1. --store matrix (default): the vector source is the base matrix converted
  *    once to raw float32 in --dir and mmapped, and the index is called
@@ -46,6 +47,9 @@ typedef struct opts {
     int n_nprobe, n_refine;
     uint32_t nlist, m;
     int threads, rebuild, passes, paired, ingest_only;
+    int query_threads; /* --store table: throughput mode (throughput.c) */
+    const char *handles;
+    double seconds;
     /* --cold-child / --cold-store / --cold-bench */
     const char *cold_index, *cold_store, *cold_bench, *evict, *child;
     char **cmd; /* --cmd PROG ARG...: the rest of the command line */
@@ -74,6 +78,7 @@ static void usage(void)
             "  [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]\n"
             "  [--store matrix|table|sqlite] [--passes P] [--paired] [--ingest-only]\n"
             "  [--build-budget-mb MB]\n"
+            "  [--query-threads T [--handles shared|own] [--seconds S]] (--store table)\n"
             "       aether-bench --cold-bench VDIR --query Q.fvecs [--evict fadvise|drop|none]\n"
             "  [--runs N] [--nprobe N] [--refine R] [--k K] [--child BIN] [--cmd PROG ARG...]\n");
 }
@@ -108,6 +113,12 @@ static int parse(int argc, char **argv, opts *o)
             o->m = (uint32_t)strtoul(v, NULL, 10);
         else if (ARG("--threads"))
             o->threads = atoi(v);
+        else if (ARG("--query-threads"))
+            o->query_threads = atoi(v);
+        else if (ARG("--handles"))
+            o->handles = v;
+        else if (ARG("--seconds"))
+            o->seconds = atof(v);
         else if (ARG("--nprobe")) {
             if ((o->n_nprobe = parse_list(v, o->nprobe, 32)) < 0) return -1;
         } else if (ARG("--refine")) {
@@ -252,6 +263,19 @@ int main(int argc, char **argv)
     if (qdim != dim || ngt < nq || gk < (o.k < 100 ? 10 : 100)) {
         fprintf(stderr, "aether-bench: queries (%u) / ground truth (%zu x %u) do not match\n", qdim,
                 ngt, gk);
+        goto done;
+    }
+    if (o.query_threads > 0) {
+        /* the table a --store table run left in --dir (store_bench.c's path) */
+        char *vdir = ae_asprintf("%s/table-vectors", o.dir);
+        bool shared = !o.handles || strcmp(o.handles, "own") != 0;
+        rc = !vdir || strcmp(o.store, "table") != 0 || !ae_path_exists(vdir)
+                 ? (fprintf(stderr, "aether-bench: --query-threads needs --store table and a "
+                                    "table in --dir (run once without it)\n"),
+                    2)
+                 : bench_store_throughput(vdir, queries, nq, dim, o.k, o.nprobe[0], o.refine[0],
+                                          o.query_threads, shared, o.seconds);
+        free(vdir);
         goto done;
     }
     if (o.ingest_only && strcmp(o.store, "matrix") != 0) {

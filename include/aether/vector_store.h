@@ -127,7 +127,11 @@ typedef struct ae_vector_store {
 int ae_vs_open_sqlite(const char *db_path, ae_vector_store **out, ae_error *err);
 /* Opens the native backend (config value "lancedb") on a vectors directory
  * (.aether/vectors); it is created at the first upsert.  Writer locks are
- * taken per table at the first write and held until close; reads never block. */
+ * taken per table at the first write and held until close; reads never block.
+ * Threads may call ae_vs_search on one such handle at the same time (they
+ * share its mapped files; each call has its own scratch); every other call
+ * on the handle waits for running searches and runs alone.  The SQLite
+ * backend's handle is for one thread at a time. */
 int ae_vs_open_table(const char *vectors_dir, ae_vector_store **out, ae_error *err);
 /* Closes either backend; accepts NULL. */
 void ae_vs_close(ae_vector_store *vs);

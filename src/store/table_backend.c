@@ -29,7 +29,16 @@
  * 6. rebuild_index builds only what is due (table_index_policy.h): no index and
  *    enough rows, an unusable index, or more than AE_TABLE_REINDEX_PERCENT of
  *    the live rows (or more than the threshold's worth of rows) appended or
- *    deleted since the build. */
+ *    deleted since the build.
+ * 7. Threads: searches on one handle run concurrently.  A search first takes
+ *    the handle's write lock for the short part that changes it (the cache
+ *    lookup, the refresh to the newest version -- one stat when nothing
+ *    changed --, mapping a new index), then the read lock for the search
+ *    itself, which only reads the snapshot, its mapped fragments and the
+ *    mapped index; its scratch (query copy, lookup tables, heaps, hits) is
+ *    allocated per call.  Every other operation (upsert, delete, builds,
+ *    count, iterate, drops) holds the write lock throughout.  last_warning
+ *    is of the most recent search that set or cleared it. */
 #include <aether/vector_store.h>
 
 #include "index/ivfpq.h"
@@ -43,6 +52,7 @@
 #include "vectors/table.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +73,10 @@ typedef struct lance_be {
     char *dir;
     lance_tab *tabs;
     size_t n, cap;
-    char warning[WARNING_MAX]; /* of the last search; "" = none */
-    double target_recall;      /* of this store's builds; 0: ae_table_target_recall() */
+    char warning[WARNING_MAX]; /* of the last search; "" = none (warning_mu) */
+    pthread_mutex_t warning_mu;
+    pthread_rwlock_t rw;  /* note 7 */
+    double target_recall; /* of this store's builds; 0: ae_table_target_recall() */
 } lance_be;
 
 /* --- the index of one table ------------------------------------------------ */
@@ -364,7 +376,7 @@ static int same_key(const ae_vs_record *a, const ae_vs_record *c)
     return a->dim == c->dim && !strcmp(a->provider, c->provider) && !strcmp(a->model, c->model);
 }
 
-static int lance_upsert(void *be, const ae_vs_record *recs, size_t n, ae_error *err)
+static int upsert_excl(void *be, const ae_vs_record *recs, size_t n, ae_error *err)
 {
     lance_be *b = be;
     AE_TRY(ae_vs_validate_records(recs, n, err));
@@ -400,7 +412,7 @@ cleanup:
     return rc;
 }
 
-static int lance_delete(void *be, const char *const *ids, size_t n, ae_error *err)
+static int delete_excl(void *be, const char *const *ids, size_t n, ae_error *err)
 {
     lance_be *b = be;
     if (n == 0) return 0;
@@ -516,8 +528,7 @@ static int filtered_search(lance_tab *lt, const float *query, uint32_t dim, size
     allow_bits a = {t, NULL, ae_table_rows_total(t)};
     bool use_index = !opts->exact && n_rows > AE_VS_FILTER_EXACT_ROWS &&
                      ae_table_rows_live(t) >= ae_table_index_min_rows();
-    if (use_index) index_sync(lt);
-    if (use_index && lt->ix) {
+    if (use_index && lt->ix) { /* mapped by lance_search (note 7) */
         a.bits = calloc(a.n / 8 + 1, 1);
         if (!a.bits) AE_FAIL(err, AE_ENOMEM, "out of memory for a %zu-row filter", a.n);
         for (size_t i = 0; i < n_rows; i++)
@@ -541,6 +552,46 @@ cleanup:
     return rc;
 }
 
+static void set_warning(lance_be *b, const lance_tab *lt)
+{
+    pthread_mutex_lock(&b->warning_mu);
+    if (!lt)
+        b->warning[0] = '\0';
+    else
+        snprintf(b->warning, sizeof b->warning,
+                 "vector index of table %s is unusable, exact scan used (rebuild with "
+                 "--optimize): %s",
+                 ae_table_get_name(lt->t), lt->ix_problem);
+    pthread_mutex_unlock(&b->warning_mu);
+}
+
+/* The search proper, under the read lock (note 7): reads the cached table
+ * and its mapped index, changes nothing of the handle.  An index found bad
+ * while searching is returned in *bad (AE_ECORRUPT, its message in err) for
+ * the caller to drop under the write lock. */
+static int search_shared(lance_be *b, lance_tab *lt, const float *query, uint32_t dim, size_t limit,
+                         const ae_vs_search_opts *opts, ae_vs_hit **hits, size_t *n_hits,
+                         ae_ivfpq **bad, ae_error *err)
+{
+    ae_table *t = lt->t;
+    if (opts && opts->allow_ids) {
+        AE_TRY(ae_vs_validate_allow(opts, err));
+        return filtered_search(lt, query, dim, limit, opts, hits, n_hits, err);
+    }
+    if ((opts && opts->exact) || ae_table_rows_live(t) < ae_table_index_min_rows())
+        return ae_table_search(t, query, dim, limit, hits, n_hits, err);
+    if (lt->ix) {
+        /* a table without deleted rows needs no live test per candidate */
+        ae_row_live_fn live =
+            ae_table_rows_live(t) < ae_table_rows_total(t) ? ae_table_row_live : NULL;
+        int rc = index_search(lt, query, limit, opts, live, t, SIZE_MAX, hits, n_hits, err);
+        if (rc == AE_ECORRUPT) *bad = lt->ix;
+        return rc;
+    }
+    if (lt->ix_problem) set_warning(b, lt);
+    return ae_table_search(t, query, dim, limit, hits, n_hits, err);
+}
+
 static int lance_search(void *be, const float *query, uint32_t dim, const char *provider,
                         const char *model, size_t limit, const ae_vs_search_opts *opts,
                         ae_vs_hit **hits, size_t *n_hits, ae_error *err)
@@ -548,11 +599,19 @@ static int lance_search(void *be, const float *query, uint32_t dim, const char *
     lance_be *b = be;
     *hits = NULL;
     *n_hits = 0;
-    b->warning[0] = '\0';
+    set_warning(b, NULL);
     AE_TRY(ae_vs_validate_query(query, dim, provider, model, err));
+    char name[AE_TABLE_NAME_MAX];
+    ae_table_name(provider, model, dim, name);
+    /* note 7, first half: refresh the cached table and map its index */
+    pthread_rwlock_wrlock(&b->rw);
     lance_tab *lt = NULL;
     int rc = tab_for(b, provider, model, dim, 0, &lt, err);
-    if (rc == AE_ENOTFOUND || (rc == 0 && ae_table_rows_live(lt->t) == 0))
+    size_t live = rc == 0 ? ae_table_rows_live(lt->t) : 0;
+    if (rc == 0 && live >= ae_table_index_min_rows() && !(opts && opts->exact)) index_sync(lt);
+    if (rc == 0 && live && opts && opts->allow_ids) rc = ae_table_ensure_ids(lt->t, err);
+    pthread_rwlock_unlock(&b->rw);
+    if (rc == AE_ENOTFOUND || (rc == 0 && live == 0))
         return ae_fail(err, AE_ENOTFOUND, "no vectors for provider %s, model %s, dim %u", provider,
                        model, (unsigned)dim);
     /* A file failing the cheap checks of open (magic, footer, lengths, a
@@ -563,37 +622,47 @@ static int lance_search(void *be, const float *query, uint32_t dim, const char *
                              "aetherd --repair rewrites them): ",
                              provider, model);
     if (rc < 0) return rc;
-    ae_table *t = lt->t;
     if (limit == 0) return 0;
-    if (opts && opts->allow_ids) {
-        AE_TRY(ae_vs_validate_allow(opts, err));
-        return filtered_search(lt, query, dim, limit, opts, hits, n_hits, err);
+    /* second half: the search, beside other threads' searches; the table may
+     * have been refreshed meanwhile (then this answers from the newer one) */
+    ae_ivfpq *bad = NULL;
+    ae_error e2;
+    pthread_rwlock_rdlock(&b->rw);
+    lt = cached(b, name);
+    bool shared = lt && !(opts && opts->allow_ids && !ae_table_ids_ready(lt->t));
+    if (shared) rc = search_shared(b, lt, query, dim, limit, opts, hits, n_hits, &bad, &e2);
+    pthread_rwlock_unlock(&b->rw);
+    if (shared && !bad) {
+        if (rc < 0) *err = e2;
+        return rc;
     }
-    if ((opts && opts->exact) || ae_table_rows_live(t) < ae_table_index_min_rows())
-        return ae_table_search(t, query, dim, limit, hits, n_hits, err);
-    index_sync(lt);
-    if (lt->ix) {
-        ae_error e2;
-        /* a table without deleted rows needs no live test per candidate */
-        ae_row_live_fn live =
-            ae_table_rows_live(t) < ae_table_rows_total(t) ? ae_table_row_live : NULL;
-        rc = index_search(lt, query, limit, opts, live, t, SIZE_MAX, hits, n_hits, &e2);
-        if (rc != AE_ECORRUPT) {
-            if (rc < 0) *err = e2;
-            return rc;
+    /* the rare exclusive path: a filtered search whose table was refreshed
+     * since the first half (its id map is built now), or an index found bad
+     * while searching (never used again for this file, note 5; the exact scan
+     * answers) */
+    pthread_rwlock_wrlock(&b->rw);
+    lt = cached(b, name);
+    if (!lt) {
+        rc = ae_fail(err, AE_ENOTFOUND, "no vectors for provider %s, model %s, dim %u", provider,
+                     model, (unsigned)dim);
+    } else {
+        if (!bad) {
+            rc = search_shared(b, lt, query, dim, limit, opts, hits, n_hits, &bad, &e2);
+            if (!bad && rc < 0) *err = e2;
         }
-        /* found bad while searching: never again for this file (note 5) */
-        ae_ivfpq_close(lt->ix);
-        lt->ix = NULL;
-        free(lt->ix_problem);
-        lt->ix_problem = ae_strdup(e2.message);
+        if (bad) {
+            if (lt->ix == bad) {
+                ae_ivfpq_close(lt->ix);
+                lt->ix = NULL;
+                free(lt->ix_problem);
+                lt->ix_problem = ae_strdup(e2.message);
+            }
+            rc = ae_table_search(lt->t, query, dim, limit, hits, n_hits, err);
+            if (lt->ix_problem) set_warning(b, lt);
+        }
     }
-    if (lt->ix_problem)
-        snprintf(b->warning, sizeof b->warning,
-                 "vector index of table %s is unusable, exact scan used (rebuild with "
-                 "--optimize): %s",
-                 ae_table_get_name(t), lt->ix_problem);
-    return ae_table_search(t, query, dim, limit, hits, n_hits, err);
+    pthread_rwlock_unlock(&b->rw);
+    return rc;
 }
 
 /* The target of b's builds. */
@@ -602,7 +671,7 @@ static double store_target(const lance_be *b)
     return b->target_recall > 0 ? b->target_recall : ae_table_target_recall();
 }
 
-static int lance_rebuild_index(void *be, ae_error *err)
+static int rebuild_index_excl(void *be, ae_error *err)
 {
     lance_be *b = be;
     AE_TRY(open_all(b, err));
@@ -614,11 +683,13 @@ static int lance_rebuild_index(void *be, ae_error *err)
 static const char *lance_last_warning(void *be)
 {
     lance_be *b = be;
-    return b->warning[0] ? b->warning : NULL;
+    pthread_mutex_lock(&b->warning_mu);
+    const char *w = b->warning[0] ? b->warning : NULL;
+    pthread_mutex_unlock(&b->warning_mu);
+    return w;
 }
 
-static int lance_count(void *be, const char *provider, const char *model, size_t *out,
-                       ae_error *err)
+static int count_excl(void *be, const char *provider, const char *model, size_t *out, ae_error *err)
 {
     lance_be *b = be;
     *out = 0;
@@ -632,7 +703,7 @@ static int lance_count(void *be, const char *provider, const char *model, size_t
     return 0;
 }
 
-static int lance_iterate(void *be, ae_vs_row_fn fn, void *ctx, ae_error *err)
+static int iterate_excl(void *be, ae_vs_row_fn fn, void *ctx, ae_error *err)
 {
     lance_be *b = be;
     AE_TRY(open_all(b, err));
@@ -657,8 +728,8 @@ static int drop_table_at(lance_be *b, size_t i, ae_error *err)
 
 /* Closes and drops the tables of provider's other models (one commit each:
  * ae_table_drop renames a table away atomically, then deletes it). */
-static int lance_drop_models_except(void *be, const char *provider, const char *keep_model,
-                                    size_t *dropped, ae_error *err)
+static int drop_models_except_excl(void *be, const char *provider, const char *keep_model,
+                                   size_t *dropped, ae_error *err)
 {
     lance_be *b = be;
     AE_TRY(open_all(b, err));
@@ -675,8 +746,8 @@ static int lance_drop_models_except(void *be, const char *provider, const char *
     return 0;
 }
 
-static int lance_drop_empty_except(void *be, const char *keep_provider, const char *keep_model,
-                                   size_t *dropped, ae_error *err)
+static int drop_empty_except_excl(void *be, const char *keep_provider, const char *keep_model,
+                                  size_t *dropped, ae_error *err)
 {
     lance_be *b = be;
     AE_TRY(open_all(b, err));
@@ -707,14 +778,87 @@ static void lance_close(void *be)
     }
     free(b->tabs);
     free(b->dir);
+    pthread_rwlock_destroy(&b->rw);
+    pthread_mutex_destroy(&b->warning_mu);
     free(b);
 }
 
 static void lance_release_locks(void *be)
 {
     lance_be *b = be;
-    for (size_t i = 0; b && i < b->n; i++)
+    if (!b) return;
+    pthread_rwlock_wrlock(&b->rw);
+    for (size_t i = 0; i < b->n; i++)
         ae_table_unlock(b->tabs[i].t);
+    pthread_rwlock_unlock(&b->rw);
+}
+
+/* --- every operation but search holds the write lock (note 7) ----------- */
+
+static int lance_upsert(void *be, const ae_vs_record *recs, size_t n, ae_error *err)
+{
+    lance_be *b = be;
+    pthread_rwlock_wrlock(&b->rw);
+    int rc = upsert_excl(be, recs, n, err);
+    pthread_rwlock_unlock(&b->rw);
+    return rc;
+}
+
+static int lance_delete(void *be, const char *const *ids, size_t n, ae_error *err)
+{
+    lance_be *b = be;
+    pthread_rwlock_wrlock(&b->rw);
+    int rc = delete_excl(be, ids, n, err);
+    pthread_rwlock_unlock(&b->rw);
+    return rc;
+}
+
+static int lance_rebuild_index(void *be, ae_error *err)
+{
+    lance_be *b = be;
+    pthread_rwlock_wrlock(&b->rw);
+    int rc = rebuild_index_excl(be, err);
+    pthread_rwlock_unlock(&b->rw);
+    return rc;
+}
+
+static int lance_count(void *be, const char *provider, const char *model, size_t *out,
+                       ae_error *err)
+{
+    lance_be *b = be;
+    pthread_rwlock_wrlock(&b->rw);
+    int rc = count_excl(be, provider, model, out, err);
+    pthread_rwlock_unlock(&b->rw);
+    return rc;
+}
+
+static int lance_iterate(void *be, ae_vs_row_fn fn, void *ctx, ae_error *err)
+{
+    lance_be *b = be;
+    pthread_rwlock_wrlock(&b->rw);
+    int rc = iterate_excl(be, fn, ctx, err);
+    pthread_rwlock_unlock(&b->rw);
+    return rc;
+}
+
+static int lance_drop_models_except(void *be, const char *provider, const char *keep_model,
+                                    size_t *dropped, ae_error *err)
+{
+    lance_be *b = be;
+    pthread_rwlock_wrlock(&b->rw);
+    int rc = drop_models_except_excl(be, provider, keep_model, dropped, err);
+    pthread_rwlock_unlock(&b->rw);
+    return rc;
+}
+
+static int lance_drop_empty_except(void *be, const char *keep_provider, const char *keep_model,
+                                   size_t *dropped, ae_error *err)
+{
+    lance_be *b = be;
+    pthread_rwlock_wrlock(&b->rw);
+    int rc = drop_empty_except_excl(be, keep_provider, keep_model, dropped, err);
+    pthread_rwlock_unlock(&b->rw);
+    return rc;
 }
 
 static const ae_vector_store_ops lance_ops = {
@@ -737,10 +881,12 @@ int ae_tables_build_indexes(ae_vector_store *vs, bool force, ae_error *err)
     AE_RETURN_IF(!vs || vs->ops != &lance_ops, err, AE_EINVAL,
                  "index builds need the lancedb vector backend");
     lance_be *b = vs->backend;
-    AE_TRY(open_all(b, err));
-    for (size_t i = 0; i < b->n; i++)
-        AE_TRY(index_maintain(&b->tabs[i], force, store_target(b), err));
-    return 0;
+    pthread_rwlock_wrlock(&b->rw);
+    int rc = open_all(b, err);
+    for (size_t i = 0; rc == 0 && i < b->n; i++)
+        rc = index_maintain(&b->tabs[i], force, store_target(b), err);
+    pthread_rwlock_unlock(&b->rw);
+    return rc;
 }
 
 int ae_tables_set_target_recall(ae_vector_store *vs, double target, ae_error *err)
@@ -750,7 +896,10 @@ int ae_tables_set_target_recall(ae_vector_store *vs, double target, ae_error *er
     /* written so that NaN fails too */
     AE_RETURN_IF(!(target > 0 && target < 1), err, AE_EINVAL, "target recall %g is outside (0, 1)",
                  target);
-    ((lance_be *)vs->backend)->target_recall = target;
+    lance_be *b = vs->backend;
+    pthread_rwlock_wrlock(&b->rw);
+    b->target_recall = target;
+    pthread_rwlock_unlock(&b->rw);
     return 0;
 }
 
@@ -780,6 +929,8 @@ int ae_vs_open_table(const char *vectors_dir, ae_vector_store **out, ae_error *e
         free(vs);
         return ae_fail(err, AE_ENOMEM, "out of memory");
     }
+    pthread_rwlock_init(&b->rw, NULL);
+    pthread_mutex_init(&b->warning_mu, NULL);
     vs->ops = &lance_ops;
     vs->backend = b;
     *out = vs;

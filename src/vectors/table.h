@@ -109,6 +109,12 @@ int ae_table_delete(ae_table *t, const char *const *ids, size_t n, size_t *n_del
  * symbol_id ascending.  *hits allocated (caller frees). */
 int ae_table_search(ae_table *t, const float *query, uint32_t dim, size_t k, ae_vs_hit **hits,
                     size_t *n_hits, ae_error *err);
+/* The symbol_id map of the snapshot, which ae_table_rows_for_ids builds on
+ * its first call after a refresh (a change of the handle): a caller sharing
+ * the handle between threads builds it under its exclusive lock first, and
+ * calls ae_table_rows_for_ids beside other readers only while it is ready. */
+int ae_table_ensure_ids(ae_table *t, ae_error *err);
+bool ae_table_ids_ready(const ae_table *t);
 /* Filtered search (ae_vs_search_opts.allow_ids): the global rows of the live
  * rows holding these ids, ascending (ids not in the table are skipped);
  * *rows allocated (caller frees).  Then the exact top-k over those rows,

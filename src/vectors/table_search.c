@@ -100,6 +100,16 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+int ae_table_ensure_ids(ae_table *t, ae_error *err)
+{
+    return table_ensure_ids(t, err);
+}
+
+bool ae_table_ids_ready(const ae_table *t)
+{
+    return t->ids_valid;
+}
+
 int ae_table_rows_for_ids(ae_table *t, const char *const *ids, size_t n, uint64_t **rows,
                           size_t *n_rows, ae_error *err)
 {
