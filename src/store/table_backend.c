@@ -909,10 +909,12 @@ int ae_tables_index_due(ae_vector_store *vs, bool *due, ae_error *err)
     AE_RETURN_IF(!vs || vs->ops != &lance_ops, err, AE_EINVAL,
                  "index builds need the lancedb vector backend");
     lance_be *b = vs->backend;
-    AE_TRY(open_all(b, err));
-    for (size_t i = 0; i < b->n && !*due; i++)
+    pthread_rwlock_wrlock(&b->rw);
+    int rc = open_all(b, err);
+    for (size_t i = 0; rc == 0 && i < b->n && !*due; i++)
         *due = index_due(&b->tabs[i], false);
-    return 0;
+    pthread_rwlock_unlock(&b->rw);
+    return rc;
 }
 
 int ae_vs_open_table(const char *vectors_dir, ae_vector_store **out, ae_error *err)
