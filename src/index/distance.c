@@ -440,8 +440,10 @@ void ivfpq_encode(const float *resid, size_t n, uint32_t dim, size_t ld, uint32_
 
 /* --- IVF-PQ: code scan, acc[i] = sum_j lut8[j][code_j(i)] for a block ------- */
 
-static void scan_block_scalar(const uint8_t *blk, const uint8_t *lut8, uint32_t m, uint16_t *acc)
+static void scan_block_scalar(const uint8_t *blk, const uint8_t *next, const uint8_t *lut8,
+                              uint32_t m, uint16_t *acc)
 {
+    (void)next;
     for (uint32_t i = 0; i < IVFPQ_BLOCK; i++)
         acc[i] = 0;
     for (uint32_t j = 0; j < m; j++) {
@@ -457,12 +459,14 @@ static void scan_block_scalar(const uint8_t *blk, const uint8_t *lut8, uint32_t 
  * lanes accumulate in the low byte of each 16-bit lane, odd lanes in the high
  * byte (mask and shift: no cross-lane widening on the busy shuffle port). */
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void
-scan_block_vbmi(const uint8_t *blk, const uint8_t *lut8, uint32_t m, uint16_t *acc)
+scan_block_vbmi(const uint8_t *blk, const uint8_t *next, const uint8_t *lut8, uint32_t m,
+                uint16_t *acc)
 {
     __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
     const __m512i low = _mm512_set1_epi16(0x00FF);
     for (uint32_t j = 0; j < m; j++) {
         __m512i c = _mm512_loadu_si512((const void *)(blk + (size_t)j * IVFPQ_BLOCK));
+        if (next) _mm_prefetch((const char *)(next + (size_t)j * IVFPQ_BLOCK), _MM_HINT_T0);
         const uint8_t *t = lut8 + (size_t)j * AE_IVFPQ_KSUB;
         __m512i t0 = _mm512_loadu_si512((const void *)t);
         __m512i t1 = _mm512_loadu_si512((const void *)(t + 64));

@@ -129,7 +129,12 @@ void ivfpq_encode(const float *resid, size_t n, uint32_t dim, size_t ld, uint32_
 
 /* acc[i] = sum_j lut8[j * 256 + code j of vector i] for the 64 vectors of a
  * code block (m x 64 bytes, transposed). */
-typedef void (*ivfpq_scan_fn)(const uint8_t *blk, const uint8_t *lut8, uint32_t m, uint16_t *acc);
+/* acc[i] = sum_j lut8[j][code_j(i)] for the block blk; next is the block
+ * scanned after it (or NULL), whose lines the kernel prefetches while it
+ * works: the hardware prefetcher stops at 4 KB pages and a block is 1.5 of
+ * them at m = 96, so without it every page starts with a stall. */
+typedef void (*ivfpq_scan_fn)(const uint8_t *blk, const uint8_t *next, const uint8_t *lut8,
+                              uint32_t m, uint16_t *acc);
 /* The code-scan kernel for this CPU (VBMI byte shuffles, or scalar). */
 ivfpq_scan_fn ivfpq_scan_kernel(void);
 

@@ -301,8 +301,14 @@ int ae_ivfpq_search(const ae_ivfpq *ix, const ae_vec_source *src, const float *q
         const uint8_t *blk = ix->codes + ix->block_off[l] * block_bytes;
         const uint32_t *ids = ix->ids + lo;
         float base = dots[l] + sum_lo;
+        const uint8_t *after = NULL; /* the first block of the next probed list */
+        for (uint32_t q = p + 1; q < nprobe && !after; q++) {
+            uint32_t nl = (uint32_t)probe[q].row;
+            if (ix->list_off[nl + 1] > ix->list_off[nl])
+                after = ix->codes + ix->block_off[nl] * block_bytes;
+        }
         for (uint64_t b = 0; b < len; b += IVFPQ_BLOCK, blk += block_bytes) {
-            scan(blk, lut8, m, acc);
+            scan(blk, b + IVFPQ_BLOCK < len ? blk + block_bytes : after, lut8, m, acc);
             uint32_t cnt = len - b < IVFPQ_BLOCK ? (uint32_t)(len - b) : IVFPQ_BLOCK;
             /* integer pre-filter: acc must reach the worst kept candidate */
             uint32_t need = 0;

@@ -415,17 +415,7 @@ static void test_measured_recall(void **state)
     TT_OK(ae_vs_open_table(vdir, &vs, &err));
     float q[DIM];
     tt_vec(9, 777, q, DIM);
-    ae_vs_hit *a = NULL, *b = NULL;
-    size_t na = 0, nb = 0;
-    ae_vs_search_opts dflt = {0},
-                      expl = {.nprobe = (int)lo.nprobe, .refine_factor = (int)lo.refine};
-    TT_OK(ae_vs_search(vs, q, DIM, P, M, 10, &dflt, &a, &na, &err));
-    TT_OK(ae_vs_search(vs, q, DIM, P, M, 10, &expl, &b, &nb, &err));
-    assert_int_equal(na, nb);
-    for (size_t i = 0; i < na; i++)
-        assert_string_equal(a[i].symbol_id, b[i].symbol_id);
-    free(a);
-    free(b);
+    tt_assert_default_is(vs, P, M, q, DIM, lo.nprobe, lo.refine);
     ae_vs_close(vs);
     tt_rmrf(vdir);
     free(vdir);

@@ -101,17 +101,7 @@ static void test_store_target(void **state)
     /* searches without nprobe / refine use the new record */
     float q[DIM];
     tt_vec(9, 4711, q, DIM);
-    ae_vs_hit *a = NULL, *b = NULL;
-    size_t na = 0, nb = 0;
-    ae_vs_search_opts dflt = {0},
-                      expl = {.nprobe = (int)hi.nprobe, .refine_factor = (int)hi.refine};
-    TT_OK(ae_vs_search(vs, q, DIM, P, M, 10, &dflt, &a, &na, &err));
-    TT_OK(ae_vs_search(vs, q, DIM, P, M, 10, &expl, &b, &nb, &err));
-    assert_int_equal(na, nb);
-    for (size_t i = 0; i < na; i++)
-        assert_string_equal(a[i].symbol_id, b[i].symbol_id);
-    free(a);
-    free(b);
+    tt_assert_default_is(vs, P, M, q, DIM, hi.nprobe, hi.refine);
     ae_vs_close(vs);
     uint64_t v_same = 0;
     ae_index_tuned same = recorded(vdir, &v_same, NULL);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "aether/vector_store.h"
 #include "vectors/table.h"
 
 static int tt_rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
@@ -104,5 +105,24 @@ static inline double tt_cos(const float *a, const float *b, uint32_t dim)
         int tt_rc_ = (expr);                                                                       \
         if (tt_rc_ != 0) fail_msg("%s -> %d: %s", #expr, tt_rc_, err.message);                     \
     } while (0)
+
+/* A search without nprobe / refine answers what one at the recorded setting
+ * (nprobe, refine) answers: the symbol ids of the top 10, in order. */
+static inline void tt_assert_default_is(ae_vector_store *vs, const char *provider,
+                                        const char *model, const float *q, uint32_t dim,
+                                        uint32_t nprobe, uint32_t refine)
+{
+    ae_error err;
+    ae_vs_hit *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    ae_vs_search_opts dflt = {0}, expl = {.nprobe = (int)nprobe, .refine_factor = (int)refine};
+    TT_OK(ae_vs_search(vs, q, dim, provider, model, 10, &dflt, &a, &na, &err));
+    TT_OK(ae_vs_search(vs, q, dim, provider, model, 10, &expl, &b, &nb, &err));
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++)
+        assert_string_equal(a[i].symbol_id, b[i].symbol_id);
+    free(a);
+    free(b);
+}
 
 #endif
