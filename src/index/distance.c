@@ -488,6 +488,58 @@ scan_block_vbmi(const uint8_t *blk, const uint8_t *next, const uint8_t *lut8, ui
 }
 #endif
 
+/* --- IVF-PQ: the ADC table ---------------------------------------------------- */
+
+#ifdef AE_SIMD_X86
+/* 16 centroids of 8 floats are 8 registers of two centroids' products each;
+ * three rounds of "first half of each group + second half" (two permutes
+ * and an add per pair) leave one register of 16 sums, centroid order. */
+__attribute__((target("avx512f"))) static __m512 halve(__m512 a, __m512 b, __m512i lo, __m512i hi)
+{
+    return _mm512_add_ps(_mm512_permutex2var_ps(a, lo, b), _mm512_permutex2var_ps(a, hi, b));
+}
+
+__attribute__((target("avx512f"))) static void
+lut_d8_avx512(const float *qn, const float *codebooks, uint32_t m, float *lut)
+{
+    /* round 1: groups of 8 lanes -> 4; round 2: 4 -> 2; round 3: 2 -> 1 */
+    const __m512i a1 = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+    const __m512i a2 = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
+    const __m512i a3 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i b1 = _mm512_add_epi32(a1, _mm512_set1_epi32(4));
+    const __m512i b2 = _mm512_add_epi32(a2, _mm512_set1_epi32(2));
+    const __m512i b3 = _mm512_add_epi32(a3, _mm512_set1_epi32(1));
+    for (uint32_t j = 0; j < m; j++) {
+        __m512 q = _mm512_castpd_ps(
+            _mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(qn + (size_t)j * 8))));
+        const float *cb = codebooks + (size_t)j * AE_IVFPQ_KSUB * 8;
+        float *out = lut + (size_t)j * AE_IVFPQ_KSUB;
+        for (uint32_t c = 0; c < AE_IVFPQ_KSUB; c += 16, cb += 128) {
+            __m512 p[8];
+            for (int r = 0; r < 8; r++)
+                p[r] = _mm512_mul_ps(q, _mm512_loadu_ps(cb + 16 * r));
+            __m512 s0 = halve(p[0], p[1], a1, b1), s1 = halve(p[2], p[3], a1, b1);
+            __m512 s2 = halve(p[4], p[5], a1, b1), s3 = halve(p[6], p[7], a1, b1);
+            __m512 t0 = halve(s0, s1, a2, b2), t1 = halve(s2, s3, a2, b2);
+            _mm512_storeu_ps(out + c, halve(t0, t1, a3, b3));
+        }
+    }
+}
+#endif
+
+void ivfpq_lut(const float *qn, const float *codebooks, uint32_t m, uint32_t dsub, float *lut)
+{
+#ifdef AE_SIMD_X86
+    if (dsub == 8 && ae_simd_level() >= AE_SIMD_AVX512) {
+        lut_d8_avx512(qn, codebooks, m, lut);
+        return;
+    }
+#endif
+    for (uint32_t j = 0; j < m; j++)
+        ae_dot_many_f32(qn + (size_t)j * dsub, codebooks + (size_t)j * AE_IVFPQ_KSUB * dsub,
+                        AE_IVFPQ_KSUB, dsub, lut + (size_t)j * AE_IVFPQ_KSUB);
+}
+
 ivfpq_scan_fn ivfpq_scan_kernel(void)
 {
 #ifdef AE_SIMD_X86

@@ -128,8 +128,7 @@ void ivfpq_encode(const float *resid, size_t n, uint32_t dim, size_t ld, uint32_
                   const float *cbt, const float *norms, uint8_t *codes);
 
 /* acc[i] = sum_j lut8[j * 256 + code j of vector i] for the 64 vectors of a
- * code block (m x 64 bytes, transposed). */
-/* acc[i] = sum_j lut8[j][code_j(i)] for the block blk; next is the block
+ * code block blk (m x 64 bytes, transposed); next is the block
  * scanned after it (or NULL), whose lines the kernel prefetches while it
  * works: the hardware prefetcher stops at 4 KB pages and a block is 1.5 of
  * them at m = 96, so without it every page starts with a stall. */
@@ -137,6 +136,13 @@ typedef void (*ivfpq_scan_fn)(const uint8_t *blk, const uint8_t *next, const uin
                               uint32_t m, uint16_t *acc);
 /* The code-scan kernel for this CPU (VBMI byte shuffles, or scalar). */
 ivfpq_scan_fn ivfpq_scan_kernel(void);
+
+/* The ADC table of a query: lut[j * 256 + c] = qn_j . C_j[c] for the m
+ * sub-quantisers of dsub dimensions (codebooks m x 256 x dsub).  At dsub 8
+ * (the default m = dim / 8) the AVX-512 kernel scores 16 centroids with 8
+ * multiplies and a 3-level in-register reduction instead of 16 horizontal
+ * sums; other sizes take ae_dot_many_f32.  Equal to it within rounding. */
+void ivfpq_lut(const float *qn, const float *codebooks, uint32_t m, uint32_t dsub, float *lut);
 
 /* kmeans.c --------------------------------------------------------------- */
 

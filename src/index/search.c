@@ -226,10 +226,9 @@ static void build_lut(const ae_ivfpq *ix, const float *qn, float *lut, uint8_t *
 {
     uint32_t m = ix->m, ds = ix->dsub;
     float range = 0, lo_sum = 0;
+    ivfpq_lut(qn, ix->codebooks, m, ds, lut);
     for (uint32_t j = 0; j < m; j++) {
-        float *t = lut + (size_t)j * AE_IVFPQ_KSUB;
-        ae_dot_many_f32(qn + (size_t)j * ds, ix->codebooks + (size_t)j * AE_IVFPQ_KSUB * ds,
-                        AE_IVFPQ_KSUB, ds, t);
+        const float *t = lut + (size_t)j * AE_IVFPQ_KSUB;
         float lo = t[0], hi = t[0];
         for (uint32_t c = 1; c < AE_IVFPQ_KSUB; c++) {
             lo = t[c] < lo ? t[c] : lo;

@@ -246,6 +246,35 @@ static void test_scan_levels_agree(void **state)
     }
 }
 
+/* The ADC table: every centroid's dot product with its sub-vector, in
+ * centroid order, from the dsub-8 kernel and the generic path alike. */
+static void test_lut_matches_dots(void **state)
+{
+    (void)state;
+    const uint32_t dsubs[] = {8, 4, 16, 3};
+    for (size_t k = 0; k < sizeof dsubs / sizeof *dsubs; k++) {
+        uint32_t ds = dsubs[k], m = 12, dim = m * ds;
+        float *q = malloc(dim * sizeof *q), *cb = malloc((size_t)dim * AE_IVFPQ_KSUB * sizeof *cb);
+        float *lut = malloc((size_t)m * AE_IVFPQ_KSUB * sizeof *lut);
+        assert_true(q && cb && lut);
+        for (uint32_t i = 0; i < dim; i++)
+            q[i] = frand();
+        for (size_t i = 0; i < (size_t)dim * AE_IVFPQ_KSUB; i++)
+            cb[i] = frand() * 2;
+        ivfpq_lut(q, cb, m, ds, lut);
+        for (uint32_t j = 0; j < m; j++)
+            for (uint32_t c = 0; c < AE_IVFPQ_KSUB; c++) {
+                const float *cw = cb + ((size_t)j * AE_IVFPQ_KSUB + c) * ds;
+                float want = ae_dot_f32_kind(AE_DOT_SCALAR, q + (size_t)j * ds, cw, ds);
+                float got = lut[(size_t)j * AE_IVFPQ_KSUB + c];
+                if (fabsf(got - want) > 1e-5f * (1.0f + fabsf(want)))
+                    fail_msg("dsub %u, sub-quantiser %u, centroid %u: %g, not %g", ds, j, c,
+                             (double)got, (double)want);
+            }
+        free(q), free(cb), free(lut);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_argmin_levels_agree),
         cmocka_unit_test(test_encode_levels_agree),
         cmocka_unit_test(test_scan_levels_agree),
+        cmocka_unit_test(test_lut_matches_dots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
