@@ -12,7 +12,8 @@ if grep -Eq '^(AE_SANITIZE|AE_TEST_HOOKS):BOOL=ON' "${1:-build}/CMakeCache.txt" 
 fi
 status=0
 for name in AE_FAULT AE_MIGRATE_KILL_AFTER_BATCH AE_MIGRATE_BATCH_ROWS AETHER_INDEX_MIN_ROWS \
-            AE_WATCH_MAX_WATCHES AE_WATCH_OVERFLOW_EVERY AE_SQLITE_FULL_AT AE_INDEX_PUBLISH_DELAY_MS; do
+            AE_WATCH_MAX_WATCHES AE_WATCH_OVERFLOW_EVERY AE_SQLITE_FULL_AT AE_INDEX_PUBLISH_DELAY_MS \
+            AE_RETRAIN_STAGE_DELAY_MS AE_RETRAIN_PUBLISH_DELAY_MS; do
   if strings "$lib" | grep -qx "$name"; then
     echo "check-test-hooks: $name is read by the release library"; status=1
   fi

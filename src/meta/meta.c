@@ -64,6 +64,22 @@ static const char *const schema_sql =
     "  backend TEXT NOT NULL, symbol_id TEXT NOT NULL, sir_hash TEXT NOT NULL,"
     "  provider TEXT NOT NULL, model TEXT NOT NULL, PRIMARY KEY (backend, symbol_id));";
 
+/* The record of a complete embedding sync (src/workspace/embed_sync.h) goes with any write
+ * that could make a sync necessary: a SIR written, changed or removed, a symbol added or
+ * removed, an embedding_state row written or removed -- by any writer, this project's or
+ * the reference tool's, in that write's transaction.  (Symbol updates keep it: an updated
+ * symbol's SIR is what the sync looks at.) */
+#define CLEAN_DROP "BEGIN DELETE FROM aether_c_meta WHERE key = 'embed_sync_clean'; END;"
+static const char *const sync_clean_triggers_sql =
+    "CREATE TRIGGER IF NOT EXISTS aether_c_sync_sir_ins AFTER INSERT ON sir " CLEAN_DROP
+    "CREATE TRIGGER IF NOT EXISTS aether_c_sync_sir_upd AFTER UPDATE ON sir " CLEAN_DROP
+    "CREATE TRIGGER IF NOT EXISTS aether_c_sync_sir_del AFTER DELETE ON sir " CLEAN_DROP
+    "CREATE TRIGGER IF NOT EXISTS aether_c_sync_sym_ins AFTER INSERT ON symbols " CLEAN_DROP
+    "CREATE TRIGGER IF NOT EXISTS aether_c_sync_sym_del AFTER DELETE ON symbols " CLEAN_DROP
+    "CREATE TRIGGER IF NOT EXISTS aether_c_sync_es_ins AFTER INSERT ON embedding_state " CLEAN_DROP
+    "CREATE TRIGGER IF NOT EXISTS aether_c_sync_es_upd AFTER UPDATE ON embedding_state " CLEAN_DROP
+    "CREATE TRIGGER IF NOT EXISTS aether_c_sync_es_del AFTER DELETE ON embedding_state " CLEAN_DROP;
+
 /* Columns this project adds to the reference tool's symbols table. */
 static const char *const symbol_extra_columns[][2] = {
     {"name", "TEXT"},          {"signature", "TEXT"},   {"content_hash", "TEXT"},
@@ -122,6 +138,7 @@ static int migrate(ae_meta *m, ae_error *err)
                         "INSERT OR REPLACE INTO aether_c_meta(key, value) "
                         "VALUES ('schema_version', '1');",
                         err));
+    AE_TRY(ae_meta_exec(m, sync_clean_triggers_sql, err));
     AE_TRY(meta_sir_migrate(m, err)); /* SIR status columns (meta_sir.c) */
     return ae_meta_fts_migrate(m, err);
 }

@@ -36,7 +36,17 @@
  *    the watch or write lock alive), runs at a lower priority, and dies with its parent
  *    (PR_SET_PDEATHSIG); a stop kills it (its unpublished file in index/ is an orphan the next
  *    optimize removes).  One build at a time; batches committed during it make the policy ask
- *    again when it ends. */
+ *    again when it ends.
+ * 6. The learned embedding model is retrained in a child process too (lancedb backend): a pass
+ *    whose drift check asks for a retrain embeds with the current model and sets
+ *    ws->retrain_wanted; the child then runs ae_ws_retrain (model_retrain.h: staging outside
+ *    the vector store, a short publish under write.lock like any writer's) while batches go
+ *    on.  The child must not inherit a live SQLite connection (SQLite keeps per-process lock
+ *    and shared-memory state that a fork would copy), so meta.sqlite is closed around the fork
+ *    and reopened.  No index build starts while it runs (the old model's table is about to
+ *    go); when it ends the policy is asked for the new table. */
+#include "embed/embed.h"
+#include "embed/embed_model.h"
 #include "store/table_index_policy.h"
 #include "symbols/files.h"
 #include "util/clock.h"
@@ -45,6 +55,7 @@
 #include "util/mem.h"
 #include "vectors/lock.h"
 #include "vectors/table.h"
+#include "workspace/model_retrain.h"
 #include "workspace/workspace.h"
 #include "workspace/write_lock.h"
 
@@ -73,13 +84,15 @@
 #define WATCH_MASK                                                                                 \
     (IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |            \
      IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
-#define WATCH_DEPTH_MAX 256
-#define POLL_MS_DEFAULT 1000
-#define RETRY_MS_MIN    2000
-#define STALE_RETRY_MIN 2000 /* files with stale SIRs are retried after this, doubling */
-#define STALE_RETRY_MAX 300000
-#define WATCH_LOCK_FILE "watch.lock"
-#define BUILD_NICE      10 /* the index build child yields the cores to the batches */
+#define WATCH_DEPTH_MAX   256
+#define POLL_MS_DEFAULT   1000
+#define RETRY_MS_MIN      2000
+#define STALE_RETRY_MIN   2000 /* files with stale SIRs are retried after this, doubling */
+#define STALE_RETRY_MAX   300000
+#define WATCH_LOCK_FILE   "watch.lock"
+#define BUILD_NICE        10    /* the index build child yields the cores to the batches */
+#define RETRAIN_RETRY_MIN 30000 /* a failed background retrain is not tried again before this */
+#define RETRAIN_RETRY_MAX 600000
 
 typedef struct wd_entry {
     int wd;
@@ -135,6 +148,15 @@ struct ae_watch {
     size_t bld_len;
     double bld_t0;
     bool bld_again; /* a batch committed during the build: ask the policy again after it */
+    /* the learned model's retrain in a child process (note 6) */
+    pid_t rt_pid; /* 0: none running */
+    int rt_fd;    /* its result pipe (in the epoll set), -1 */
+    char rt_msg[AE_ERROR_MESSAGE_MAX + 256];
+    size_t rt_len;
+    double rt_t0;
+    char rt_from[AE_EMBED_MODEL_NAME_MAX + 1]; /* the model it replaces */
+    int64_t rt_not_before, rt_backoff_ms;      /* after a failure */
+    ae_error fatal; /* fatal.code < 0: the watcher cannot go on (ae_watch_step returns it) */
     /* test hooks (AE_TESTING only, docs/TESTING.md): a fake watch limit, fake overflows */
     size_t test_max_watches, test_overflow_every, events_read;
 };
@@ -782,6 +804,7 @@ static int read_events(ae_watch *w, ae_error *err)
 /* ---- batches -------------------------------------------------------------------------------- */
 
 static void refresh_index(ae_watch *w);
+static void after_pass(ae_watch *w, int rc);
 
 static void on_changed(void *ctx, const ae_change_event *ev)
 {
@@ -894,14 +917,16 @@ static void run_full(ae_watch *w)
             "the previous full pass failed");
     }
     report(w, true, 0, &st, t0, rc, &e);
-    if (rc == 0 && !w->head && !w->rescan) refresh_index(w);
+    after_pass(w, rc);
 }
 
 /* ---- the ANN index in the background (note 5) ----------------------------------------------- */
 
 /* The child: its own handle of the vector tables, the policy's build, the result ("rc message")
  * into the pipe.  Never returns; touches nothing of the parent's but read-only memory. */
-static _Noreturn void build_child(const char *vectors_dir, int out, pid_t parent)
+/* What every child does first: die with the parent, default signals, no inherited descriptor
+ * but its result pipe (which becomes fd 3), a lower priority. */
+static int child_setup(int out, pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(2); /* the parent died before the line above */
@@ -935,6 +960,23 @@ static _Noreturn void build_child(const char *vectors_dir, int out, pid_t parent
     if (nice(BUILD_NICE) < 0 && errno) {
         /* a lower priority is a courtesy, not a need */
     }
+    return out;
+}
+
+/* Writes the child's result line into its pipe. */
+static void child_report(int out, const char *msg, int n)
+{
+    for (int off = 0; n > off;) {
+        ssize_t k = write(out, msg + off, (size_t)(n - off));
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        off += (int)k;
+    }
+}
+
+static _Noreturn void build_child(const char *vectors_dir, int out, pid_t parent)
+{
+    out = child_setup(out, parent);
     /* the publish waits for the parent's batches, which hold the table's lock while they
      * write (tens of seconds in a storm at 200K rows), rather than waste the build */
     ae_table_set_default_lock_timeout(AE_LOCK_MAX_TIMEOUT_MS);
@@ -945,12 +987,7 @@ static _Noreturn void build_child(const char *vectors_dir, int out, pid_t parent
     char msg[AE_ERROR_MESSAGE_MAX + 32];
     int n = snprintf(msg, sizeof msg, "%d %s", rc < 0 ? rc : 0, rc < 0 ? e.message : "");
     if (n > (int)sizeof msg - 1) n = (int)sizeof msg - 1;
-    for (int off = 0; n > off;) {
-        ssize_t k = write(out, msg + off, (size_t)(n - off));
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) break;
-        off += (int)k;
-    }
+    child_report(out, msg, n);
     _exit(rc < 0 ? 1 : 0); /* no atexit handlers, no stdio flush: the parent's */
 }
 
@@ -1055,6 +1092,7 @@ static void refresh_index(ae_watch *w)
 {
     ae_workspace *ws = w->ws;
     if (!ws->config.embeddings.enabled || w->stop) return;
+    if (w->rt_pid > 0) return; /* asked when the retrain ends (note 6) */
     if (w->bld_pid > 0) {
         w->bld_again = true;
         return;
@@ -1071,6 +1109,204 @@ static void refresh_index(ae_watch *w)
     ae_ws_write_end(ws);
     if (rc == 0 && due) rc = start_build(w, &e);
     if (rc < 0) notice(w, AE_WATCH_WARN, "index", "ANN index refresh failed: %s", e.message);
+}
+
+/* ---- the learned model's retrain in the background (note 6) ---------------------------------- */
+
+static _Noreturn void retrain_child(const char *root, const char *from, int out, pid_t parent)
+{
+    out = child_setup(out, parent);
+    ae_ws_retrain_result res;
+    ae_error e = {0};
+    int rc = ae_ws_retrain(root, from, &res, &e);
+    char msg[AE_ERROR_MESSAGE_MAX + 256];
+    int n = rc < 0 ? snprintf(msg, sizeof msg, "%d %s", rc, e.message)
+                   : snprintf(msg, sizeof msg, "0 %d %zu %zu %zu %zu %.1f %.1f %.1f %s",
+                              (int)res.outcome, res.symbols, res.caught_up_unlocked, res.caught_up,
+                              res.removed, res.train_s, res.embed_s, res.publish_s, res.model);
+    if (n > (int)sizeof msg - 1) n = (int)sizeof msg - 1;
+    child_report(out, msg, n);
+    _exit(rc < 0 ? 1 : 0);
+}
+
+/* Forks the retrain child with meta.sqlite closed (note 6).  Only a failure to reopen it is
+ * fatal (*fatal): the watcher cannot write without it. */
+static int start_retrain(ae_watch *w, const char *from, bool *fatal, ae_error *err)
+{
+    ae_workspace *ws = w->ws;
+    *fatal = false;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) return ae_fail_errno(err, errno, "pipe for the retrain");
+    snprintf(w->rt_from, sizeof w->rt_from, "%s", from);
+    ae_meta_close(ws->meta);
+    ws->meta = NULL;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        retrain_child(ws->root, w->rt_from, p[1], parent);
+    }
+    int fork_errno = errno;
+    close(p[1]);
+    int rc = ae_meta_open(ws->meta_path, false, &ws->meta, err);
+    if (rc < 0) {
+        *fatal = true;
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        close(p[0]);
+        return rc;
+    }
+    if (pid < 0) {
+        close(p[0]);
+        return ae_fail_errno(err, fork_errno, "fork for the retrain");
+    }
+    if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0 || ep_add(w, p[0], err) < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(p[0]);
+        return ae_fail_errno(err, errno, "watch the retrain's pipe");
+    }
+    w->rt_pid = pid;
+    w->rt_fd = p[0];
+    w->rt_len = 0;
+    w->rt_t0 = ae_mono_s();
+    notice(w, AE_WATCH_INFO, "retrain",
+           "embedding model %s: the workspace drifted from it; retraining in the background "
+           "(pid %ld), searches use it until the new model is published",
+           from, (long)pid);
+    return 0;
+}
+
+/* A pass asked for a retrain (ws->retrain_wanted): start one unless one runs or a failed one
+ * is backing off.  Returns < 0 only when the watcher cannot go on. */
+static int maybe_retrain(ae_watch *w, ae_error *err)
+{
+    ae_workspace *ws = w->ws;
+    if (!ws->retrain_wanted) return 0;
+    if (w->head || w->rescan) return 0; /* after the storm: the publish catches up less */
+    ws->retrain_wanted = false;
+    if (w->stop || w->rt_pid > 0 || ae_mono_ms() < w->rt_not_before) return 0;
+    char *models = ae_path_join(ws->aether_dir, "models");
+    char cur[AE_EMBED_MODEL_NAME_MAX + 1];
+    ae_error e = {0};
+    int rc = models ? ae_embed_model_current(models, AE_EMBED_MODEL_CURRENT, cur, &e) : AE_ENOMEM;
+    free(models);
+    if (rc < 0) return 0; /* no model: the next pass trains one in place */
+    bool fatal = false;
+    rc = start_retrain(w, cur, &fatal, &e);
+    if (rc < 0 && fatal) return ae_fail(err, rc, "%s", e.message);
+    if (rc < 0)
+        notice(w, AE_WATCH_WARN, "retrain", "cannot retrain in the background: %s", e.message);
+    return 0;
+}
+
+static void retrain_forget(ae_watch *w, int *status)
+{
+    epoll_ctl(w->ep, EPOLL_CTL_DEL, w->rt_fd, NULL);
+    close(w->rt_fd);
+    w->rt_fd = -1;
+    *status = -1;
+    while (waitpid(w->rt_pid, status, 0) < 0 && errno == EINTR) {
+    }
+    w->rt_pid = 0;
+}
+
+static void retrain_failed(ae_watch *w)
+{
+    w->rt_backoff_ms = w->rt_backoff_ms ? w->rt_backoff_ms * 2 : RETRAIN_RETRY_MIN;
+    if (w->rt_backoff_ms > RETRAIN_RETRY_MAX) w->rt_backoff_ms = RETRAIN_RETRY_MAX;
+    w->rt_not_before = ae_mono_ms() + w->rt_backoff_ms;
+}
+
+/* Reads what the retrain child sent; once the pipe is at its end the retrain is over. */
+static void check_retrain(ae_watch *w)
+{
+    if (w->rt_fd < 0) return;
+    for (;;) {
+        size_t room = sizeof w->rt_msg - 1 - w->rt_len;
+        if (!room) break;
+        ssize_t n = read(w->rt_fd, w->rt_msg + w->rt_len, room);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return; /* still running */
+        if (n <= 0) break;
+        w->rt_len += (size_t)n;
+    }
+    w->rt_msg[w->rt_len] = '\0';
+    pid_t pid = w->rt_pid;
+    int status;
+    retrain_forget(w, &status);
+    double s = ae_mono_s() - w->rt_t0;
+    char *rest = NULL;
+    long rc = w->rt_len ? strtol(w->rt_msg, &rest, 10) : -1;
+    int outcome = -1;
+    size_t syms = 0, unlocked = 0, caught = 0, removed = 0;
+    double ts = 0, es = 0, ps = 0;
+    char model[AE_EMBED_MODEL_NAME_MAX + 1] = "";
+    if (w->rt_len && rc == 0 &&
+        sscanf(rest, "%d %zu %zu %zu %zu %lf %lf %lf %63s", &outcome, &syms, &unlocked, &caught,
+               &removed, &ts, &es, &ps, model) != 9)
+        outcome = -1;
+    if (w->rt_len && rc == 0 && outcome == AE_WS_RETRAIN_PUBLISHED) {
+        w->rt_backoff_ms = 0;
+        notice(w, AE_WATCH_INFO, "retrained",
+               "embedding model %s published in the background after %.1f s (train %.1f s, "
+               "embed %zu symbols %.1f s, %zu changed meanwhile re-embedded; publish %.1f s: "
+               "%zu more re-embedded, %zu removed)",
+               model, s, ts, syms, es, unlocked, ps, caught, removed);
+        /* the old model's embedder and tables: follow now, not at the next batch */
+        ae_workspace *ws = w->ws;
+        if (ws->write_depth == 0) {
+            ae_embedder_close(ws->embedder);
+            ws->embedder = NULL;
+            ae_vs_close(ws->vs);
+            ws->vs = NULL;
+            ws->backend_name = NULL;
+        }
+    } else if (w->rt_len && rc == 0 && outcome == AE_WS_RETRAIN_UNCHANGED) {
+        w->rt_backoff_ms = 0;
+        notice(w, AE_WATCH_INFO, "retrained",
+               "embedding model %s: retrained on the same data in %.1f s, kept", w->rt_from, s);
+    } else if (w->rt_len && rc == 0 && outcome == AE_WS_RETRAIN_SUPERSEDED) {
+        notice(w, AE_WATCH_INFO, "retrained",
+               "embedding model %s was replaced by another writer during the background "
+               "retrain: its result is dropped",
+               w->rt_from);
+    } else {
+        retrain_failed(w);
+        if (w->rt_len && rc < 0)
+            notice(w, AE_WATCH_WARN, "retrain", "background retrain failed: %s",
+                   rest && *rest == ' ' ? rest + 1 : w->rt_msg);
+        else if (status != -1 && WIFSIGNALED(status))
+            notice(w, AE_WATCH_WARN, "retrain", "background retrain (pid %ld) ended by signal %d",
+                   (long)pid, WTERMSIG(status));
+        else
+            notice(w, AE_WATCH_WARN, "retrain",
+                   "background retrain (pid %ld) ended without a result", (long)pid);
+    }
+    if (!w->head && !w->rescan) refresh_index(w);
+}
+
+static void abandon_retrain(ae_watch *w)
+{
+    if (w->rt_pid <= 0) return;
+    pid_t pid = w->rt_pid;
+    kill(pid, SIGKILL);
+    int status;
+    retrain_forget(w, &status);
+    notice(w, AE_WATCH_INFO, "abandoned",
+           "stopped during a background retrain (pid %ld): abandoned after %.1f s, the next run "
+           "retrains",
+           (long)pid, ae_mono_s() - w->rt_t0);
+}
+
+/* After a batch or a full pass: a retrain it asked for starts (note 6); with the queue empty
+ * the index policy is asked (note 5). */
+static void after_pass(ae_watch *w, int rc)
+{
+    if (maybe_retrain(w, &w->fatal) < 0) return;
+    if (rc == 0 && !w->head && !w->rescan) refresh_index(w);
 }
 
 static void run_paths(ae_watch *w, int64_t now)
@@ -1111,7 +1347,7 @@ static void run_paths(ae_watch *w, int64_t now)
     for (size_t i = 0; i < n; i++)
         free(paths[i]);
     free(paths);
-    if (rc == 0 && !w->head && !w->rescan) refresh_index(w);
+    after_pass(w, rc);
 }
 
 int ae_watch_step(ae_watch *w, ae_error *err)
@@ -1119,6 +1355,7 @@ int ae_watch_step(ae_watch *w, ae_error *err)
     drain(w->wake_fd);
     drain(w->timer_fd);
     check_build(w);
+    check_retrain(w);
     int rc = read_events(w, err);
     if (rc < 0) return rc;
     int64_t now = ae_mono_ms();
@@ -1137,6 +1374,10 @@ int ae_watch_step(ae_watch *w, ae_error *err)
         run_full(w);
     } else if (w->head && w->head->at + w->o.debounce_ms <= now) {
         run_paths(w, now);
+    }
+    if (w->fatal.code < 0) {
+        *err = w->fatal;
+        return w->fatal.code;
     }
     /* more due work: come back through the caller's loop (so a stop is seen in between) */
     now = ae_mono_ms();
@@ -1189,7 +1430,7 @@ int ae_watch_open(ae_workspace *ws, const ae_watch_options *opts, const ae_watch
     w->ws = ws;
     ws->cancel = &w->stop;     /* a batch waiting for the writer lock gives up on a stop */
     ws->index_deferred = true; /* full passes leave the ANN index to refresh_index */
-    w->lock_fd = w->ep = w->in_fd = w->timer_fd = w->wake_fd = w->bld_fd = -1;
+    w->lock_fd = w->ep = w->in_fd = w->timer_fd = w->wake_fd = w->bld_fd = w->rt_fd = -1;
     if (opts) w->o = *opts;
     if (cb) w->cb = *cb;
 #ifdef AE_TESTING
@@ -1207,6 +1448,20 @@ int ae_watch_open(ae_workspace *ws, const ae_watch_options *opts, const ae_watch
                                   .ctx = w};
     int rc = 0;
     AE_CHECK(take_lock(w, err));
+    /* a due retrain of the learned model runs in a child (note 6), on the native backend */
+    ws->retrain_deferred = ae_embed_provider_learns(ws->config.embeddings.provider) &&
+                           !strcmp(ws->config.embeddings.vector_backend, "lancedb");
+    {
+        bool removed = false;
+        ae_error e = {0};
+        if (ae_ws_retrain_cleanup(ws->aether_dir, &removed, &e) < 0)
+            notice(w, AE_WATCH_WARN, "retrain", "cannot clean up %s/%s: %s", ws->aether_dir,
+                   AE_WS_RETRAIN_DIR, e.message);
+        else if (removed)
+            notice(w, AE_WATCH_INFO, "retrain",
+                   "removed what an interrupted background retrain left in %s/%s", ws->aether_dir,
+                   AE_WS_RETRAIN_DIR);
+    }
     w->ep = epoll_create1(EPOLL_CLOEXEC);
     w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1248,8 +1503,10 @@ void ae_watch_close(ae_watch *w)
 {
     if (!w) return;
     abandon_build(w);
+    abandon_retrain(w);
     if (w->ws->cancel == &w->stop) w->ws->cancel = NULL;
     w->ws->index_deferred = false;
+    w->ws->retrain_deferred = w->ws->retrain_wanted = false;
     pending_clear(w);
     free(w->table);
     clear_watches(w);

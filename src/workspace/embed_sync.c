@@ -8,6 +8,7 @@
 
 #include "embed/embed.h"
 #include "embed/embed_text.h"
+#include "meta/sqlite_err.h"
 #include "util/clock.h"
 #include "util/err.h"
 
@@ -247,5 +248,52 @@ int ae_ws_embed_prune(ae_workspace *ws, const ae_strlist *ids, ae_index_stats *s
     stats->embeddings_deleted += gone.len;
 cleanup:
     ae_strlist_free(&gone);
+    return rc;
+}
+
+void ae_ws_sync_key(ae_workspace *ws, const char *sir_provider, const char *sir_model,
+                    char key[AE_WS_SYNC_KEY_MAX])
+{
+    key[0] = '\0';
+    ae_embedder *em;
+    ae_error ignored;
+    if (!ws->config.embeddings.enabled || !ws->meta || ae_ws_embedder(ws, &em, &ignored) < 0)
+        return;
+    int n = snprintf(key, AE_WS_SYNC_KEY_MAX, "v1\t%s\t%s\t%s\t%s\t%s",
+                     ws->config.embeddings.vector_backend, ae_embedder_provider(em),
+                     ae_embedder_model(em), sir_provider ? sir_provider : "",
+                     sir_model ? sir_model : "");
+    if (n < 0 || n >= AE_WS_SYNC_KEY_MAX) key[0] = '\0'; /* too long to compare: never clean */
+}
+
+bool ae_ws_sync_is_clean(ae_workspace *ws, const char *key)
+{
+    if (!key || !key[0] || !ws->meta) return false;
+    sqlite3_stmt *st;
+    if (ae_meta_prepare(ws->meta,
+                        "SELECT value FROM aether_c_meta WHERE key = '" AE_WS_SYNC_CLEAN_KEY "'",
+                        &st, NULL) < 0)
+        return false;
+    bool same = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+                !strcmp((const char *)sqlite3_column_text(st, 0), key);
+    sqlite3_finalize(st);
+    return same;
+}
+
+int ae_ws_sync_mark_clean(ae_workspace *ws, const char *key, ae_error *err)
+{
+    sqlite3_stmt *st;
+    AE_TRY(ae_meta_prepare(ws->meta,
+                           key && key[0]
+                               ? "INSERT OR REPLACE INTO aether_c_meta(key, value) "
+                                 "VALUES ('" AE_WS_SYNC_CLEAN_KEY "', ?1)"
+                               : "DELETE FROM aether_c_meta WHERE key = '" AE_WS_SYNC_CLEAN_KEY "'",
+                           &st, err));
+    if (key && key[0]) sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE
+                 ? 0
+                 : ae_sqlite_fail(ae_meta_db(ws->meta), err, "%s: record the embedding sync",
+                                  ws->meta_path);
+    sqlite3_finalize(st);
     return rc;
 }

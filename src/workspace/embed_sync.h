@@ -22,4 +22,24 @@ int ae_ws_embed_prune(ae_workspace *ws, const ae_strlist *ids, ae_index_stats *s
 int ae_ws_embed_sync(ae_workspace *ws, const ae_index_callbacks *cb, const ae_strlist *ids,
                      ae_index_stats *stats, ae_error *err);
 
+/* The record of a complete sync (docs/ARCHITECTURE.md, "Watching": restarts).  After a
+ * whole-store check found nothing to embed or prune and no SIR of another provider, the pass
+ * records aether_c_meta(key = AE_WS_SYNC_CLEAN_KEY) = the key below; triggers on sir, symbols
+ * and embedding_state (src/meta/meta.c) delete that row in the transaction of any write to
+ * them, by any writer, so while the row is there with the same key nothing the checks look at
+ * has changed and the next pass may skip them.  A crash or another writer in between leaves
+ * no row: the checks run. */
+#define AE_WS_SYNC_CLEAN_KEY "embed_sync_clean"
+#define AE_WS_SYNC_KEY_MAX   512
+
+/* "v1 <backend> <embedding provider> <model> <SIR provider> <model>" (tabs) for this
+ * workspace's active embedder and the given SIR provider; key[0] = '\0' when there is none to
+ * compare (embeddings off, no model yet). */
+void ae_ws_sync_key(ae_workspace *ws, const char *sir_provider, const char *sir_model,
+                    char key[AE_WS_SYNC_KEY_MAX]);
+/* Is the recorded key equal to key (and key non-empty)?  Errors read as "no". */
+bool ae_ws_sync_is_clean(ae_workspace *ws, const char *key);
+/* Records key (its own transaction); key "" removes the record. */
+int ae_ws_sync_mark_clean(ae_workspace *ws, const char *key, ae_error *err);
+
 #endif

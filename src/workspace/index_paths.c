@@ -249,6 +249,12 @@ static int index_paths_locked(ae_workspace *ws, const char *const *paths, size_t
                 AE_FAIL(err, AE_ENOMEM, "out of memory");
 
     AE_CHECK(ae_sir_provider_open(&ws->config, &sirp, err));
+    /* A store whose record of a complete sync (embed_sync.h) holds before this batch writes is
+     * complete after it once the batch embedded and pruned every symbol it touched: the
+     * record is made again at the end, so a restart after saves skips the whole-store checks. */
+    char key[AE_WS_SYNC_KEY_MAX];
+    ae_ws_sync_key(ws, ae_sir_provider_name(sirp), ae_sir_provider_model(sirp), key);
+    bool clean_at_start = ae_ws_sync_is_clean(ws, key);
     char commit_hash[AE_GIT_HASH_MAX + 1];
     ae_git_head(ws->root, commit_hash);
     ix_batch_config bc = {.ws = ws,
@@ -270,6 +276,10 @@ static int index_paths_locked(ae_workspace *ws, const char *const *paths, size_t
             if (ae_strlist_push(&cpresent, present.items[pi]) < 0)
                 AE_FAIL(err, AE_ENOMEM, "out of memory");
         AE_CHECK(run_chunk(&r, &cgone, &cpresent));
+    }
+    if (clean_at_start && !stats->sirs_failed) {
+        ae_ws_sync_key(ws, ae_sir_provider_name(sirp), ae_sir_provider_model(sirp), key);
+        AE_CHECK(ae_ws_sync_mark_clean(ws, key, err));
     }
 done:
     if (stats->sirs_failed)

@@ -49,6 +49,7 @@ typedef struct run {
     const ae_strlist *changed;   /* sorted: the files being extracted */
     const ae_file_state *states; /* their (mtime, size) before extraction */
     ae_ws_model_pass model;      /* the learned embedder's pass (model_train.h) */
+    bool clean_at_start;         /* the store's record of a complete sync held (embed_sync.h) */
 } run;
 
 static void progress(run *r, const char *phase, size_t done, size_t total)
@@ -127,7 +128,7 @@ static int scan_and_extract(run *r)
     progress(r, "scan", 0, 0);
     AE_CHECK(ae_workspace_list_files(ws->root, &files, r->err));
     AE_CHECK(ae_meta_file_list(ws->meta, &stored, r->err));
-    AE_CHECK(files_with_foreign_sirs(r, &foreign));
+    if (!r->clean_at_start) AE_CHECK(files_with_foreign_sirs(r, &foreign));
     r->stats->files_seen = files.len;
     /* Both lists are sorted bytewise: one merge pass finds removed files. */
     size_t j = 0;
@@ -175,13 +176,22 @@ cleanup:
     return rc;
 }
 
+/* The whole-store checks, unless the record of the last complete sync still stands (nothing
+ * they look at was written since, this pass included: embed_sync.h); a pass that ran them
+ * and found everything in place (no SIR failed) records it. */
 static int sync_embeddings(run *r)
 {
     ae_workspace *ws = r->ws;
     if (!ws->config.embeddings.enabled) return 0;
+    char key[AE_WS_SYNC_KEY_MAX];
+    ae_ws_sync_key(ws, ae_sir_provider_name(r->sirp), ae_sir_provider_model(r->sirp), key);
+    if (ae_ws_sync_is_clean(ws, key)) return 0;
     AE_TRY(ae_ws_embed_prune(ws, NULL, r->stats, r->err));
     if (r->model.active && !r->model.has_model) return 0; /* no symbol to learn from yet */
-    return ae_ws_embed_sync(ws, r->cb, NULL, r->stats, r->err);
+    AE_TRY(ae_ws_embed_sync(ws, r->cb, NULL, r->stats, r->err));
+    if (r->stats->sirs_failed) return 0; /* their old SIRs may be another provider's */
+    ae_ws_sync_key(ws, ae_sir_provider_name(r->sirp), ae_sir_provider_model(r->sirp), key);
+    return ae_ws_sync_mark_clean(ws, key, r->err);
 }
 
 static int index_locked(ae_workspace *ws, const ae_index_callbacks *cb, ae_index_stats *stats,
@@ -215,6 +225,9 @@ static int index_locked(ae_workspace *ws, const ae_index_callbacks *cb, ae_index
                           .sirp = r.sirp,
                           .sir_concurrency = ws->sir_concurrency,
                           .commit_hash = r.commit_hash[0] ? r.commit_hash : NULL};
+    char key[AE_WS_SYNC_KEY_MAX];
+    ae_ws_sync_key(ws, ae_sir_provider_name(r.sirp), ae_sir_provider_model(r.sirp), key);
+    r.clean_at_start = ae_ws_sync_is_clean(ws, key); /* no SIR of another provider */
     int rc = ix_batch_open(&bc, &r.batch, err);
     if (rc == 0) rc = scan_and_extract(&r);
     ix_batch_close(r.batch);

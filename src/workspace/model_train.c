@@ -19,6 +19,7 @@
 #include "embed/embed_text.h"
 #include "util/err.h"
 #include "util/fs.h"
+#include "workspace/model_retrain.h"
 #include "workspace/workspace.h"
 
 #include <stdlib.h>
@@ -43,9 +44,8 @@ static int count_training_rows(ae_workspace *ws, int64_t *out, ae_error *err)
     return 0;
 }
 
-/* Trains on every symbol with a SIR; name[0] stays '\0' when there is none. */
-static int train(ae_workspace *ws, const char *models, const ae_index_callbacks *cb,
-                 char name[AE_EMBED_MODEL_NAME_MAX + 1], ae_error *err)
+int ae_ws_model_train(ae_workspace *ws, const char *models, const ae_index_callbacks *cb,
+                      char name[AE_EMBED_MODEL_NAME_MAX + 1], ae_error *err)
 {
     const char *provider = ws->config.embeddings.provider;
     name[0] = '\0';
@@ -115,6 +115,7 @@ int ae_ws_model_prepare(ae_workspace *ws, const ae_index_callbacks *cb, ae_ws_mo
     const char *provider = ws->config.embeddings.provider;
     if (!ws->config.embeddings.enabled || !ae_embed_provider_learns(provider)) return 0;
     mp->active = true;
+    AE_TRY(ae_ws_retrain_recover(ws, err)); /* a background publish cut short (model_retrain.h) */
     const char *policy = ws->config.embeddings.retrain ? ws->config.embeddings.retrain : "auto";
     char *models = ae_path_join(ws->aether_dir, "models");
     AE_RETURN_IF(!models, err, AE_ENOMEM, "out of memory");
@@ -135,11 +136,16 @@ int ae_ws_model_prepare(ae_workspace *ws, const ae_index_callbacks *cb, ae_ws_mo
         need = true;
     } else if (!strcmp(policy, "auto")) {
         AE_CHECK(drifted(models, cur, &need, err));
-        if (need)
+        if (need && !ws->retrain_deferred)
             ae_ws_notice(ws, "embedding model %s: the workspace drifted from it; retraining", cur);
     }
+    if (need && cur[0] && em && ws->retrain_deferred) {
+        /* a usable model: embed with it, the watcher retrains in the background */
+        ws->retrain_wanted = true;
+        need = false;
+    }
     if (need) {
-        AE_CHECK(train(ws, models, cb, name, err));
+        AE_CHECK(ae_ws_model_train(ws, models, cb, name, err));
         if (name[0] && strcmp(name, cur) != 0) {
             drop_embedder(ws);
             AE_CHECK(ae_embed_model_set(models, AE_EMBED_MODEL_CURRENT, name, err));
@@ -214,6 +220,14 @@ int ae_ws_model_settle(ae_workspace *ws, ae_ws_model_pass *mp, size_t embedded, 
         d.oov_tokens += oov - mp->oov0;
     }
     AE_CHECK(ae_embed_drift_write(models, cur, &d, err));
+    /* a watcher retrains in the background: as soon as the pass that crossed the threshold
+     * ends, not at the next save's */
+    if (ws->retrain_deferred && !mp->rolled_out) {
+        const char *policy = ws->config.embeddings.retrain ? ws->config.embeddings.retrain : "auto";
+        bool due = !strcmp(policy, "always");
+        if (!strcmp(policy, "auto")) AE_CHECK(drifted(models, cur, &due, err));
+        if (due) ws->retrain_wanted = true;
+    }
 cleanup:
     free(models);
     return rc;

@@ -11,6 +11,8 @@
 #ifndef AE_WORKSPACE_MODEL_TRAIN_H
 #define AE_WORKSPACE_MODEL_TRAIN_H
 
+#include "embed/embed_model.h"
+
 #include <aether/aether.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,8 +34,16 @@ typedef struct ae_ws_model_pass {
     uint64_t tokens0, oov0; /* the embedder's token counters before the pass */
 } ae_ws_model_pass;
 
+/* With ws->retrain_deferred (a watcher on the lancedb backend) a retrain that the policy asks
+ * for while a usable model exists is not run here: ws->retrain_wanted is set, the pass embeds
+ * with the current model, and the watcher retrains in a child process (model_retrain.h).  A
+ * missing or unusable model is still trained here (there is nothing to embed with). */
 int ae_ws_model_prepare(ae_workspace *ws, const ae_index_callbacks *cb, ae_ws_model_pass *mp,
                         ae_error *err);
+/* Trains a model on every symbol with a SIR into models_dir/<name>.bin (not made CURRENT);
+ * name[0] stays '\0' when there is none.  Deterministic: the same symbols give the same name. */
+int ae_ws_model_train(ae_workspace *ws, const char *models_dir, const ae_index_callbacks *cb,
+                      char name[AE_EMBED_MODEL_NAME_MAX + 1], ae_error *err);
 int ae_ws_model_settle(ae_workspace *ws, ae_ws_model_pass *mp, size_t embedded, ae_error *err);
 
 #endif

@@ -30,8 +30,11 @@ struct ae_workspace {
     int sir_concurrency;           /* 0: the default */
     int write_fd, write_depth;     /* the writer lock (write_lock.h); -1 until first used */
     volatile sig_atomic_t *cancel; /* set by a watcher: a writer waiting for the lock gives up */
-    bool index_deferred; /* set by a watcher: a full pass leaves the ANN index to it (it builds
-                            in the background, src/watch/watch.c) */
+    bool index_deferred;   /* set by a watcher: a full pass leaves the ANN index to it (it builds
+                              in the background, src/watch/watch.c) */
+    bool retrain_deferred; /* set by a watcher: a due retrain of the learned model is left to
+                              it (a child process, model_retrain.h) while a usable model exists */
+    bool retrain_wanted;   /* set by a pass that left a due retrain to the watcher */
 };
 
 /* The configured vector store, opened on first use. */
