@@ -273,8 +273,19 @@ static bool young(const ae_table *t, const char *rel)
 }
 
 /* Removes files of sub/ that no kept manifest names (and temp files). */
+static int sweep_ex(ae_table *t, const char *sub, const ae_strlist *keep, bool grace,
+                    size_t *removed, ae_error *err);
+
 static int sweep(ae_table *t, const char *sub, const ae_strlist *keep, size_t *removed,
                  ae_error *err)
+{
+    return sweep_ex(t, sub, keep, true, removed, err);
+}
+
+/* grace false: the caller knows no build of this table runs anywhere (see
+ * ae_table_sweep_index_orphans), so a young unreferenced index file is an orphan too. */
+static int sweep_ex(ae_table *t, const char *sub, const ae_strlist *keep, bool grace,
+                    size_t *removed, ae_error *err)
 {
     char *dir = ae_path_join(t->dir, sub);
     if (!dir) return ae_fail(err, AE_ENOMEM, "out of memory");
@@ -298,7 +309,8 @@ static int sweep(ae_table *t, const char *sub, const ae_strlist *keep, size_t *r
             rc = ae_fail(err, AE_ENOMEM, "out of memory");
             break;
         }
-        if (!is_versions && !referenced(keep, rel) && !strcmp(sub, "index") && young(t, rel)) {
+        if (grace && !is_versions && !referenced(keep, rel) && !strcmp(sub, "index") &&
+            young(t, rel)) {
             free(rel); /* maybe an index being built: see AE_TABLE_INDEX_GRACE_MS */
             continue;
         }
@@ -460,6 +472,38 @@ int ae_table_cleanup(ae_table *t, size_t *removed, ae_error *err)
     vio_phase_begin("compact");
     int rc = cleanup_locked(t, removed, err);
     vio_phase_end();
+    return rc;
+}
+
+int ae_table_sweep_index_orphans(ae_table *t, size_t *removed, ae_error *err)
+{
+    if (removed) *removed = 0;
+    AE_TRY(table_lock(t, err));
+    uint64_t *vs = NULL;
+    size_t n = 0;
+    AE_TRY(manifest_list(t->dir, &vs, &n, err));
+    ae_strlist keep = {0};
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) { /* every manifest on disk: a reader may hold any */
+        char name[64];
+        manifest_name(vs[i], name);
+        char *path = ae_path_join(t->dir, name);
+        if (!path) AE_FAIL(err, AE_ENOMEM, "out of memory");
+        ae_manifest m;
+        int r = manifest_read(path, &m, NULL);
+        free(path);
+        if (r < 0) goto cleanup; /* unreadable: remove nothing (verify reports it) */
+        r = keep_files(&m, &keep);
+        manifest_free(&m);
+        if (r < 0) AE_FAIL(err, AE_ENOMEM, "out of memory");
+    }
+    ae_strlist_sort(&keep);
+    vio_phase_begin("compact");
+    rc = sweep_ex(t, "index", &keep, false, removed, err);
+    vio_phase_end();
+cleanup:
+    ae_strlist_free(&keep);
+    free(vs);
     return rc;
 }
 

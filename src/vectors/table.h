@@ -135,6 +135,10 @@ int ae_table_optimize(ae_table *t, ae_error *err);
  * keep_versions), files no retained manifest names, and stale temp files.
  * Takes the writer lock.  *removed (optional) counts files removed. */
 int ae_table_cleanup(ae_table *t, size_t *removed, ae_error *err);
+/* Removes the files of index/ that no manifest on disk names, young ones included: for a
+ * caller that knows no index build of this table runs in any process (the watcher, after
+ * its build child died: src/watch/watch.c).  Takes the writer lock. */
+int ae_table_sweep_index_orphans(ae_table *t, size_t *removed, ae_error *err);
 
 typedef struct ae_table_status {
     char name[AE_TABLE_NAME_MAX];

@@ -90,6 +90,7 @@
 #define STALE_RETRY_MIN   2000 /* files with stale SIRs are retried after this, doubling */
 #define STALE_RETRY_MAX   300000
 #define WATCH_LOCK_FILE   "watch.lock"
+#define BUILD_LOCK_FILE   "index-build.lock" /* held by a build child for its life (note 5) */
 #define BUILD_NICE        10    /* the index build child yields the cores to the batches */
 #define RETRAIN_RETRY_MIN 30000 /* a failed background retrain is not tried again before this */
 #define RETRAIN_RETRY_MAX 600000
@@ -147,7 +148,8 @@ struct ae_watch {
     char bld_msg[AE_ERROR_MESSAGE_MAX + 32];
     size_t bld_len;
     double bld_t0;
-    bool bld_again; /* a batch committed during the build: ask the policy again after it */
+    char *bld_lock_path; /* aether_dir/BUILD_LOCK_FILE */
+    bool bld_again;      /* a batch committed during the build: ask the policy again after it */
     /* the learned model's retrain in a child process (note 6) */
     pid_t rt_pid; /* 0: none running */
     int rt_fd;    /* its result pipe (in the epoll set), -1 */
@@ -974,9 +976,20 @@ static void child_report(int out, const char *msg, int n)
     }
 }
 
-static _Noreturn void build_child(const char *vectors_dir, int out, pid_t parent)
+static _Noreturn void build_child(const char *vectors_dir, const char *lock_path, int out,
+                                  pid_t parent)
 {
     out = child_setup(out, parent);
+    /* the record that a build runs (note 5): held until this process dies, so the file it
+     * may leave unpublished is swept only once nobody can be writing it */
+    int lk = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lk >= 0 && flock(lk, LOCK_EX) == 0) {
+        char pid[32];
+        int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+        if (ftruncate(lk, 0) < 0 || pwrite(lk, pid, (size_t)n, 0) != n) {
+            /* without the record an orphan waits for --optimize, as before */
+        }
+    }
     /* the publish waits for the parent's batches, which hold the table's lock while they
      * write (tens of seconds in a storm at 200K rows), rather than waste the build */
     ae_table_set_default_lock_timeout(AE_LOCK_MAX_TIMEOUT_MS);
@@ -1005,7 +1018,7 @@ static int start_build(ae_watch *w, ae_error *err)
     }
     if (pid == 0) {
         close(p[0]);
-        build_child(w->ws->vectors_dir, p[1], parent);
+        build_child(w->ws->vectors_dir, w->bld_lock_path, p[1], parent);
     }
     close(p[1]);
     if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0 || ep_add(w, p[0], err) < 0) {
@@ -1036,6 +1049,56 @@ static void build_forget(ae_watch *w, int *status)
     w->bld_pid = 0;
 }
 
+/* Removes what a build child that died unpublished left in its tables' index/ (note 5): only
+ * when a build was recorded, no process holds the record's lock (a live build child holds it
+ * for its life) and under write.lock (a one-shot writer's build holds that); so no file a
+ * live build writes is touched.  done: the build ended cleanly (published, or failed and
+ * removed its own file): just clear the record. */
+static void sweep_index_orphans(ae_watch *w, bool done)
+{
+    ae_workspace *ws = w->ws;
+    if (w->bld_pid > 0 || !w->bld_lock_path) return;
+    int fd = open(w->bld_lock_path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return; /* no build ever recorded */
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || sb.st_size == 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd);
+        return;
+    }
+    size_t removed = 0;
+    bool swept = done;
+    ae_error e = {0};
+    if (!done && ae_ws_write_begin(ws, &e) == 0) {
+        ae_strlist names = {0};
+        int rc = ae_tables_list(ws->vectors_dir, &names, &e);
+        for (size_t i = 0; rc == 0 && i < names.len; i++) {
+            char *dir = ae_path_join(ws->vectors_dir, names.items[i]);
+            ae_table *t = NULL;
+            size_t n = 0;
+            rc = dir ? ae_table_open_dir(dir, NULL, &t, &e)
+                     : ae_fail(&e, AE_ENOMEM, "out of memory");
+            if (rc == 0) rc = ae_table_sweep_index_orphans(t, &n, &e);
+            ae_table_close(t);
+            free(dir);
+            removed += n;
+        }
+        ae_strlist_free(&names);
+        ae_ws_write_end(ws);
+        swept = rc == 0;
+        if (rc < 0)
+            notice(w, AE_WATCH_WARN, "index",
+                   "cannot remove what an abandoned index build left: %s", e.message);
+    }
+    if (swept && ftruncate(fd, 0) < 0) {
+        /* the record stays: the next sweep looks again */
+    }
+    close(fd);
+    if (removed)
+        notice(w, AE_WATCH_INFO, "index",
+               "removed %zu unpublished index file%s an abandoned background build left", removed,
+               removed == 1 ? "" : "s");
+}
+
 /* Reads what the child sent; once the pipe is at its end the build is over. */
 static void check_build(ae_watch *w)
 {
@@ -1056,6 +1119,7 @@ static void check_build(ae_watch *w)
     double s = ae_mono_s() - w->bld_t0;
     char *rest = NULL;
     long rc = w->bld_len ? strtol(w->bld_msg, &rest, 10) : -1;
+    sweep_index_orphans(w, w->bld_len > 0); /* a result line: the child ended cleanly */
     if (w->bld_len && rc == 0)
         notice(w, AE_WATCH_INFO, "index_built", "ANN index built in the background in %.1f s", s);
     else if (w->bld_len)
@@ -1462,6 +1526,9 @@ int ae_watch_open(ae_workspace *ws, const ae_watch_options *opts, const ae_watch
                    "removed what an interrupted background retrain left in %s/%s", ws->aether_dir,
                    AE_WS_RETRAIN_DIR);
     }
+    w->bld_lock_path = ae_path_join(ws->aether_dir, BUILD_LOCK_FILE);
+    if (!w->bld_lock_path) AE_FAIL(err, AE_ENOMEM, "out of memory");
+    sweep_index_orphans(w, false); /* of a build a previous daemon abandoned */
     w->ep = epoll_create1(EPOLL_CLOEXEC);
     w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1513,6 +1580,7 @@ void ae_watch_close(ae_watch *w)
     free(w->wds);
     ae_strlist_free(&w->ignored);
     snap_free(w->snap, w->n_snap);
+    free(w->bld_lock_path);
     if (w->in_fd >= 0) close(w->in_fd);
     if (w->timer_fd >= 0) close(w->timer_fd);
     if (w->wake_fd >= 0) close(w->wake_fd);

@@ -89,6 +89,8 @@ top=$("$AETHERD" --workspace "$WS" --search-vector "$vec" --search-provider "$pr
 [ "$top" = "$sid" ] && ok "a vector search through the new index finds the symbol saved during its build" \
   || fail "vector search: top $top, wanted $sid"
 fsck_ok "after the background build"
+index_files() { ls "$WS"/.aether/vectors/*/index/ 2>/dev/null | sort; }
+index_files >"$TMP/ix.published"
 
 # --- 3. SIGTERM during a build -------------------------------------------------------------------
 for i in 20 21 22 23; do gen "$WS/src/n$i.py" 50 more; done # 200 more rows: > 20 %, due again
@@ -103,7 +105,12 @@ if [ "$(grep -c '"event":"index_build"' "$TMP/w1.err")" -ge 2 ] && kill -0 "$chi
 else
   fail "no second build: $(tail -5 "$TMP/w1.err")"
 fi
-sleep 0.5
+# until the build wrote its file (it is then held back from the publish)
+for _ in $(seq 1 300); do
+  [ -n "$(index_files | comm -23 - "$TMP/ix.published")" ] && break
+  sleep 0.1
+done
+sleep 0.2
 t0=$(date +%s%N)
 kill -TERM "$WATCH_PID"
 rc=0
@@ -117,19 +124,32 @@ grep -q '"event":"abandoned"' "$TMP/w1.err" && ok "the build was abandoned with 
   || fail "no abandoned notice: $(tail -3 "$TMP/w1.err")"
 kill -0 "$child" 2>/dev/null && fail "the build child $child outlived the daemon" || ok "the build child is gone"
 fsck_ok "after SIGTERM during a build"
+index_files | comm -23 - "$TMP/ix.published" >"$TMP/ix.orphans"
+[ -s "$TMP/ix.orphans" ] && ok "the abandoned build left its unpublished file ($(tr '\n' ' ' <"$TMP/ix.orphans"))" \
+  || fail "no unpublished index file left by the abandoned build: $(index_files | tr '\n' ' ')"
 
 # --- 4. SIGKILL during a build ------------------------------------------------------------------------
 gen "$WS/src/n24.py" 50 more
 AE_INDEX_PUBLISH_DELAY_MS=$DELAY_MS start_watch "$WS" "$TMP/w2" --debounce-ms 100 || { finish; exit 1; }
 wait_log "$TMP/w2" index_build 60 || fail "restart: no build: $(tail -3 "$TMP/w2.err")"
+# the next watcher removes it before its own build starts (no build runs: the record's lock is free)
+grep -q 'unpublished index file.* an abandoned background build left' "$TMP/w2.err" \
+  && ok "the next watcher removed the abandoned build's file" || fail "no sweep notice: $(head -4 "$TMP/w2.err")"
+left=$(index_files | grep -Fxf "$TMP/ix.orphans" || true)
+[ -z "$left" ] && ok "no unpublished file of the abandoned build is left" || fail "left: $left"
 child=$(build_pid "$TMP/w2")
 kill -KILL "$WATCH_PID"
 wait "$WATCH_PID" 2>/dev/null || true
 for _ in $(seq 1 40); do kill -0 "$child" 2>/dev/null || break; sleep 0.05; done
 kill -0 "$child" 2>/dev/null && fail "the build child $child outlived a SIGKILLed daemon" \
   || ok "the build child died with the SIGKILLed daemon"
+index_files | comm -23 - "$TMP/ix.published" >"$TMP/ix.orphans2"
 start_watch "$WS" "$TMP/w3" --debounce-ms 100 || { finish; exit 1; }
 ok "a new watcher started at once (the child held no lock)"
+if [ -s "$TMP/ix.orphans2" ]; then
+  left=$(index_files | grep -Fxf "$TMP/ix.orphans2" || true)
+  [ -z "$left" ] && ok "the SIGKILLed daemon's build file was removed at the next start" || fail "left after SIGKILL: $left"
+fi
 if wait_log "$TMP/w3" index_built 120; then ok "the new watcher built the index"
 else fail "restart: no index_built: $(tail -5 "$TMP/w3.err")"; fi
 status_json >"$TMP/st.json"
