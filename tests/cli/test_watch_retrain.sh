@@ -119,16 +119,17 @@ stop_watch
 fsck_ok "after the SIGKILL during the publish"
 
 # --- 4. SIGTERM while the child stages -----------------------------------------------------------
-AE_RETRAIN_STAGE_DELAY_MS=30000 start_watch "$WS" "$TMP/w6" --debounce-ms 100 || { finish; exit 1; }
+AE_RETRAIN_STAGE_DELAY_MS=90000 start_watch "$WS" "$TMP/w6" --debounce-ms 100 || { finish; exit 1; }
 storm echo
 wait_log "$TMP/w6" retrain 60 || fail "no retrain notice (4): $(tail -5 "$TMP/w6.err")"
 child=$(child_pid "$TMP/w6")
+converge "$WS" "the storm processed while the retrain stages (the old model)" models
 t0=$(date +%s%N)
 stop_watch
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ "$ms" -lt 10000 ] && ok "SIGTERM during a retrain ended the daemon in ${ms} ms" || fail "SIGTERM took ${ms} ms"
 kill -0 "$child" 2>/dev/null && fail "the retrain child $child outlived the daemon" || ok "the retrain child is gone"
-converge "$WS" "after a SIGTERM during staging, before any restart (the old model, nothing lost)" models 5
+converge "$WS" "after a SIGTERM during staging, before any restart (nothing lost)" models 5
 start_watch "$WS" "$TMP/w7" --debounce-ms 100 || { finish; exit 1; }
 wait_log "$TMP/w7" retrained 120 || fail "no retrain after the SIGTERM restart: $(tail -5 "$TMP/w7.err")"
 converge "$WS" "after a SIGTERM during staging" models
