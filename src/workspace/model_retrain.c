@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,11 +39,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PAGE_ROWS       4096
-#define CATCH_UP_ROUNDS 3 /* unlocked catch-ups before the publish, while much changed */
-#define LOCK_FILE       "lock"
-#define PUBLISHING_FILE "PUBLISHING"
-#define BACKEND         "lancedb" /* the only backend retrained in the background */
+#define PAGE_ROWS        4096
+#define CATCH_UP_ROUNDS  3 /* unlocked catch-ups before the publish, while much changed */
+#define PUBLISH_ATTEMPTS 8 /* publishes given up for an unlocked catch-up, then it takes all */
+#define LOCK_FILE        "lock"
+#define PUBLISHING_FILE  "PUBLISHING"
+#define BACKEND          "lancedb" /* the only backend retrained in the background */
 
 /* The SIRs that have an embedding (embed_sync.c's condition, without the state). */
 #define CURRENT_SIRS                                                                               \
@@ -273,8 +275,10 @@ cleanup:
 /* ---- publish -------------------------------------------------------------------------------- */
 
 /* Under write.lock: what changed since the staging read goes into the staging table too. */
+/* More than limit to do: nothing done, 1 returned (the publish lets go of write.lock and
+ * catches up without it first). */
 static int catch_up(stage *s, ae_strlist *have_ids, ae_strlist *have_hashes,
-                    ae_ws_retrain_result *res)
+                    ae_ws_retrain_result *res, size_t limit)
 {
     ae_strlist stale = {0}, gone = {0}, now_ids = {0}, now_hashes = {0};
     sqlite3_stmt *st = NULL;
@@ -307,6 +311,10 @@ static int catch_up(stage *s, ae_strlist *have_ids, ae_strlist *have_hashes,
         AE_FAIL(s->err, AE_EIO, "reading SIRs: %s", sqlite3_errmsg(ae_meta_db(s->ws->meta)));
     sqlite3_finalize(st);
     st = NULL;
+    if (stale.len + gone.len > limit) {
+        rc = 1;
+        goto cleanup;
+    }
     if (stale.len) {
         AE_CHECK(ae_meta_prepare(s->ws->meta, "SELECT " ROW_COLS CURRENT_SIRS "AND s.id = ?1", &st,
                                  s->err));
@@ -420,7 +428,7 @@ cleanup:
 }
 
 static int publish(stage *s, const paths *p, const char *from, ae_strlist *have_ids,
-                   ae_strlist *have_hashes, ae_ws_retrain_result *res, ae_error *err)
+                   ae_strlist *have_hashes, size_t limit, ae_ws_retrain_result *res, ae_error *err)
 {
     ae_workspace *ws = s->ws;
     const char *provider = ae_embedder_provider(s->em), *model = ae_embedder_model(s->em);
@@ -433,7 +441,8 @@ static int publish(stage *s, const paths *p, const char *from, ae_strlist *have_
     }
     uint64_t tok0 = 0, oov0 = 0, tok1 = 0, oov1 = 0;
     ae_embedder_token_stats(s->em, &tok0, &oov0);
-    AE_TRY(catch_up(s, have_ids, have_hashes, res));
+    int c = catch_up(s, have_ids, have_hashes, res, limit);
+    if (c != 0) return c; /* 1: too much changed to embed under the lock */
     ae_embedder_token_stats(s->em, &tok1, &oov1);
     char name[AE_TABLE_NAME_MAX];
     ae_table_name(provider, model, ae_embedder_dim(s->em), name);
@@ -537,17 +546,27 @@ int ae_ws_retrain(const char *root, const char *from_model, ae_ws_retrain_result
      * (which the batches wait for) has little left to embed */
     for (int round = 0; round < CATCH_UP_ROUNDS; round++) {
         ae_ws_retrain_result r2 = {0};
-        AE_CHECK(catch_up(&s, &have_ids, &have_hashes, &r2));
+        AE_CHECK(catch_up(&s, &have_ids, &have_hashes, &r2, SIZE_MAX));
         res->caught_up_unlocked += r2.caught_up;
         if (r2.caught_up + r2.removed < PAGE_ROWS) break;
     }
     ae_table_unlock(s.t); /* nobody else writes it; the publish takes it again */
     DELAY_HOOK("AE_RETRAIN_STAGE_DELAY_MS");
-    t0 = ae_mono_s();
-    AE_CHECK(ae_ws_write_begin(ws, err));
-    rc = publish(&s, &p, from_model, &have_ids, &have_hashes, res, err);
-    ae_ws_write_end(ws);
-    res->publish_s = ae_mono_s() - t0;
+    /* the publish embeds at most a page under write.lock (the batches wait for it): while a
+     * storm goes on and more changed, it lets go and catches up outside the lock again */
+    for (int attempt = 0;; attempt++) {
+        t0 = ae_mono_s();
+        AE_CHECK(ae_ws_write_begin(ws, err));
+        rc = publish(&s, &p, from_model, &have_ids, &have_hashes,
+                     attempt < PUBLISH_ATTEMPTS ? PAGE_ROWS : SIZE_MAX, res, err);
+        ae_ws_write_end(ws);
+        res->publish_s = ae_mono_s() - t0;
+        if (rc != 1) break;
+        ae_ws_retrain_result r2 = {0};
+        AE_CHECK(catch_up(&s, &have_ids, &have_hashes, &r2, SIZE_MAX));
+        res->caught_up_unlocked += r2.caught_up;
+        ae_table_unlock(s.t);
+    }
 cleanup:
     ae_table_close(s.t);
     page_clear(&s);
