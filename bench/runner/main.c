@@ -3,7 +3,7 @@
  *
  *   aether-bench --base B.fvecs --query Q.fvecs --gt G.ivecs [--k 10]
  *                [--index flat|ivfpq] [--nprobe N[,N2,...]] [--refine R[,R2,...]]
- *                [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]
+ *                [--nlist L] [--m M] [--threads T] [--iters I] [--rebuild] [--dir SCRATCH] [--nq N]
  *                [--store matrix|table|sqlite] [--ingest-only] [--build-budget-mb MB]
  *                [--query-threads T [--handles shared|own] [--seconds S]]
  *
@@ -47,6 +47,7 @@ typedef struct opts {
     int n_nprobe, n_refine;
     uint32_t nlist, m;
     int threads, rebuild, passes, paired, ingest_only;
+    uint32_t iters;    /* k-means iterations of a --store matrix build (0: default) */
     int query_threads; /* --store table: throughput mode (throughput.c) */
     const char *handles;
     double seconds;
@@ -75,7 +76,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: aether-bench --base B.fvecs --query Q.fvecs --gt G.ivecs [--k 10]\n"
             "  [--index flat|ivfpq] [--nprobe N[,N2...]] [--refine R[,R2...]]\n"
-            "  [--nlist L] [--m M] [--threads T] [--rebuild] [--dir SCRATCH] [--nq N]\n"
+            "  [--nlist L] [--m M] [--threads T] [--iters I] [--rebuild] [--dir SCRATCH] [--nq N]\n"
             "  [--store matrix|table|sqlite] [--passes P] [--paired] [--ingest-only]\n"
             "  [--build-budget-mb MB]\n"
             "  [--query-threads T [--handles shared|own] [--seconds S]] (--store table)\n"
@@ -113,6 +114,8 @@ static int parse(int argc, char **argv, opts *o)
             o->m = (uint32_t)strtoul(v, NULL, 10);
         else if (ARG("--threads"))
             o->threads = atoi(v);
+        else if (ARG("--iters"))
+            o->iters = (uint32_t)strtoul(v, NULL, 10);
         else if (ARG("--query-threads"))
             o->query_threads = atoi(v);
         else if (ARG("--handles"))
@@ -295,11 +298,19 @@ int main(int argc, char **argv)
         index_path = ae_asprintf("%s/ivfpq-nlist%u-m%u.idx", o.dir, o.nlist, o.m);
         if (!index_path) goto done;
         if (o.rebuild || !ae_path_exists(index_path)) {
-            ae_ivfpq_params p = {.nlist = o.nlist, .m = o.m, .threads = o.threads};
+            ae_ivfpq_build_stats st;
+            ae_ivfpq_params p = {
+                .nlist = o.nlist, .m = o.m, .iters = o.iters, .threads = o.threads, .stats = &st};
             double t0 = bench_now_ms();
             if (ae_ivfpq_build(&src, &p, index_path, &err) < 0) goto fail;
             build_s = (bench_now_ms() - t0) / 1e3;
-            fprintf(stderr, "aether-bench: built %s in %.1f s\n", index_path, build_s);
+            fprintf(stderr,
+                    "aether-bench: built %s in %.1f s (%.1f s CPU); phases wall/CPU s:", index_path,
+                    build_s, st.total_cpu_s);
+            for (int ph = 0; ph < AE_IVFPQ_NPHASES; ph++)
+                fprintf(stderr, " %s %.2f/%.2f", ae_ivfpq_phase_name(ph), st.wall_s[ph],
+                        st.cpu_s[ph]);
+            fprintf(stderr, "\n");
         }
         if (ae_ivfpq_open(index_path, &ix, &err) < 0) goto fail;
     }

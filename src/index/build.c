@@ -5,7 +5,10 @@
  * 2. Only a bounded, seeded sample is copied into memory for training; the
  *    full pass reads rows through the source in batches on `threads` threads
  *    (each owns a contiguous row range, so the output does not depend on
- *    scheduling) and BLAS runs single-threaded inside each worker.
+ *    scheduling or on the thread count) and BLAS runs single-threaded inside
+ *    each worker -- for the whole build, k-means included: OpenBLAS's own
+ *    threads spin while they wait, which on a loaded machine doubled the
+ *    build's CPU (docs/BENCHMARKS.md, "Building the index at 1M x 768").
  * 3. The training sample is freed as soon as training is done.
  * 4. The image is assembled in memory (codes are m bytes per row: 48 MB for
  *    1M x 768 at m = 48) and written once, atomically, by format.c.
@@ -27,6 +30,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A build pass releases the rows behind it every this many bytes of vectors. */
 #define RELEASE_BYTES ((size_t)64 << 20)
@@ -112,10 +116,10 @@ static int make_plan(const ae_vec_source *src, const ae_ivfpq_params *p, build_p
     return make_plan_nd(src->n, src->dim, p, pl, err);
 }
 
-/* Heap of ivfpq_kmeans on n rows x d with k centroids (kmeans.c). */
-static size_t kmeans_bytes(size_t n, uint32_t d, uint32_t k)
+/* Heap of ivfpq_kmeans on n rows x d with k centroids on th threads (kmeans.c). */
+static size_t kmeans_bytes(size_t n, uint32_t d, uint32_t k, size_t th)
 {
-    size_t nw = n < IVFPQ_BATCH ? n : IVFPQ_BATCH;
+    size_t nw = (n < IVFPQ_BATCH ? n : IVFPQ_BATCH) * th;
     bool direct = k == AE_IVFPQ_KSUB && d <= 64;
     if (direct) nw = 1;
     return n * 4 + nw * k * 4 + (size_t)k * 4 + (size_t)k * d * 8 + (size_t)k * 8 + n * 8 +
@@ -141,11 +145,12 @@ static void plan_memory(const build_plan *pl, ae_ivfpq_build_mem *mm)
     size_t dsub = d / m, th = (size_t)pl->threads < m ? (size_t)pl->threads : m;
     size_t sample = t * d * 4;
     size_t step = t < n ? n * 8 : 0;
-    step = max2(step, kmeans_bytes(t, pl->dim, pl->nlist));
-    step = max2(step, t * 4 + (size_t)IVFPQ_BATCH * k * 4 + npq * d * 4);
-    mm->train =
-        max2(sample + step, npq * d * 4 + th * (kmeans_bytes(npq, (uint32_t)dsub, AE_IVFPQ_KSUB) +
-                                                npq * dsub * 4 + (size_t)AE_IVFPQ_KSUB * dsub * 4));
+    size_t bt = (size_t)pl->threads;
+    step = max2(step, kmeans_bytes(t, pl->dim, pl->nlist, bt));
+    step = max2(step, t * 4 + bt * IVFPQ_BATCH * k * 4 + npq * d * 4);
+    mm->train = max2(sample + step,
+                     npq * d * 4 + th * (kmeans_bytes(npq, (uint32_t)dsub, AE_IVFPQ_KSUB, 1) +
+                                         npq * dsub * 4 + (size_t)AE_IVFPQ_KSUB * dsub * 4));
     mm->encode = (size_t)pl->threads * ((size_t)IVFPQ_BATCH * d * 4 + (size_t)IVFPQ_BATCH * k * 4);
     /* the image: header, sections (codes padded to whole blocks per list), hash */
     size_t blocks = n / IVFPQ_BLOCK + k;
@@ -206,6 +211,43 @@ static int load_row(const ae_vec_source *src, size_t i, float *dst, ae_error *er
     return 0;
 }
 
+static double clock_s(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Phase timing (ae_ivfpq_build_stats): wall and process CPU since the last mark. */
+typedef struct phase_clock {
+    ae_ivfpq_build_stats *st;
+    double wall, cpu;
+} phase_clock;
+
+static void phase_start(phase_clock *pc)
+{
+    pc->wall = clock_s(CLOCK_MONOTONIC);
+    pc->cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+static void phase_end(phase_clock *pc, int phase)
+{
+    double w = clock_s(CLOCK_MONOTONIC), c = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    if (pc->st && phase >= 0) {
+        pc->st->wall_s[phase] += w - pc->wall;
+        pc->st->cpu_s[phase] += c - pc->cpu;
+    }
+    pc->wall = w;
+    pc->cpu = c;
+}
+
+const char *ae_ivfpq_phase_name(int phase)
+{
+    static const char *const names[AE_IVFPQ_NPHASES] = {"sample", "coarse", "pq_train", "load",
+                                                        "assign", "encode", "group",    "write"};
+    return phase >= 0 && phase < AE_IVFPQ_NPHASES ? names[phase] : NULL;
+}
+
 static int cmp_size(const void *a, const void *b)
 {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
@@ -237,8 +279,17 @@ static int sample_rows(const ae_vec_source *src, const build_plan *pl, float **o
             idx[j] = t;
         }
         qsort(idx, pl->train, sizeof *idx, cmp_size);
-        for (size_t i = 0; i < pl->train; i++)
+        /* the sample is spread over the whole table and every fault maps
+         * its cached neighbours too: release behind the (ascending) reads
+         * as the pass does, or the resident set grows to the table */
+        size_t every = RELEASE_BYTES / ((size_t)pl->dim * sizeof(float)), done_to = 0;
+        for (size_t i = 0; i < pl->train; i++) {
+            if (src->release && idx[i] - done_to >= every) {
+                src->release(src->ctx, done_to, idx[i]);
+                done_to = idx[i];
+            }
             AE_CHECK(load_row(src, idx[i], x + i * pl->dim, err));
+        }
     }
     if (src->release) src->release(src->ctx, 0, pl->n); /* note 5 */
     *out = x;
@@ -263,24 +314,27 @@ static void subtract_centroids(float *x, size_t n, uint32_t d, const float *c,
 
 /* Steps 2 + 3: coarse centroids, then PQ codebooks on the sample's residuals. */
 static int train(const ae_vec_source *src, const build_plan *pl, float *centroids, float *cnorms,
-                 float *codebooks, ae_error *err)
+                 float *codebooks, phase_clock *pc, ae_error *err)
 {
     int rc = 0;
     float *x = NULL, *work = NULL, *pqx = NULL;
     uint32_t *assign = NULL;
 
     AE_CHECK(sample_rows(src, pl, &x, err));
+    phase_end(pc, AE_IVFPQ_PHASE_SAMPLE);
 
-    AE_CHECK(ivfpq_kmeans(x, pl->train, pl->dim, pl->dim, pl->nlist, pl->iters, pl->seed, centroids,
-                          err));
+    AE_CHECK(ivfpq_kmeans(x, pl->train, pl->dim, pl->dim, pl->nlist, pl->iters, pl->seed,
+                          pl->threads, centroids, err));
+    phase_end(pc, AE_IVFPQ_PHASE_COARSE);
 
     ivfpq_sqnorms(centroids, pl->nlist, pl->dim, cnorms);
     assign = ae_calloc_array(pl->train, sizeof *assign);
-    work = ae_calloc_array((size_t)IVFPQ_BATCH * pl->nlist, sizeof *work);
+    work = ae_calloc_array((size_t)pl->threads * IVFPQ_BATCH * pl->nlist, sizeof *work);
     size_t npq = pl->train < IVFPQ_PQ_TRAIN_ROWS ? pl->train : IVFPQ_PQ_TRAIN_ROWS;
     pqx = ae_calloc_array(npq * pl->dim, sizeof *pqx);
     if (!assign || !work || !pqx) AE_FAIL(err, AE_ENOMEM, "out of memory training the index");
-    ivfpq_assign(x, pl->train, pl->dim, pl->dim, centroids, cnorms, pl->nlist, assign, work);
+    ivfpq_assign_mt(x, pl->train, pl->dim, pl->dim, centroids, cnorms, pl->nlist, assign, work,
+                    pl->threads);
     subtract_centroids(x, pl->train, pl->dim, centroids, assign);
     /* an evenly strided subset of the (row-ordered) sample */
     for (size_t i = 0; i < npq; i++)
@@ -289,6 +343,7 @@ static int train(const ae_vec_source *src, const build_plan *pl, float *centroid
     x = NULL;
     AE_CHECK(ivfpq_train_pq(pqx, npq, pl->dim, pl->m, pl->iters, pl->seed + 1, pl->threads,
                             codebooks, err));
+    phase_end(pc, AE_IVFPQ_PHASE_PQ_TRAIN);
 
 cleanup:
     free(x);
@@ -311,6 +366,7 @@ typedef struct encode_part {
     size_t lo, hi;
     int rc;
     ae_error err;
+    double cpu[3], wall[3]; /* this thread's seconds in load, assign, encode */
 } encode_part;
 
 static void *encode_worker(void *arg)
@@ -333,15 +389,25 @@ static void *encode_worker(void *arg)
             job->src->release(job->src->ctx, done_to, b);
             done_to = b;
         }
+        double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
         for (size_t i = 0; i < nb; i++) {
             part->rc = load_row(job->src, b + i, x + i * pl->dim, &part->err);
             if (part->rc < 0) goto done;
         }
+        double w1 = clock_s(CLOCK_MONOTONIC), c1 = clock_s(CLOCK_THREAD_CPUTIME_ID);
         ivfpq_assign(x, nb, pl->dim, pl->dim, job->centroids, job->cnorms, pl->nlist,
                      job->assign + b, work);
+        double w2 = clock_s(CLOCK_MONOTONIC), c2 = clock_s(CLOCK_THREAD_CPUTIME_ID);
         subtract_centroids(x, nb, pl->dim, job->centroids, job->assign + b);
         ivfpq_encode(x, nb, pl->dim, pl->dim, pl->m, job->cbt, job->cbnorms,
                      job->codes + b * pl->m);
+        double w3 = clock_s(CLOCK_MONOTONIC), c3 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+        part->cpu[0] += c1 - c0;
+        part->cpu[1] += c2 - c1;
+        part->cpu[2] += c3 - c2;
+        part->wall[0] += w1 - w0;
+        part->wall[1] += w2 - w1;
+        part->wall[2] += w3 - w2;
     }
     if (job->src->release) job->src->release(job->src->ctx, done_to, part->hi);
 done:
@@ -351,7 +417,7 @@ done:
 }
 
 /* Step 4: assign every row to a list and encode its residual. */
-static int assign_and_encode(encode_job *job, ae_error *err)
+static int assign_and_encode(encode_job *job, ae_ivfpq_build_stats *st, ae_error *err)
 {
     const build_plan *pl = job->pl;
     int nt = pl->threads;
@@ -362,8 +428,6 @@ static int assign_and_encode(encode_job *job, ae_error *err)
     for (int t = 0; t < nt; t++)
         parts[t] = (encode_part){
             .job = job, .lo = pl->n * (size_t)t / nt, .hi = pl->n * (size_t)(t + 1) / nt};
-    int blas = ae_blas_get_num_threads();
-    if (nt > 1) ae_blas_set_num_threads(1);
     for (int t = 1; t < nt; t++)
         started[t] = pthread_create(&tid[t], NULL, encode_worker, &parts[t]) == 0;
     encode_worker(&parts[0]);
@@ -372,7 +436,13 @@ static int assign_and_encode(encode_job *job, ae_error *err)
             pthread_join(tid[t], NULL);
         else
             encode_worker(&parts[t]); /* could not start a thread: do it here */
-    if (nt > 1) ae_blas_set_num_threads(blas);
+    for (int t = 0; st && t < nt; t++) {
+        for (int ph = 0; ph < 3; ph++) {
+            st->cpu_s[AE_IVFPQ_PHASE_LOAD + ph] += parts[t].cpu[ph];
+            if (parts[t].wall[ph] > st->wall_s[AE_IVFPQ_PHASE_LOAD + ph])
+                st->wall_s[AE_IVFPQ_PHASE_LOAD + ph] = parts[t].wall[ph];
+        }
+    }
     for (int t = 0; t < nt; t++) {
         if (parts[t].rc < 0) {
             if (err) *err = parts[t].err;
@@ -410,6 +480,13 @@ int ae_ivfpq_build(const ae_vec_source *src, const ae_ivfpq_params *p, const cha
     AE_RETURN_IF(!path, err, AE_EINVAL, "no index path");
     AE_TRY(check_budget(&pl, err));
     AE_TRY(ae_blas_load(err));
+    ae_ivfpq_build_stats st = {0};
+    phase_clock pc = {.st = &st};
+    phase_start(&pc);
+    double wall0 = pc.wall, cpu0 = pc.cpu;
+    /* note 2: our threads, BLAS single-threaded inside them */
+    int blas = ae_blas_get_num_threads();
+    ae_blas_set_num_threads(1);
     int rc = 0;
     float *centroids = ae_calloc_array((size_t)pl.nlist * pl.dim, sizeof(float));
     float *cnorms = ae_calloc_array(pl.nlist, sizeof(float));
@@ -425,7 +502,7 @@ int ae_ivfpq_build(const ae_vec_source *src, const ae_ivfpq_params *p, const cha
         !ids || !cbt || !cbnorms)
         AE_FAIL(err, AE_ENOMEM, "out of memory building an index of %zu rows x %u", pl.n, pl.dim);
 
-    AE_CHECK(train(src, &pl, centroids, cnorms, codebooks, err));
+    AE_CHECK(train(src, &pl, centroids, cnorms, codebooks, &pc, err));
     ivfpq_pq_prepare(codebooks, pl.dim, pl.m, cbt, cbnorms);
     encode_job job = {.src = src,
                       .pl = &pl,
@@ -435,9 +512,11 @@ int ae_ivfpq_build(const ae_vec_source *src, const ae_ivfpq_params *p, const cha
                       .cbnorms = cbnorms,
                       .assign = assign,
                       .codes = codes};
-    AE_CHECK(assign_and_encode(&job, err));
+    AE_CHECK(assign_and_encode(&job, &st, err));
+    phase_end(&pc, -1); /* the pass's own split is per thread (encode_part.cpu) */
 
     AE_CHECK(group_by_list(&pl, assign, codes, list_off, ids, codes_sorted, err));
+    phase_end(&pc, AE_IVFPQ_PHASE_GROUP);
     free(codes);
     codes = NULL;
     ivfpq_image im = {.dim = pl.dim,
@@ -452,8 +531,13 @@ int ae_ivfpq_build(const ae_vec_source *src, const ae_ivfpq_params *p, const cha
                       .ids = ids,
                       .codes_rows = codes_sorted};
     AE_CHECK(ivfpq_write(&im, path, err));
+    phase_end(&pc, AE_IVFPQ_PHASE_WRITE);
+    st.total_wall_s = pc.wall - wall0;
+    st.total_cpu_s = pc.cpu - cpu0;
+    if (p && p->stats) *p->stats = st;
 
 cleanup:
+    ae_blas_set_num_threads(blas);
     free(centroids);
     free(cnorms);
     free(codebooks);

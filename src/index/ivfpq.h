@@ -113,6 +113,29 @@ typedef struct ae_vec_source {
     void (*release)(void *ctx, size_t lo, size_t hi);
 } ae_vec_source;
 
+/* Where a build's time went, phase by phase (ae_ivfpq_params.stats).  cpu_s
+ * is CPU time (user + system) of the whole process for the serial phases, and
+ * the sum over the pass's threads (CLOCK_THREAD_CPUTIME_ID) for load, assign
+ * and encode; wall_s of those three is the slowest thread's share. */
+enum {
+    AE_IVFPQ_PHASE_SAMPLE = 0, /* copying the training sample in, normalised */
+    AE_IVFPQ_PHASE_COARSE,     /* k-means of the coarse centroids */
+    AE_IVFPQ_PHASE_PQ_TRAIN,   /* the sample's residuals, then PQ k-means */
+    AE_IVFPQ_PHASE_LOAD,       /* the full pass: reading + normalising rows */
+    AE_IVFPQ_PHASE_ASSIGN,     /* the full pass: nearest coarse centroid of each row */
+    AE_IVFPQ_PHASE_ENCODE,     /* the full pass: residual + PQ codes of each row */
+    AE_IVFPQ_PHASE_GROUP,      /* rows and codes sorted by list */
+    AE_IVFPQ_PHASE_WRITE,      /* file image, checksums, fsync + rename */
+    AE_IVFPQ_NPHASES
+};
+typedef struct ae_ivfpq_build_stats {
+    double wall_s[AE_IVFPQ_NPHASES];
+    double cpu_s[AE_IVFPQ_NPHASES];
+    double total_wall_s, total_cpu_s;
+} ae_ivfpq_build_stats;
+/* "sample", "coarse", ... (NULL out of range). */
+const char *ae_ivfpq_phase_name(int phase);
+
 /* Zero in any field means "the default". */
 typedef struct ae_ivfpq_params {
     uint32_t nlist;
@@ -122,6 +145,7 @@ typedef struct ae_ivfpq_params {
     uint64_t seed;         /* same seed + same rows -> identical file bytes */
     int threads;           /* assign/encode threads */
     size_t mem_budget;     /* bytes of heap the build may use (AE_IVFPQ_DEFAULT_BUILD_BUDGET) */
+    ae_ivfpq_build_stats *stats; /* optional out: filled by a build that succeeds */
 } ae_ivfpq_params;
 
 typedef struct ae_ivfpq ae_ivfpq;

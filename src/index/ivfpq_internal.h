@@ -149,14 +149,20 @@ void ivfpq_lut(const float *qn, const float *codebooks, uint32_t m, uint32_t dsu
 /* k-means (Lloyd) on n rows of d floats with row stride ldx; centroids (k x d,
  * caller-allocated) start at k distinct sampled rows.  Empty clusters are
  * re-seeded by splitting the largest.  BLAS computes the distances in
- * batches.  Deterministic for a given seed. AE_EINVAL if n < k. */
+ * batches, on `threads` threads (BLAS itself must be set single-threaded by
+ * the caller when threads > 1).  Deterministic for a given seed, whatever
+ * the thread count. AE_EINVAL if n < k. */
 int ivfpq_kmeans(const float *x, size_t n, uint32_t d, size_t ldx, uint32_t k, uint32_t iters,
-                 uint64_t seed, float *centroids, ae_error *err);
+                 uint64_t seed, int threads, float *centroids, ae_error *err);
 
 /* assign[i] = argmin_c |x_i - c|^2 (ties: lowest c), for n rows (stride ldx);
  * cnorm[c] = |c|^2; work holds IVFPQ_BATCH * k floats. */
 void ivfpq_assign(const float *x, size_t n, uint32_t d, size_t ldx, const float *c,
                   const float *cnorm, uint32_t k, uint32_t *assign, float *work);
+/* The same on `threads` threads over contiguous row ranges (same result);
+ * work holds threads * IVFPQ_BATCH * k floats. */
+void ivfpq_assign_mt(const float *x, size_t n, uint32_t d, size_t ldx, const float *c,
+                     const float *cnorm, uint32_t k, uint32_t *assign, float *work, int threads);
 
 /* pq.c ------------------------------------------------------------------- */
 

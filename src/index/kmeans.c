@@ -13,13 +13,21 @@
  *    distance.c with the other SIMD kernels.
  * 5. An empty cluster is re-seeded from the largest one (its centroid nudged
  *    by +-1e-4 relative, the big cluster's by the opposite), so nlist lists
- *    stay usable; everything depends only on the seed and the input. */
+ *    stay usable; everything depends only on the seed and the input.
+ * 6. The assignment step runs on `threads` threads of our own, each over a
+ *    contiguous range of rows with BLAS single-threaded inside it
+ *    (ivfpq_assign_mt).  OpenBLAS's own threads were not used: they
+ *    busy-wait between calls, and on a loaded machine a waiting thread burns
+ *    a core while the other is descheduled (docs/BENCHMARKS.md, "Building
+ *    the index at 1M x 768").  A row's distances do not depend on which
+ *    batch it lands in, so the centroids do not depend on the thread count. */
 #include "index/ivfpq_internal.h"
 
 #include "util/blas.h"
 #include "util/err.h"
 #include "util/mem.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,13 +44,64 @@ void ivfpq_assign(const float *x, size_t n, uint32_t d, size_t ldx, const float 
     }
 }
 
+typedef struct assign_part {
+    const float *x, *c, *cnorm;
+    size_t n, ldx;
+    uint32_t d, k;
+    uint32_t *assign;
+    float *work;
+} assign_part;
+
+static void *assign_worker(void *arg)
+{
+    assign_part *a = arg;
+    ivfpq_assign(a->x, a->n, a->d, a->ldx, a->c, a->cnorm, a->k, a->assign, a->work);
+    return NULL;
+}
+
+void ivfpq_assign_mt(const float *x, size_t n, uint32_t d, size_t ldx, const float *c,
+                     const float *cnorm, uint32_t k, uint32_t *assign, float *work, int threads)
+{
+    if (threads > AE_IVFPQ_MAX_THREADS) threads = AE_IVFPQ_MAX_THREADS;
+    if (threads > 1 && (size_t)threads > n / IVFPQ_BATCH) threads = (int)(n / IVFPQ_BATCH);
+    if (threads <= 1) {
+        ivfpq_assign(x, n, d, ldx, c, cnorm, k, assign, work);
+        return;
+    }
+    assign_part parts[AE_IVFPQ_MAX_THREADS];
+    pthread_t tid[AE_IVFPQ_MAX_THREADS];
+    bool started[AE_IVFPQ_MAX_THREADS] = {0};
+    for (int t = 0; t < threads; t++) {
+        size_t lo = n * (size_t)t / (size_t)threads, hi = n * (size_t)(t + 1) / (size_t)threads;
+        parts[t] = (assign_part){.x = x + lo * ldx,
+                                 .c = c,
+                                 .cnorm = cnorm,
+                                 .n = hi - lo,
+                                 .ldx = ldx,
+                                 .d = d,
+                                 .k = k,
+                                 .assign = assign + lo,
+                                 .work = work + (size_t)t * IVFPQ_BATCH * k};
+    }
+    for (int t = 1; t < threads; t++)
+        started[t] = pthread_create(&tid[t], NULL, assign_worker, &parts[t]) == 0;
+    assign_worker(&parts[0]);
+    for (int t = 1; t < threads; t++)
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            assign_worker(&parts[t]); /* could not start a thread: do it here */
+}
+
 int ivfpq_kmeans(const float *x, size_t n, uint32_t d, size_t ldx, uint32_t k, uint32_t iters,
-                 uint64_t seed, float *centroids, ae_error *err)
+                 uint64_t seed, int threads, float *centroids, ae_error *err)
 {
     AE_RETURN_IF(k == 0 || d == 0, err, AE_EINVAL, "k-means needs k > 0 and dim > 0");
     AE_RETURN_IF(n < k, err, AE_EINVAL, "k-means needs at least %u rows, not %zu", k, n);
     int rc = 0;
-    size_t nw = (n < IVFPQ_BATCH ? n : IVFPQ_BATCH);
+    if (threads < 1) threads = 1;
+    if (threads > AE_IVFPQ_MAX_THREADS) threads = AE_IVFPQ_MAX_THREADS;
+    size_t nw = (n < IVFPQ_BATCH ? n : IVFPQ_BATCH) * (size_t)threads;
     if (k == AE_IVFPQ_KSUB && d <= 64) nw = 1;
     uint32_t *assign = ae_calloc_array(n, sizeof *assign);
     float *work = ae_calloc_array(nw * k, sizeof *work);
@@ -77,7 +136,7 @@ int ivfpq_kmeans(const float *x, size_t n, uint32_t d, size_t ldx, uint32_t k, u
                 assign[i] = codes[i];
         } else {
             ivfpq_sqnorms(centroids, k, d, cnorm);
-            ivfpq_assign(x, n, d, ldx, centroids, cnorm, k, assign, work);
+            ivfpq_assign_mt(x, n, d, ldx, centroids, cnorm, k, assign, work, threads);
         }
         memset(sum, 0, (size_t)k * d * sizeof *sum);
         memset(count, 0, k * sizeof *count);

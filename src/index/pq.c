@@ -45,7 +45,7 @@ static void *train_worker(void *arg)
         if (stop || j >= job->m) break;
         ae_error e = {0};
         int rc = ivfpq_kmeans(job->resid + (size_t)j * job->dsub, job->n, job->dsub, job->dim,
-                              AE_IVFPQ_KSUB, job->iters, job->seed + j,
+                              AE_IVFPQ_KSUB, job->iters, job->seed + j, 1,
                               job->codebooks + (size_t)j * AE_IVFPQ_KSUB * job->dsub, &e);
         if (rc < 0) {
             pthread_mutex_lock(&job->lock);
@@ -78,8 +78,6 @@ int ivfpq_train_pq(const float *resid, size_t n, uint32_t dim, uint32_t m, uint3
     if ((uint32_t)threads > m) threads = (int)m;
     pthread_t tid[AE_IVFPQ_MAX_THREADS];
     int started = 0;
-    int blas = ae_blas_get_num_threads();
-    if (threads > 1) ae_blas_set_num_threads(1);
     for (int t = 1; t < threads; t++) {
         if (pthread_create(&tid[started], NULL, train_worker, &job) != 0) break;
         started++;
@@ -87,7 +85,6 @@ int ivfpq_train_pq(const float *resid, size_t n, uint32_t dim, uint32_t m, uint3
     train_worker(&job);
     for (int t = 0; t < started; t++)
         pthread_join(tid[t], NULL);
-    if (threads > 1) ae_blas_set_num_threads(blas);
     pthread_mutex_destroy(&job.lock);
     if (job.rc < 0) {
         if (err) *err = job.err;

@@ -315,6 +315,39 @@ static void test_same_seed_gives_identical_file(void **state)
     free(m.inv);
 }
 
+/* The file does not depend on the thread count: every pass (k-means
+ * assignment, assign + encode) splits rows into ranges whose results do not
+ * depend on where a range starts.  20,000 rows: five 4,096-row batches, so
+ * 2 and 3 threads cut batches at other rows than 1 thread does. */
+static void test_thread_count_gives_identical_file(void **state)
+{
+    mat m = make_data(20000, 64, 16, 21);
+    ae_vec_source src = source_of(&m, m.n);
+    char path[3][256]; /* not tmp_path: its ring of 8 holds the fixture's big_path */
+    for (int t = 0; t < 3; t++)
+        snprintf(path[t], sizeof path[t], "/tmp/ae-test-ivfpq-%ld-thr%d", (long)getpid(), t + 1);
+    char *data[3];
+    size_t len[3];
+    ae_error err = {0};
+    for (int t = 0; t < 3; t++) {
+        ae_ivfpq_build_stats st;
+        ae_ivfpq_params p = {.nlist = 50, .m = 16, .seed = 7, .threads = t + 1, .stats = &st};
+        assert_int_equal(ae_ivfpq_build(&src, &p, path[t], &err), 0);
+        assert_true(st.total_wall_s > 0 && st.cpu_s[AE_IVFPQ_PHASE_ENCODE] > 0);
+        assert_int_equal(ae_read_file(path[t], &data[t], &len[t], &err), 0);
+    }
+    for (int t = 1; t < 3; t++) {
+        assert_int_equal(len[t], len[0]);
+        assert_memory_equal(data[t], data[0], len[0]);
+    }
+    for (int t = 0; t < 3; t++) {
+        free(data[t]);
+        unlink(path[t]);
+    }
+    free(m.x);
+    free(m.inv);
+}
+
 /* Writes data with one byte flipped (or truncated to `len`) to path. */
 static void write_variant(const char *path, const char *data, size_t len, long flip)
 {
@@ -523,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_rows_added_since_build_are_merged),
         cmocka_unit_test(test_reopen_and_scalar_kernel_give_identical_results),
         cmocka_unit_test(test_same_seed_gives_identical_file),
+        cmocka_unit_test(test_thread_count_gives_identical_file),
         cmocka_unit_test(test_corruption_is_detected),
         cmocka_unit_test(test_bad_input_is_refused_with_numbers),
         cmocka_unit_test(test_argmin_kernel_matches_scalar_loop),
