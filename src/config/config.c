@@ -80,6 +80,8 @@ static const key_spec KEYS[] = {
      FIELD(search.refine_factor)},
     {"search", "target_recall", K_REAL, NULL, 0, 1,
      "a number between 0 and 1, both excluded (e.g. 0.95)", FIELD(search.target_recall)},
+    {"search", "index_build_memory_mb", K_INT, NULL, AE_CONFIG_MIN_BUILD_MEMORY_MB,
+     AE_CONFIG_MAX_BUILD_MEMORY_MB, "16..1048576 (MiB)", FIELD(search.index_build_memory_mb)},
     {"verify", "commands", K_STRLIST, NULL, 0, 0, "an array of command strings",
      FIELD(verify.commands)},
     {"verify", "mode", K_ENUM, VERIFY_MODES, 0, 0, "\"host\", \"container\", \"microvm\"",
@@ -183,6 +185,11 @@ static const char DEFAULT_TEXT[] =
                     "# than the index defaults); searches with nprobe = refine_factor = 0 use it.\n"
                     "# accepted: a number between 0 and 1, both excluded (e.g. 0.95)\n"
                     "target_recall = 0.95\n"
+                    "# The heap a vector index build may use, in MiB: the build plans its memory\n"
+                    "# before allocating and refuses (the table keeps its old index or the exact\n"
+                    "# scan) when the plan exceeds it.  The rows are read in place, not copied.\n"
+                    "# accepted: 16..1048576 (MiB)\n"
+                    "index_build_memory_mb = 2048\n"
                     "\n"
                     "# Check commands for `aetherd --verify` and the aether_verify MCP tool: only\n"
                     "# commands on this allow-list ever run (none by default; docs/VERIFY.md).\n"
@@ -215,6 +222,7 @@ void ae_config_init_defaults(ae_config *c)
     c->embeddings.vector_backend = ae_strdup("lancedb");
     c->embeddings.batch_size = AE_CONFIG_DEFAULT_BATCH_SIZE;
     c->search.target_recall = AE_CONFIG_DEFAULT_TARGET_RECALL;
+    c->search.index_build_memory_mb = AE_CONFIG_DEFAULT_BUILD_MEMORY_MB;
     c->verify.mode = ae_strdup("host");
     c->verify.timeout_secs = AE_VERIFY_DEFAULT_TIMEOUT_SECS;
     c->verify.max_output_bytes = AE_VERIFY_DEFAULT_MAX_OUTPUT_BYTES;

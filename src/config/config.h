@@ -9,7 +9,8 @@
  *                dim 1..AE_MAX_DIM [384] (hash only), vector_backend "lancedb"|"sqlite"
  *                ["lancedb"], batch_size 1..4096 [64]
  *   [search]     nprobe >= 0 [0], refine_factor >= 0 [0]  (0: the index default),
- *                target_recall 0 < x < 1 [0.95] (what index builds tune for)
+ *                target_recall 0 < x < 1 [0.95] (what index builds tune for),
+ *                index_build_memory_mb 16..1048576 [2048] (an index build's heap budget)
  *   [verify]     commands (array of strings) [empty], mode host|container|microvm ["host"],
  *                timeout_secs 1..86400 [600], max_output_bytes 1024..67108864 [1048576]
  *   [verify.container] runtime ["docker"], image, workdir ["/workspace"],
@@ -33,6 +34,9 @@
 #define AE_CONFIG_MIN_BATCH_SIZE           1
 #define AE_CONFIG_MAX_BATCH_SIZE           4096
 #define AE_CONFIG_DEFAULT_TARGET_RECALL    0.95 /* = AE_TABLE_DEFAULT_TARGET_RECALL */
+#define AE_CONFIG_DEFAULT_BUILD_MEMORY_MB  2048 /* = AE_IVFPQ_DEFAULT_BUILD_BUDGET */
+#define AE_CONFIG_MIN_BUILD_MEMORY_MB      16   /* = AE_IVFPQ_MIN_BUILD_BUDGET */
+#define AE_CONFIG_MAX_BUILD_MEMORY_MB      1048576
 #define AE_VERIFY_DEFAULT_TIMEOUT_SECS     600
 #define AE_VERIFY_MIN_TIMEOUT_SECS         1
 #define AE_VERIFY_MAX_TIMEOUT_SECS         86400
@@ -60,9 +64,10 @@ typedef struct ae_config {
         int batch_size;       /* default 64 */
     } embeddings;
     struct {
-        int nprobe;           /* 0: index default */
-        int refine_factor;    /* 0: index default */
-        double target_recall; /* of index builds (table_index_policy.h); default 0.95 */
+        int nprobe;                /* 0: index default */
+        int refine_factor;         /* 0: index default */
+        double target_recall;      /* of index builds (table_index_policy.h); default 0.95 */
+        int index_build_memory_mb; /* an index build's heap budget (MiB); default 2048 */
     } search;
     struct {
         ae_strlist commands; /* the allow-list; empty by default (docs/VERIFY.md) */

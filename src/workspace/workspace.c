@@ -139,6 +139,9 @@ int ae_ws_vector_store(ae_workspace *ws, ae_vector_store **out, ae_error *err)
             ws->backend_name = "lancedb";
             /* the config's [search] target_recall, validated by the config */
             int trc = ae_tables_set_target_recall(ws->vs, ws->config.search.target_recall, err);
+            /* [search] index_build_memory_mb (validated by the config): the
+             * budget is the process's, as one process serves one workspace */
+            ae_table_set_index_build_budget((size_t)ws->config.search.index_build_memory_mb << 20);
             if (trc < 0) {
                 ae_vs_close(ws->vs);
                 ws->vs = NULL;

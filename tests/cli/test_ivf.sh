@@ -249,4 +249,19 @@ for bad in 1.5 0 nan '"high"'; do
     ok "target_recall = $bad refused: $(echo "$ERR" | head -1)" || fail "target_recall = $bad: $OUT $ERR"
 done
 cp "$TMP/config.bak" "$W/.aether/config.toml"
+
+# 10. [search] index_build_memory_mb: a budget the build fits in is accepted (the index stays);
+#     a bad value is refused naming key and file (a build over budget is refused: test_build_budget).
+printf '\n[search]\nindex_build_memory_mb = 64\n' >>"$W/.aether/config.toml"
+expect_exit 0 "$AETHERD" --workspace "$W" --index-once || true
+read -r t np rf r < <(tuned)
+[ "$(ixfile)" = "$f0" ] && ok "index_build_memory_mb = 64 accepted, index kept" || fail "budget 64: $(ixfile) $ERR"
+for bad in 8 2097152 1.5 '"2G"'; do
+  cp "$TMP/config.bak" "$W/.aether/config.toml"
+  printf '\n[search]\nindex_build_memory_mb = %s\n' "$bad" >>"$W/.aether/config.toml"
+  expect_exit 1 "$AETHERD" --workspace "$W" --index-once || true
+  contains "$ERR" "config.toml:" && contains "$ERR" "[search] index_build_memory_mb" &&
+    ok "index_build_memory_mb = $bad refused: $(echo "$ERR" | head -1)" || fail "index_build_memory_mb = $bad: $OUT $ERR"
+done
+cp "$TMP/config.bak" "$W/.aether/config.toml"
 finish

@@ -33,6 +33,7 @@ static void assert_defaults(const ae_config *c)
     assert_int_equal(c->search.nprobe, 0);
     assert_int_equal(c->search.refine_factor, 0);
     assert_true(c->search.target_recall == 0.95);
+    assert_int_equal(c->search.index_build_memory_mb, 2048);
     /* [verify]: no commands until the user lists them (docs/VERIFY.md) */
     assert_int_equal(c->verify.commands.len, 0);
     assert_string_equal(c->verify.mode, "host");
@@ -163,6 +164,8 @@ static void test_default_text_documents_every_key(void **state)
         "accepted: 0 (index default) or a positive integer",
         "target_recall = 0.95",
         "accepted: a number between 0 and 1, both excluded (e.g. 0.95)",
+        "index_build_memory_mb = 2048",
+        "accepted: 16..1048576 (MiB)",
         "accepted: true, false",
     };
     for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++)
@@ -193,7 +196,8 @@ static void test_overrides(void **state)
                    "[search]\n"
                    "nprobe = 16\n"
                    "refine_factor = 4\n"
-                   "target_recall = 0.985\n",
+                   "target_recall = 0.985\n"
+                   "index_build_memory_mb = 512\n",
                    &c, &err);
     if (rc) fail_msg("%s", err.message);
     assert_string_equal(c.inference.provider, "openai_compat");
@@ -212,6 +216,7 @@ static void test_overrides(void **state)
     assert_int_equal(c.search.nprobe, 16);
     assert_int_equal(c.search.refine_factor, 4);
     assert_true(c.search.target_recall == 0.985);
+    assert_int_equal(c.search.index_build_memory_mb, 512);
     assert_int_equal(c.warnings.len, 0);
     ae_config_free(&c);
 
@@ -226,6 +231,13 @@ static void test_overrides(void **state)
     ae_config_free(&c);
     assert_int_equal(parse("[search]\ntarget_recall = 0.999999\n", &c, &err), 0);
     assert_true(c.search.target_recall == 0.999999);
+    ae_config_free(&c);
+    /* index_build_memory_mb: both bounds */
+    assert_int_equal(parse("[search]\nindex_build_memory_mb = 16\n", &c, &err), 0);
+    assert_int_equal(c.search.index_build_memory_mb, 16);
+    ae_config_free(&c);
+    assert_int_equal(parse("[search]\nindex_build_memory_mb = 1048576\n", &c, &err), 0);
+    assert_int_equal(c.search.index_build_memory_mb, 1048576);
     ae_config_free(&c);
 }
 
@@ -344,6 +356,17 @@ static const struct {
     {"[search]\nrefine_factor = 1.5\n",
      "t.toml:2: [search] refine_factor must be an integer, not a float; accepted: 0 (index "
      "default) or a positive integer"},
+    {"[search]\nindex_build_memory_mb = 15\n",
+     "t.toml:2: [search] index_build_memory_mb = 15 is out of range; accepted: 16..1048576 (MiB)"},
+    {"[search]\nindex_build_memory_mb = 1048577\n",
+     "t.toml:2: [search] index_build_memory_mb = 1048577 is out of range; accepted: 16..1048576 "
+     "(MiB)"},
+    {"[search]\nindex_build_memory_mb = 1.5\n",
+     "t.toml:2: [search] index_build_memory_mb must be an integer, not a float; accepted: "
+     "16..1048576 (MiB)"},
+    {"[search]\nindex_build_memory_mb = \"2G\"\n",
+     "t.toml:2: [search] index_build_memory_mb must be an integer, not a string; accepted: "
+     "16..1048576 (MiB)"},
     {"[search]\ntarget_recall = 0\n",
      "t.toml:2: [search] target_recall = 0 is out of range; accepted: a number between 0 and 1, "
      "both excluded (e.g. 0.95)"},

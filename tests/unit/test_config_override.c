@@ -40,6 +40,10 @@ static const row rows[] = {
     {"search", "target_recall", "0.9x", AE_ECONFIG,
      "[search] target_recall must be a number, not '0.9x'"},
     {"search", "target_recall", "", AE_ECONFIG, "must be a number, not ''"},
+    {"search", "index_build_memory_mb", "4096", 0, NULL},
+    {"search", "index_build_memory_mb", "8", AE_ECONFIG,
+     "--flag: [search] index_build_memory_mb = 8 is out of range; accepted: 16..1048576 (MiB)"},
+    {"search", "index_build_memory_mb", "2G", AE_ECONFIG, "must be an integer, not '2G'"},
 };
 
 static void test_rows(void **state)
