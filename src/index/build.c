@@ -46,7 +46,7 @@ typedef struct build_plan {
 
 static uint32_t pick_m(uint32_t dim)
 {
-    uint32_t want = dim / AE_IVFPQ_DEFAULT_DSUB;
+    uint32_t want = dim / ae_ivfpq_dim_defaults(dim)->dsub;
     if (want < 1) want = 1;
     uint32_t best = 1;
     for (uint32_t m = 1; m <= dim && m <= AE_IVFPQ_MAX_M; m++) {

@@ -39,7 +39,8 @@
 
 #define AE_IVFPQ_MIN_M 1
 #define AE_IVFPQ_MAX_M 256 /* 16-bit accumulators: 256 * 255 < 65536 */
-/* m = 0 picks dim / AE_IVFPQ_DEFAULT_DSUB sub-quantisers (nearest divisor). */
+/* m = 0 picks dim / dsub sub-quantisers (nearest divisor), dsub from the
+ * defaults table below (AE_IVFPQ_DEFAULT_DSUB above its last row). */
 #define AE_IVFPQ_DEFAULT_DSUB 8
 
 #define AE_IVFPQ_MIN_ROWS 256         /* fewer rows: keep the table exact */
@@ -70,18 +71,37 @@
 #define AE_IVFPQ_DEFAULT_NPROBE 24
 #define AE_IVFPQ_MIN_NPROBE     1
 #define AE_IVFPQ_DEFAULT_REFINE 20 /* re-rank k * refine_factor candidates */
-/* Small vectors get few code bytes (dim / 8), so PQ ranks them coarsely and
- * the exact re-rank must go deeper -- which is cheap at small dims.  At 60K x 64
- * (k = 10) recall@10 is 0.89 with 200 rows re-ranked, 0.944 with 1,000 and
- * 0.976 with 1,800: refine 200 re-ranks 2,000. */
-#define AE_IVFPQ_SMALL_DIM            256
-#define AE_IVFPQ_DEFAULT_REFINE_SMALL 200
-static inline uint32_t ae_ivfpq_default_refine(uint32_t dim)
-{
-    return dim < AE_IVFPQ_SMALL_DIM ? AE_IVFPQ_DEFAULT_REFINE_SMALL : AE_IVFPQ_DEFAULT_REFINE;
-}
-#define AE_IVFPQ_MIN_REFINE 1
-#define AE_IVFPQ_MAX_REFINE 100000
+
+/* Defaults by dimension, as data (src/index/defaults.c holds the table and
+ * the measurements behind each row, docs/BENCHMARKS.md "The curve to 10M"):
+ * the first row whose max_dim >= dim gives the code granularity (dims per
+ * sub-quantiser: m = dim / dsub) and the re-rank depth.  Small vectors get
+ * few code bytes at 8 dims a sub-quantiser (16 at dim 128), which rank so
+ * coarsely that the re-rank must go 200 x k deep -- 2,000 random rows, the
+ * whole cost of a query at 10M x 128; at 4 dims a sub-quantiser the codes
+ * are twice as long and refine 20 ranks as well as refine 200 did. */
+typedef struct ae_ivfpq_dim_default {
+    uint32_t max_dim;
+    uint32_t dsub;   /* dims per sub-quantiser */
+    uint32_t refine; /* default refine_factor for an index built with this dsub */
+} ae_ivfpq_dim_default;
+
+/* The row for dim (never NULL: the last row covers every dim). */
+const ae_ivfpq_dim_default *ae_ivfpq_dim_defaults(uint32_t dim);
+
+/* The default refine_factor of an index of dim built with the default m. */
+uint32_t ae_ivfpq_default_refine(uint32_t dim);
+
+/* The default refine_factor for an index of dim with m sub-quantisers: the
+ * table's row when the index's codes are at least as fine as the row's
+ * (dim / m <= dsub); coarser codes (an index built with an explicit m, or
+ * before the row changed) get AE_IVFPQ_DEFAULT_REFINE_COARSE below
+ * AE_IVFPQ_SMALL_DIM, whose re-rank they need. */
+uint32_t ae_ivfpq_default_refine_m(uint32_t dim, uint32_t m);
+#define AE_IVFPQ_SMALL_DIM             256
+#define AE_IVFPQ_DEFAULT_REFINE_COARSE 200
+#define AE_IVFPQ_MIN_REFINE            1
+#define AE_IVFPQ_MAX_REFINE            100000
 
 #define AE_IVFPQ_DEFAULT_SEED 0x5eed1f9full
 

@@ -266,7 +266,7 @@ int ae_ivfpq_search(const ae_ivfpq *ix, const ae_vec_source *src, const float *q
     if (k == 0) return 0;
     if (!nprobe) nprobe = AE_IVFPQ_DEFAULT_NPROBE;
     if (nprobe > ix->nlist) nprobe = ix->nlist;
-    if (!refine_factor) refine_factor = ae_ivfpq_default_refine(ix->dim);
+    if (!refine_factor) refine_factor = ae_ivfpq_default_refine_m(ix->dim, ix->m);
     AE_RETURN_IF(refine_factor > AE_IVFPQ_MAX_REFINE, err, AE_EINVAL, "refine factor %u exceeds %d",
                  refine_factor, AE_IVFPQ_MAX_REFINE);
     size_t ncand;

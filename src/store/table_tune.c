@@ -178,7 +178,7 @@ int ae_table_tune_index(ae_table *t, const ae_ivfpq *ix, double target, ae_index
     AE_CHECK(exact_truth(t, &src, q, self, s, truth, nt, err));
 
     /* note 3: the defaults, then costlier settings by bytes read */
-    uint32_t np0 = AE_IVFPQ_DEFAULT_NPROBE, rf0 = ae_ivfpq_default_refine(dim);
+    uint32_t np0 = AE_IVFPQ_DEFAULT_NPROBE, rf0 = ae_ivfpq_default_refine_m(dim, ae_ivfpq_m(ix));
     static const uint32_t nps[] = {24, 32, 48, 64, 96, 128, 192, 256};
     static const uint32_t rfm[] = {1, 2, 4};
     setting grid[sizeof nps / sizeof *nps * 3];

@@ -69,9 +69,10 @@ static void test_plan_figures(void **state)
     assert_true(a.total > 0 && b.total > a.total);
     assert_true(a.total >= a.fixed + a.rows);
     assert_true(a.total >= a.fixed + a.rows - 100000 * 16 + a.image);
-    /* per-row arrays: list (4) + ids (4) + codes twice (m = 16 at dim 128) */
-    assert_int_equal(b.rows, (size_t)1000000 * (4 + 4 + 2 * 16));
-    assert_true(b.image >= (size_t)1000000 * (16 + 4));
+    /* per-row arrays: list (4) + ids (4) + codes twice (m = 32 at dim 128:
+     * 4 dims a sub-quantiser, ae_ivfpq_dim_defaults) */
+    assert_int_equal(b.rows, (size_t)1000000 * (4 + 4 + 2 * 32));
+    assert_true(b.image >= (size_t)1000000 * (32 + 4));
     assert_int_equal(ae_ivfpq_build_memory(10000000, 768, NULL, &big, &err), 0);
     assert_true(big.total > AE_IVFPQ_DEFAULT_BUILD_BUDGET);
     assert_int_equal(ae_ivfpq_build_memory(10, 128, NULL, &a, &err), AE_EINVAL);

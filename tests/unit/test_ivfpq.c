@@ -119,6 +119,63 @@ static const float *query(size_t q)
     return big.x + (BIG_N + q) * BIG_DIM;
 }
 
+/* The defaults table (src/index/defaults.c): rows in order, the last
+ * covering every dim; a default build at dim 128 cuts 4 dims a
+ * sub-quantiser, and a search with refine 0 re-ranks as deep as the row
+ * says for fine codes and as deep as the coarse rule for coarser ones. */
+static void test_defaults_table_by_dim(void **state)
+{
+    (void)state;
+    assert_int_equal(ae_ivfpq_dim_defaults(64)->dsub, 4);
+    assert_int_equal(ae_ivfpq_dim_defaults(128)->dsub, 4);
+    assert_int_equal(ae_ivfpq_default_refine(128), 20);
+    assert_int_equal(ae_ivfpq_dim_defaults(129)->dsub, 8);
+    assert_int_equal(ae_ivfpq_default_refine(200), AE_IVFPQ_DEFAULT_REFINE_COARSE);
+    assert_int_equal(ae_ivfpq_dim_defaults(768)->dsub, 8);
+    assert_int_equal(ae_ivfpq_default_refine(768), AE_IVFPQ_DEFAULT_REFINE);
+    assert_int_equal(ae_ivfpq_dim_defaults(UINT32_MAX)->max_dim, UINT32_MAX);
+    assert_int_equal(ae_ivfpq_default_refine_m(128, 32), 20);
+    assert_int_equal(ae_ivfpq_default_refine_m(128, 64), 20);
+    assert_int_equal(ae_ivfpq_default_refine_m(128, 16), AE_IVFPQ_DEFAULT_REFINE_COARSE);
+    assert_int_equal(ae_ivfpq_default_refine_m(768, 48), AE_IVFPQ_DEFAULT_REFINE);
+
+    mat m = make_data(3000 + 20, 128, 20, 5);
+    ae_vec_source src = source_of(&m, 3000);
+    ae_error err = {0};
+    uint32_t ms[2] = {0, 16}, want_m[2] = {32, 16}, want_rf[2] = {20, 200};
+    for (int v = 0; v < 2; v++) {
+        const char *path = tmp_path(v ? "d128-m16.ivfpq" : "d128.ivfpq");
+        ae_ivfpq_params p = {.seed = 3, .m = ms[v]};
+        assert_int_equal(ae_ivfpq_build(&src, &p, path, &err), 0);
+        ae_ivfpq *ix = NULL;
+        assert_int_equal(ae_ivfpq_open(path, &ix, &err), 0);
+        assert_int_equal(ae_ivfpq_m(ix), want_m[v]);
+        size_t diff_lo = 0;
+        for (size_t q = 0; q < 20; q++) {
+            const float *qv = m.x + (3000 + q) * 128;
+            ae_ivfpq_hit d[10], e[10], lo[10];
+            size_t nd, ne, nl;
+            assert_int_equal(ae_ivfpq_search(ix, &src, qv, 10, 0, 0, NULL, NULL, d, &nd, &err), 0);
+            assert_int_equal(
+                ae_ivfpq_search(ix, &src, qv, 10, 0, want_rf[v], NULL, NULL, e, &ne, &err), 0);
+            assert_int_equal(ae_ivfpq_search(ix, &src, qv, 10, 0, 1, NULL, NULL, lo, &nl, &err), 0);
+            assert_int_equal(nd, ne);
+            bool same_lo = nd == nl;
+            for (size_t i = 0; i < nd; i++) {
+                assert_int_equal(d[i].row, e[i].row);
+                assert_true(d[i].score == e[i].score);
+                same_lo = same_lo && d[i].row == lo[i].row;
+            }
+            diff_lo += !same_lo;
+        }
+        assert_true(diff_lo > 0); /* refine 1 differs: the comparison can fail */
+        ae_ivfpq_close(ix);
+        unlink(path);
+    }
+    free(m.x);
+    free(m.inv);
+}
+
 static void test_recall_at_10_above_floor(void **state)
 {
     ae_ivfpq *ix = NULL;
@@ -562,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_argmin_kernel_matches_scalar_loop),
         cmocka_unit_test(test_bad_search_parameters),
         cmocka_unit_test(test_hits_merge),
+        cmocka_unit_test(test_defaults_table_by_dim),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
