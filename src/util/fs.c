@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,4 +191,19 @@ char *ae_path_join(const char *a, const char *b)
     size_t la = strlen(a);
     if (la && a[la - 1] == '/') return ae_asprintf("%s%s", a, b);
     return ae_asprintf("%s/%s", a, b);
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+int ae_remove_tree(const char *path, ae_error *err)
+{
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
+        return ae_fail_errno(err, errno, "remove %s", path);
+    return 0;
 }

@@ -18,6 +18,10 @@ int ae_write_file_new(const char *path, const void *data, size_t len, ae_error *
 /* fsync of the directory that holds `path`, so a new entry in it survives a
  * power cut.  0, or -1 with errno. */
 int ae_sync_parent(const char *path);
+
+/* Removes path and everything under it (symlinks are removed, not followed);
+ * a path that does not exist is not an error. */
+int ae_remove_tree(const char *path, ae_error *err);
 /* write() until done (EINTR retried); 0, or -1 with errno. */
 int ae_write_all(int fd, const void *data, size_t len);
 /* mkdir -p; existing directories are fine. */

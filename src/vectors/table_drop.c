@@ -20,28 +20,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define DROPPED_PREFIX ".dropped-"
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path) != 0 && errno != ENOENT ? -1 : 0;
-}
-
-static int remove_tree(const char *path, ae_error *err)
-{
-    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
-        return ae_fail_errno(err, errno, "remove %s", path);
-    return 0;
-}
 
 /* Leftovers of drops interrupted by a crash (3.). */
 static int remove_leftovers(const char *vectors_dir, ae_error *err)
@@ -53,7 +37,7 @@ static int remove_leftovers(const char *vectors_dir, ae_error *err)
     while (rc == 0 && (de = readdir(d))) {
         if (strncmp(de->d_name, DROPPED_PREFIX, strlen(DROPPED_PREFIX)) != 0) continue;
         char *p = ae_path_join(vectors_dir, de->d_name);
-        rc = p ? remove_tree(p, err) : ae_fail(err, AE_ENOMEM, "out of memory");
+        rc = p ? ae_remove_tree(p, err) : ae_fail(err, AE_ENOMEM, "out of memory");
         free(p);
     }
     closedir(d);
@@ -88,7 +72,7 @@ int ae_table_drop(const char *vectors_dir, const char *name, ae_error *err)
     vlock_release(fd);
     fd = -1;
     AE_CHECK(fsync_dir(vectors_dir, err));
-    AE_CHECK(remove_tree(gone, err));
+    AE_CHECK(ae_remove_tree(gone, err));
 cleanup:
     vlock_release(fd);
     free(dir);

@@ -29,7 +29,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,21 +82,6 @@ static int paths_make(const char *aether_dir, paths *p, ae_error *err)
     return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path) != 0 && errno != ENOENT ? -1 : 0;
-}
-
-static int remove_tree(const char *path, ae_error *err)
-{
-    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
-        return ae_fail_errno(err, errno, "remove %s", path);
-    return 0;
-}
-
 /* The staging lock: held by a running retrain for its whole life (flock: released by the
  * kernel when it dies).  *fd -1 and no error when another process holds it and !wait. */
 static int lock_staging(const paths *p, int *fd, ae_error *err)
@@ -123,8 +107,8 @@ static int lock_staging(const paths *p, int *fd, ae_error *err)
 
 static int clear_staging(const paths *p, ae_error *err)
 {
-    AE_TRY(remove_tree(p->models, err));
-    return remove_tree(p->vectors, err);
+    AE_TRY(ae_remove_tree(p->models, err));
+    return ae_remove_tree(p->vectors, err);
 }
 
 int ae_ws_retrain_cleanup(const char *aether_dir, bool *removed, ae_error *err)
