@@ -20,8 +20,9 @@ for name in AE_FAULT AE_MIGRATE_KILL_AFTER_BATCH AE_MIGRATE_BATCH_ROWS AETHER_IN
 done
 # getenv is for configuration only: HTTP timeouts and proxies, API keys (util/http.c),
 # the ctags binary (symbols/extract.c) and PATH, to find the container runtime of
-# `--verify` (checks/verify_commands.c).
-allowed='^(http\.c\.o|extract\.c\.o|verify_commands\.c\.o)$'
+# `--verify` (checks/verify_commands.c), and OpenBLAS's own OPENBLAS_CORETYPE, read so that a
+# user's choice of kernels is never overridden (util/blas.c note 4).
+allowed='^(http\.c\.o|extract\.c\.o|verify_commands\.c\.o|blas\.c\.o)$'
 for obj in $(nm -A "$lib" 2>/dev/null | awk '$NF == "getenv" && $(NF-1) == "U" {print $1}' |
              sed 's/.*:\([^:]*\.o\):$/\1/' | sort -u); do
   if ! [[ "$obj" =~ $allowed ]]; then

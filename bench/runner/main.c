@@ -27,6 +27,7 @@
 #include "bench.h"
 
 #include "store/table_index_policy.h"
+#include "util/blas.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -365,7 +366,7 @@ int main(int argc, char **argv)
             if (!flat)
                 printf("\"cold_first_query_ms\":%.2f,\"cold_exec_ms\":%.2f,\"index_bytes\":%zu,",
                        cold, cold_exec, ae_ivfpq_file_bytes(ix));
-            printf("\"peak_rss_mb\":%.1f}\n", peak_rss_mb());
+            printf("\"blas_core\":\"%s\",\"peak_rss_mb\":%.1f}\n", ae_blas_core(), peak_rss_mb());
             fflush(stdout);
             build_s = 0;
         }

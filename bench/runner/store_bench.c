@@ -9,6 +9,7 @@
 
 #include "store/table_index_policy.h"
 #include "vectors/table.h"
+#include "util/blas.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -383,7 +384,7 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                        build_hwm_mb);
             printf("\"index_bytes\":%llu,\"peak_rss_mb\":%.0f,",
                    (unsigned long long)index_bytes(vdir), hwm_mb());
-            printf("\"index_state\":\"%s\"}\n", state);
+            printf("\"blas_core\":\"%s\",\"index_state\":\"%s\"}\n", ae_blas_core(), state);
             fflush(stdout);
             ingest_s = build_s = cpu[0] = cpu[1] = 0;
         }

@@ -27,6 +27,19 @@ int ae_blas_load(ae_error *err);
 /* Whether this process has opened it (tests: a search must not). */
 int ae_blas_loaded(void);
 
+/* The kernels OpenBLAS runs after ae_blas_load ("SkylakeX", "Haswell", ...;
+ * "" before it or for a library without openblas_get_corename), and whether
+ * ae_blas_load chose them because the library fell back to its generic ones
+ * on a CPU it does not know (blas.c note 4). */
+const char *ae_blas_core(void);
+int ae_blas_core_forced(void);
+
+/* blas.c note 4, exposed for its test: the kernel to ask for instead of the
+ * one the library detected, or NULL to keep it.  cpu: AE_CPU_* bits. */
+#define AE_BLAS_GENERIC_CORE "Prescott" /* OpenBLAS's kernel for a CPU it does not know */
+enum { AE_CPU_AVX2_FMA = 1u, AE_CPU_AVX512 = 2u /* F, BW, DQ and VL */ };
+const char *ae_blas_better_core(const char *detected, unsigned cpu);
+
 void ae_sgemm(CBLAS_ORDER order, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k,
               float alpha, const float *a, int lda, const float *b, int ldb, float beta, float *c,
               int ldc);
