@@ -23,5 +23,9 @@
  * tables under AE_TABLE_TUNE_MIN_ROWS live rows. */
 int ae_table_tune_index(ae_table *t, const ae_ivfpq *ix, double target, ae_index_tuned *out,
                         ae_error *err);
+/* The same with the exact pass on `threads` threads (the above: the build's
+ * default); the result does not depend on it. */
+int ae_table_tune_index_mt(ae_table *t, const ae_ivfpq *ix, double target, int threads,
+                           ae_index_tuned *out, ae_error *err);
 
 #endif

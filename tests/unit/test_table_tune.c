@@ -7,6 +7,7 @@
 
 #include "index/ivfpq.h"
 #include "store/table_index_policy.h"
+#include "store/table_tune.h"
 #include "util/fs.h"
 
 static const char *P = "hash", *M = "tune";
@@ -116,11 +117,62 @@ static void test_store_target(void **state)
     free(vdir);
 }
 
+static bool same_tuned(const ae_index_tuned *a, const ae_index_tuned *b)
+{
+    return a->set == b->set && a->target == b->target && a->recall == b->recall && a->k == b->k &&
+           a->nprobe == b->nprobe && a->refine == b->refine && a->sample == b->sample;
+}
+
+/* table_tune.c note 4: the exact pass on 1, 2 or 3 threads measures the same figure, to the
+ * last bit, at each of several settings (a high target walks the grid). */
+static void test_threads_measure_the_same(void **state)
+{
+    (void)state;
+    char *vdir = tt_tmpdir();
+    ae_error err;
+    ae_table_set_index_min_rows(256);
+    ae_vector_store *vs = NULL;
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
+    tt_batch x = tt_make(P, M, DIM, 0, ROWS, 33);
+    TT_OK(ae_vs_upsert(vs, x.recs, x.n, &err));
+    tt_free(&x);
+    TT_OK(ae_tables_build_indexes(vs, true, &err));
+    ae_vs_close(vs);
+    ae_table *t = NULL;
+    TT_OK(ae_table_open(vdir, P, M, DIM, 0, NULL, &t, &err));
+    char *path = ae_table_index_path(t, NULL, NULL);
+    assert_non_null(path);
+    ae_ivfpq *ix = NULL;
+    TT_OK(ae_ivfpq_open(path, &ix, &err));
+    const double targets[] = {0.5, 0.995};
+    for (size_t g = 0; g < 2; g++) {
+        ae_index_tuned one, more;
+        TT_OK(ae_table_tune_index_mt(t, ix, targets[g], 1, &one, &err));
+        assert_true(one.set);
+        for (int th = 2; th <= 3; th++) {
+            TT_OK(ae_table_tune_index_mt(t, ix, targets[g], th, &more, &err));
+            if (!same_tuned(&one, &more))
+                fail_msg("target %.3f: 1 thread %.17g at %u/%u, %d threads %.17g at %u/%u",
+                         targets[g], one.recall, one.nprobe, one.refine, th, more.recall,
+                         more.nprobe, more.refine);
+        }
+        TT_OK(ae_table_tune_index(t, ix, targets[g], &more, &err));
+        assert_true(same_tuned(&one, &more));
+    }
+    ae_ivfpq_close(ix);
+    ae_table_close(t);
+    ae_table_set_index_min_rows(0);
+    free(path);
+    tt_rmrf(vdir);
+    free(vdir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_targets),
         cmocka_unit_test(test_store_target),
+        cmocka_unit_test(test_threads_measure_the_same),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
