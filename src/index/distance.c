@@ -567,6 +567,101 @@ void ivfpq_lut(const float *qn, const float *codebooks, uint32_t m, uint32_t dsu
                         AE_IVFPQ_KSUB, dsub, lut + (size_t)j * AE_IVFPQ_KSUB);
 }
 
+/* --- IVF-PQ: the 8-bit ADC table ----------------------------------------------- */
+
+static float lut_range_scalar(const float *lut, uint32_t m, float *lo)
+{
+    float range = 0;
+    for (uint32_t j = 0; j < m; j++) {
+        const float *t = lut + (size_t)j * AE_IVFPQ_KSUB;
+        float a = t[0], b = t[0];
+        for (uint32_t c = 1; c < AE_IVFPQ_KSUB; c++) {
+            a = t[c] < a ? t[c] : a;
+            b = t[c] > b ? t[c] : b;
+        }
+        if (b - a > range) range = b - a;
+        lo[j] = a;
+    }
+    return range;
+}
+
+static void lut_bytes_scalar(const float *lut, uint32_t m, const float *lo, float inv,
+                             uint8_t *lut8)
+{
+    for (uint32_t j = 0; j < m; j++) {
+        const float *t = lut + (size_t)j * AE_IVFPQ_KSUB;
+        for (uint32_t c = 0; c < AE_IVFPQ_KSUB; c++) {
+            float v = (t[c] - lo[j]) * inv + 0.5f;
+            lut8[(size_t)j * AE_IVFPQ_KSUB + c] = (uint8_t)(v >= 255.0f ? 255 : v <= 0 ? 0 : v);
+        }
+    }
+}
+
+#ifdef AE_SIMD_X86
+__attribute__((target("avx512f"))) static float lut_range_avx512(const float *lut, uint32_t m,
+                                                                 float *lo)
+{
+    float range = 0;
+    for (uint32_t j = 0; j < m; j++) {
+        const float *t = lut + (size_t)j * AE_IVFPQ_KSUB;
+        __m512 a = _mm512_loadu_ps(t), b = a;
+        for (uint32_t c = 16; c < AE_IVFPQ_KSUB; c += 16) {
+            __m512 x = _mm512_loadu_ps(t + c);
+            a = _mm512_min_ps(a, x);
+            b = _mm512_max_ps(b, x);
+        }
+        float mn = _mm512_reduce_min_ps(a), mx = _mm512_reduce_max_ps(b);
+        if (mx - mn > range) range = mx - mn;
+        lo[j] = mn;
+    }
+    return range;
+}
+
+/* The scalar loop's arithmetic lane by lane: a rounded multiply, a rounded
+ * add (the _round_ forms: the compiler cannot fuse them), clamp, truncate. */
+__attribute__((target("avx512f"))) static void
+lut_bytes_avx512(const float *lut, uint32_t m, const float *lo, float inv, uint8_t *lut8)
+{
+    const __m512 vinv = _mm512_set1_ps(inv), half = _mm512_set1_ps(0.5f);
+    const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f);
+    for (uint32_t j = 0; j < m; j++) {
+        const float *t = lut + (size_t)j * AE_IVFPQ_KSUB;
+        __m512 l = _mm512_set1_ps(lo[j]);
+        for (uint32_t c = 0; c < AE_IVFPQ_KSUB; c += 16) {
+            __m512 d = _mm512_sub_round_ps(_mm512_loadu_ps(t + c), l,
+                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            __m512 p = _mm512_mul_round_ps(d, vinv, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            __m512 v = _mm512_add_round_ps(p, half, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            v = _mm512_min_ps(_mm512_max_ps(v, zero), top);
+            _mm_storeu_si128((__m128i *)(lut8 + (size_t)j * AE_IVFPQ_KSUB + c),
+                             _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(v)));
+        }
+    }
+}
+#endif
+
+float ivfpq_lut_quantise(const float *lut, uint32_t m, float *lo, uint8_t *lut8, float *sum_lo)
+{
+    float range;
+#ifdef AE_SIMD_X86
+    bool wide = ae_simd_level() >= AE_SIMD_AVX512;
+    range = wide ? lut_range_avx512(lut, m, lo) : lut_range_scalar(lut, m, lo);
+#else
+    range = lut_range_scalar(lut, m, lo);
+#endif
+    float d = range > 0 ? range / 255.0f : 1.0f, inv = 1.0f / d, s = 0;
+    for (uint32_t j = 0; j < m; j++)
+        s += lo[j];
+#ifdef AE_SIMD_X86
+    if (wide)
+        lut_bytes_avx512(lut, m, lo, inv, lut8);
+    else
+#endif
+        lut_bytes_scalar(lut, m, lo, inv, lut8);
+    *sum_lo = s;
+    return d;
+}
+
 ivfpq_scan_fn ivfpq_scan_kernel(void)
 {
 #ifdef AE_SIMD_X86

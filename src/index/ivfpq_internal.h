@@ -144,6 +144,14 @@ ivfpq_scan_fn ivfpq_scan_kernel(void);
  * sums; other sizes take ae_dot_many_f32.  Equal to it within rounding. */
 void ivfpq_lut(const float *qn, const float *codebooks, uint32_t m, uint32_t dsub, float *lut);
 
+/* The 8-bit ADC table of a float one (m x 256): lo[j] = min of row j, one
+ * step d = (largest row range) / 255 for all rows (1 if every row is
+ * constant), lut8[j][c] = (lut[j][c] - lo[j]) / d rounded to the nearest
+ * integer (halves up) within 0..255.  Returns d; *sum_lo = sum of lo[j].
+ * The AVX-512 kernel gives the scalar loop's bytes exactly (min and max are
+ * exact, the step is one multiply and one add, never fused). */
+float ivfpq_lut_quantise(const float *lut, uint32_t m, float *lo, uint8_t *lut8, float *sum_lo);
+
 /* kmeans.c --------------------------------------------------------------- */
 
 /* k-means (Lloyd) on n rows of d floats with row stride ldx; centroids (k x d,

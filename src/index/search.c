@@ -224,32 +224,8 @@ static void pick_lists(const ae_ivfpq *ix, const float *qn, uint32_t nprobe, flo
 static void build_lut(const ae_ivfpq *ix, const float *qn, float *lut, uint8_t *lut8, float *delta,
                       float *sum_lo)
 {
-    uint32_t m = ix->m, ds = ix->dsub;
-    float range = 0, lo_sum = 0;
-    ivfpq_lut(qn, ix->codebooks, m, ds, lut);
-    for (uint32_t j = 0; j < m; j++) {
-        const float *t = lut + (size_t)j * AE_IVFPQ_KSUB;
-        float lo = t[0], hi = t[0];
-        for (uint32_t c = 1; c < AE_IVFPQ_KSUB; c++) {
-            lo = t[c] < lo ? t[c] : lo;
-            hi = t[c] > hi ? t[c] : hi;
-        }
-        if (hi - lo > range) range = hi - lo;
-        lut[(size_t)m * AE_IVFPQ_KSUB + j] = lo;
-        lo_sum += lo;
-    }
-    float d = range > 0 ? range / 255.0f : 1.0f;
-    float inv = 1.0f / d;
-    for (uint32_t j = 0; j < m; j++) {
-        const float *t = lut + (size_t)j * AE_IVFPQ_KSUB;
-        float lo = lut[(size_t)m * AE_IVFPQ_KSUB + j];
-        for (uint32_t c = 0; c < AE_IVFPQ_KSUB; c++) {
-            float v = (t[c] - lo) * inv + 0.5f;
-            lut8[(size_t)j * AE_IVFPQ_KSUB + c] = (uint8_t)(v >= 255.0f ? 255 : v <= 0 ? 0 : v);
-        }
-    }
-    *delta = d;
-    *sum_lo = lo_sum;
+    ivfpq_lut(qn, ix->codebooks, ix->m, ix->dsub, lut);
+    *delta = ivfpq_lut_quantise(lut, ix->m, lut + (size_t)ix->m * AE_IVFPQ_KSUB, lut8, sum_lo);
 }
 
 int ae_ivfpq_search(const ae_ivfpq *ix, const ae_vec_source *src, const float *query, size_t k,

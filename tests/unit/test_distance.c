@@ -275,6 +275,47 @@ static void test_lut_matches_dots(void **state)
     }
 }
 
+/* The 8-bit table: the same bytes, minima, step and sum at every level, on random tables,
+ * a constant row (range 0 there), an all-constant table (step 1) and values placed a rounding
+ * step either side of the byte boundaries. */
+static void test_lut_quantise_levels_agree(void **state)
+{
+    (void)state;
+    const uint32_t m = 40;
+    size_t n = (size_t)m * AE_IVFPQ_KSUB;
+    float *lut = malloc(n * sizeof *lut), *lo_a = malloc(m * sizeof(float)),
+          *lo_b = malloc(m * sizeof(float));
+    uint8_t *a = malloc(n), *b = malloc(n);
+    assert_true(lut && lo_a && lo_b && a && b);
+    for (int shape = 0; shape < 4; shape++) {
+        for (size_t i = 0; i < n; i++)
+            lut[i] = shape == 2 ? 0.25f : frand() * (float)(1 + i / AE_IVFPQ_KSUB % 5);
+        if (shape == 1)
+            for (uint32_t c = 0; c < AE_IVFPQ_KSUB; c++)
+                lut[3 * AE_IVFPQ_KSUB + c] = -1.5f; /* one constant row */
+        if (shape == 3)                             /* row 0 spans 0..255 exactly: step 1, lo 0 */
+            for (uint32_t j = 0; j < m; j++)
+                for (uint32_t c = 0; c < AE_IVFPQ_KSUB; c++) {
+                    float v = j == 0 ? (float)c : (float)(c % 200) + 0.5f;
+                    lut[j * AE_IVFPQ_KSUB + c] = c % 3 == 1 ? nextafterf(v, 0) : v;
+                }
+        float sa, sb;
+        float da = ivfpq_lut_quantise(lut, m, lo_a, a, &sa);
+        ae_simd_force(AE_SIMD_SCALAR);
+        float db = ivfpq_lut_quantise(lut, m, lo_b, b, &sb);
+        ae_simd_force(AE_SIMD_AVX512_VBMI);
+        assert_true(da == db && sa == sb);
+        assert_memory_equal(lo_a, lo_b, m * sizeof(float));
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i])
+                fail_msg("shape %d entry %zu (%g): %u vs scalar %u", shape, i, (double)lut[i], a[i],
+                         b[i]);
+        if (shape == 2) assert_true(db == 1.0f && b[0] == 0);
+        if (shape == 3) assert_true(db == 1.0f && b[255] == 255 && b[7] == 7);
+    }
+    free(lut), free(lo_a), free(lo_b), free(a), free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_encode_levels_agree),
         cmocka_unit_test(test_scan_levels_agree),
         cmocka_unit_test(test_lut_matches_dots),
+        cmocka_unit_test(test_lut_quantise_levels_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
