@@ -24,6 +24,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #ifdef AE_SIMD_X86
 #include <immintrin.h>
@@ -565,6 +566,140 @@ void ivfpq_lut(const float *qn, const float *codebooks, uint32_t m, uint32_t dsu
     for (uint32_t j = 0; j < m; j++)
         ae_dot_many_f32(qn + (size_t)j * dsub, codebooks + (size_t)j * AE_IVFPQ_KSUB * dsub,
                         AE_IVFPQ_KSUB, dsub, lut + (size_t)j * AE_IVFPQ_KSUB);
+}
+
+/* --- IVF-PQ: half-precision centroids ------------------------------------------- */
+
+/* Round to nearest even, by the bits (the reference for the SIMD conversion). */
+static uint16_t f32_to_f16_scalar(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    uint32_t sign = (x >> 16) & 0x8000u, e = (x >> 23) & 0xFFu, mant = x & 0x7FFFFFu;
+    if (e == 0xFF) return (uint16_t)(sign | 0x7C00u | (mant ? 0x200u : 0)); /* inf, NaN */
+    int32_t he = (int32_t)e - 127 + 15;
+    if (he >= 31) return (uint16_t)(sign | 0x7C00u); /* overflow */
+    if (he <= 0) {                                   /* subnormal or zero */
+        if (he < -10) return (uint16_t)sign;
+        uint32_t m = mant | 0x800000u, shift = (uint32_t)(14 - he);
+        uint32_t h = m >> shift, rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (h & 1u))) h++;
+        return (uint16_t)(sign | h);
+    }
+    uint32_t h = ((uint32_t)he << 10) | (mant >> 13), rem = mant & 0x1FFFu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) h++; /* may carry into the exponent */
+    return (uint16_t)(sign | h);
+}
+
+float ivfpq_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1Fu, mant = h & 0x3FFu;
+    uint32_t x;
+    if (e == 0x1F) {
+        x = sign | 0x7F800000u | (mant << 13);
+    } else if (e == 0) {
+        if (!mant) {
+            x = sign;
+        } else { /* subnormal: normalise */
+            int32_t ex = -1;
+            do {
+                mant <<= 1;
+                ex++;
+            } while (!(mant & 0x400u));
+            x = sign | ((uint32_t)(127 - 15 - ex) << 23) | ((mant & 0x3FFu) << 13);
+        }
+    } else {
+        x = sign | ((e - 15 + 127) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &x, sizeof f);
+    return f;
+}
+
+#ifdef AE_SIMD_X86
+__attribute__((target("avx512f"))) static void f32_to_f16_avx512(const float *x, size_t n,
+                                                                 uint16_t *h)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256(
+            (__m256i *)(h + i),
+            _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (; i < n; i++)
+        h[i] = f32_to_f16_scalar(x[i]);
+}
+
+__attribute__((target("avx512f"))) static void
+dot_many_f16_avx512(const float *q, const uint16_t *rows, size_t n, uint32_t dim, float *out)
+{
+    size_t r = 0;
+    for (; r + 4 <= n; r += 4) {
+        const uint16_t *r0 = rows + r * (size_t)dim, *r1 = r0 + dim, *r2 = r1 + dim, *r3 = r2 + dim;
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+        __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+        for (uint32_t i = 0; i < dim; i += 16) {
+            __m512 x = _mm512_loadu_ps(q + i);
+            s0 = _mm512_fmadd_ps(x, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r0 + i))),
+                                 s0);
+            s1 = _mm512_fmadd_ps(x, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r1 + i))),
+                                 s1);
+            s2 = _mm512_fmadd_ps(x, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r2 + i))),
+                                 s2);
+            s3 = _mm512_fmadd_ps(x, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(r3 + i))),
+                                 s3);
+        }
+        out[r] = _mm512_reduce_add_ps(s0);
+        out[r + 1] = _mm512_reduce_add_ps(s1);
+        out[r + 2] = _mm512_reduce_add_ps(s2);
+        out[r + 3] = _mm512_reduce_add_ps(s3);
+    }
+    for (; r < n; r++) {
+        const uint16_t *rw = rows + r * (size_t)dim;
+        __m512 s = _mm512_setzero_ps();
+        for (uint32_t i = 0; i < dim; i += 16)
+            s = _mm512_fmadd_ps(_mm512_loadu_ps(q + i),
+                                _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(rw + i))), s);
+        out[r] = _mm512_reduce_add_ps(s);
+    }
+}
+#endif
+
+void ivfpq_f32_to_f16(const float *x, size_t n, uint16_t *h)
+{
+#ifdef AE_SIMD_X86
+    if (ae_simd_level() >= AE_SIMD_AVX512) {
+        f32_to_f16_avx512(x, n, h);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++)
+        h[i] = f32_to_f16_scalar(x[i]);
+}
+
+int ivfpq_f16_usable(uint32_t dim)
+{
+#ifdef AE_SIMD_X86
+    return dim > 0 && dim % 16 == 0 && ae_simd_level() >= AE_SIMD_AVX512;
+#else
+    (void)dim;
+    return 0;
+#endif
+}
+
+void ivfpq_dot_many_f16(const float *q, const uint16_t *rows, size_t n, uint32_t dim, float *out)
+{
+#ifdef AE_SIMD_X86
+    if (ivfpq_f16_usable(dim)) {
+        dot_many_f16_avx512(q, rows, n, dim, out);
+        return;
+    }
+#endif
+    for (size_t r = 0; r < n; r++) {
+        float s = 0;
+        for (uint32_t i = 0; i < dim; i++)
+            s += q[i] * ivfpq_f16_to_f32(rows[r * (size_t)dim + i]);
+        out[r] = s;
+    }
 }
 
 /* --- IVF-PQ: the 8-bit ADC table ----------------------------------------------- */

@@ -277,6 +277,7 @@ void ae_ivfpq_close(ae_ivfpq *ix)
 {
     if (!ix) return;
     munmap((void *)ix->map, ix->map_bytes);
+    free(atomic_load(&ix->centroids_h));
     free(ix->block_off);
     free(ix->path);
     free(ix);

@@ -40,6 +40,7 @@
 
 #include "index/ivfpq.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,6 +98,9 @@ struct ae_ivfpq {
     const uint32_t *ids;
     const uint8_t *codes;
     uint64_t *block_off; /* nlist + 1, in blocks (computed at open, owned) */
+    /* the centroids rounded to half precision for choosing lists (search.c
+     * note 5): made by the first search that wants them, owned; NULL before */
+    _Atomic(uint16_t *) centroids_h;
     uint64_t sec_off[IVFPQ_NSECTIONS], sec_size[IVFPQ_NSECTIONS];
 };
 
@@ -143,6 +147,20 @@ ivfpq_scan_fn ivfpq_scan_kernel(void);
  * multiplies and a 3-level in-register reduction instead of 16 horizontal
  * sums; other sizes take ae_dot_many_f32.  Equal to it within rounding. */
 void ivfpq_lut(const float *qn, const float *codebooks, uint32_t m, uint32_t dsub, float *lut);
+
+/* Half precision (IEEE binary16), for the coarse centroids (search.c note 5):
+ * h[i] = x[i] rounded to nearest, ties to even (overflow: infinity; the
+ * index's centroids are finite and small).  The AVX-512 conversion and the
+ * scalar one give the same bits. */
+void ivfpq_f32_to_f16(const float *x, size_t n, uint16_t *h);
+float ivfpq_f16_to_f32(uint16_t h);
+/* Whether ivfpq_dot_many_f16 has a kernel for this CPU and dim (AVX-512F and
+ * dim a multiple of 16); without one, searches use the float centroids. */
+int ivfpq_f16_usable(uint32_t dim);
+/* out[r] = sum_i q[i] * half rows[r * dim + i] for r < n (rows converted
+ * exactly to float, products in float).  Equal to the scalar loop within
+ * rounding (the summation order differs). */
+void ivfpq_dot_many_f16(const float *q, const uint16_t *rows, size_t n, uint32_t dim, float *out);
 
 /* The 8-bit ADC table of a float one (m x 256): lo[j] = min of row j, one
  * step d = (largest row range) / 255 for all rows (1 if every row is

@@ -316,6 +316,73 @@ static void test_lut_quantise_levels_agree(void **state)
     free(lut), free(lo_a), free(lo_b), free(a), free(b);
 }
 
+/* Half precision: every one of the 65,536 halves (NaNs aside) survives half -> float -> half
+ * at every level; floats between two halves round to the nearer one, ties to the even one;
+ * overflow gives infinity; the SIMD conversion gives the scalar bits on random floats of every
+ * magnitude; the half dot kernel equals the scalar loop within rounding. */
+static void test_half_precision(void **state)
+{
+    (void)state;
+    for (int level = 0; level < 2; level++) {
+        if (level) ae_simd_force(AE_SIMD_SCALAR);
+        for (uint32_t h = 0; h < 65536; h++) {
+            if ((h & 0x7C00u) == 0x7C00u && (h & 0x3FFu)) continue; /* NaN */
+            float f = ivfpq_f16_to_f32((uint16_t)h);
+            uint16_t back;
+            ivfpq_f32_to_f16(&f, 1, &back);
+            if (back != h)
+                fail_msg("level %d: half 0x%04x -> %g -> 0x%04x", level, h, (double)f, back);
+        }
+        ae_simd_force(AE_SIMD_AVX512_VBMI);
+    }
+    /* 1 + 2^-11 is halfway between 1 and 1 + 2^-10: ties to even (1); 1 + 3 * 2^-11 to 1 + 2^-9 */
+    const float ties[] = {
+        1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, 65504.0f, 65520.0f, 1e9f, -1e9f, 0x1p-25f,
+        0x1p-24f,        3 * 0x1p-25f,        -0.0f};
+    const uint16_t want[] = {0x3C00, 0x3C02, 0x7BFF, 0x7C00, 0x7C00,
+                             0xFC00, 0x0000, 0x0001, 0x0002, 0x8000};
+    size_t nt = sizeof ties / sizeof *ties;
+    uint16_t got[16];
+    for (int level = 0; level < 2; level++) {
+        if (level) ae_simd_force(AE_SIMD_SCALAR);
+        ivfpq_f32_to_f16(ties, nt, got);
+        for (size_t i = 0; i < nt; i++)
+            if (got[i] != want[i])
+                fail_msg("level %d: %a -> 0x%04x, not 0x%04x", level, (double)ties[i], got[i],
+                         want[i]);
+        ae_simd_force(AE_SIMD_AVX512_VBMI);
+    }
+    size_t n = 4096;
+    float *x = malloc(n * sizeof *x);
+    uint16_t *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    assert_true(x && a && b);
+    for (size_t i = 0; i < n; i++)
+        x[i] = frand() * ldexpf(1.0f, (int)(i % 48) - 30); /* subnormal halves to overflow */
+    ivfpq_f32_to_f16(x, n, a);
+    ae_simd_force(AE_SIMD_SCALAR);
+    ivfpq_f32_to_f16(x, n, b);
+    ae_simd_force(AE_SIMD_AVX512_VBMI);
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) fail_msg("%a: 0x%04x vs scalar 0x%04x", (double)x[i], a[i], b[i]);
+    /* the dot kernel: 13 rows of 64 (a tail after the 4-row groups) */
+    uint32_t dim = 64, rows = 13;
+    for (size_t i = 0; i < (size_t)dim * rows; i++)
+        x[i] = frand();
+    ivfpq_f32_to_f16(x, (size_t)dim * rows, a);
+    float q[64], fast[13], slow[13];
+    for (uint32_t i = 0; i < dim; i++)
+        q[i] = frand();
+    ivfpq_dot_many_f16(q, a, rows, dim, fast);
+    ae_simd_force(AE_SIMD_SCALAR);
+    assert_false(ivfpq_f16_usable(dim));
+    ivfpq_dot_many_f16(q, a, rows, dim, slow);
+    ae_simd_force(AE_SIMD_AVX512_VBMI);
+    for (uint32_t r = 0; r < rows; r++)
+        if (fabsf(fast[r] - slow[r]) > 1e-5f * (1.0f + fabsf(slow[r])))
+            fail_msg("row %u: %g vs scalar %g", r, (double)fast[r], (double)slow[r]);
+    free(x), free(a), free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_scan_levels_agree),
         cmocka_unit_test(test_lut_matches_dots),
         cmocka_unit_test(test_lut_quantise_levels_agree),
+        cmocka_unit_test(test_half_precision),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
