@@ -468,27 +468,34 @@ void ivfpq_encode(const float *resid, size_t n, uint32_t dim, size_t ld, uint32_
 
 /* --- IVF-PQ: code scan, acc[i] = sum_j lut8[j][code_j(i)] for a block ------- */
 
-static void scan_block_scalar(const uint8_t *blk, const uint8_t *next, const uint8_t *lut8,
-                              uint32_t m, uint16_t *acc)
+static uint64_t scan_block_scalar(const uint8_t *blk, const uint8_t *next, const uint8_t *lut8,
+                                  uint32_t m, uint16_t need, uint16_t *acc)
 {
     (void)next;
-    for (uint32_t i = 0; i < IVFPQ_BLOCK; i++)
-        acc[i] = 0;
+    uint16_t sum[IVFPQ_BLOCK] = {0};
     for (uint32_t j = 0; j < m; j++) {
         const uint8_t *c = blk + (size_t)j * IVFPQ_BLOCK;
         const uint8_t *t = lut8 + (size_t)j * AE_IVFPQ_KSUB;
-        for (uint32_t i = 0; i < IVFPQ_BLOCK; i++)
-            acc[i] = (uint16_t)(acc[i] + t[c[i]]);
+        for (uint32_t v = 0; v < IVFPQ_BLOCK; v++)
+            sum[v] = (uint16_t)(sum[v] + t[c[v]]);
     }
+    uint64_t mask = 0;
+    for (uint32_t i = 0; i < IVFPQ_BLOCK; i++) {
+        acc[i] = sum[ivfpq_lane_vector(i)];
+        mask |= (uint64_t)(acc[i] >= need) << i;
+    }
+    return mask;
 }
 
 #ifdef AE_SIMD_X86
 /* vpermi2b looks up 64 codes at once in a 128-entry half of a table.  Even
- * lanes accumulate in the low byte of each 16-bit lane, odd lanes in the high
- * byte (mask and shift: no cross-lane widening on the busy shuffle port). */
-__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void
+ * vectors accumulate in the low byte of each 16-bit lane, odd ones in the
+ * high byte (mask and shift: no cross-lane widening on the busy shuffle
+ * port); the two sums are stored as they are (the lane order above) and
+ * compared with need in registers. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static uint64_t
 scan_block_vbmi(const uint8_t *blk, const uint8_t *next, const uint8_t *lut8, uint32_t m,
-                uint16_t *acc)
+                uint16_t need, uint16_t *acc)
 {
     __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
     const __m512i low = _mm512_set1_epi16(0x00FF);
@@ -506,13 +513,11 @@ scan_block_vbmi(const uint8_t *blk, const uint8_t *next, const uint8_t *lut8, ui
         even = _mm512_add_epi16(even, _mm512_and_si512(v, low));
         odd = _mm512_add_epi16(odd, _mm512_srli_epi16(v, 8));
     }
-    uint16_t e[32], o[32];
-    _mm512_storeu_si512((void *)e, even);
-    _mm512_storeu_si512((void *)o, odd);
-    for (uint32_t i = 0; i < 32; i++) {
-        acc[2 * i] = e[i];
-        acc[2 * i + 1] = o[i];
-    }
+    _mm512_storeu_si512((void *)acc, even);
+    _mm512_storeu_si512((void *)(acc + 32), odd);
+    const __m512i n = _mm512_set1_epi16((short)need);
+    uint64_t me = _mm512_cmpge_epu16_mask(even, n), mo = _mm512_cmpge_epu16_mask(odd, n);
+    return me | mo << 32;
 }
 #endif
 

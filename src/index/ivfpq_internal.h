@@ -131,13 +131,29 @@ void ivfpq_pq_prepare(const float *codebooks, uint32_t dim, uint32_t m, float *c
 void ivfpq_encode(const float *resid, size_t n, uint32_t dim, size_t ld, uint32_t m,
                   const float *cbt, const float *norms, uint8_t *codes);
 
-/* acc[i] = sum_j lut8[j * 256 + code j of vector i] for the 64 vectors of a
- * code block blk (m x 64 bytes, transposed); next is the block
- * scanned after it (or NULL), whose lines the kernel prefetches while it
- * works: the hardware prefetcher stops at 4 KB pages and a block is 1.5 of
- * them at m = 96, so without it every page starts with a stall. */
-typedef void (*ivfpq_scan_fn)(const uint8_t *blk, const uint8_t *next, const uint8_t *lut8,
-                              uint32_t m, uint16_t *acc);
+/* The sums of the 64 vectors of a code block blk (m x 64 bytes, transposed):
+ * sum(v) = sum_j lut8[j * 256 + code j of vector v], in the kernels' lane
+ * order: acc[i] is vector 2i for i < 32 and vector 2(i - 32) + 1 above
+ * (even and odd vectors, as the byte shuffles leave them: ivfpq_lane_vector).
+ * Returns the mask of lanes whose sum reaches `need` (bit i: acc[i] >=
+ * need), so the caller visits only those.  next is the block scanned after
+ * it (or NULL), whose lines the kernel prefetches while it works: the
+ * hardware prefetcher stops at 4 KB pages and a block is 1.5 of them at
+ * m = 96, so without it every page starts with a stall. */
+typedef uint64_t (*ivfpq_scan_fn)(const uint8_t *blk, const uint8_t *next, const uint8_t *lut8,
+                                  uint32_t m, uint16_t need, uint16_t *acc);
+/* The vector of lane i, and the lanes holding vectors 0 .. n-1. */
+static inline uint32_t ivfpq_lane_vector(uint32_t i)
+{
+    return i < 32 ? 2 * i : 2 * (i - 32) + 1;
+}
+static inline uint64_t ivfpq_lanes_below(uint32_t n)
+{
+    uint32_t even = (n + 1) / 2, odd = n / 2;
+    uint64_t lo = even >= 32 ? 0xFFFFFFFFull : (1ull << even) - 1;
+    uint64_t hi = odd >= 32 ? 0xFFFFFFFFull : (1ull << odd) - 1;
+    return lo | hi << 32;
+}
 /* The code-scan kernel for this CPU (VBMI byte shuffles, or scalar). */
 ivfpq_scan_fn ivfpq_scan_kernel(void);
 

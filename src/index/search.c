@@ -316,17 +316,19 @@ int ae_ivfpq_search(const ae_ivfpq *ix, const ae_vec_source *src, const float *q
                 after = ix->codes + ix->block_off[nl] * block_bytes;
         }
         for (uint64_t b = 0; b < len; b += IVFPQ_BLOCK, blk += block_bytes) {
-            scan(blk, b + IVFPQ_BLOCK < len ? blk + block_bytes : after, lut8, m, acc);
-            uint32_t cnt = len - b < IVFPQ_BLOCK ? (uint32_t)(len - b) : IVFPQ_BLOCK;
             /* integer pre-filter: acc must reach the worst kept candidate */
             uint32_t need = 0;
             if (cands.n == cands.cap) {
                 float t = (cands.h[0].score - base) / delta;
                 need = t < 1 ? 0 : t >= 65535.0f ? 65535 : (uint32_t)t - 1;
             }
-            for (uint32_t i = 0; i < cnt; i++) {
-                if (acc[i] < need) continue;
-                cand c = {base + delta * (float)acc[i], ids[b + i]};
+            uint64_t lanes = scan(blk, b + IVFPQ_BLOCK < len ? blk + block_bytes : after, lut8, m,
+                                  (uint16_t)need, acc);
+            if (len - b < IVFPQ_BLOCK) lanes &= ivfpq_lanes_below((uint32_t)(len - b));
+            for (; lanes; lanes &= lanes - 1) {
+                uint32_t i = (uint32_t)__builtin_ctzll(lanes);
+                if (acc[i] < need) continue; /* need rose since the kernel's test */
+                cand c = {base + delta * (float)acc[i], ids[b + ivfpq_lane_vector(i)]};
                 if (c.row >= ix->rows || !heap_accepts(&cands, &c)) continue;
                 if (live && !live(live_ctx, (size_t)c.row)) continue;
                 heap_push(&cands, c);

@@ -222,7 +222,9 @@ static void test_encode_levels_agree(void **state)
     }
 }
 
-/* The code scan: the same 16-bit sums from both kernels, saturating bytes. */
+/* The code scan: the same 16-bit sums and lane masks from both kernels, saturating bytes; lane
+ * i holds the sum of vector ivfpq_lane_vector(i), checked against a sum taken here; the mask
+ * is exactly the lanes at or above need, at need 0, at the median sum and above every sum. */
 static void test_scan_levels_agree(void **state)
 {
     (void)state;
@@ -233,16 +235,45 @@ static void test_scan_levels_agree(void **state)
             blk[i] = (uint8_t)(frand() * 128 + 128);
         for (size_t i = 0; i < (size_t)m * AE_IVFPQ_KSUB; i++)
             lut[i] = i % 7 ? (uint8_t)(frand() * 127 + 128) : 255;
-        uint16_t x[IVFPQ_BLOCK], y[IVFPQ_BLOCK];
-        /* the next block to prefetch changes nothing in the sums */
-        ivfpq_scan_kernel()(blk, blk, lut, m, x);
-        ae_simd_force(AE_SIMD_SCALAR);
-        ivfpq_scan_kernel()(blk, NULL, lut, m, y);
-        ae_simd_force(AE_SIMD_AVX512_VBMI);
-        for (uint32_t i = 0; i < IVFPQ_BLOCK; i++)
-            if (x[i] != y[i]) fail_msg("m %u vector %u: %u vs scalar %u", m, i, x[i], y[i]);
+        uint16_t want[IVFPQ_BLOCK];
+        for (uint32_t v = 0; v < IVFPQ_BLOCK; v++) {
+            unsigned sum = 0;
+            for (uint32_t j = 0; j < m; j++)
+                sum += lut[(size_t)j * AE_IVFPQ_KSUB + blk[(size_t)j * IVFPQ_BLOCK + v]];
+            want[v] = (uint16_t)sum;
+        }
+        const uint16_t needs[] = {0, want[IVFPQ_BLOCK / 2], 65535};
+        for (size_t k = 0; k < sizeof needs / sizeof *needs; k++) {
+            uint16_t x[IVFPQ_BLOCK], y[IVFPQ_BLOCK];
+            /* the next block to prefetch changes nothing in the sums */
+            uint64_t mx = ivfpq_scan_kernel()(blk, blk, lut, m, needs[k], x);
+            ae_simd_force(AE_SIMD_SCALAR);
+            uint64_t my = ivfpq_scan_kernel()(blk, NULL, lut, m, needs[k], y);
+            ae_simd_force(AE_SIMD_AVX512_VBMI);
+            if (mx != my)
+                fail_msg("m %u need %u: mask %016llx vs scalar %016llx", m, needs[k],
+                         (unsigned long long)mx, (unsigned long long)my);
+            for (uint32_t i = 0; i < IVFPQ_BLOCK; i++) {
+                uint16_t w = want[ivfpq_lane_vector(i)];
+                if (x[i] != w || y[i] != w)
+                    fail_msg("m %u lane %u: %u, scalar %u, want %u", m, i, x[i], y[i], w);
+                if (((my >> i) & 1) != (w >= needs[k]))
+                    fail_msg("m %u need %u lane %u: mask bit wrong", m, needs[k], i);
+            }
+        }
         free(blk);
         free(lut);
+    }
+    /* the lanes of the first n vectors, and each vector's lane */
+    assert_true(ivfpq_lanes_below(0) == 0);
+    assert_true(ivfpq_lanes_below(1) == 1);
+    assert_true(ivfpq_lanes_below(2) == (1ull | 1ull << 32));
+    assert_true(ivfpq_lanes_below(5) == (7ull | 3ull << 32));
+    assert_true(ivfpq_lanes_below(64) == ~0ull);
+    for (uint32_t n = 0; n <= IVFPQ_BLOCK; n++) {
+        uint64_t lanes = ivfpq_lanes_below(n);
+        for (uint32_t i = 0; i < IVFPQ_BLOCK; i++)
+            assert_int_equal((lanes >> i) & 1, ivfpq_lane_vector(i) < n);
     }
 }
 
