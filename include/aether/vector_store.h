@@ -128,13 +128,13 @@ int ae_vs_open_sqlite(const char *db_path, ae_vector_store **out, ae_error *err)
 /* Opens the native backend (config value "lancedb") on a vectors directory
  * (.aether/vectors); it is created at the first upsert.  Writer locks are
  * taken per table at the first write and held until close; reads never block.
- * Threads may call ae_vs_search on one such handle at the same time (they
- * share its mapped files; each call has its own scratch); every other call
- * on the handle waits for running searches and runs alone.  Searches on one
- * handle are correct from several threads but do not yet run in parallel
- * (each one's refresh check waits for the others' searches): for throughput,
- * open a handle per thread (docs/BENCHMARKS.md, "Two threads on one table").
- * The SQLite backend's handle is for one thread at a time. */
+ * Threads may call ae_vs_search on one such handle at the same time, and
+ * the searches run in parallel (they share its mapped files; each call has
+ * its own scratch; each answers from one snapshot, and sees every commit
+ * made before it started); every other call on the handle waits for running
+ * searches and runs alone, and so does a search's refresh when the table
+ * changed (docs/BENCHMARKS.md, "Two threads on one table").  The SQLite
+ * backend's handle is for one thread at a time. */
 int ae_vs_open_table(const char *vectors_dir, ae_vector_store **out, ae_error *err);
 /* Closes either backend; accepts NULL. */
 void ae_vs_close(ae_vector_store *vs);

@@ -30,15 +30,25 @@
  *    enough rows, an unusable index, or more than AE_TABLE_REINDEX_PERCENT of
  *    the live rows (or more than the threshold's worth of rows) appended or
  *    deleted since the build.
- * 7. Threads: searches on one handle run concurrently.  A search first takes
- *    the handle's write lock for the short part that changes it (the cache
- *    lookup, the refresh to the newest version -- one stat when nothing
- *    changed --, mapping a new index), then the read lock for the search
- *    itself, which only reads the snapshot, its mapped fragments and the
- *    mapped index; its scratch (query copy, lookup tables, heaps, hits) is
- *    allocated per call.  Every other operation (upsert, delete, builds,
- *    count, iterate, drops) holds the write lock throughout.  last_warning
- *    is of the most recent search that set or cleared it. */
+ * 7. Threads: searches on one handle run concurrently, under the handle's
+ *    read lock: the search only reads the snapshot, its mapped fragments and
+ *    the mapped index; its scratch (query copy, lookup tables, heaps, hits)
+ *    is allocated per call.  Under that same read lock it first checks that
+ *    the cached table is current (search_ready: one stat of versions/, the
+ *    index file its snapshot names is the one mapped, a filter's id map
+ *    built), so it answers from one consistent snapshot.  Only when something
+ *    changed does it take the write lock to bring the table up to date
+ *    (search_prepare: the refresh, mapping a new index, building the id
+ *    map), then the read lock again; if the table changed once more in
+ *    between, or an index turned out bad while searching (note 5), the
+ *    search runs under the write lock.  The staleness check writes nothing
+ *    (ae_table_refresh_due): the refresh that follows it lists versions/
+ *    again and records what it saw.  Every other operation (upsert, delete,
+ *    builds, count, iterate, drops) holds the write lock throughout.
+ *    last_warning is of the most recent search that set or cleared it.
+ *    (Rejected: the refresh check under the write lock on every search, as
+ *    before: a write lock waits for the other threads' searches, so two
+ *    threads on one handle alternated on one core instead of using two.) */
 #include <aether/vector_store.h>
 
 #include "index/ivfpq.h"
@@ -530,7 +540,7 @@ static int filtered_search(lance_tab *lt, const float *query, uint32_t dim, size
     allow_bits a = {t, NULL, ae_table_rows_total(t)};
     bool use_index = !opts->exact && n_rows > AE_VS_FILTER_EXACT_ROWS &&
                      ae_table_rows_live(t) >= ae_table_index_min_rows();
-    if (use_index && lt->ix) { /* mapped by lance_search (note 7) */
+    if (use_index && lt->ix) { /* mapped by search_prepare (note 7) */
         a.bits = calloc(a.n / 8 + 1, 1);
         if (!a.bits) AE_FAIL(err, AE_ENOMEM, "out of memory for a %zu-row filter", a.n);
         for (size_t i = 0; i < n_rows; i++)
@@ -567,10 +577,10 @@ static void set_warning(lance_be *b, const lance_tab *lt)
     pthread_mutex_unlock(&b->warning_mu);
 }
 
-/* The search proper, under the read lock (note 7): reads the cached table
- * and its mapped index, changes nothing of the handle.  An index found bad
- * while searching is returned in *bad (AE_ECORRUPT, its message in err) for
- * the caller to drop under the write lock. */
+/* The search proper, under the read lock (note 7) after search_ready: reads
+ * the cached table and its mapped index, changes nothing of the handle.  An
+ * index found bad while searching is returned in *bad (AE_ECORRUPT, its
+ * message in err) for the caller to drop under the write lock. */
 static int search_shared(lance_be *b, lance_tab *lt, const float *query, uint32_t dim, size_t limit,
                          const ae_vs_search_opts *opts, ae_vs_hit **hits, size_t *n_hits,
                          ae_ivfpq **bad, ae_error *err)
@@ -594,6 +604,57 @@ static int search_shared(lance_be *b, lance_tab *lt, const float *query, uint32_
     return ae_table_search(t, query, dim, limit, hits, n_hits, err);
 }
 
+/* Note 7, under the write lock: the cached table refreshed to the newest
+ * version, the index its snapshot names mapped, a filter's id map built. */
+static int search_prepare(lance_be *b, const char *provider, const char *model, uint32_t dim,
+                          const ae_vs_search_opts *opts, lance_tab **out, ae_error *err)
+{
+    *out = NULL;
+    lance_tab *lt = NULL;
+    int rc = tab_for(b, provider, model, dim, 0, &lt, err);
+    size_t live = rc == 0 ? ae_table_rows_live(lt->t) : 0;
+    if (rc == 0 && live >= ae_table_index_min_rows() && !(opts && opts->exact)) index_sync(lt);
+    if (rc == 0 && live && opts && opts->allow_ids) rc = ae_table_ensure_ids(lt->t, err);
+    if (rc == AE_ENOTFOUND || (rc == 0 && live == 0))
+        return ae_fail(err, AE_ENOTFOUND, "no vectors for provider %s, model %s, dim %u", provider,
+                       model, (unsigned)dim);
+    /* A file failing the cheap checks of open (magic, footer, lengths, a
+     * deletion file's checksum): never answer from the rest as if whole. */
+    if (rc == AE_ECORRUPT)
+        return ae_err_prefix(err,
+                             "vector table for %s/%s is damaged (aetherd --fsck names the files, "
+                             "aetherd --repair rewrites them): ",
+                             provider, model);
+    if (rc == 0) *out = lt;
+    return rc;
+}
+
+/* Note 7, under the read lock: whether lt answers this search as it is --
+ * nothing to refresh (checked when `fresh` is false: one stat), the index its
+ * snapshot names mapped, a filter's id map built.  Changes nothing. */
+static bool search_ready(const lance_tab *lt, const ae_vs_search_opts *opts, bool fresh)
+{
+    ae_table *t = lt->t;
+    size_t live = ae_table_rows_live(t);
+    if (live == 0 || (!fresh && ae_table_refresh_due(t))) return false;
+    if (live >= ae_table_index_min_rows() && !(opts && opts->exact)) {
+        char *path = ae_table_index_path(t, NULL, NULL);
+        bool mapped = path ? lt->ix_path && !strcmp(path, lt->ix_path) : !lt->ix_path;
+        free(path);
+        if (!mapped) return false;
+    }
+    return !(opts && opts->allow_ids && !ae_table_ids_ready(t));
+}
+
+/* Note 5: an index found bad while searching is never used again for its file. */
+static void index_forget(lance_tab *lt, const ae_error *why)
+{
+    ae_ivfpq_close(lt->ix);
+    lt->ix = NULL;
+    free(lt->ix_problem);
+    lt->ix_problem = ae_strdup(why->message);
+}
+
 static int lance_search(void *be, const float *query, uint32_t dim, const char *provider,
                         const char *model, size_t limit, const ae_vs_search_opts *opts,
                         ae_vs_hit **hits, size_t *n_hits, ae_error *err)
@@ -605,63 +666,46 @@ static int lance_search(void *be, const float *query, uint32_t dim, const char *
     AE_TRY(ae_vs_validate_query(query, dim, provider, model, err));
     char name[AE_TABLE_NAME_MAX];
     ae_table_name(provider, model, dim, name);
-    /* note 7, first half: refresh the cached table and map its index */
-    pthread_rwlock_wrlock(&b->rw);
-    lance_tab *lt = NULL;
-    int rc = tab_for(b, provider, model, dim, 0, &lt, err);
-    size_t live = rc == 0 ? ae_table_rows_live(lt->t) : 0;
-    if (rc == 0 && live >= ae_table_index_min_rows() && !(opts && opts->exact)) index_sync(lt);
-    if (rc == 0 && live && opts && opts->allow_ids) rc = ae_table_ensure_ids(lt->t, err);
-    pthread_rwlock_unlock(&b->rw);
-    if (rc == AE_ENOTFOUND || (rc == 0 && live == 0))
-        return ae_fail(err, AE_ENOTFOUND, "no vectors for provider %s, model %s, dim %u", provider,
-                       model, (unsigned)dim);
-    /* A file failing the cheap checks of open (magic, footer, lengths, a
-     * deletion file's checksum): never answer from the rest as if whole. */
-    if (rc == AE_ECORRUPT)
-        return ae_err_prefix(err,
-                             "vector table for %s/%s is damaged (aetherd --fsck names the files, "
-                             "aetherd --repair rewrites them): ",
-                             provider, model);
-    if (rc < 0) return rc;
-    if (limit == 0) return 0;
-    /* second half: the search, beside other threads' searches; the table may
-     * have been refreshed meanwhile (then this answers from the newer one) */
     ae_ivfpq *bad = NULL;
     ae_error e2;
-    pthread_rwlock_rdlock(&b->rw);
-    lt = cached(b, name);
-    bool shared = lt && !(opts && opts->allow_ids && !ae_table_ids_ready(lt->t));
-    if (shared) rc = search_shared(b, lt, query, dim, limit, opts, hits, n_hits, &bad, &e2);
-    pthread_rwlock_unlock(&b->rw);
-    if (shared && !bad) {
-        if (rc < 0) *err = e2;
-        return rc;
-    }
-    /* the rare exclusive path: a filtered search whose table was refreshed
-     * since the first half (its id map is built now), or an index found bad
-     * while searching (never used again for this file, note 5; the exact scan
-     * answers) */
-    pthread_rwlock_wrlock(&b->rw);
-    lt = cached(b, name);
-    if (!lt) {
-        rc = ae_fail(err, AE_ENOTFOUND, "no vectors for provider %s, model %s, dim %u", provider,
-                     model, (unsigned)dim);
-    } else {
-        if (!bad) {
+    lance_tab *lt = NULL;
+    int rc = 0;
+    /* note 7: the search under the read lock, beside other threads' searches,
+     * when the cached table is current; else the write lock to bring it up to
+     * date, and the read lock again (the table may have changed meanwhile:
+     * then the exclusive path below answers) */
+    for (int pass = 0; pass < 2; pass++) {
+        pthread_rwlock_rdlock(&b->rw);
+        lt = cached(b, name);
+        bool ready = lt && search_ready(lt, opts, pass == 1);
+        if (ready && limit)
             rc = search_shared(b, lt, query, dim, limit, opts, hits, n_hits, &bad, &e2);
-            if (!bad && rc < 0) *err = e2;
+        pthread_rwlock_unlock(&b->rw);
+        if (ready && !bad) {
+            if (rc < 0) *err = e2;
+            return rc;
         }
-        if (bad) {
-            if (lt->ix == bad) {
-                ae_ivfpq_close(lt->ix);
-                lt->ix = NULL;
-                free(lt->ix_problem);
-                lt->ix_problem = ae_strdup(e2.message);
-            }
-            rc = ae_table_search(lt->t, query, dim, limit, hits, n_hits, err);
-            if (lt->ix_problem) set_warning(b, lt);
+        if (bad || pass == 1) break;
+        pthread_rwlock_wrlock(&b->rw);
+        rc = search_prepare(b, provider, model, dim, opts, &lt, err);
+        pthread_rwlock_unlock(&b->rw);
+        if (rc < 0) return rc;
+        if (limit == 0) return 0;
+    }
+    /* the rare exclusive path: the table changed again between the two
+     * locks, or an index found bad while searching (dropped for good, note 5;
+     * the exact scan answers) */
+    pthread_rwlock_wrlock(&b->rw);
+    rc = search_prepare(b, provider, model, dim, opts, &lt, err);
+    if (rc == 0 && bad && lt->ix == bad) index_forget(lt, &e2);
+    for (int i = 0; rc == 0 && limit && i < 2; i++) {
+        bad = NULL;
+        rc = search_shared(b, lt, query, dim, limit, opts, hits, n_hits, &bad, &e2);
+        if (!bad) {
+            if (rc < 0) *err = e2;
+            break;
         }
+        index_forget(lt, &e2); /* then the exact scan answers */
     }
     pthread_rwlock_unlock(&b->rw);
     return rc;

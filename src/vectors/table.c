@@ -286,6 +286,14 @@ static int reload(ae_table *t, ae_error *err)
 /* Milliseconds an mtime must be in the past before an unchanged one is trusted. */
 #define VERSIONS_MTIME_SETTLE_MS 1000
 
+/* Whether st shows versions/ as the last listing left it (and that listing's mtime was trusted). */
+static bool versions_same(const ae_table *t, const struct stat *st)
+{
+    return t->versions_seen && st->st_ino == t->versions_ino &&
+           st->st_mtim.tv_sec == t->versions_mtime.tv_sec &&
+           st->st_mtim.tv_nsec == t->versions_mtime.tv_nsec;
+}
+
 /* Whether versions/ may have changed since the last listing; records what was
  * seen for the next call. */
 static bool versions_changed(ae_table *t)
@@ -296,9 +304,7 @@ static bool versions_changed(ae_table *t)
         t->versions_seen = false;
         return true;
     }
-    bool same = t->versions_seen && st.st_ino == t->versions_ino &&
-                st.st_mtim.tv_sec == t->versions_mtime.tv_sec &&
-                st.st_mtim.tv_nsec == t->versions_mtime.tv_nsec;
+    bool same = versions_same(t, &st);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     int64_t age_ms = (int64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000 +
@@ -307,6 +313,13 @@ static bool versions_changed(ae_table *t)
     t->versions_ino = st.st_ino;
     t->versions_mtime = st.st_mtim;
     return !same;
+}
+
+bool ae_table_refresh_due(const ae_table *t)
+{
+    if (t->lock_fd >= 0) return false;
+    struct stat st;
+    return !t->versions_dir || stat(t->versions_dir, &st) != 0 || !versions_same(t, &st);
 }
 
 int ae_table_refresh(ae_table *t, ae_error *err)

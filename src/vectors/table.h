@@ -96,6 +96,11 @@ int ae_table_drop(const char *vectors_dir, const char *name, ae_error *err);
 
 /* Loads the newest committed version if it is newer than the snapshot. */
 int ae_table_refresh(ae_table *t, ae_error *err);
+/* Whether ae_table_refresh may have something to load: false when this handle
+ * is the table's writer or versions/ is as its last listing left it (one
+ * stat; true when in doubt, e.g. before the first refresh).  Changes nothing
+ * of t: threads sharing t may call it beside each other and beside searches. */
+bool ae_table_refresh_due(const ae_table *t);
 
 /* One commit: every record replaces the row of its symbol_id (the last one
  * wins within the batch).  Records must carry this table's provider, model and
