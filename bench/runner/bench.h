@@ -46,6 +46,13 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                     const float *queries, size_t nq, const int32_t *gt, uint32_t gk, size_t k,
                     const uint32_t *nprobe, int n_nprobe, const uint32_t *refine, int n_refine,
                     const char *query_path, bool exact, int passes, bool paired);
+/* --reindex (with --store table, no --rebuild): the index of the table in
+ * --dir is built again before the queries, timed, with the build's peak
+ * resident set split into anonymous and file-backed pages (sampled every
+ * 50 ms; with --rebuild too); rss_log (--rss-log FILE, or NULL): each of
+ * the build's samples appended there as "seconds anon_mb file_mb index_mb table_mb" (the last two:
+ * mapped pages of the index files and of the table's other files, from /proc/self/smaps). */
+void bench_store_set_options(bool reindex, const char *rss_log);
 /* --ingest-only: upserts every row into a fresh store under dir (no index
  * build, no queries); one JSON line with wall and CPU time.  Returns the exit
  * code. */

@@ -5,6 +5,7 @@
  *                [--index flat|ivfpq] [--nprobe N[,N2,...]] [--refine R[,R2,...]]
  *                [--nlist L] [--m M] [--threads T] [--iters I] [--rebuild] [--dir SCRATCH] [--nq N]
  *                [--store matrix|table|sqlite] [--ingest-only] [--build-budget-mb MB]
+ *                [--reindex] [--rss-log FILE]
  *                [--query-threads T [--handles shared|own] [--seconds S]]
  *
  * 1. --store matrix (default): the vector source is the base matrix converted
@@ -47,9 +48,10 @@ typedef struct opts {
     uint32_t nprobe[32], refine[32];
     int n_nprobe, n_refine;
     uint32_t nlist, m;
-    int threads, rebuild, passes, paired, ingest_only;
-    uint32_t iters;    /* k-means iterations of a --store matrix build (0: default) */
-    int query_threads; /* --store table: throughput mode (throughput.c) */
+    int threads, rebuild, passes, paired, ingest_only, reindex;
+    const char *rss_log; /* --rss-log FILE (store_bench.c) */
+    uint32_t iters;      /* k-means iterations of a --store matrix build (0: default) */
+    int query_threads;   /* --store table: throughput mode (throughput.c) */
     const char *handles;
     double seconds;
     /* --cold-child / --cold-store / --cold-bench */
@@ -79,7 +81,7 @@ static void usage(void)
             "  [--index flat|ivfpq] [--nprobe N[,N2...]] [--refine R[,R2...]]\n"
             "  [--nlist L] [--m M] [--threads T] [--iters I] [--rebuild] [--dir SCRATCH] [--nq N]\n"
             "  [--store matrix|table|sqlite] [--passes P] [--paired] [--ingest-only]\n"
-            "  [--build-budget-mb MB]\n"
+            "  [--build-budget-mb MB] [--reindex] [--rss-log FILE] (--store table)\n"
             "  [--query-threads T [--handles shared|own] [--seconds S]] (--store table)\n"
             "       aether-bench --cold-bench VDIR --query Q.fvecs [--evict fadvise|drop|none]\n"
             "  [--runs N] [--nprobe N] [--refine R] [--k K] [--child BIN] [--cmd PROG ARG...]\n");
@@ -149,6 +151,10 @@ static int parse(int argc, char **argv, opts *o)
             o->paired = 1;
         else if (strcmp(a, "--ingest-only") == 0)
             o->ingest_only = 1;
+        else if (strcmp(a, "--reindex") == 0)
+            o->reindex = 1;
+        else if (ARG("--rss-log"))
+            o->rss_log = v;
         else if (ARG("--build-budget-mb"))
             ae_table_set_index_build_budget((size_t)strtoull(v, NULL, 10) << 20);
         else if (strcmp(a, "--cmd") == 0 && i + 1 < argc) {
@@ -287,6 +293,7 @@ int main(int argc, char **argv)
         goto done;
     }
     if (strcmp(o.store, "matrix") != 0) {
+        bench_store_set_options(o.reindex && !o.rebuild, o.rss_log);
         rc = bench_store_run(&mat, o.dir, o.store, o.rebuild, queries, nq, gt, gk, o.k, o.nprobe,
                              o.n_nprobe, o.refine, o.n_refine, o.query, !strcmp(o.index, "flat"),
                              o.passes > 0 ? o.passes : 1, o.paired);

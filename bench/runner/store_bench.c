@@ -14,10 +14,12 @@
 #include "util/fs.h"
 #include "util/mem.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -87,6 +89,139 @@ static double hwm_mb(void)
     return v;
 }
 
+/* --reindex and --rss-log (bench_store_set_options). */
+static bool opt_reindex;
+static const char *opt_rss_log;
+
+void bench_store_set_options(bool reindex, const char *rss_log)
+{
+    opt_reindex = reindex;
+    opt_rss_log = rss_log;
+}
+
+/* Resident MiB of this process's mappings of files under vdir: the index
+ * files (".../index/...") and the rest (the table's fragments), from
+ * /proc/self/smaps. */
+static void mapped_rss(const char *vdir, double *index_mb, double *table_mb)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[4096];
+    int which = -1; /* 0 index, 1 table, -1 another mapping */
+    size_t vl = strlen(vdir);
+    *index_mb = *table_mb = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        const char *path = strchr(line, '/');
+        unsigned long a, b;
+        if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, ' ')) {
+            which = -1;
+            if (path && !strncmp(path, vdir, vl)) which = strstr(path, "/index/") ? 0 : 1;
+        } else if (which >= 0 && !strncmp(line, "Rss:", 4)) {
+            double mb = strtod(line + 4, NULL) / 1024.0;
+            if (which == 0)
+                *index_mb += mb;
+            else
+                *table_mb += mb;
+        }
+    }
+    if (f) fclose(f);
+}
+
+/* The resident set by kind (/proc/self/status, MiB): RssAnon is the heap and
+ * other private memory, RssFile the mapped file pages (the table's fragments,
+ * the index). */
+static void rss_now(double *anon, double *file)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    *anon = *file = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "RssAnon:", 8)) *anon = strtod(line + 8, NULL) / 1024.0;
+        if (!strncmp(line, "RssFile:", 8)) *file = strtod(line + 8, NULL) / 1024.0;
+    }
+    if (f) fclose(f);
+}
+
+/* Samples rss_now every 50 ms on its own thread while a build runs: the peak
+ * of each kind and of their sum (VmHWM is the sum's peak, with no split);
+ * with --rss-log one sample a second is also written there with the index's
+ * and the table's mapped MiB (bench.h).  Its CPU is in the build's CPU
+ * figure (RUSAGE_SELF): ~20 us a sample, and the smaps reads of --rss-log. */
+typedef struct rss_sampler {
+    pthread_t tid;
+    pthread_mutex_t mu;
+    bool stop, started;
+    double t0, anon, file, sum;
+    FILE *log;
+    const char *vdir;
+    unsigned n; /* samples taken */
+} rss_sampler;
+
+static void rss_sample(rss_sampler *s)
+{
+    double a, f;
+    rss_now(&a, &f);
+    if (a > s->anon) s->anon = a;
+    if (f > s->file) s->file = f;
+    if (a + f > s->sum) s->sum = a + f;
+    /* smaps (every mapping: a thousand fragments at 10M rows) once a second */
+    if (s->log && s->n++ % 20 == 0) {
+        double ix, tab;
+        mapped_rss(s->vdir, &ix, &tab);
+        fprintf(s->log, "%.2f %.0f %.0f %.0f %.0f\n", (bench_now_ms() - s->t0) / 1e3, a, f, ix,
+                tab);
+    }
+}
+
+static void *rss_thread(void *arg)
+{
+    rss_sampler *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        bool stop = s->stop;
+        pthread_mutex_unlock(&s->mu);
+        if (stop) break;
+        rss_sample(s);
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+static void rss_start(rss_sampler *s, const char *vdir)
+{
+    memset(s, 0, sizeof *s);
+    s->vdir = vdir;
+    pthread_mutex_init(&s->mu, NULL);
+    s->t0 = bench_now_ms();
+    s->anon = s->file = s->sum = -1;
+    if (opt_rss_log) s->log = fopen(opt_rss_log, "a");
+    rss_sample(s);
+    s->started = pthread_create(&s->tid, NULL, rss_thread, s) == 0;
+}
+
+static void rss_stop(rss_sampler *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_mutex_unlock(&s->mu);
+    if (s->started) pthread_join(s->tid, NULL);
+    rss_sample(s);
+    if (s->log) fclose(s->log);
+    pthread_mutex_destroy(&s->mu);
+}
+
+/* Peaks of the last build (MiB; -1: not measured). */
+static double build_anon_mb = -1, build_file_mb = -1, build_sum_mb = -1;
+
+/* Minor and major page faults of this process so far. */
+static void faults_now(long *minflt, long *majflt)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *minflt = ru.ru_minflt;
+    *majflt = ru.ru_majflt;
+}
+
 /* Bytes of the index files under the tables of vdir (after a fresh build:
  * the one index). */
 static uint64_t index_bytes(const char *vdir)
@@ -121,6 +256,26 @@ static void drop_source(const bench_matrix *mat, size_t lo, size_t hi)
     uintptr_t a = ((uintptr_t)(mat->x + lo * mat->dim) + pg - 1) & ~(pg - 1);
     uintptr_t e = (uintptr_t)(mat->x + hi * mat->dim) & ~(pg - 1);
     if (a < e) madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
+/* Builds the index of the store vs (under vdir) whatever its state, timed
+ * (wall, CPU), with the peak resident set of the build by kind. */
+static int build_index(ae_vector_store *vs, const char *vdir, double *build_s, double *cpu,
+                       ae_error *err)
+{
+    rss_sampler rs;
+    hwm_reset();
+    rss_start(&rs, vdir);
+    double t1 = bench_now_ms(), c1 = cpu_s();
+    int rc = is_sqlite(vdir) ? 0 : ae_tables_build_indexes(vs, true, err);
+    *build_s = (bench_now_ms() - t1) / 1e3;
+    *cpu = cpu_s() - c1;
+    rss_stop(&rs);
+    build_hwm_mb = hwm_mb();
+    build_anon_mb = rs.anon;
+    build_file_mb = rs.file;
+    build_sum_mb = rs.sum;
+    return rc;
 }
 
 /* Upserts every row of mat into a fresh table under vdir, then builds the
@@ -165,12 +320,7 @@ static int ingest(const bench_matrix *mat, const char *vdir, double *ingest_s, d
     cpu[0] = c1 - c0;
     *ingest_s = (t1 - t0) / 1e3;
     if (!build_s) goto cleanup;
-    hwm_reset();
-    t1 = bench_now_ms();
-    if (!is_sqlite(vdir)) AE_CHECK(ae_tables_build_indexes(vs, true, err));
-    *build_s = (bench_now_ms() - t1) / 1e3;
-    cpu[1] = cpu_s() - c1;
-    build_hwm_mb = hwm_mb();
+    AE_CHECK(build_index(vs, vdir, build_s, &cpu[1], err));
 cleanup:
     ae_vs_close(vs);
     free(recs);
@@ -289,6 +439,19 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                 "in %.1f s (%.1f s CPU)\n",
                 store, mat->n, ingest_s, mat->n / ingest_s, cpu[0], build_s, cpu[1]);
     }
+    if (opt_reindex && !legacy && ingest_s == 0) {
+        /* --reindex: the index of the table a run left in --dir, built again
+         * (the bench's populated copy of the rows leaves the resident set
+         * first, as the ingest's drop_source does batch by batch) */
+        drop_source(mat, 0, mat->n);
+        if (open_store(vdir, &vs, &err) < 0 || build_index(vs, vdir, &build_s, &cpu[1], &err) < 0)
+            goto fail;
+        ae_vs_close(vs);
+        vs = NULL;
+        ingest_s = -1; /* the build figures go out with the first line */
+        fprintf(stderr, "aether-bench: %s: index rebuilt in %.1f s (%.1f s CPU)\n", store, build_s,
+                cpu[1]);
+    }
     if (open_store(vdir, &vs, &err) < 0) goto fail;
     char state[160] = "legacy JSON scan";
     if (!legacy && ae_table_index_state(vdir, "bench", model, state, sizeof state, &err) < 0)
@@ -312,10 +475,17 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
         for (int b = 0; b < (exact ? 1 : n_refine); b++) {
             ae_vs_search_opts so = {
                 .nprobe = (int)nprobe[a], .refine_factor = (int)refine[b], .exact = exact};
-            double r10 = 0, br10 = 0;
+            double r10 = 0, r10sq = 0, br10 = 0;
             size_t top1_same = 0;
+            /* the timed pass's page faults and the mapped files' resident
+             * MiB before the warm-up and after the timed pass (first-touch
+             * faults: whose pages a pass maps for the first time) */
+            long mf0 = 0, jf0 = 0, mf1 = 0, jf1 = 0;
+            double ix_rss0, tab_rss0, ix_rss1, tab_rss1;
+            mapped_rss(vdir, &ix_rss0, &tab_rss0);
             for (int pass = 0; pass <= passes; pass++) {
                 size_t end = pass == 0 ? warm : nq;
+                if (pass == passes) faults_now(&mf0, &jf0);
                 for (size_t q = 0; q < end; q++) {
                     ae_vs_hit *hits = NULL;
                     size_t nh = 0, bnh = 0;
@@ -344,12 +514,16 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                     if (pass == passes) {
                         lat[q] = t1 - t0;
                         qcpu[q] = c1 - c0;
-                        r10 += recall_at(hits, nh, gt + q * gk, 10);
+                        double rq = recall_at(hits, nh, gt + q * gk, 10);
+                        r10 += rq;
+                        r10sq += rq * rq;
                         if (paired && nh && bnh && row_of(&hits[0]) == bh[0].row) top1_same++;
                     }
                     free(hits);
                 }
             }
+            faults_now(&mf1, &jf1);
+            mapped_rss(vdir, &ix_rss1, &tab_rss1);
             bench_sort(lat, nq);
             bench_sort(qcpu, nq);
             double cold = -1, cold_exec = -1;
@@ -379,9 +553,19 @@ int bench_store_run(const bench_matrix *mat, const char *dir, const char *store,
                        bench_pct(qcpu, nq, 0.5) / bench_pct(bcpu, nq, 0.5));
             }
             printf("\"cold_first_query_ms\":%.2f,\"cold_exec_ms\":%.2f,", cold, cold_exec);
-            if (ingest_s > 0)
-                printf("\"ingest_hwm_mb\":%.0f,\"build_hwm_mb\":%.0f,", ingest_hwm_mb,
-                       build_hwm_mb);
+            /* the per-query recall's standard deviation: the tuner's margin
+             * is two standard errors of its 128-query mean (table_tune.c) */
+            double rm = r10 / nq, rv = r10sq / nq - rm * rm;
+            printf("\"recall10_sd\":%.4f,", rv > 0 ? sqrt(rv) : 0.0);
+            printf("\"minflt_per_q\":%.1f,\"majflt_per_q\":%.2f,\"index_rss_mb\":[%.1f,%.1f],"
+                   "\"table_rss_mb\":[%.1f,%.1f],",
+                   (double)(mf1 - mf0) / nq, (double)(jf1 - jf0) / nq, ix_rss0, ix_rss1, tab_rss0,
+                   tab_rss1);
+            if (ingest_s > 0) printf("\"ingest_hwm_mb\":%.0f,", ingest_hwm_mb);
+            if (ingest_s != 0)
+                printf("\"build_hwm_mb\":%.0f,\"build_peak_anon_mb\":%.0f,"
+                       "\"build_peak_file_mb\":%.0f,\"build_peak_rss_mb\":%.0f,",
+                       build_hwm_mb, build_anon_mb, build_file_mb, build_sum_mb);
             printf("\"index_bytes\":%llu,\"peak_rss_mb\":%.0f,",
                    (unsigned long long)index_bytes(vdir), hwm_mb());
             printf("\"blas_core\":\"%s\",\"index_state\":\"%s\"}\n", ae_blas_core(), state);

@@ -33,7 +33,7 @@
 #include <time.h>
 
 /* A build pass releases the rows behind it every this many bytes of vectors. */
-#define RELEASE_BYTES ((size_t)64 << 20)
+#define RELEASE_BYTES ((size_t)16 << 20)
 
 typedef struct build_plan {
     size_t n;

@@ -96,8 +96,9 @@ static void *truth_worker(void *arg)
     uint64_t *rows = ae_calloc_array(BLOCK, sizeof *rows);
     float *inv = ae_calloc_array(BLOCK, sizeof *inv);
     p->rc = x && dots && rows && inv ? 0 : AE_ENOMEM;
-    /* rows behind the pass leave the resident set (ae_vec_source.release) */
-    size_t every = ((size_t)64 << 20) / ((size_t)dim * sizeof(float)), done_to = p->lo;
+    /* rows behind the pass leave the resident set (ae_vec_source.release)
+     * every 16 MB of vectors a thread, as the build's passes do */
+    size_t every = ((size_t)16 << 20) / ((size_t)dim * sizeof(float)), done_to = p->lo;
     for (size_t i = p->lo; p->rc == 0 && i < p->hi;) {
         if (src->release && i - done_to >= every) {
             src->release(src->ctx, done_to, i);
@@ -253,6 +254,9 @@ int ae_table_tune_index_mt(ae_table *t, const ae_ivfpq *ix, double target, int t
         memcpy(q + i * dim, src.row(src.ctx, r), dim * sizeof(float));
         i++;
     }
+    /* the sampled rows are copied: their pages (and the fault-around's
+     * neighbours) leave the resident set (ae_vec_source.release) */
+    if (src.release) src.release(src.ctx, 0, src.n);
     AE_CHECK(exact_truth(t, &src, q, self, s, threads, truth, nt, err));
 
     /* note 3: the defaults, then costlier settings by bytes read */

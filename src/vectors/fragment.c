@@ -697,8 +697,10 @@ void ae_fragment_willneed_ids(const ae_fragment *f, const uint32_t *rows, size_t
 void ae_fragment_release_rows(const ae_fragment *f, size_t lo, size_t hi)
 {
     if (hi > f->n) hi = f->n;
-    if (lo < hi)
-        ae_pc_release(f->vectors + lo * f->dim, (hi - lo) * (size_t)f->dim * sizeof(float));
+    if (lo >= hi) return;
+    ae_pc_release(f->vectors + lo * f->dim, (hi - lo) * (size_t)f->dim * sizeof(float));
+    /* the pass read their norms too (the whole pages inside the range go) */
+    ae_pc_release(f->inv_norms + lo, (hi - lo) * sizeof(float));
 }
 
 void ae_fragment_close(ae_fragment *f)

@@ -109,8 +109,9 @@ void ae_fragment_willneed_rows(const ae_fragment *f, const uint32_t *rows, size_
 /* The same for the symbol_id strings of rows: the offsets first (waited
  * for), then the bytes they point at. */
 void ae_fragment_willneed_ids(const ae_fragment *f, const uint32_t *rows, size_t n);
-/* The vectors of rows [lo, hi) leave this process's resident set (they stay
- * in the page cache; util/pagecache.h): a build pass behind itself. */
+/* The vectors and inverse norms of rows [lo, hi) leave this process's
+ * resident set (they stay in the page cache; util/pagecache.h): a build pass
+ * behind itself. */
 void ae_fragment_release_rows(const ae_fragment *f, size_t lo, size_t hi);
 
 /* Full check, O(file size): the embedded body digest, the whole-file digest
