@@ -277,7 +277,8 @@ void ae_ivfpq_close(ae_ivfpq *ix)
 {
     if (!ix) return;
     munmap((void *)ix->map, ix->map_bytes);
-    free(atomic_load(&ix->centroids_h));
+    uint16_t *h = atomic_load(&ix->centroids_h);
+    if (h) munmap(h, ivfpq_centroids_f16_bytes(ix));
     free(ix->block_off);
     free(ix->path);
     free(ix);

@@ -100,7 +100,7 @@ struct ae_ivfpq {
     uint64_t *block_off; /* nlist + 1, in blocks (computed at open, owned) */
     /* the centroids rounded to half precision for choosing lists (search.c
      * note 5): made by the first search that wants them, owned; NULL before */
-    _Atomic(uint16_t *) centroids_h;
+    _Atomic(uint16_t *) centroids_h; /* an anonymous mapping of nlist x dim halves */
     uint64_t sec_off[IVFPQ_NSECTIONS], sec_size[IVFPQ_NSECTIONS];
 };
 
@@ -169,6 +169,11 @@ void ivfpq_lut(const float *qn, const float *codebooks, uint32_t m, uint32_t dsu
  * index's centroids are finite and small).  The AVX-512 conversion and the
  * scalar one give the same bits. */
 void ivfpq_f32_to_f16(const float *x, size_t n, uint16_t *h);
+/* The size of ix's half-precision centroids (their mapping's length). */
+static inline size_t ivfpq_centroids_f16_bytes(const ae_ivfpq *ix)
+{
+    return (size_t)ix->nlist * ix->dim * sizeof(uint16_t);
+}
 float ivfpq_f16_to_f32(uint16_t h);
 /* Whether ivfpq_dot_many_f16 has a kernel for this CPU and dim (AVX-512F and
  * dim a multiple of 16); without one, searches use the float centroids. */
