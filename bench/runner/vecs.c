@@ -206,5 +206,5 @@ static float minv(void *ctx, size_t i)
 
 ae_vec_source bench_matrix_source(bench_matrix *m)
 {
-    return (ae_vec_source){m->n, m->dim, mrow, minv, m, NULL, NULL};
+    return (ae_vec_source){m->n, m->dim, mrow, minv, m, NULL, NULL, NULL};
 }

@@ -141,6 +141,13 @@ typedef struct ae_vec_source {
      * holds a window of it, not all of it.  Must not change what row()
      * returns next time. */
     void (*release)(void *ctx, size_t lo, size_t hi);
+    /* Optional: copies row i (dim floats, to dst) and its inverse norm by
+     * explicit reads, the same values row() and inv_norm() give, without
+     * touching the mapping; false: read through row() instead.  A source
+     * sets it where mapping the row would cost more than the read (a young
+     * process: ae_table_vec_source_search).  The re-rank then scores the
+     * copy; scores are bit for bit those of row(). */
+    bool (*read_row)(void *ctx, size_t i, float *dst, float *inv_norm);
 } ae_vec_source;
 
 /* Where a build's time went, phase by phase (ae_ivfpq_params.stats).  cpu_s

@@ -15,7 +15,9 @@
  *    makes it harmless.
  * 3. The best k * refine_factor candidates (a bounded heap; deleted rows are
  *    dropped before they take a slot) are re-ranked exactly: dot(q, row) *
- *    inv_norm(row) from the source, so scores equal the exact scan's.
+ *    inv_norm(row) from the source, so scores equal the exact scan's.  A
+ *    source with read_row (a young table handle) has the rows copied by
+ *    explicit reads instead of touched through its mapping; same scores.
  * 4. Rows added since the build (>= rows covered) are scanned exactly and
  *    merged, so a caller always sees every live row of its source.
  * 5. The lists are chosen, and q.c_l of 1. taken, from the centroids rounded
@@ -241,6 +243,30 @@ static const uint16_t *centroids_f16(ae_ivfpq *ix)
     return expected;
 }
 
+/* The re-rank of note 3 from rows copied by src->read_row (one row at a time
+ * into one aligned buffer; ae_dot_f32 does not depend on alignment, so the
+ * scores are score_row's).  A row the source could not read is scored through
+ * the mapping.  Empties cands: what is left for the mapped loop is nothing. */
+static int rerank_by_reads(const ae_vec_source *src, const float *qn, heap *cands, heap *best,
+                           ae_error *err)
+{
+    size_t bytes = ((size_t)src->dim * sizeof(float) + 63) & ~(size_t)63;
+    float *buf = aligned_alloc(64, bytes);
+    if (!buf) return ae_fail(err, AE_ENOMEM, "out of memory for a %u-dim row", src->dim);
+    for (size_t i = 0; i < cands->n; i++) {
+        size_t row = (size_t)cands->h[i].row;
+        float inv, score;
+        if (src->read_row(src->ctx, row, buf, &inv))
+            score = ae_dot_f32(qn, buf, src->dim) * inv;
+        else
+            score = score_row(src, qn, row);
+        heap_push(best, (cand){score, row});
+    }
+    cands->n = 0;
+    free(buf);
+    return 0;
+}
+
 /* Index of the nprobe lists nearest to qn (closest first). */
 static void pick_lists(const ae_ivfpq *ix, const float *qn, uint32_t nprobe, float *dots,
                        cand *probe)
@@ -355,6 +381,10 @@ int ae_ivfpq_search(const ae_ivfpq *ix, const ae_vec_source *src, const float *q
             src->prefetch(src->ctx, rows, cands.n);
             free(rows);
         }
+    }
+    if (src->read_row && cands.n) {
+        rc = rerank_by_reads(src, qn, &cands, &best, err);
+        if (rc < 0) goto cleanup;
     }
     for (size_t i = 0; i < cands.n && i < IVFPQ_PREFETCH_ROWS; i++)
         prefetch_row(src->row(src->ctx, (size_t)cands.h[i].row), ix->dim);

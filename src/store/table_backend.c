@@ -77,6 +77,8 @@ typedef struct lance_tab {
     ae_ivfpq *ix;     /* mapped and checked; NULL: search exactly */
     char *ix_path;    /* the index file ix (or the failed attempt) is of */
     char *ix_problem; /* why that file is not used, or NULL */
+    uint64_t ix_gen;  /* the snapshot (ae_table_snapshot_gen) index_sync last
+                         matched ix_path to; 0: not since the last change */
 } lance_tab;
 
 typedef struct lance_be {
@@ -146,6 +148,7 @@ static void index_drop(lance_tab *lt)
     free(lt->ix_problem);
     lt->ix = NULL;
     lt->ix_path = lt->ix_problem = NULL;
+    lt->ix_gen = 0;
 }
 
 /* The checks of note 5 that open does not do itself. */
@@ -170,13 +173,16 @@ static int index_check(ae_table *t, const ae_ivfpq *ix, const char *path, uint64
 /* Makes lt->ix the index the table's snapshot names (mapped once per file). */
 static void index_sync(lance_tab *lt)
 {
-    uint64_t covers, rows;
+    uint64_t covers, rows, gen = ae_table_snapshot_gen(lt->t);
+    if (lt->ix_gen == gen) return;
     char *path = ae_table_index_path(lt->t, &covers, &rows);
     if (path && lt->ix_path && !strcmp(path, lt->ix_path)) {
         free(path);
+        lt->ix_gen = gen;
         return;
     }
     index_drop(lt);
+    lt->ix_gen = gen; /* set after the drop, which clears it */
     if (!path) return;
     lt->ix_path = path;
     ae_error e;
@@ -479,7 +485,7 @@ static int index_search(lance_tab *lt, const float *query, size_t limit,
     int rc = 0;
     if (!h || !out) AE_FAIL(err, AE_ENOMEM, "out of memory for %zu hits", want);
     ae_vec_source src;
-    ae_table_vec_source(t, &src);
+    ae_table_vec_source_search(t, &src);
     AE_CHECK(
         ae_ivfpq_search(lt->ix, &src, query, want, nprobe, refine, live_fn, live_ctx, h, &nh, err));
     /* h is best first: only the hits scoring at least the limit-th can be in
@@ -637,12 +643,11 @@ static bool search_ready(const lance_tab *lt, const ae_vs_search_opts *opts, boo
     ae_table *t = lt->t;
     size_t live = ae_table_rows_live(t);
     if (live == 0 || (!fresh && ae_table_refresh_due(t))) return false;
-    if (live >= ae_table_index_min_rows() && !(opts && opts->exact)) {
-        char *path = ae_table_index_path(t, NULL, NULL);
-        bool mapped = path ? lt->ix_path && !strcmp(path, lt->ix_path) : !lt->ix_path;
-        free(path);
-        if (!mapped) return false;
-    }
+    /* the index its snapshot names is mapped: index_sync matched it to this
+     * very snapshot (a number compared, not a path built per search) */
+    if (live >= ae_table_index_min_rows() && !(opts && opts->exact) &&
+        lt->ix_gen != ae_table_snapshot_gen(t))
+        return false;
     return !(opts && opts->allow_ids && !ae_table_ids_ready(t));
 }
 

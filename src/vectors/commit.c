@@ -373,6 +373,7 @@ static int install_snapshot(staging *st, ae_manifest *next, const commit_plan *p
     snapshot *old = t->snap;
     size_t old_frags = old->m.n_fragments;
     t->snap = ns;
+    t->snap_gen++;
     if (plan->replace)
         replace_ids(t, old, plan->replace_from);
     else

@@ -29,9 +29,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,6 +67,7 @@ static const char *const str_names[NSTR] = {"symbol_id", "sir_hash", "provider",
 
 struct ae_fragment {
     char *path;
+    int fd; /* kept open for ae_fragment_read_row; -1: not kept */
     const uint8_t *map;
     size_t size, footer_pos;
     size_t n;
@@ -575,6 +578,24 @@ static int apply_layout(const char *path, ae_fragment *f, const ae_fragment_layo
     return 0;
 }
 
+/* Whether a fragment keeps its descriptor fd for explicit reads: only while
+ * the process uses under a quarter of its descriptor limit (fds are numbered
+ * lowest free first), so a table of many fragments never starves the
+ * program of descriptors; without one, reads go through the mapping. */
+static bool fd_keep_ok(int fd)
+{
+    static _Atomic long limit; /* 0: not read yet */
+    long l = atomic_load_explicit(&limit, memory_order_relaxed);
+    if (!l) {
+        struct rlimit rl;
+        l = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                ? (long)(rl.rlim_cur / 4)
+                : 256;
+        atomic_store_explicit(&limit, l, memory_order_relaxed);
+    }
+    return fd < l;
+}
+
 /* Opens and maps path read-only (MADV_RANDOM); expect_size 0 = any size. */
 static int map_file(const char *path, uint64_t expect_size, ae_fragment **out, ae_error *err)
 {
@@ -585,6 +606,7 @@ static int map_file(const char *path, uint64_t expect_size, ae_fragment **out, a
         free(f);
         return ae_fail(err, AE_ENOMEM, "%s: no memory to open", path);
     }
+    f->fd = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         rc = ae_fail_errno(err, errno, "open %s", path);
@@ -610,6 +632,10 @@ static int map_file(const char *path, uint64_t expect_size, ae_fragment **out, a
     }
     f->map = m;
     ae_pc_advise(m, f->size, false); /* random: see ae_fragment_advise */
+    if (fd_keep_ok(fd)) {
+        f->fd = fd;
+        fd = -1;
+    }
     *out = f;
     f = NULL;
 cleanup:
@@ -707,6 +733,7 @@ void ae_fragment_close(ae_fragment *f)
 {
     if (!f) return;
     if (f->map) munmap((void *)f->map, f->size);
+    if (f->fd >= 0) close(f->fd);
     free(f->path);
     free(f);
 }
@@ -820,6 +847,32 @@ const float *ae_fragment_vectors(const ae_fragment *f)
 const float *ae_fragment_inv_norms(const ae_fragment *f)
 {
     return f->inv_norms;
+}
+
+/* Full reads only; EINTR retried.  Any other failure: false (the caller
+ * reads through the mapping instead). */
+static bool pread_all(int fd, void *dst, size_t len, off_t off)
+{
+    uint8_t *p = dst;
+    while (len) {
+        ssize_t n = pread(fd, p, len, off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        p += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return true;
+}
+
+bool ae_fragment_read_row(const ae_fragment *f, size_t row, float *dst, float *inv_norm)
+{
+    if (f->fd < 0 || row >= f->n) return false;
+    size_t vec_bytes = (size_t)f->dim * sizeof(float);
+    off_t vec_off = (off_t)((const uint8_t *)f->vectors - f->map) + (off_t)(row * vec_bytes);
+    off_t inv_off = (off_t)((const uint8_t *)f->inv_norms - f->map) + (off_t)(row * sizeof(float));
+    return pread_all(f->fd, dst, vec_bytes, vec_off) &&
+           pread_all(f->fd, inv_norm, sizeof *inv_norm, inv_off);
 }
 
 static int str_at(const ae_fragment *f, int c, size_t row, const char **s, size_t *len)

@@ -133,6 +133,16 @@ const float *ae_fragment_vectors(const ae_fragment *f);
 /* n floats: 1/||v|| (0 for a zero vector), stored at write time. */
 const float *ae_fragment_inv_norms(const ae_fragment *f);
 
+/* Copies row's vector (dim floats) and inverse norm, the same bytes as the
+ * two pointers above give, by explicit reads of the file (pread), without
+ * touching the mapping.  A process that reads only a few hundred rows (one
+ * query) pays no page faults for them: mapping a page of a large page-cache
+ * folio maps the whole folio (hundreds of pages, and as many to unmap at
+ * exit), docs/BENCHMARKS.md, "A fresh process: reading rows, not mapping
+ * them".  false: no descriptor kept, or the read failed; the caller reads
+ * through the mapping. */
+bool ae_fragment_read_row(const ae_fragment *f, size_t row, float *dst, float *inv_norm);
+
 /* Zero-copy string of one row (NOT NUL-terminated).  Offsets are checked per
  * call, so a corrupt offset gives AE_ECORRUPT rather than a wild read;
  * AE_EINVAL for row >= nrows. */

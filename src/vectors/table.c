@@ -190,6 +190,7 @@ static int finish_open(char *dir, char *name, char *provider, char *model, uint3
     t->lock_fd = -1;
     apply_defaults(&t->opts, opts);
     int rc = snapshot_load_latest(t, NULL, &t->snap, err);
+    t->snap_gen = 1;
     if (rc < 0) {
         ae_table_close(t);
         return rc;
@@ -278,6 +279,7 @@ static int reload(ae_table *t, ae_error *err)
     AE_TRY(snapshot_load_latest(t, t->snap, &ns, err));
     snapshot_free(t->snap);
     t->snap = ns;
+    t->snap_gen++;
     idmap_free(&t->ids);
     t->ids_valid = false;
     return 0;
@@ -557,6 +559,11 @@ cleanup:
 uint64_t ae_table_version(const ae_table *t)
 {
     return t->snap->m.version;
+}
+
+uint64_t ae_table_snapshot_gen(const ae_table *t)
+{
+    return t->snap_gen;
 }
 
 size_t ae_table_rows_live(const ae_table *t)

@@ -132,6 +132,21 @@ static void src_release(void *ctx, size_t lo, size_t hi)
     }
 }
 
+static bool src_read_row(void *ctx, size_t i, float *dst, float *inv_norm)
+{
+    const ae_table *t = ctx;
+    size_t r;
+    const snap_frag *f = locate(t->snap, i, &r);
+    return f && ae_fragment_read_row(f->frag, r, dst, inv_norm);
+}
+
+void ae_table_vec_source_search(ae_table *t, struct ae_vec_source *src)
+{
+    ae_table_vec_source(t, src);
+    uint_fast64_t served = atomic_fetch_add_explicit(&t->searches, 1, memory_order_relaxed);
+    if (served < AE_TABLE_READ_ROWS_SEARCHES) src->read_row = src_read_row;
+}
+
 void ae_table_vec_source(ae_table *t, struct ae_vec_source *src)
 {
     src->n = t->snap->rows_total;
@@ -141,6 +156,7 @@ void ae_table_vec_source(ae_table *t, struct ae_vec_source *src)
     src->ctx = t;
     src->prefetch = src_prefetch;
     src->release = src_release;
+    src->read_row = NULL;
 }
 
 void ae_table_advise_sequential(ae_table *t, bool sequential)

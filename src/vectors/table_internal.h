@@ -7,6 +7,7 @@
 #include "vectors/manifest.h"
 #include "vectors/table.h"
 
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -83,6 +84,8 @@ struct ae_table {
     uint32_t dim;
     ae_table_opts opts;
     snapshot *snap;
+    uint64_t snap_gen;             /* +1 each time snap is replaced (ae_table_snapshot_gen) */
+    atomic_uint_fast64_t searches; /* index searches served (ae_table_vec_source_search) */
     idmap ids;
     bool ids_valid;
     int lock_fd;

@@ -60,7 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ae_ivfpq_open(path, &ix, &err) == 0) {
         (void)ae_ivfpq_fsck(ix, &err);
         uint32_t dim = ae_ivfpq_dim(ix);
-        ae_vec_source src = {ae_ivfpq_rows_covered(ix) + 3, dim, fz_row, fz_inv, NULL, NULL, NULL};
+        ae_vec_source src = {
+            ae_ivfpq_rows_covered(ix) + 3, dim, fz_row, fz_inv, NULL, NULL, NULL, NULL};
         float *q = calloc(dim, sizeof *q);
         if (q) {
             for (uint32_t j = 0; j < dim; j++)

@@ -86,7 +86,7 @@ static void test_refused_over_budget(void **state)
 {
     (void)state;
     mat m = make_mat(6000, 384, 1);
-    ae_vec_source src = {m.n, m.dim, mat_row, NULL, &m, NULL, NULL};
+    ae_vec_source src = {m.n, m.dim, mat_row, NULL, &m, NULL, NULL, NULL};
     ae_ivfpq_build_mem need;
     ae_error err;
     assert_int_equal(ae_ivfpq_build_memory(m.n, m.dim, NULL, &need, &err), 0);
@@ -128,7 +128,7 @@ static void test_release_changes_nothing(void **state)
 {
     (void)state;
     mat m = make_mat(30000, 64, 2);
-    ae_vec_source plain = {m.n, m.dim, mat_row, NULL, &m, NULL, NULL};
+    ae_vec_source plain = {m.n, m.dim, mat_row, NULL, &m, NULL, NULL, NULL};
     ae_vec_source hinted = plain;
     hinted.release = mat_release;
     char *a = tmp_file("plain.ivfpq"), *b = tmp_file("hinted.ivfpq");

@@ -74,7 +74,7 @@ static mat make_data(size_t n, uint32_t dim, uint32_t k, uint64_t seed)
 
 static ae_vec_source source_of(mat *m, size_t n)
 {
-    return (ae_vec_source){n, m->dim, mat_row, mat_inv, m, NULL, NULL};
+    return (ae_vec_source){n, m->dim, mat_row, mat_inv, m, NULL, NULL, NULL};
 }
 
 static char *tmp_path(const char *name)

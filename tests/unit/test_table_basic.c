@@ -30,9 +30,13 @@ static void test_upsert_search_delete_round_trip(void **state)
     ae_table *t = NULL;
     TT_OK(ae_table_open(dir, P, M, 16, 1, NULL, &t, &err));
     assert_int_equal(ae_table_version(t), 0);
+    uint64_t gen = ae_table_snapshot_gen(t);
+    assert_true(gen != 0);
     tt_batch b = tt_make(P, M, 16, 0, 50, 1);
     TT_OK(ae_table_upsert(t, b.recs, b.n, &err));
     assert_int_equal(ae_table_version(t), 1);
+    assert_true(ae_table_snapshot_gen(t) != gen); /* a commit replaces the snapshot */
+    gen = ae_table_snapshot_gen(t);
     assert_int_equal(ae_table_rows_live(t), 50);
 
     ae_vs_hit *hits = NULL;
@@ -62,12 +66,34 @@ static void test_upsert_search_delete_round_trip(void **state)
     TT_OK(ae_table_delete(t, missing, 1, &deleted, &err));
     assert_int_equal(deleted, 0);
     assert_int_equal(ae_table_version(t), 2);
+    assert_true(ae_table_snapshot_gen(t) != gen); /* the delete committed */
+    gen = ae_table_snapshot_gen(t);
+    TT_OK(ae_table_delete(t, missing, 1, &deleted, &err));
+    assert_true(ae_table_snapshot_gen(t) == gen); /* nothing committed: same snapshot */
+
+    /* a reader's snapshot changes with its refresh after the writer's commit */
+    ae_table *r = NULL;
+    TT_OK(ae_table_open(dir, P, M, 16, 0, NULL, &r, &err));
+    uint64_t rgen = ae_table_snapshot_gen(r);
+    assert_true(rgen != 0);
+    TT_OK(ae_table_refresh(r, &err)); /* nothing new */
+    assert_true(ae_table_snapshot_gen(r) == rgen);
+    const char *del2[] = {"sym-000009"};
+    TT_OK(ae_table_delete(t, del2, 1, &deleted, &err));
+    assert_int_equal(deleted, 1);
     ae_table_close(t);
+    TT_OK(ae_table_refresh(r, &err));
+    assert_int_equal(ae_table_version(r), 3);
+    assert_true(ae_table_snapshot_gen(r) != rgen);
+    rgen = ae_table_snapshot_gen(r);
+    TT_OK(ae_table_refresh(r, &err));
+    assert_true(ae_table_snapshot_gen(r) == rgen);
+    ae_table_close(r);
 
     /* reopen sees the committed data */
     TT_OK(ae_table_open(dir, P, M, 16, 0, NULL, &t, &err));
-    assert_int_equal(ae_table_version(t), 2);
-    assert_int_equal(ae_table_rows_live(t), 49);
+    assert_int_equal(ae_table_version(t), 3);
+    assert_int_equal(ae_table_rows_live(t), 48);
     TT_OK(ae_table_search(t, b.recs[8].embedding, 16, 1, &hits, &n, &err));
     assert_int_equal(n, 1);
     assert_string_equal(hits[0].symbol_id, "sym-000008");

@@ -563,6 +563,77 @@ static void test_index_search_live(void **state)
     free(vdir);
 }
 
+/* A young handle's re-rank reads its rows with pread (ae_vec_source.read_row,
+ * AE_TABLE_READ_ROWS_SEARCHES), an older one through the mapping: the copy is
+ * every row's own bytes and inverse norm, rows outside the fragment are
+ * refused, and the same query answers the same, bit for bit, either way. */
+static void test_read_rows_equal_mapped(void **state)
+{
+    (void)state;
+    char *vdir = tt_tmpdir();
+    ae_table_set_index_min_rows(256);
+    ae_error err;
+    ae_vector_store *vs = NULL;
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
+    for (int b = 0; b < 3; b++) {
+        tt_batch x = tt_make(P, M, DIM, (size_t)b * 1000, 1000, 17);
+        TT_OK(ae_vs_upsert(vs, x.recs, x.n, &err));
+        tt_free(&x);
+    }
+    TT_OK(ae_tables_build_indexes(vs, true, &err));
+    ae_vs_close(vs);
+
+    /* the source: reads for the first searches only, and the same values */
+    ae_table *t = NULL;
+    TT_OK(ae_table_open(vdir, P, M, DIM, 0, NULL, &t, &err));
+    ae_vec_source src;
+    float buf[DIM], inv = -1;
+    for (int i = 0; i < AE_TABLE_READ_ROWS_SEARCHES; i++) {
+        ae_table_vec_source_search(t, &src);
+        assert_non_null(src.read_row);
+    }
+    for (size_t r = 0; r < src.n; r++) {
+        assert_true(src.read_row(src.ctx, r, buf, &inv));
+        assert_memory_equal(buf, src.row(src.ctx, r), sizeof buf);
+        float mapped = src.inv_norm(src.ctx, r);
+        assert_memory_equal(&inv, &mapped, sizeof inv);
+    }
+    assert_false(src.read_row(src.ctx, src.n, buf, &inv));
+    ae_table_vec_source_search(t, &src);
+    assert_null(src.read_row);
+    ae_table_vec_source(t, &src); /* builds and the tuner: never */
+    assert_null(src.read_row);
+    ae_table_close(t);
+
+    /* the store: query q read, then (after the young searches) mapped */
+    TT_OK(ae_vs_open_table(vdir, &vs, &err));
+    ae_vs_search_opts o = {.nprobe = 8, .refine_factor = 30};
+    float q[DIM];
+    ae_vs_hit *first = NULL, *later = NULL, *h = NULL;
+    size_t n1 = 0, n2 = 0, nh = 0;
+    tt_vec(5, 4242, q, DIM);
+    TT_OK(ae_vs_search(vs, q, DIM, P, M, 10, &o, &first, &n1, &err));
+    for (uint32_t i = 0; i < AE_TABLE_READ_ROWS_SEARCHES; i++) {
+        float other[DIM];
+        tt_vec(100 + i, 4242, other, DIM);
+        TT_OK(ae_vs_search(vs, other, DIM, P, M, 10, &o, &h, &nh, &err));
+        free(h);
+    }
+    TT_OK(ae_vs_search(vs, q, DIM, P, M, 10, &o, &later, &n2, &err));
+    assert_int_equal(n1, 10);
+    assert_int_equal(n1, n2);
+    for (size_t i = 0; i < n1; i++) {
+        assert_string_equal(first[i].symbol_id, later[i].symbol_id);
+        assert_memory_equal(&first[i].score, &later[i].score, sizeof(float));
+    }
+    free(first);
+    free(later);
+    ae_vs_close(vs);
+    ae_table_set_index_min_rows(0);
+    tt_rmrf(vdir);
+    free(vdir);
+}
+
 /* Opening an index whose file was evicted starts the reads of the sections
  * every query needs, all of them (a probe of the header's page, which open
  * itself reads, used to find it resident and ask for nothing: each page of
@@ -634,6 +705,7 @@ int main(void)
         cmocka_unit_test(test_row_lookup),
         cmocka_unit_test(test_index_search_live),
         cmocka_unit_test(test_index_open_prefetch),
+        cmocka_unit_test(test_read_rows_equal_mapped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
