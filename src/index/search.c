@@ -32,7 +32,18 @@
  *    anonymous mapping populated by the one mmap call: 373 pages at 1M x
  *    768, which one by one cost a fresh process 373 page faults.  It lives
  *    with the handle (a lazily filled cache: what a search writes of the
- *    handle is a relaxed counter and that one compare-and-swap). */
+ *    handle is a relaxed counter and that one compare-and-swap).
+ * 6. The scan's candidates gather in a pool of twice the re-rank depth, not a
+ *    heap: at 1M x 768 about 860 of a query's codes reach the threshold for
+ *    a depth of 216, and a heap's sift for each (unpredictable branches:
+ *    58 % of a query's mispredicted branches) was 9 % of the query.  A full
+ *    pool is cut to the best `depth` by one selection without data-dependent
+ *    branches (util/heap.h), and its worst kept becomes the threshold.  That
+ *    threshold is never above the heap's (it is the depth-th best of fewer
+ *    codes), so every code the heap would keep reaches the pool, and the
+ *    final cut keeps exactly the heap's set: the order is total (score, then
+ *    row) and rows are unique.  The re-rank of 3. does not depend on the
+ *    order it sees them in. */
 #include "index/ivfpq_internal.h"
 
 #include "index/distance.h"
@@ -54,10 +65,12 @@ typedef struct cand {
 /* a ranks below b: lower score, or equal score and higher row */
 static inline bool worse(const cand *a, const cand *b)
 {
-    return a->score < b->score || (a->score == b->score && a->row > b->row);
+    /* bitwise, not short-circuit: no branch for the selection (note 6) */
+    return (a->score < b->score) | ((a->score == b->score) & (a->row > b->row));
 }
 
 AE_HEAP_DEFINE(cands, cand, worse)
+AE_SELECT_DEFINE(cands, cand, worse)
 
 /* Bounded heap of the best `cap` candidates; h[0] is the worst kept. */
 typedef struct heap {
@@ -80,6 +93,41 @@ static void heap_push(heap *hp, cand c)
         hp->h[0] = c;
         cands_sift_down(hp->h, hp->n, 0);
     }
+}
+
+/* Note 6: the scan's candidates; h[0, n) once pool_finish has run. */
+typedef struct pool {
+    cand *h;
+    size_t n, cap, size; /* keeps cap, holds up to size = 2 cap */
+    bool full;           /* thr is the worst of a cut */
+    cand thr;
+} pool;
+
+static inline bool pool_accepts(const pool *p, const cand *c)
+{
+    return !p->full || worse(&p->thr, c);
+}
+
+static void pool_cut(pool *p)
+{
+    cands_select(p->h, p->n, p->cap);
+    p->n = p->cap;
+    p->thr = p->h[p->cap - 1];
+    p->full = true;
+}
+
+/* c must be accepted (pool_accepts); true when the threshold rose */
+static inline bool pool_push(pool *p, cand c)
+{
+    p->h[p->n++] = c;
+    if (p->n < p->size) return false;
+    pool_cut(p);
+    return true;
+}
+
+static void pool_finish(pool *p)
+{
+    if (p->n > p->cap) pool_cut(p);
 }
 
 static int cmp_best_first(const void *a, const void *b)
@@ -247,7 +295,7 @@ static const uint16_t *centroids_f16(ae_ivfpq *ix)
  * into one aligned buffer; ae_dot_f32 does not depend on alignment, so the
  * scores are score_row's).  A row the source could not read is scored through
  * the mapping.  Empties cands: what is left for the mapped loop is nothing. */
-static int rerank_by_reads(const ae_vec_source *src, const float *qn, heap *cands, heap *best,
+static int rerank_by_reads(const ae_vec_source *src, const float *qn, pool *cands, heap *best,
                            ae_error *err)
 {
     size_t bytes = ((size_t)src->dim * sizeof(float) + 63) & ~(size_t)63;
@@ -322,7 +370,8 @@ int ae_ivfpq_search(const ae_ivfpq *ix, const ae_vec_source *src, const float *q
     cand *probe = ae_calloc_array(nprobe, sizeof *probe);
     float *lut = ae_calloc_array((size_t)m * AE_IVFPQ_KSUB + m, sizeof *lut);
     uint8_t *lut8 = ae_calloc_array((size_t)m * AE_IVFPQ_KSUB, 1);
-    heap cands = {.h = ae_calloc_array(ncand, sizeof(cand)), .cap = ncand};
+    pool cands = {.cap = ncand, .size = ncand < SIZE_MAX / 2 ? 2 * ncand : ncand};
+    cands.h = ae_calloc_array(cands.size, sizeof(cand));
     heap best = {.h = ae_calloc_array(k, sizeof(cand)), .cap = k};
     if (!qn || !dots || !probe || !lut || !lut8 || !cands.h || !best.h)
         AE_FAIL(err, AE_ENOMEM, "out of memory for k = %zu, refine %u", k, refine_factor);
@@ -350,8 +399,8 @@ int ae_ivfpq_search(const ae_ivfpq *ix, const ae_vec_source *src, const float *q
         for (uint64_t b = 0; b < len; b += IVFPQ_BLOCK, blk += block_bytes) {
             /* integer pre-filter: acc must reach the worst kept candidate */
             uint32_t need = 0;
-            if (cands.n == cands.cap) {
-                float t = (cands.h[0].score - base) / delta;
+            if (cands.full) {
+                float t = (cands.thr.score - base) / delta;
                 need = t < 1 ? 0 : t >= 65535.0f ? 65535 : (uint32_t)t - 1;
             }
             uint64_t lanes = scan(blk, b + IVFPQ_BLOCK < len ? blk + block_bytes : after, lut8, m,
@@ -361,11 +410,10 @@ int ae_ivfpq_search(const ae_ivfpq *ix, const ae_vec_source *src, const float *q
                 uint32_t i = (uint32_t)__builtin_ctzll(lanes);
                 if (acc[i] < need) continue; /* need rose since the kernel's test */
                 cand c = {base + delta * (float)acc[i], ids[b + ivfpq_lane_vector(i)]};
-                if (c.row >= ix->rows || !heap_accepts(&cands, &c)) continue;
+                if (c.row >= ix->rows || !pool_accepts(&cands, &c)) continue;
                 if (live && !live(live_ctx, (size_t)c.row)) continue;
-                heap_push(&cands, c);
-                if (cands.n == cands.cap) {
-                    float t = (cands.h[0].score - base) / delta;
+                if (pool_push(&cands, c)) {
+                    float t = (cands.thr.score - base) / delta;
                     need = t < 1 ? 0 : t >= 65535.0f ? 65535 : (uint32_t)t - 1;
                 }
             }
@@ -373,6 +421,7 @@ int ae_ivfpq_search(const ae_ivfpq *ix, const ae_vec_source *src, const float *q
     }
 
     /* exact re-rank of the candidates, then the rows added since the build */
+    pool_finish(&cands);
     if (src->prefetch && cands.n) {
         uint64_t *rows = ae_calloc_array(cands.n, sizeof *rows);
         if (rows) {
