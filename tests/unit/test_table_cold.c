@@ -259,12 +259,7 @@ static void test_cold_query_equals_warm(void **state)
     ae_error err;
     ae_vector_store *vs = NULL;
     TT_OK(ae_vs_open_table(vdir, &vs, &err));
-    for (int b = 0; b < 4; b++) {
-        tt_batch x = tt_make(P, M, DIM, (size_t)b * 1000, 1000, 11);
-        TT_OK(ae_vs_upsert(vs, x.recs, x.n, &err));
-        tt_free(&x);
-    }
-    TT_OK(ae_tables_build_indexes(vs, true, &err));
+    tt_fill_indexed(vs, P, M, DIM, 4, 1000, 11);
     ae_vs_close(vs);
     int cold_seen = 0;
     for (uint32_t seed = 1; seed <= 6; seed++) {
@@ -575,12 +570,7 @@ static void test_read_rows_equal_mapped(void **state)
     ae_error err;
     ae_vector_store *vs = NULL;
     TT_OK(ae_vs_open_table(vdir, &vs, &err));
-    for (int b = 0; b < 3; b++) {
-        tt_batch x = tt_make(P, M, DIM, (size_t)b * 1000, 1000, 17);
-        TT_OK(ae_vs_upsert(vs, x.recs, x.n, &err));
-        tt_free(&x);
-    }
-    TT_OK(ae_tables_build_indexes(vs, true, &err));
+    tt_fill_indexed(vs, P, M, DIM, 3, 1000, 17);
     ae_vs_close(vs);
 
     /* the source: reads for the first searches only, and the same values */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "aether/vector_store.h"
+#include "store/table_index_policy.h"
 #include "vectors/table.h"
 
 static int tt_rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
@@ -105,6 +106,20 @@ static inline double tt_cos(const float *a, const float *b, uint32_t dim)
         int tt_rc_ = (expr);                                                                       \
         if (tt_rc_ != 0) fail_msg("%s -> %d: %s", #expr, tt_rc_, err.message);                     \
     } while (0)
+
+/* `batches` batches of `per` rows (tt_make with `seed`, ids from 0) upserted
+ * into vs, then every table's index built. */
+static inline void tt_fill_indexed(ae_vector_store *vs, const char *provider, const char *model,
+                                   uint32_t dim, int batches, size_t per, uint32_t seed)
+{
+    ae_error err;
+    for (int b = 0; b < batches; b++) {
+        tt_batch x = tt_make(provider, model, dim, (size_t)b * per, per, seed);
+        TT_OK(ae_vs_upsert(vs, x.recs, x.n, &err));
+        tt_free(&x);
+    }
+    TT_OK(ae_tables_build_indexes(vs, true, &err));
+}
 
 /* A search without nprobe / refine answers what one at the recorded setting
  * (nprobe, refine) answers: the symbol ids of the top 10, in order. */
